@@ -1,0 +1,129 @@
+"""The one exception tree of Powerstrip.
+
+Every error says what went wrong, where, and how to fix it. Third-party exceptions (httpx, yaml,
+ssl, ...) are converted where they enter, so callers only ever catch these::
+
+    PowerstripError                 what, where, fix
+    ├── ConfigError                 a setting is malformed
+    ├── NetError                    an outbound request did not complete
+    │   ├── AddressBlockedError     the address guard refused the destination
+    │   ├── TLSPolicyError          the TLS policy refused the connection (version, certificate, scheme, port)
+    │   ├── RedirectRefusedError    a redirect the caller's policy does not allow
+    │   ├── ResponseTooLargeError   the body passed the size cap
+    │   ├── FetchTimeoutError       the request ran past its time budget
+    │   ├── ConnectError            the destination could not be reached
+    │   └── HTTPStatusError         the server answered with an error status
+    ├── DiscoveryError              a plugin could not be found from the given target
+    ├── ManifestError               an ai-plugin.json is unusable (carries findings)
+    └── SpecError                   an OpenAPI document is unusable (carries findings)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from powerstrip.findings import Finding
+
+__all__ = [
+    "AddressBlockedError",
+    "ConfigError",
+    "ConnectError",
+    "DiscoveryError",
+    "FetchTimeoutError",
+    "HTTPStatusError",
+    "ManifestError",
+    "NetError",
+    "PowerstripError",
+    "RedirectRefusedError",
+    "ResponseTooLargeError",
+    "SpecError",
+    "TLSPolicyError",
+]
+
+
+class PowerstripError(Exception):
+    """Root of every error Powerstrip raises on purpose."""
+
+    def __init__(self, message: str, *, where: str | None = None, fix: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        self.fix = fix
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.where:
+            parts.append(f"(at {self.where})")
+        text = " ".join(parts)
+        if self.fix:
+            text += f". Fix: {self.fix}"
+        return text
+
+
+class ConfigError(PowerstripError):
+    """A setting is malformed."""
+
+
+class NetError(PowerstripError):
+    """An outbound request did not complete."""
+
+
+class AddressBlockedError(NetError):
+    """The address guard refused to connect to the destination."""
+
+
+class TLSPolicyError(NetError):
+    """The TLS policy refused the connection."""
+
+
+class RedirectRefusedError(NetError):
+    """The server redirected somewhere the caller's redirect policy does not allow."""
+
+
+class ResponseTooLargeError(NetError):
+    """The response body passed the configured size cap."""
+
+
+class FetchTimeoutError(NetError):
+    """The request ran past its time budget."""
+
+
+class ConnectError(NetError):
+    """The destination could not be reached (DNS, refused, reset)."""
+
+
+class HTTPStatusError(NetError):
+    """The server answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body_start: str = "",
+        where: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body_start = body_start
+        super().__init__(message, where=where, fix=fix)
+
+
+class DiscoveryError(PowerstripError):
+    """A plugin could not be found from the given target."""
+
+
+class _FindingsError(PowerstripError):
+    def __init__(self, message: str, findings: list[Finding], *, where: str | None = None) -> None:
+        self.findings = findings
+        fix = findings[0].fix if findings else None
+        super().__init__(message, where=where, fix=fix)
+
+
+class ManifestError(_FindingsError):
+    """An ai-plugin.json is unusable; `findings` lists every reason."""
+
+
+class SpecError(_FindingsError):
+    """An OpenAPI document is unusable; `findings` lists every reason."""

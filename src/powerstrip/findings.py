@@ -1,0 +1,210 @@
+"""Findings: what `powerstrip check` (and install) report about a plugin.
+
+A `Rule` is one platform rule with a stable code (`PS102`), a short name and a severity. A
+`Finding` is one breach of a rule at one location, with the value seen and a one-line fix. Codes
+never change meaning once released; docs/findings.md documents every one (a test keeps it so).
+
+Code ranges: PS0xx fetching and discovery, PS1xx the manifest, PS2xx the domain policy,
+PS3xx the OpenAPI document, PS4xx the usage policy.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "RULES",
+    "Finding",
+    "Rule",
+    "Severity",
+    "location",
+]
+
+
+class Severity(enum.StrEnum):
+    """How much a finding matters: errors block a clean install, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of the platform, with a stable code."""
+
+    code: str
+    name: str
+    severity: Severity
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One breach of a rule at one location."""
+
+    rule: Rule
+    location: str
+    message: str
+    fix: str
+    value: str | None = None
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} {self.rule.severity} at {self.location}: {self.message}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.rule.code,
+            "name": self.rule.name,
+            "severity": str(self.rule.severity),
+            "location": self.location,
+            "message": self.message,
+            "fix": self.fix,
+            "value": self.value,
+        }
+
+
+def location(*parts: str | int) -> str:
+    """Join path parts into a readable location: `auth.authorization_url`, `paths['/a'].get`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier() or part.replace("-", "_").isidentifier():
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+def quote_value(value: object, limit: int = 80) -> str:
+    """A short, printable rendering of a seen value for messages."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+RULES: dict[str, Rule] = {
+    r.code: r
+    for r in [
+        # PS0xx: fetching and discovery
+        Rule("PS001", "fetch-failed", _E, "the URL could not be fetched"),
+        Rule("PS002", "http-error-status", _E, "the server answered with an error status"),
+        Rule("PS003", "tls-refused", _E, "the TLS policy refused the connection"),
+        Rule("PS004", "address-blocked", _E, "the address guard refused the destination"),
+        Rule("PS005", "redirect-refused", _E, "a redirect the domain policy does not allow"),
+        Rule("PS006", "response-too-large", _E, "the response passed the size cap"),
+        Rule("PS007", "timeout", _E, "the request ran past its time budget"),
+        Rule("PS008", "bad-target", _E, "the target is not a URL, domain, file or directory"),
+        Rule("PS009", "redirect-followed", _I, "the manifest was served after an allowed redirect"),
+        # PS1xx: the manifest
+        Rule("PS100", "manifest-not-json", _E, "the manifest is not a JSON object"),
+        Rule("PS101", "schema-version", _E, 'schema_version must be "v1"'),
+        Rule("PS102", "name-for-human-too-long", _E, "name_for_human is too long"),
+        Rule("PS103", "name-for-model-too-long", _E, "name_for_model is too long"),
+        Rule(
+            "PS104",
+            "name-for-model-charset",
+            _E,
+            "name_for_model has characters other than letters, digits and _",
+        ),
+        Rule("PS105", "description-for-human-too-long", _E, "description_for_human is too long"),
+        Rule("PS106", "description-for-model-too-long", _E, "description_for_model is too long"),
+        Rule("PS107", "missing-field", _E, "a required field is missing"),
+        Rule("PS108", "wrong-type", _E, "a field has the wrong type"),
+        Rule("PS109", "empty-field", _E, "a required field is empty"),
+        Rule("PS110", "unknown-key", _W, "a key the platform does not define"),
+        Rule("PS111", "deprecated-key", _I, "a deprecated key, accepted and ignored"),
+        Rule("PS112", "bad-url", _E, "a URL field is not an absolute http(s) URL"),
+        Rule("PS113", "bad-email", _E, "contact_email is not an email address"),
+        Rule("PS114", "api-type", _E, 'api.type must be "openapi"'),
+        Rule("PS115", "not-a-manifest", _E, "the body is not an ai-plugin.json"),
+        Rule(
+            "PS120", "auth-type", _E, "auth.type is not one of none, service_http, user_http, oauth"
+        ),
+        Rule("PS121", "authorization-type", _E, "auth.authorization_type must be bearer or basic"),
+        Rule("PS122", "oauth-field", _E, "an OAuth field is missing or malformed"),
+        Rule(
+            "PS123",
+            "authorization-content-type",
+            _E,
+            "auth.authorization_content_type is not a supported content type",
+        ),
+        Rule("PS124", "verification-tokens", _W, "verification_tokens is missing or malformed"),
+        Rule("PS125", "auth-extra-field", _W, "an auth field that this scheme does not use"),
+        # PS2xx: the domain policy
+        Rule("PS201", "contact-email-domain", _E, "contact_email is not on the plugin's domain"),
+        Rule("PS202", "legal-info-domain", _E, "legal_info_url is not on the plugin's domain"),
+        Rule("PS203", "not-https", _E, "a URL does not use HTTPS on port 443"),
+        Rule(
+            "PS204", "server-not-on-domain", _W, "no server in the spec is on the plugin's domain"
+        ),
+        Rule("PS205", "api-url-domain", _W, "api.url is not on the plugin's domain"),
+        Rule("PS206", "oauth-url-domain", _W, "an OAuth URL is not on the plugin's domain"),
+        Rule("PS207", "api-base-url", _I, "the API base URL the host will call"),
+        # PS3xx: the OpenAPI document
+        Rule("PS300", "spec-not-a-spec", _E, "the spec URL did not return an OpenAPI document"),
+        Rule("PS301", "spec-syntax", _E, "the spec is neither valid JSON nor valid YAML"),
+        Rule(
+            "PS302",
+            "spec-format-mismatch",
+            _I,
+            "the spec's format does not match its extension or content type",
+        ),
+        Rule("PS303", "openapi-version-type", _W, "the openapi version is not a string"),
+        Rule("PS304", "openapi-version-unknown", _W, "the openapi version does not exist"),
+        Rule("PS305", "openapi-key-typo", _W, "the openapi key is misspelt"),
+        Rule("PS306", "openapi-version-unsupported", _E, "the document is not OpenAPI 3.0 or 3.1"),
+        Rule("PS307", "no-operations", _E, "the spec has no operations"),
+        Rule("PS308", "ref-unresolved", _E, "a $ref points nowhere"),
+        Rule("PS309", "ref-cycle", _I, "a recursive $ref was cut for the model"),
+        Rule("PS310", "ref-external", _W, "a $ref points outside the document"),
+        Rule("PS311", "operation-id-missing", _W, "an operation has no operationId"),
+        Rule("PS312", "operation-id-duplicate", _E, "two operations share an operationId"),
+        Rule(
+            "PS313",
+            "operation-description-too-long",
+            _W,
+            "an operation's summary or description is too long",
+        ),
+        Rule(
+            "PS314", "parameter-description-too-long", _W, "a parameter's description is too long"
+        ),
+        Rule("PS315", "parameter-malformed", _E, "a parameter is malformed"),
+        Rule("PS316", "path-parameter-mismatch", _W, "path template and path parameters disagree"),
+        Rule("PS317", "request-body-not-json", _W, "a request body has no JSON media type"),
+        Rule(
+            "PS318", "function-name-shortened", _I, "a function name was shortened to 64 characters"
+        ),
+        Rule("PS319", "no-servers", _I, "the spec has no servers"),
+        Rule("PS320", "spec-structure", _W, "the spec does not follow the OpenAPI schema"),
+        Rule(
+            "PS321",
+            "operation-undocumented",
+            _W,
+            "an operation has neither summary nor description",
+        ),
+        Rule("PS322", "parameter-name-clash", _W, "two parameters of an operation share a name"),
+        Rule("PS323", "schema-malformed", _W, "a schema is malformed"),
+        Rule("PS324", "server-url-malformed", _W, "a server URL is malformed"),
+        # PS4xx: the usage policy
+        Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
+        Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),
+    ]
+}

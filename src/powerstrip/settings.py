@@ -1,0 +1,89 @@
+"""Settings: the one place configuration is read, from `POWERSTRIP_*` environment variables.
+
+Every field is documented in docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _split_list(value: object) -> object:
+    # Lists come from the environment as comma-separated text; an empty string means "none".
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Powerstrip's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="POWERSTRIP_", extra="ignore", frozen=True)
+
+    dev_mode: bool = Field(
+        default=False,
+        description=(
+            "Development mode: also allow plain-HTTP plugins on http://localhost and "
+            "http://127.0.0.1 (any port), as the platform's localhost flow did. Nothing else is "
+            "opened."
+        ),
+    )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description=(
+            "A PEM file of CA certificates to trust instead of the default bundle (certifi), "
+            "for plugins behind a private CA."
+        ),
+    )
+    resolve: CommaList = Field(
+        default_factory=list,
+        description=(
+            "Name-to-address overrides, like curl's --resolve/--connect-to, comma-separated: "
+            "`HOST=ADDR`, `HOST=ADDR:PORT` or `HOST:PORT=ADDR:PORT`. The address guard still "
+            "applies to the mapped address."
+        ),
+    )
+    allow_hosts: CommaList = Field(
+        default_factory=list,
+        description=(
+            "Destinations the address guard lets through although they are private or loopback, "
+            "comma-separated: host names (`intranet.example.com`, `*.corp.example`) or CIDRs "
+            "(`10.1.0.0/16`)."
+        ),
+    )
+    fetch_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds allowed to fetch a manifest or a spec."
+    )
+    call_timeout: float = Field(
+        default=45.0, gt=0, description="Seconds allowed for one API call's round trip."
+    )
+    max_response_bytes: int = Field(
+        default=5_000_000,
+        gt=0,
+        description="The largest response body, in bytes, that the outbound client will read.",
+    )
+    max_redirects: int = Field(
+        default=5, ge=0, description="How many allowed redirects a manifest fetch may follow."
+    )
+    verification_key: str = Field(
+        default="powerstrip",
+        description=(
+            "The key under `auth.verification_tokens` where this host's verification token is "
+            "read (`openai` is always read too)."
+        ),
+    )
+
+    @field_validator("resolve", "allow_hosts", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
