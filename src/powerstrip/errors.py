@@ -7,7 +7,7 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── ConfigError                 a setting is malformed
     ├── NetError                    an outbound request did not complete
     │   ├── AddressBlockedError     the address guard refused the destination
-    │   ├── TLSPolicyError          the TLS policy refused the connection (version, certificate, scheme, port)
+    │   ├── TLSPolicyError          TLS version, certificate, scheme or port refused
     │   ├── RedirectRefusedError    a redirect the caller's policy does not allow
     │   ├── ResponseTooLargeError   the body passed the size cap
     │   ├── FetchTimeoutError       the request ran past its time budget

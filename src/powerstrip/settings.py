@@ -6,7 +6,6 @@ Every field is documented in docs/configuration.md; a test fails when one is not
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import Field, field_validator
