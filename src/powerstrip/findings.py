@@ -158,6 +158,9 @@ RULES: dict[str, Rule] = {
         Rule("PS205", "api-url-domain", _W, "api.url is not on the plugin's domain"),
         Rule("PS206", "oauth-url-domain", _W, "an OAuth URL is not on the plugin's domain"),
         Rule("PS207", "api-base-url", _I, "the API base URL the host will call"),
+        Rule(
+            "PS208", "root-domain-unknown", _I, "domain rules were not checked: the root is unknown"
+        ),
         # PS3xx: the OpenAPI document
         Rule("PS300", "spec-not-a-spec", _E, "the spec URL did not return an OpenAPI document"),
         Rule("PS301", "spec-syntax", _E, "the spec is neither valid JSON nor valid YAML"),
@@ -203,6 +206,12 @@ RULES: dict[str, Rule] = {
         Rule("PS322", "parameter-name-clash", _W, "two parameters of an operation share a name"),
         Rule("PS323", "schema-malformed", _W, "a schema is malformed"),
         Rule("PS324", "server-url-malformed", _W, "a server URL is malformed"),
+        Rule(
+            "PS325",
+            "parameter-not-for-model",
+            _W,
+            "a parameter the host does not hand to the model (cookie, Authorization, ...)",
+        ),
         # PS4xx: the usage policy
         Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),
