@@ -19,7 +19,10 @@ __all__ = [
     "Finding",
     "Rule",
     "Severity",
+    "has_errors",
     "location",
+    "quote_value",
+    "rules_markdown",
 ]
 
 
@@ -113,6 +116,7 @@ RULES: dict[str, Rule] = {
         Rule("PS007", "timeout", _E, "the request ran past its time budget"),
         Rule("PS008", "bad-target", _E, "the target is not a URL, domain, file or directory"),
         Rule("PS009", "redirect-followed", _I, "the manifest was served after an allowed redirect"),
+        Rule("PS010", "spec-not-checked", _W, "the spec was not found beside the manifest"),
         # PS1xx: the manifest
         Rule("PS100", "manifest-not-json", _E, "the manifest is not a JSON object"),
         Rule("PS101", "schema-version", _E, 'schema_version must be "v1"'),
@@ -217,3 +221,10 @@ RULES: dict[str, Rule] = {
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),
     ]
 }
+
+
+def rules_markdown() -> str:
+    """The catalogue as a Markdown table, as docs/findings.md shows it."""
+    lines = ["| code | severity | name | rule |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r.code} | {r.severity} | {r.name} | {r.title} |" for r in RULES.values()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The `powerstrip` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from powerstrip import __version__
+from powerstrip.check import (
+    CheckReport,
+    DirectorySummary,
+    check_directory,
+    check_manifest_file,
+    check_url,
+    find_manifests,
+    plugin_manifest_in,
+    render_report,
+    render_summary,
+    report_json,
+    summary_json,
+)
+from powerstrip.errors import ConfigError
+from powerstrip.net import GuardedClient, NetPolicy
+from powerstrip.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="powerstrip",
+    help="Powerstrip: an open, self-hosted host for ChatGPT-style plugins.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"powerstrip {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Powerstrip: an open, self-hosted host for ChatGPT-style plugins."""
+
+
+@app.command()
+def check(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A plugin URL (https://example.com), a domain (example.com), a manifest URL, "
+            "a local ai-plugin.json, or a directory of manifests and specs.",
+            show_default=False,
+        ),
+    ],
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev", help="Development mode: also allow http://localhost and http://127.0.0.1."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on standard output.")
+    ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Never fetch: check local files only."),
+    ] = False,
+    resolve: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resolve",
+            metavar="HOST=ADDR",
+            help="Map a host to an address, like curl's --resolve (repeatable).",
+        ),
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option("--ca-bundle", help="Trust the CA certificates in this PEM file instead."),
+    ] = None,
+) -> None:
+    """Tell a plugin author every rule their plugin breaks.
+
+    Exits 0 when there is no error (warnings allowed), 1 when there is at least one error.
+    """
+    console = Console(stderr=as_json, highlight=False)
+    try:
+        settings = Settings()
+        overrides: dict[str, object] = {}
+        if dev:
+            overrides["dev_mode"] = True
+        if resolve:
+            overrides["resolve"] = [*settings.resolve, *resolve]
+        if ca_bundle is not None:
+            overrides["ca_bundle"] = ca_bundle
+        settings = settings.model_copy(update=overrides)
+        policy = NetPolicy.from_settings(settings)
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    path = Path(target)
+    if path.is_dir() and plugin_manifest_in(path) is None:
+        summary = _check_folder(path, settings.dev_mode, console)
+        if as_json:
+            sys.stdout.write(summary_json(summary) + "\n")
+        else:
+            render_summary(summary, console)
+        raise typer.Exit(1 if any(not r.ok for r in summary.reports) else 0)
+    manifest_path = plugin_manifest_in(path) if path.is_dir() else path
+    local = manifest_path if manifest_path is not None and manifest_path.is_file() else None
+    report = asyncio.run(_check_one(target, local, policy, offline=offline, dev=settings.dev_mode))
+    if as_json:
+        sys.stdout.write(report_json(report) + "\n")
+    else:
+        render_report(report, console)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+async def _check_one(
+    target: str, local: Path | None, policy: NetPolicy, *, offline: bool, dev: bool
+) -> CheckReport:
+    async with GuardedClient(policy) as client:
+        if local is not None:
+            return await check_manifest_file(local, None if offline else client, dev_mode=dev)
+        return await check_url(target, client, dev_mode=dev)
+
+
+def _check_folder(folder: Path, dev: bool, console: Console) -> DirectorySummary:
+    total = len(find_manifests(folder))
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("checking plugins", total=total)
+        return check_directory(folder, dev_mode=dev, on_progress=lambda _p: progress.advance(task))

@@ -1,0 +1,31 @@
+"""OpenAPI documents → the function tools the model sees. No I/O: this package gets text.
+
+load_spec(text)              parse JSON/YAML, reject what is not a spec, sniff the version
+convert(spec, namespace=)    every operation → one `Tool` (JSON Schema parameters, bindings)
+render_namespace_prompt()    the TypeScript-like prompt for models without function calling
+iter_descriptions(document)  every description/summary with its location, for the checker
+"""
+
+from powerstrip.openapi.convert import convert
+from powerstrip.openapi.descriptions import iter_descriptions
+from powerstrip.openapi.load import load_spec
+from powerstrip.openapi.model import (
+    ArgumentBinding,
+    LoadedSpec,
+    Tool,
+    ToolSet,
+    UnknownFunctionError,
+)
+from powerstrip.openapi.prompt import render_namespace_prompt
+
+__all__ = [
+    "ArgumentBinding",
+    "LoadedSpec",
+    "Tool",
+    "ToolSet",
+    "UnknownFunctionError",
+    "convert",
+    "iter_descriptions",
+    "load_spec",
+    "render_namespace_prompt",
+]

@@ -1,0 +1,10 @@
+"""Helpers for tests, shipped to plugin authors: a test CA and real servers on loopback.
+
+Nothing else in Powerstrip imports this package. It needs the `dev` extras (`trustme`,
+`uvicorn`); each helper says the exact install command when one is missing.
+"""
+
+from powerstrip.testing.servers import ASGIApp, LoopbackServer, loopback_policy
+from powerstrip.testing.tls import TestCA
+
+__all__ = ["ASGIApp", "LoopbackServer", "TestCA", "loopback_policy"]

@@ -1,0 +1,153 @@
+"""Real HTTP(S) servers on loopback for end-to-end tests, and a policy that reaches them.
+
+`LoopbackServer` runs any ASGI app with uvicorn in a background thread on 127.0.0.1 and a free
+port, optionally behind a ready-made `ssl.SSLContext` (see `TestCA.server_context`).
+`loopback_policy` builds a `NetPolicy` that maps real-looking names (`plugin.example.com`,
+port 443) onto that server and opens them in the address guard.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from powerstrip.net import AllowList, NetPolicy, ResolveRule
+from powerstrip.net.address_guard import ip_address
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["ASGIApp", "LoopbackServer", "loopback_policy"]
+
+# The ASGI callable shape; Any because ASGI messages are free-form dicts by specification.
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+_STARTUP_SECONDS = 10.0
+
+
+class LoopbackServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a background thread.
+
+    Use as a context manager (or call `start()` / `stop()`); `port` is known as soon as the
+    object exists, because the listening socket is bound in `__init__`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.app = app
+        self.ssl_context = ssl_context
+        self.host = host
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.port: int = self._socket.getsockname()[1]
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def scheme(self) -> str:
+        """`https` when serving TLS, else `http`."""
+        return "https" if self.ssl_context is not None else "http"
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `https://127.0.0.1:43121`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Start serving; returns once the server accepts connections."""
+        try:
+            import uvicorn
+        except ImportError:  # pragma: no cover - uvicorn is a dev dependency
+            raise ImportError("LoopbackServer needs uvicorn: pip install uvicorn") from None
+        context = self.ssl_context
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            # uvicorn builds its own SSLContext from files; this public hook hands it ours, so
+            # tests control versions and ciphers exactly.
+            ssl_context_factory=(lambda _config, _default: context) if context else None,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"loopback-server-{self.port}",
+            daemon=True,
+        )
+        thread.start()
+        deadline = time.monotonic() + _STARTUP_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the loopback server on port {self.port} did not start")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to finish."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=5)
+            self._server = self._thread = None
+        self._socket.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def loopback_policy(
+    server: LoopbackServer,
+    names: tuple[str, ...] | list[str],
+    *,
+    ca_bundle: Path | None = None,
+    **overrides: Any,  # Any: forwarded as NetPolicy fields
+) -> NetPolicy:
+    """A NetPolicy that sends `https://NAME/` (port 443) for each name to `server`.
+
+    Each name gets a `NAME:443=127.0.0.1:PORT` override and an allowlist entry, so the address
+    guard lets exactly these names reach loopback; everything else stays guarded.
+    """
+    address = ip_address(server.host)
+    rules = tuple(
+        ResolveRule(host=name.lower(), address=address, port=443, to_port=server.port)
+        for name in names
+    )
+    return NetPolicy(
+        ca_bundle=ca_bundle,
+        resolve=rules,
+        allow=AllowList.parse(names),
+        **overrides,
+    )

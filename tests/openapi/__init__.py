@@ -1,0 +1,1 @@
+"""Tests of powerstrip.openapi (a package, so module names never clash with other test dirs)."""
