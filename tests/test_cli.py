@@ -32,11 +32,13 @@ def powerstrip(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_the_bundled_example_is_clean() -> None:
-    result = powerstrip("check", "examples/quickstart")
+    result = powerstrip("check", "--prompt", "examples/quickstart")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 error(s), 0 warning(s)" in result.stdout
     assert "todo__getTodos" in result.stdout
     assert "3 operation(s)" in result.stdout
+    assert "namespace todo {" in result.stdout
+    assert "type addTodo = (_: {" in result.stdout
 
 
 def test_check_a_live_plugin_as_json(serve_app: ServeApp, ca_bundle: Path) -> None:

@@ -75,6 +75,13 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on standard output.")
     ] = False,
+    prompt: Annotated[
+        bool,
+        typer.Option(
+            "--prompt",
+            help="Also print the namespace prompt text models without function calling see.",
+        ),
+    ] = False,
     offline: Annotated[
         bool,
         typer.Option("--offline", help="Never fetch: check local files only."),
@@ -125,7 +132,7 @@ def check(
     if as_json:
         sys.stdout.write(report_json(report) + "\n")
     else:
-        render_report(report, console)
+        render_report(report, console, show_prompt=prompt)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from powerstrip.check import CheckReport, check_url
-from powerstrip.net import GuardedClient
+from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.testing import LoopbackServer, loopback_policy
 from tests.check import plugin_site
 from tests.conftest import ServeApp
@@ -137,3 +137,24 @@ async def test_an_untrusted_plugin_certificate_is_a_tls_finding(site: LoopbackSe
         report = await check_url("plugin.example.com", client, dev_mode=False)
     [finding] = report.findings
     assert finding.code == "PS003"
+
+
+async def test_dev_mode_checks_a_plain_http_plugin_on_localhost(serve_app: ServeApp) -> None:
+    local = serve_app(plugin_site.app, tls=False)
+    async with GuardedClient(NetPolicy(dev_mode=True)) as client:
+        report = await check_url(f"localhost:{local.port}", client, dev_mode=True)
+    assert report.manifest_url == f"http://localhost:{local.port}/.well-known/ai-plugin.json"
+    assert report.errors == 0
+    assert len(report.tools) == 2
+    # Domain rules make no sense for a plugin on this machine: said, not silently skipped.
+    assert "PS208" in codes(report)
+
+
+async def test_without_dev_mode_a_local_plugin_is_refused(serve_app: ServeApp) -> None:
+    local = serve_app(plugin_site.app, tls=False)
+    async with GuardedClient(NetPolicy()) as client:
+        report = await check_url(f"http://127.0.0.1:{local.port}", client, dev_mode=False)
+    [finding] = report.findings
+    assert finding.code == "PS003"
+    assert "https" in finding.message
+    assert f"127.0.0.1:{local.port}" in finding.message

@@ -23,7 +23,7 @@ def _totals(errors: int, warnings: int, info: int) -> str:
     return f"{mark} {errors} error(s), {warnings} warning(s), {info} info"
 
 
-def render_report(report: CheckReport, console: Console) -> None:
+def render_report(report: CheckReport, console: Console, *, show_prompt: bool = False) -> None:
     """The whole report of one plugin: header, findings, operations, summary."""
     console.print(f"[bold]Checking[/] {escape(report.manifest_url or report.target)}")
     manifest = report.manifest
@@ -67,6 +67,9 @@ def render_report(report: CheckReport, console: Console) -> None:
                 escape(tool.description),
             )
         console.print(ops)
+    if show_prompt and report.prompt:
+        console.print("[bold]Prompt text for models without function calling[/]")
+        console.print(escape(report.prompt), soft_wrap=True)
     if report.api_base_url:
         console.print(f"  API base URL: {escape(report.api_base_url)}")
     console.print(

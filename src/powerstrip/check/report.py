@@ -59,6 +59,8 @@ class CheckReport:
     manifest: Manifest | None = None
     tools: list[ToolSummary] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # The TypeScript-like rendering the original platform gave models without function calling.
+    prompt: str | None = None
     # The spec as fetched, when the manifest came from a file and its spec from the network.
     fetched_spec: SpecSource | None = None
 
@@ -104,6 +106,7 @@ class CheckReport:
                 "operations": len(self.tools),
             },
             "findings": [f.as_dict() for f in self.sorted_findings()],
+            "prompt": self.prompt,
             "operations": [
                 {
                     "function": t.function_name,

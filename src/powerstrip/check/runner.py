@@ -25,7 +25,7 @@ from powerstrip.errors import (
 )
 from powerstrip.findings import RULES, Finding, quote_value
 from powerstrip.net import FetchedResponse, GuardedClient
-from powerstrip.openapi import convert, iter_descriptions, load_spec
+from powerstrip.openapi import convert, iter_descriptions, load_spec, render_namespace_prompt
 from powerstrip.plugin import (
     Manifest,
     ManifestReport,
@@ -60,8 +60,9 @@ def _net_finding(exc: NetError, where: str) -> Finding:
         ResponseTooLargeError: "PS006",
         FetchTimeoutError: "PS007",
     }.get(type(exc), "PS001")
+    message = f"{exc.message} (at {exc.where})" if exc.where else exc.message
     return Finding(
-        RULES[code], where, exc.message, exc.fix or "check that the URL is reachable", exc.where
+        RULES[code], where, message, exc.fix or "check that the URL is reachable", exc.where
     )
 
 
@@ -108,6 +109,7 @@ def evaluate(
         return
     report.add(toolset.findings)
     report.tools = [ToolSummary.from_tool(tool) for tool in toolset.tools]
+    report.prompt = render_namespace_prompt(toolset, manifest.description_for_model)
     report.add(steering_findings(list(iter_descriptions(loaded.document)), code="PS402"))
     if root is not None and spec_url is not None:
         choice = choose_api_base_url(toolset.servers, spec_url, root)
