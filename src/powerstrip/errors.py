@@ -15,7 +15,11 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     │   └── HTTPStatusError         the server answered with an error status
     ├── DiscoveryError              a plugin could not be found from the given target
     ├── ManifestError               an ai-plugin.json is unusable (carries findings)
-    └── SpecError                   an OpenAPI document is unusable (carries findings)
+    ├── SpecError                   an OpenAPI document is unusable (carries findings)
+    ├── VaultError                  a secret cannot be sealed or opened (key missing, tampered)
+    ├── StoreError                  the database refused a write or is not migrated
+    ├── ModelError                  the model backend failed (unreachable, bad answer, mid-stream)
+    └── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
 """
 
 from __future__ import annotations
@@ -33,12 +37,16 @@ __all__ = [
     "FetchTimeoutError",
     "HTTPStatusError",
     "ManifestError",
+    "ModelError",
     "NetError",
     "PowerstripError",
     "RedirectRefusedError",
+    "RegistryError",
     "ResponseTooLargeError",
     "SpecError",
+    "StoreError",
     "TLSPolicyError",
+    "VaultError",
 ]
 
 
@@ -127,3 +135,19 @@ class ManifestError(_FindingsError):
 
 class SpecError(_FindingsError):
     """An OpenAPI document is unusable; `findings` lists every reason."""
+
+
+class VaultError(PowerstripError):
+    """A secret cannot be sealed or opened: a key is missing, or the ciphertext was tampered."""
+
+
+class StoreError(PowerstripError):
+    """The database refused a write, or its schema is not at the expected migration."""
+
+
+class ModelError(PowerstripError):
+    """The model backend failed: unreachable, an error answer, or a broken stream."""
+
+
+class RegistryError(PowerstripError):
+    """A plugin store rule refuses the action: the install cap, a ban, the conversation limit."""

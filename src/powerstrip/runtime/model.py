@@ -1,0 +1,121 @@
+"""The `Model` protocol: what the conversation loop needs from any LLM backend.
+
+A backend streams `ModelEvent`s for one completion: text as it is written, each tool call once
+it is complete, then `ModelDone`. Backends convert their own errors into `ModelError` at the
+boundary, so the loop never sees a third-party exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "ChatMessage",
+    "Model",
+    "ModelDone",
+    "ModelEvent",
+    "ModelTextDelta",
+    "ModelToolCall",
+    "Role",
+    "ToolCall",
+    "ToolSpec",
+]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call: its name, description and JSON Schema parameters."""
+
+    name: str
+    description: str
+    # Any: a JSON Schema object, as arbitrary JSON.
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+
+    def as_openai_tool(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for; `arguments` is the JSON text the model wrote, unparsed."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a conversation, in the shape every OpenAI-compatible model takes."""
+
+    role: Role
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    def as_openai(self) -> dict[str, Any]:  # Any: the OpenAI wire format is JSON
+        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in self.tool_calls
+            ]
+        if self.tool_call_id is not None:
+            message["tool_call_id"] = self.tool_call_id
+        return message
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTextDelta:
+    """A piece of the model's text answer, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelToolCall:
+    """A complete tool call (arguments fully streamed)."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDone:
+    """The completion ended; `finish_reason` as the backend reported it."""
+
+    finish_reason: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+ModelEvent = ModelTextDelta | ModelToolCall | ModelDone
+
+
+class Model(Protocol):
+    """An LLM backend: OpenAI-compatible over HTTP, or the built-in offline router."""
+
+    @property
+    def name(self) -> str:
+        """A short name for logs and the debug view (`openai:gpt-4o-mini`, `offline`)."""
+        ...
+
+    def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> AsyncIterator[ModelEvent]:
+        """Stream one completion. Raises `ModelError` when the backend fails, even mid-stream."""
+        ...
