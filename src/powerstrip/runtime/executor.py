@@ -1,0 +1,230 @@
+"""The executor: one plugin call, from the model's arguments to what the model reads back.
+
+Validate the arguments against the tool's JSON Schema, build the request, add the credentials
+and the §6 headers, send it through the guarded client (retries within the budget, no
+redirects), cut the response for the model, and describe everything that happened — redacted —
+for the call record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from powerstrip.errors import (
+    AddressBlockedError,
+    FetchTimeoutError,
+    NetError,
+    RedirectRefusedError,
+    TLSPolicyError,
+)
+from powerstrip.net import GuardedClient, RetryPolicy
+from powerstrip.openapi import Tool
+from powerstrip.runtime.redact import Redactor
+from powerstrip.runtime.request_builder import build_request
+from powerstrip.runtime.truncate import MODEL_RESPONSE_LIMIT, truncate_for_model
+
+__all__ = ["CallOutcome", "CallRequest", "Executor", "Outcome"]
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal[
+    "ok", "http_error", "network_error", "timeout", "refused", "invalid_arguments", "declined"
+]
+_EXCERPT = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """Everything the executor needs for one call besides the tool and the arguments."""
+
+    base_url: str
+    auth_headers: Mapping[str, str] = field(default_factory=dict)
+    context_headers: Mapping[str, str] = field(default_factory=dict)
+    # Plaintext secrets of this call (credentials), masked wherever they would be recorded.
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """What happened on one call: for the model (`model_text`) and for the record (the rest)."""
+
+    call_id: str
+    function_name: str
+    operation_id: str
+    method: str
+    url: str
+    request: dict[str, Any]  # Any: the redacted request as JSON
+    outcome: Outcome
+    status_code: int | None
+    error: str | None
+    model_text: str
+    truncated: bool
+    request_bytes: int
+    response_bytes: int
+    response_excerpt: str
+    attempts: int
+    duration_ms: int
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+class Executor:
+    """Runs plugin calls through one guarded client."""
+
+    def __init__(
+        self,
+        client: GuardedClient,
+        *,
+        retry: RetryPolicy | None = None,
+        response_limit: int = MODEL_RESPONSE_LIMIT,
+    ) -> None:
+        self.client = client
+        self.retry = retry or RetryPolicy()
+        self.response_limit = response_limit
+        self._validators: dict[int, Draft202012Validator | None] = {}
+
+    async def execute(self, tool: Tool, arguments_json: str, request: CallRequest) -> CallOutcome:
+        """Make the call `tool(arguments_json)`; never raises for the plugin's or model's faults."""
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        redactor = Redactor(request.secrets)
+        call_id = str(uuid.uuid4())
+
+        def finish(**values: Any) -> CallOutcome:  # Any: the fields below
+            values.setdefault("request", {})
+            values.setdefault("url", "")
+            values.setdefault("status_code", None)
+            values.setdefault("error", None)
+            values.setdefault("truncated", False)
+            values.setdefault("request_bytes", 0)
+            values.setdefault("response_bytes", 0)
+            values.setdefault("response_excerpt", "")
+            values.setdefault("attempts", 0)
+            return CallOutcome(
+                call_id=call_id,
+                function_name=tool.function_name,
+                operation_id=tool.operation_id,
+                method=tool.method,
+                duration_ms=round((time.monotonic() - started) * 1000),
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                **values,
+            )
+
+        arguments, problem = self._arguments(tool, arguments_json)
+        if arguments is None:
+            message = f"The arguments for {tool.function_name} are not valid: {problem}"
+            return finish(outcome="invalid_arguments", error=problem, model_text=message)
+
+        plugin_request = build_request(tool, arguments, request.base_url)
+        headers = {**plugin_request.headers, **request.context_headers, **request.auth_headers}
+        if plugin_request.content_type:
+            headers["content-type"] = plugin_request.content_type
+        record = {
+            "arguments": redactor.json(arguments),
+            "headers": redactor.headers(headers),
+            "body": redactor.json(plugin_request.body_json),
+        }
+        url = redactor.url(plugin_request.url)
+        sent = len(plugin_request.body or b"")
+        try:
+            response = await self.client.request(
+                plugin_request.method,
+                plugin_request.url,
+                headers=headers,
+                content=plugin_request.body,
+                retry=self.retry,
+            )
+        except NetError as exc:
+            outcome: Outcome = (
+                "timeout"
+                if isinstance(exc, FetchTimeoutError)
+                else "refused"
+                if isinstance(exc, AddressBlockedError | TLSPolicyError | RedirectRefusedError)
+                else "network_error"
+            )
+            reason = redactor.text(str(exc))
+            logger.info("call.failed function=%s outcome=%s", tool.function_name, outcome)
+            return finish(
+                outcome=outcome,
+                url=url,
+                request=record,
+                error=reason,
+                request_bytes=sent,
+                attempts=1,
+                model_text=f"The call to {tool.function_name} failed: {reason}",
+            )
+        text = redactor.text(response.text)
+        cut = truncate_for_model(text, self.response_limit)
+        status = response.status_code
+        failure: str | None = None
+        if 200 <= status < 300:
+            outcome, model_text = "ok", cut.text
+        else:
+            outcome = "http_error"
+            note = " (redirects are not followed on API calls)" if 300 <= status < 400 else ""
+            failure = f"HTTP {status}{note}"
+            model_text = f"The plugin answered HTTP {status}{note}:\n{cut.text}"
+        logger.info(
+            "call.done function=%s status=%s bytes=%s attempts=%s",
+            tool.function_name,
+            status,
+            len(response.content),
+            response.attempts,
+        )
+        return finish(
+            outcome=outcome,
+            url=url,
+            request=record,
+            status_code=status,
+            error=failure,
+            model_text=model_text,
+            truncated=cut.truncated,
+            request_bytes=sent,
+            response_bytes=len(response.content),
+            response_excerpt=text[:_EXCERPT],
+            attempts=response.attempts,
+        )
+
+    def _arguments(self, tool: Tool, text: str) -> tuple[dict[str, Any] | None, str]:
+        try:
+            value = json.loads(text or "{}")
+        except json.JSONDecodeError as exc:
+            return None, f"they are not valid JSON ({exc.msg} at position {exc.pos})"
+        if not isinstance(value, dict):
+            return None, f"they must be a JSON object, got {type(value).__name__}"
+        validator = self._validator(tool)
+        if validator is not None:
+            errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+            if errors:
+                problems = [
+                    f"{'.'.join(str(p) for p in e.absolute_path) or 'arguments'}: {e.message}"
+                    for e in errors[:5]
+                ]
+                return None, "; ".join(problems)
+        return value, ""
+
+    def _validator(self, tool: Tool) -> Draft202012Validator | None:
+        key = id(tool.parameters)
+        if key not in self._validators:
+            try:
+                Draft202012Validator.check_schema(tool.parameters)
+                self._validators[key] = Draft202012Validator(tool.parameters)
+            except SchemaError:
+                # A spec's schema we cannot use to validate: let the plugin judge the arguments.
+                self._validators[key] = None
+        return self._validators[key]

@@ -1,0 +1,94 @@
+"""A loopback plugin API that misbehaves on request, and the OpenAPI document describing it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SPEC = """
+openapi: 3.0.1
+info: {title: Faults, version: v1}
+paths:
+  /items/{item_id}:
+    get:
+      operationId: getItem
+      parameters:
+        - {name: item_id, in: path, required: true, schema: {type: string}}
+        - {name: tags, in: query, schema: {type: array, items: {type: string}}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1}}
+      responses: {"200": {description: OK}}
+  /items:
+    post:
+      operationId: addItem
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties:
+                name: {type: string}
+                count: {type: integer}
+      responses: {"200": {description: OK}}
+  /fault/{kind}:
+    get:
+      operationId: fault
+      parameters:
+        - {name: kind, in: path, required: true, schema: {type: string}}
+      responses: {"200": {description: OK}}
+"""
+
+ATTEMPTS: dict[str, int] = {}
+# Headers of every request to /items, as the plugin received them (the server runs in-process).
+RECEIVED: list[dict[str, str]] = []
+
+
+async def echo_item(request: Request) -> Response:
+    RECEIVED.append(dict(request.headers))
+    return JSONResponse(
+        {
+            "path": request.url.path,
+            "raw_path": request.scope["raw_path"].decode(),
+            "query": request.url.query,
+            "headers": dict(request.headers),
+        }
+    )
+
+
+async def add_item(request: Request) -> Response:
+    return JSONResponse({"received": json.loads(await request.body())})
+
+
+async def fault(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    ATTEMPTS[kind] = ATTEMPTS.get(kind, 0) + 1
+    if kind == "error500":
+        return JSONResponse({"error": "boom"}, status_code=500)
+    if kind == "ratelimited-once":
+        if ATTEMPTS[kind] == 1:
+            return JSONResponse({"error": "slow down"}, 429, headers={"Retry-After": "1"})
+        return JSONResponse({"ok": True, "attempt": ATTEMPTS[kind]})
+    if kind == "slow":
+        await asyncio.sleep(5)
+        return JSONResponse({"late": True})
+    if kind == "big":
+        return JSONResponse([{"id": i, "text": "x" * 90} for i in range(20_000)])
+    if kind == "garbage":
+        return Response(bytes(range(256)) * 10, media_type="application/octet-stream")
+    if kind == "redirect":
+        return Response(status_code=302, headers={"Location": "https://elsewhere.example.com/"})
+    return JSONResponse({"kind": kind})
+
+
+app = Starlette(
+    routes=[
+        Route("/items/{item_id:path}", echo_item, methods=["GET"]),
+        Route("/items", add_item, methods=["POST"]),
+        Route("/fault/{kind}", fault),
+    ]
+)

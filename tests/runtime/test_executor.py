@@ -1,0 +1,169 @@
+"""The executor against a real plugin API on loopback: requests, faults, truncation, records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from powerstrip.net import GuardedClient, RetryPolicy
+from powerstrip.openapi import ToolSet, convert, load_spec
+from powerstrip.runtime.executor import CallRequest, Executor
+from powerstrip.testing import LoopbackServer, loopback_policy
+from tests.conftest import ServeApp
+from tests.runtime import fault_plugin
+
+pytestmark = pytest.mark.anyio
+
+BASE = "https://api.example.com"
+SECRET = "sk-user-SECRET-4242"
+
+
+@pytest.fixture(scope="module")
+def tools() -> ToolSet:
+    return convert(load_spec(fault_plugin.SPEC), namespace="faults")
+
+
+@pytest.fixture(scope="module")
+def server(serve_app: ServeApp) -> LoopbackServer:
+    return serve_app(fault_plugin.app)
+
+
+@pytest.fixture
+async def executor(server: LoopbackServer, ca_bundle: Path) -> AsyncIterator[Executor]:
+    policy = loopback_policy(server, ["api.example.com"], ca_bundle=ca_bundle, call_timeout=2.0)
+    async with GuardedClient(policy) as client:
+        yield Executor(client, retry=RetryPolicy(max_attempts=3, backoff_base=0.05))
+
+
+def request(**headers: str) -> CallRequest:
+    return CallRequest(
+        base_url=BASE,
+        auth_headers={"Authorization": f"Bearer {SECRET}"},
+        context_headers=headers,
+        secrets=(SECRET,),
+    )
+
+
+async def test_path_and_query_arguments_are_encoded_safely(
+    executor: Executor, tools: ToolSet
+) -> None:
+    tool = tools.lookup("faults__getItem")
+    args = {"item_id": "../admin?x=1", "tags": ["a", "b c"], "limit": 5}
+    outcome = await executor.execute(tool, json.dumps(args), request())
+    assert outcome.outcome == "ok"
+    seen = json.loads(outcome.model_text)
+    # The value stays one path segment: no traversal, no injected query.
+    assert seen["raw_path"] == "/items/..%2Fadmin%3Fx%3D1"
+    assert seen["query"] == "tags=a&tags=b+c&limit=5"
+    # The plugin got the credential; the model's copy of an echo of it is masked.
+    assert fault_plugin.RECEIVED[-1]["authorization"] == f"Bearer {SECRET}"
+    assert seen["headers"]["authorization"] == "Bearer [redacted]"
+    assert SECRET not in outcome.model_text
+
+
+async def test_the_json_body_is_sent_and_the_record_is_redacted(
+    executor: Executor, tools: ToolSet
+) -> None:
+    tool = tools.lookup("faults__addItem")
+    outcome = await executor.execute(
+        tool, '{"name": "milk", "count": 2}', request(**{"openai-conversation-id": "c1"})
+    )
+    assert json.loads(outcome.model_text) == {"received": {"name": "milk", "count": 2}}
+    assert outcome.status_code == 200
+    assert outcome.request_bytes > 0
+    record = json.dumps(outcome.request)
+    assert SECRET not in record
+    assert "[redacted]" in record
+    assert outcome.request["headers"]["openai-conversation-id"] == "c1"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"count": 1}', "'name' is a required property"),
+        ('{"name": 5}', "name: 5 is not of type 'string'"),
+    ],
+)
+async def test_invalid_arguments_are_refused_before_any_request(
+    executor: Executor, tools: ToolSet, arguments: str, problem: str
+) -> None:
+    outcome = await executor.execute(tools.lookup("faults__addItem"), arguments, request())
+    assert outcome.outcome == "invalid_arguments"
+    assert problem in outcome.model_text
+    assert outcome.request_bytes == 0
+    assert outcome.attempts == 0
+
+
+async def test_a_500_is_retried_then_reported(executor: Executor, tools: ToolSet) -> None:
+    fault_plugin.ATTEMPTS.pop("error500", None)
+    outcome = await executor.execute(
+        tools.lookup("faults__fault"), '{"kind": "error500"}', request()
+    )
+    assert outcome.outcome == "http_error"
+    assert outcome.status_code == 500
+    assert outcome.attempts == 3
+    assert "HTTP 500" in outcome.model_text
+    assert "boom" in outcome.model_text
+
+
+async def test_a_429_with_retry_after_is_honoured(executor: Executor, tools: ToolSet) -> None:
+    fault_plugin.ATTEMPTS.pop("ratelimited-once", None)
+    outcome = await executor.execute(
+        tools.lookup("faults__fault"), '{"kind": "ratelimited-once"}', request()
+    )
+    assert outcome.outcome == "ok"
+    assert outcome.attempts == 2
+    assert outcome.duration_ms >= 900
+
+
+async def test_a_slow_plugin_times_out(executor: Executor, tools: ToolSet) -> None:
+    outcome = await executor.execute(tools.lookup("faults__fault"), '{"kind": "slow"}', request())
+    assert outcome.outcome == "timeout"
+    assert outcome.status_code is None
+    assert "failed" in outcome.model_text
+
+
+async def test_a_large_json_answer_keeps_whole_records(executor: Executor, tools: ToolSet) -> None:
+    outcome = await executor.execute(tools.lookup("faults__fault"), '{"kind": "big"}', request())
+    assert outcome.outcome == "ok"
+    assert outcome.response_bytes > 2_000_000
+    assert outcome.truncated
+    assert len(outcome.model_text) <= 100_000
+    body, note = outcome.model_text.rsplit("\n", 1)
+    records = json.loads(body)
+    assert records[-1] == {"id": len(records) - 1, "text": "x" * 90}
+    assert f"showing {len(records)} of 20000 records" in note
+
+
+async def test_garbage_bytes_are_returned_as_text(executor: Executor, tools: ToolSet) -> None:
+    outcome = await executor.execute(
+        tools.lookup("faults__fault"), '{"kind": "garbage"}', request()
+    )
+    assert outcome.outcome == "ok"
+    assert outcome.response_bytes == 2560
+
+
+async def test_redirects_are_not_followed(executor: Executor, tools: ToolSet) -> None:
+    outcome = await executor.execute(
+        tools.lookup("faults__fault"), '{"kind": "redirect"}', request()
+    )
+    assert outcome.outcome == "http_error"
+    assert outcome.status_code == 302
+    assert "redirects are not followed" in outcome.model_text
+
+
+async def test_a_plugin_that_is_down_is_a_network_error(ca_bundle: Path, tools: ToolSet) -> None:
+    down = LoopbackServer(fault_plugin.app)
+    down.start()
+    down.stop()  # a port that was just closed: nothing listens there now
+    policy = loopback_policy(down, ["api.example.com"], ca_bundle=ca_bundle, call_timeout=2.0)
+    async with GuardedClient(policy) as client:
+        executor = Executor(client, retry=RetryPolicy(max_attempts=2, backoff_base=0.05))
+        outcome = await executor.execute(tools.lookup("faults__fault"), '{"kind": "x"}', request())
+    assert outcome.outcome == "network_error"
+    assert SECRET not in (outcome.error or "")
