@@ -85,6 +85,11 @@ _NAME_MAPS = frozenset(
 )
 
 
+# Keywords whose values are data (defaults, examples, allowed values), never schemas.
+_DATA_KEYWORDS = frozenset({"default", "example", "examples", "enum", "const"})
+_NULL_FORMS = ({"type": "null"}, {"nullable": True})
+
+
 def _to_30(node: Any, *, named: bool = False) -> Any:  # Any: arbitrary JSON
     if isinstance(node, list):
         return [_to_30(item) for item in node]
@@ -92,30 +97,38 @@ def _to_30(node: Any, *, named: bool = False) -> Any:  # Any: arbitrary JSON
         return node
     if named:
         return {key: _to_30(value) for key, value in node.items()}
-    out = {key: _to_30(value, named=key in _NAME_MAPS) for key, value in node.items()}
+    out = {
+        key: value
+        if key in _DATA_KEYWORDS or key.startswith("x-")
+        else _to_30(value, named=key in _NAME_MAPS)
+        for key, value in node.items()
+    }
     out.pop("jsonSchemaDialect", None)
     out.pop("webhooks", None)
     any_of = out.get("anyOf")
-    if isinstance(any_of, list) and {"type": "null"} in any_of:
-        rest = [s for s in any_of if s != {"type": "null"}]
+    # Children are converted first: a `{"type": "null"}` member is `{"nullable": True}` by now.
+    if isinstance(any_of, list) and any(s in _NULL_FORMS for s in any_of):
+        rest = [s for s in any_of if s not in _NULL_FORMS]
         del out["anyOf"]
         if len(rest) == 1 and "$ref" not in rest[0]:
             out = {**rest[0], **out}
         elif len(rest) == 1:
             out["allOf"] = rest
-        else:
+        elif rest:
             out["anyOf"] = rest
         out["nullable"] = True
     kind = out.get("type")
-    if isinstance(kind, list):
-        others = [t for t in kind if t != "null"]
-        if "null" in kind:
+    if isinstance(kind, list) or kind == "null":
+        kinds = kind if isinstance(kind, list) else [kind]
+        others = [t for t in kinds if t != "null"]
+        if "null" in kinds:
             out["nullable"] = True
         if len(others) == 1:
             out["type"] = others[0]
         else:
             del out["type"]
-            out["anyOf"] = [{"type": t} for t in others]
+            if others:
+                out["anyOf"] = [{"type": t} for t in others]
     if "const" in out:
         out["enum"] = [out.pop("const")]
     examples = out.get("examples")

@@ -287,20 +287,34 @@ class Plugin:
             )
 
     async def _identity(self, request: Request) -> str | None:
-        """Allowlist, rate limit, then credentials: the authenticated user id, or None."""
-        if self._allowed:
-            address = request.client.host if request.client else ""
-            if not _permitted(address, self._allowed):
-                raise PluginError(403, f"calls from {address or 'this address'} are not allowed")
-        if self._limiter is not None:
-            wait = self._limiter.acquire(credential_key(request))
-            if wait > 0:
-                raise PluginError(
-                    429,
-                    f"too many requests: try again in {RateLimiter.retry_after(wait)} s",
-                    headers={"Retry-After": RateLimiter.retry_after(wait)},
-                )
-        return await self.auth.authenticate(request)
+        """Allowlist, credentials, then rate limit: the authenticated user id, or None."""
+        address = request.client.host if request.client else ""
+        if self._allowed and not _permitted(address, self._allowed):
+            raise PluginError(403, f"calls from {address or 'this address'} are not allowed")
+        try:
+            user = await self.auth.authenticate(request)
+        except PluginError:
+            # A refused credential is charged to the address: were it keyed by the credential,
+            # every guessed key would get a fresh bucket and the limit would never slow guessing.
+            self._take_token(f"addr:{address}")
+            raise
+        if user is not None:
+            self._take_token(f"user:{user}")
+        elif isinstance(self.auth, NoAuth):
+            self._take_token(f"addr:{address}")  # a header proves nothing without auth
+        else:
+            self._take_token(credential_key(request))
+        return user
+
+    def _take_token(self, key: str) -> None:
+        """Take one call from `key`'s bucket, or refuse with 429 and `Retry-After`."""
+        if self._limiter is None:
+            return
+        wait = self._limiter.acquire(key)
+        if wait > 0:
+            seconds = RateLimiter.retry_after(wait)
+            message = f"too many requests: try again in {seconds} s"
+            raise PluginError(429, message, headers={"Retry-After": seconds})
 
     def _endpoint(self, operation: Operation) -> Callable[..., Any]:
         """The function with `CallContext` parameters wired to the context dependency."""

@@ -1,0 +1,1 @@
+"""Plugins written for the original platform, served unchanged and checked by Powerstrip."""
