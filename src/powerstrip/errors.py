@@ -16,6 +16,7 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── DiscoveryError              a plugin could not be found from the given target
     ├── ManifestError               an ai-plugin.json is unusable (carries findings)
     ├── SpecError                   an OpenAPI document is unusable (carries findings)
+    ├── OAuthError                  an OAuth exchange or refresh failed (the user must sign in)
     ├── VaultError                  a secret cannot be sealed or opened (key missing, tampered)
     ├── StoreError                  the database refused a write or is not migrated
     ├── ModelError                  the model backend failed (unreachable, bad answer, mid-stream)
@@ -39,6 +40,7 @@ __all__ = [
     "ManifestError",
     "ModelError",
     "NetError",
+    "OAuthError",
     "PowerstripError",
     "RedirectRefusedError",
     "RegistryError",
@@ -151,3 +153,7 @@ class ModelError(PowerstripError):
 
 class RegistryError(PowerstripError):
     """A plugin store rule refuses the action: the install cap, a ban, the conversation limit."""
+
+
+class OAuthError(PowerstripError):
+    """An OAuth step failed: bad state, refused code exchange, failed refresh."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -81,6 +81,38 @@ class Settings(BaseSettings):
             "read (`openai` is always read too)."
         ),
     )
+
+    data_dir: Path = Field(
+        default=Path(".powerstrip"),
+        description=(
+            "The directory for Powerstrip's own files: the default SQLite database and, when no "
+            "vault key is configured, the generated development key `vault.key`."
+        ),
+    )
+    database_url: str = Field(
+        default="",
+        repr=False,  # a PostgreSQL URL may carry a password
+        description=(
+            "The SQLAlchemy async database URL. Default: `sqlite+aiosqlite:///DATA_DIR/"
+            "powerstrip.db`. PostgreSQL: `postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`."
+        ),
+    )
+    vault_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "The keys that seal secrets at rest, comma-separated `KEYID:BASE64KEY` (32-byte "
+            "AES-256 keys, made by `powerstrip keys new`); the first one seals, all of them open. "
+            "Unset: a development key is generated in `DATA_DIR/vault.key`."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        # The default database lives in data_dir, so it follows POWERSTRIP_DATA_DIR.
+        if not self.database_url:
+            url = f"sqlite+aiosqlite:///{self.data_dir / 'powerstrip.db'}"
+            object.__setattr__(self, "database_url", url)  # frozen model: set once, here
+        return self
 
     @field_validator("resolve", "allow_hosts", mode="before")
     @classmethod

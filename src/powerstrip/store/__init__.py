@@ -1,0 +1,71 @@
+"""The store: tables, sessions and migrations; SQLite by default, PostgreSQL by URL.
+
+It holds no business rules (DESIGN.md): what may be written is decided above it, in the registry
+and the runtime. Every write that belongs together goes through one `transaction(...)`.
+
+    engine = create_engine(settings.database_url)
+    await upgrade(settings.database_url)           # at startup: migrate to the newest schema
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        session.add(User(username="ada"))
+"""
+
+from powerstrip.store.engine import create_engine, display_url, normalize_url, session_factory
+from powerstrip.store.migrate import (
+    current_revision,
+    head_revision,
+    require_head,
+    revision_of,
+    upgrade,
+)
+from powerstrip.store.models import (
+    APPROVAL_STATUSES,
+    CALL_OUTCOMES,
+    CREDENTIAL_KINDS,
+    Approval,
+    Base,
+    Call,
+    Conversation,
+    ConversationPlugin,
+    Credential,
+    Grant,
+    Install,
+    Message,
+    OAuthState,
+    Plugin,
+    Registration,
+    User,
+)
+from powerstrip.store.session import transaction
+from powerstrip.store.types import UTCDateTime, utcnow
+
+__all__ = [
+    "APPROVAL_STATUSES",
+    "CALL_OUTCOMES",
+    "CREDENTIAL_KINDS",
+    "Approval",
+    "Base",
+    "Call",
+    "Conversation",
+    "ConversationPlugin",
+    "Credential",
+    "Grant",
+    "Install",
+    "Message",
+    "OAuthState",
+    "Plugin",
+    "Registration",
+    "UTCDateTime",
+    "User",
+    "create_engine",
+    "current_revision",
+    "display_url",
+    "head_revision",
+    "normalize_url",
+    "require_head",
+    "revision_of",
+    "session_factory",
+    "transaction",
+    "upgrade",
+    "utcnow",
+]

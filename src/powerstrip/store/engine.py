@@ -1,0 +1,101 @@
+"""Engines and sessions: SQLite (WAL, foreign keys on) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from powerstrip.errors import ConfigError
+
+__all__ = ["create_engine", "display_url", "normalize_url", "session_factory"]
+
+# The async driver Powerstrip uses for each database, and the URL spellings it accepts for it.
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+_ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+psycopg", "postgresql+asyncpg"}
+_URL_FIX = (
+    "set POWERSTRIP_DATABASE_URL to sqlite+aiosqlite:///PATH or "
+    "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+)
+# How long a SQLite writer waits for another one before giving up.
+_SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The URL with Powerstrip's async driver filled in (`postgresql://` → `postgresql+psycopg`)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "the database URL cannot be parsed", where="POWERSTRIP_DATABASE_URL", fix=_URL_FIX
+        ) from None  # the message would echo the URL, password included
+    name = parsed.drivername
+    if name in _ASYNC_DRIVERS:
+        return parsed
+    backend = name.split("+", 1)[0]
+    if backend == "postgres":  # Heroku-style spelling
+        backend = "postgresql"
+    if backend not in _DRIVERS:
+        raise ConfigError(
+            f"unsupported database {name!r}: Powerstrip runs on SQLite or PostgreSQL",
+            where="POWERSTRIP_DATABASE_URL",
+            fix=_URL_FIX,
+        )
+    return parsed.set(drivername=_DRIVERS[backend])
+
+
+def display_url(url: str | URL) -> str:
+    """The URL with its password masked, for logs and errors."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on connect.
+
+    The directory of a SQLite file is created when missing. Dispose of the engine when done.
+    """
+    parsed = normalize_url(url)
+    # hide_parameters: errors and echo logs never quote a row's values (secrets, user text).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    memory = is_sqlite and parsed.database in (None, "", ":memory:")
+    if memory:
+        # Each new connection to :memory: would be a new, empty database: share one.
+        kwargs["poolclass"] = StaticPool
+    elif is_sqlite and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs["pool_pre_ping"] = True  # a server restart must not fail the next request
+    engine = _create_async_engine(parsed, **kwargs)
+    if is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not memory))
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; objects stay readable after commit (no lazy reload on access)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:  # Any: SQLAlchemy's event signature is untyped
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            # Foreign keys are off by default in SQLite, per connection: ON DELETE CASCADE and
+            # every reference would be silently ignored without this.
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            if wal:
+                # WAL: readers never block the writer, and a crash cannot leave a torn page.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect

@@ -1,0 +1,327 @@
+"""The tables: what the host records, and nothing about the rules that decide it (DESIGN.md).
+
+Conventions: integer autoincrement ids unless a row is named by a uuid; every timestamp is a
+timezone-aware UTC `UTCDateTime`; every secret is a vault token in a TEXT column whose name ends
+with `_sealed`. Rows a user owns go when the user goes (ON DELETE CASCADE), so deleting an account
+(spec §9) is one DELETE. Changing a table here needs a new migration in `migrations/versions/`: a
+test fails when models and migrations disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from powerstrip.store.types import UTCDateTime, utcnow
+
+__all__ = [
+    "APPROVAL_STATUSES",
+    "CALL_OUTCOMES",
+    "CREDENTIAL_KINDS",
+    "Approval",
+    "Base",
+    "Call",
+    "Conversation",
+    "ConversationPlugin",
+    "Credential",
+    "Grant",
+    "Install",
+    "Message",
+    "OAuthState",
+    "Plugin",
+    "Registration",
+    "User",
+]
+
+# Explicit constraint names, so migrations can name what they alter on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CREDENTIAL_KINDS = ("user_key", "oauth")
+CALL_OUTCOMES = (
+    "ok",
+    "http_error",
+    "network_error",
+    "timeout",
+    "refused",
+    "invalid_arguments",
+    "declined",
+)
+APPROVAL_STATUSES = ("pending", "approved", "declined")
+
+# JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
+JSONValue = Any
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _user_fk() -> ForeignKey:
+    return ForeignKey("users.id", ondelete="CASCADE")
+
+
+def _plugin_fk() -> ForeignKey:
+    return ForeignKey("plugins.id", ondelete="CASCADE")
+
+
+class Base(DeclarativeBase):
+    """The declarative base every table derives from."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class User(Base):
+    """A person who signs in to the host."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ISO 3166-2 code sent as `openai-subdivision-1-iso-code` when set (spec §6).
+    subdivision: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Plugin(Base):
+    """An installed plugin: its manifest as read, where its API is, and its cached spec."""
+
+    __tablename__ = "plugins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name_for_model: Mapped[str] = mapped_column(String(255))
+    manifest_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    root_domain: Mapped[str] = mapped_column(String(253))
+    manifest: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    spec_url: Mapped[str] = mapped_column(Text)
+    api_base_url: Mapped[str] = mapped_column(Text)
+    auth_type: Mapped[str] = mapped_column(String(32))
+    spec_body: Mapped[str | None] = mapped_column(Text)
+    spec_etag: Mapped[str | None] = mapped_column(String(512))
+    spec_last_modified: Mapped[str | None] = mapped_column(String(64))
+    spec_fetched_at: Mapped[datetime | None] = mapped_column()
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    lenient: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Registration(Base):
+    """What a plugin's developer set up: the service key or OAuth client, the verification token.
+
+    `developer_id` is SET NULL when the developer's account goes: the plugin outlives it.
+    """
+
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk(), unique=True)
+    developer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    service_key_sealed: Mapped[str | None] = mapped_column(Text)
+    oauth_client_id: Mapped[str | None] = mapped_column(String(512))
+    oauth_client_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    # Not a secret: the developer publishes it in the manifest's `verification_tokens`.
+    verification_token: Mapped[str] = mapped_column(String(128))
+    token_verified_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Install(Base):
+    """A user's install of a plugin, with the auth and API host they consented to (spec §7)."""
+
+    __tablename__ = "installs"
+    __table_args__ = (
+        UniqueConstraint("user_id", "plugin_id"),
+        # The registry counts a plugin's installs (the 15-user cap on unverified plugins).
+        Index(None, "plugin_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk())
+    consented_auth: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    consented_api_host: Mapped[str] = mapped_column(String(253))
+    needs_reconsent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Credential(Base):
+    """A user's secret for a plugin: a pasted key, or OAuth tokens — sealed."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        UniqueConstraint("user_id", "plugin_id"),
+        CheckConstraint(_one_of("kind", CREDENTIAL_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk())
+    kind: Mapped[str] = mapped_column(String(16))
+    secret_sealed: Mapped[str] = mapped_column(Text)  # the user key, or the access token
+    refresh_sealed: Mapped[str | None] = mapped_column(Text)
+    token_type: Mapped[str | None] = mapped_column(String(32))
+    scope: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OAuthState(Base):
+    """A pending OAuth sign-in: single-use, bound to a session, expiring (spec §4).
+
+    Keyed by the SHA-256 of the state, never the state itself, so a database read cannot
+    complete someone's sign-in.
+    """
+
+    __tablename__ = "oauth_states"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk())
+    session_id: Mapped[str] = mapped_column(String(128))
+    code_verifier_sealed: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Conversation(Base):
+    """A chat; `deleted_at` marks it gone from view until it is purged (spec §9)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index(None, "user_id", "updated_at"),)  # the history list
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    title: Mapped[str] = mapped_column(String(300), default="")
+    history_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConversationPlugin(Base):
+    """A plugin enabled in a conversation."""
+
+    __tablename__ = "conversation_plugins"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk(), primary_key=True)
+    enabled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One message of a conversation, in order (`seq`), in the OpenAI chat shape."""
+
+    __tablename__ = "messages"
+    # The unique constraint is also the index that reads a conversation in order.
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str | None] = mapped_column(Text)
+    tool_calls: Mapped[list[JSONValue] | None] = mapped_column(JSON)
+    tool_call_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """One plugin API call as it was made: redacted request, outcome, sizes and timing."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", CALL_OUTCOMES), name="outcome"),
+        Index(None, "conversation_id", "started_at"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk())
+    function_name: Mapped[str] = mapped_column(String(64))
+    operation_id: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(Text)  # redacted: no secrets in the query
+    request: Mapped[dict[str, JSONValue]] = mapped_column(JSON)  # redacted
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(24))
+    error: Mapped[str | None] = mapped_column(Text)
+    request_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    response_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    response_excerpt: Mapped[str] = mapped_column(Text, default="")  # redacted, truncated
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class Approval(Base):
+    """A consequential call waiting for, or given, the user's yes or no (spec §5)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", APPROVAL_STATUSES), name="status"),
+        Index(None, "conversation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    tool_call_id: Mapped[str] = mapped_column(String(128))
+    function_name: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
+class Grant(Base):
+    """An "always allow" for one operation of a plugin, by one user (spec §5)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "plugin_id", "operation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    plugin_id: Mapped[int] = mapped_column(_plugin_fk())
+    operation_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()  # NULL: until revoked

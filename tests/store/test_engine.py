@@ -1,0 +1,132 @@
+"""Engines: SQLite in WAL mode with foreign keys on, URLs normalised to the async drivers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from powerstrip.errors import ConfigError, StoreError
+from powerstrip.store import (
+    Conversation,
+    Install,
+    Message,
+    User,
+    create_engine,
+    display_url,
+    normalize_url,
+    transaction,
+    upgrade,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'p.db'}"
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (journal, foreign_keys) == ("wal", 1)
+    assert busy > 0
+    assert (tmp_path / "nested" / "dir" / "p.db").exists(), "the data directory is created"
+
+
+async def test_in_memory_sqlite_is_one_shared_database() -> None:
+    engine = create_engine("sqlite+aiosqlite://")
+    try:
+        await _create_and_count(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _create_and_count(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t VALUES (1)"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+async def test_a_reference_to_a_missing_row_is_refused(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    orphan = Install(user_id=999, plugin_id=999, consented_auth={}, consented_api_host="x")
+    with pytest.raises(StoreError, match="FOREIGN KEY"):
+        await _add(sessions, orphan)
+
+
+async def _add(sessions: async_sessionmaker[AsyncSession], row: object) -> None:
+    async with transaction(sessions) as session:
+        session.add(row)
+
+
+async def test_deleting_a_user_deletes_what_they_own(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with transaction(sessions) as session:
+        user = User(username="ada")
+        session.add(user)
+        await session.flush()
+        conversation = Conversation(user_id=user.id, title="hello")
+        session.add(conversation)
+        await session.flush()
+        session.add(Message(conversation_id=conversation.id, seq=0, role="user", content="hi"))
+    async with transaction(sessions) as session:
+        await session.delete(await session.get_one(User, user.id))
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+        assert await session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+async def test_timestamps_come_back_timezone_aware_in_utc(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    local = datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+    async with transaction(sessions) as session:
+        session.add(User(username="ada", created_at=local))
+    async with sessions() as session:
+        user = await session.scalar(select(User))
+    assert user is not None
+    assert user.created_at == datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    assert user.created_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@db/powerstrip", "postgresql+psycopg://u:***@db/powerstrip"),
+        ("postgres://u@db/powerstrip", "postgresql+psycopg://u@db/powerstrip"),
+        ("postgresql+psycopg2://u@db/p", "postgresql+psycopg://u@db/p"),
+        ("postgresql+psycopg://u@db/p", "postgresql+psycopg://u@db/p"),
+        ("sqlite:///data/p.db", "sqlite+aiosqlite:///data/p.db"),
+        ("sqlite+aiosqlite:////abs/p.db", "sqlite+aiosqlite:////abs/p.db"),
+    ],
+)
+def test_urls_are_normalised_to_the_async_drivers(given: str, expected: str) -> None:
+    assert display_url(normalize_url(given)) == expected
+
+
+def test_an_unsupported_database_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"unsupported database 'mysql'.*SQLite or PostgreSQL"):
+        normalize_url("mysql://u:hunter2@db/p")
+
+
+def test_an_unparseable_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError, match="cannot be parsed") as caught:
+        normalize_url("not a url hunter2")
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_migrations_run_on_a_plain_sqlite_url(tmp_path: Path) -> None:
+    await upgrade(f"sqlite:///{tmp_path / 'plain.db'}")
+    assert (tmp_path / "plain.db").exists()
