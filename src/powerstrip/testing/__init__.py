@@ -4,7 +4,32 @@ Nothing else in Powerstrip imports this package. It needs the `dev` extras (`tru
 `uvicorn`); each helper says the exact install command when one is missing.
 """
 
+from powerstrip.testing.scripted_model import (
+    BreakStream,
+    CallTool,
+    CallTools,
+    Delay,
+    Fail,
+    Reply,
+    Respond,
+    ScriptedModelServer,
+    ScriptStep,
+)
 from powerstrip.testing.servers import ASGIApp, LoopbackServer, loopback_policy
 from powerstrip.testing.tls import TestCA
 
-__all__ = ["ASGIApp", "LoopbackServer", "TestCA", "loopback_policy"]
+__all__ = [
+    "ASGIApp",
+    "BreakStream",
+    "CallTool",
+    "CallTools",
+    "Delay",
+    "Fail",
+    "LoopbackServer",
+    "Reply",
+    "Respond",
+    "ScriptStep",
+    "ScriptedModelServer",
+    "TestCA",
+    "loopback_policy",
+]
