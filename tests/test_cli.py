@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from powerstrip.testing import LoopbackServer
@@ -89,3 +91,46 @@ def test_a_directory_gets_one_summary_table() -> None:
     assert "PS105" in result.stdout
     manifests = len(list((CORPUS / "manifests").glob("*.json")))
     assert f"{manifests} plugin(s)" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_example_serve_then_check_dev(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "powerstrip",
+            "example",
+            "serve",
+            "todo-none",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        result = powerstrip("check", "--dev", "--json", f"http://127.0.0.1:{port}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["errors"] == 0
+    assert report["summary"]["warnings"] == 0
+    assert report["name_for_model"] == "todo"

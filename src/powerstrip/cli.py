@@ -25,6 +25,7 @@ from powerstrip.check import (
     report_json,
     summary_json,
 )
+from powerstrip.cli_examples import example_app
 from powerstrip.errors import ConfigError
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.settings import Settings
@@ -44,6 +45,9 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"powerstrip {__version__}")
         raise typer.Exit()
+
+
+app.add_typer(example_app)
 
 
 @app.callback()

@@ -1,0 +1,88 @@
+"""The registry of example plugins: a name, a one-line description, a factory, setup notes.
+
+`powerstrip example serve NAME` builds `EXAMPLES[NAME].build(config)` and prints
+`EXAMPLES[NAME].notes(config)`; a new example adds one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from powerstrip.examples.config import ExampleConfig
+from powerstrip.examples.dev_secrets import resolve_secrets
+from powerstrip.examples.todo import (
+    build_todo_none,
+    build_todo_oauth,
+    build_todo_service,
+    build_todo_user,
+)
+
+__all__ = ["EXAMPLES", "ExampleSpec"]
+
+
+def _no_notes(config: ExampleConfig) -> str:
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleSpec:
+    """One example: what it shows, how to build its app, and what its user must know.
+
+    `notes(config)` may contain generated development secrets: print it to the operator's
+    terminal, never to a log.
+    """
+
+    description: str
+    build: Callable[[ExampleConfig], FastAPI]
+    notes: Callable[[ExampleConfig], str] = _no_notes
+
+
+def _service_notes(config: ExampleConfig) -> str:
+    key = resolve_secrets(config).service_key
+    return f"Register the plugin with the service key (bearer): {key}"
+
+
+def _user_notes(config: ExampleConfig) -> str:
+    return (
+        "Issue a key for a user with "
+        "powerstrip.examples.issue_user_key(config, 'alice'), then paste it at install."
+    )
+
+
+def _oauth_notes(config: ExampleConfig) -> str:
+    secrets = resolve_secrets(config)
+    users = ", ".join(f"{name} / {password}" for name, password in secrets.demo_users.items())
+    return "\n".join(
+        [
+            f"OAuth client_id: {config.oauth_client_id}",
+            f"OAuth client_secret: {secrets.oauth_client_secret}",
+            f"Redirect URIs: {', '.join(config.oauth_redirect_uris)}",
+            f"Demo users (username / password): {users}",
+        ]
+    )
+
+
+EXAMPLES: dict[str, ExampleSpec] = {
+    "todo-none": ExampleSpec(
+        "Todo lists named by username, no auth (the platform's original example).",
+        build_todo_none,
+    ),
+    "todo-service": ExampleSpec(
+        "Todo lists named by username; the host sends one service key (service_http).",
+        build_todo_service,
+        _service_notes,
+    ),
+    "todo-user": ExampleSpec(
+        "Each user's own todo list, reached with a personal key (user_http).",
+        build_todo_user,
+        _user_notes,
+    ),
+    "todo-oauth": ExampleSpec(
+        "Each user's own todo list after signing in at the plugin's OAuth provider (oauth).",
+        build_todo_oauth,
+        _oauth_notes,
+    ),
+}
