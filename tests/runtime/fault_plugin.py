@@ -35,6 +35,22 @@ paths:
                 name: {type: string}
                 count: {type: integer}
       responses: {"200": {description: OK}}
+  /notes:
+    post:
+      operationId: addNote
+      x-openai-isConsequential: false
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: {type: string}
+      responses: {"200": {description: OK}}
+  /private:
+    get:
+      operationId: getPrivate
+      responses: {"200": {description: OK}}
   /fault/{kind}:
     get:
       operationId: fault
@@ -64,6 +80,13 @@ async def add_item(request: Request) -> Response:
     return JSONResponse({"received": json.loads(await request.body())})
 
 
+async def private(request: Request) -> Response:
+    RECEIVED.append(dict(request.headers))
+    if request.headers.get("authorization") != "Bearer fresh-token":
+        return JSONResponse({"error": "expired token"}, status_code=401)
+    return JSONResponse({"secret_data": 42})
+
+
 async def fault(request: Request) -> Response:
     kind = request.path_params["kind"]
     ATTEMPTS[kind] = ATTEMPTS.get(kind, 0) + 1
@@ -89,6 +112,8 @@ app = Starlette(
     routes=[
         Route("/items/{item_id:path}", echo_item, methods=["GET"]),
         Route("/items", add_item, methods=["POST"]),
+        Route("/notes", add_item, methods=["POST"]),
+        Route("/private", private, methods=["GET"]),
         Route("/fault/{kind}", fault),
     ]
 )

@@ -1,5 +1,24 @@
 """The runtime: model backends, the executor of plugin calls, and the conversation loop."""
 
+from powerstrip.runtime.conversation import (
+    ActivePlugin,
+    AuthMaterial,
+    Conversation,
+    ConversationRecorder,
+    CredentialSource,
+    GrantChecker,
+)
+from powerstrip.runtime.events import (
+    ApprovalNeeded,
+    CallFinished,
+    CallStarted,
+    ErrorEvent,
+    Event,
+    TextDelta,
+    TurnDone,
+    event_to_dict,
+)
+from powerstrip.runtime.executor import CallOutcome, CallRequest, Executor
 from powerstrip.runtime.model import (
     ChatMessage,
     Model,
@@ -11,15 +30,34 @@ from powerstrip.runtime.model import (
     ToolCall,
     ToolSpec,
 )
+from powerstrip.runtime.openai_compat import OpenAICompatModel
 
 __all__ = [
+    "ActivePlugin",
+    "ApprovalNeeded",
+    "AuthMaterial",
+    "CallFinished",
+    "CallOutcome",
+    "CallRequest",
+    "CallStarted",
     "ChatMessage",
+    "Conversation",
+    "ConversationRecorder",
+    "CredentialSource",
+    "ErrorEvent",
+    "Event",
+    "Executor",
+    "GrantChecker",
     "Model",
     "ModelDone",
     "ModelEvent",
     "ModelTextDelta",
     "ModelToolCall",
+    "OpenAICompatModel",
     "Role",
+    "TextDelta",
     "ToolCall",
     "ToolSpec",
+    "TurnDone",
+    "event_to_dict",
 ]

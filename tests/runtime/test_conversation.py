@@ -1,0 +1,252 @@
+"""The conversation loop with a scripted model server and a real plugin, both on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from powerstrip.net import GuardedClient, RetryPolicy
+from powerstrip.openapi import ToolSet, convert, load_spec
+from powerstrip.runtime import ChatMessage, ToolCall
+from powerstrip.runtime.conversation import ActivePlugin, AuthMaterial, Conversation
+from powerstrip.runtime.events import (
+    ApprovalNeeded,
+    CallFinished,
+    CallStarted,
+    ErrorEvent,
+    Event,
+    TextDelta,
+    TurnDone,
+)
+from powerstrip.runtime.executor import CallOutcome, Executor
+from powerstrip.runtime.openai_compat import OpenAICompatModel
+from powerstrip.testing import (
+    CallTool,
+    Fail,
+    LoopbackServer,
+    Reply,
+    ScriptedModelServer,
+    loopback_policy,
+)
+from tests.conftest import ServeApp
+from tests.runtime import fault_plugin
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Recorder:
+    messages: list[ChatMessage] = field(default_factory=list)
+    calls: list[tuple[str, CallOutcome]] = field(default_factory=list)
+    approvals: list[ToolCall] = field(default_factory=list)
+
+    async def add_message(self, message: ChatMessage) -> None:
+        self.messages.append(message)
+
+    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None:
+        self.calls.append((plugin_id, outcome))
+
+    async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
+        self.approvals.append(call)
+
+
+@dataclass
+class Grants:
+    allowed_operations: set[str] = field(default_factory=set)
+
+    async def allowed(self, plugin_id: str, operation_id: str) -> bool:
+        return operation_id in self.allowed_operations
+
+
+@dataclass
+class Credentials:
+    token: str = "fresh-token"
+    renewed: str | None = None
+    refreshes: int = 0
+
+    async def current(self) -> AuthMaterial:
+        return AuthMaterial({"Authorization": f"Bearer {self.token}"}, (self.token,))
+
+    async def refresh(self) -> AuthMaterial | None:
+        self.refreshes += 1
+        if self.renewed is None:
+            return None
+        self.token = self.renewed
+        return await self.current()
+
+
+@pytest.fixture(scope="module")
+def plugin_server(serve_app: ServeApp) -> LoopbackServer:
+    return serve_app(fault_plugin.app)
+
+
+@pytest.fixture(scope="module")
+def tools() -> ToolSet:
+    return convert(load_spec(fault_plugin.SPEC), namespace="faults")
+
+
+@dataclass
+class World:
+    model_server: ScriptedModelServer
+    recorder: Recorder
+    grants: Grants
+    credentials: Credentials
+    conversation: Conversation
+
+
+@pytest.fixture
+async def world(
+    plugin_server: LoopbackServer, ca_bundle: Path, tools: ToolSet
+) -> AsyncIterator[World]:
+    policy = loopback_policy(plugin_server, ["api.example.com"], ca_bundle=ca_bundle)
+    with ScriptedModelServer() as model_server:
+        async with (
+            GuardedClient(policy) as client,
+            OpenAICompatModel(
+                model_server.base_url, "scripted-model", "sk-test", max_retries=0
+            ) as model,
+        ):
+            recorder, grants, credentials = Recorder(), Grants(), Credentials()
+            plugin = ActivePlugin(
+                plugin_id="p1",
+                toolset=tools,
+                description_for_model="A test API with items and notes.",
+                base_url="https://api.example.com",
+                credentials=credentials,
+                ephemeral_user_id="eph-1",
+            )
+            conversation = Conversation(
+                conversation_id="conv-1",
+                model=model,
+                executor=Executor(client, retry=RetryPolicy(max_attempts=1)),
+                plugins=[plugin],
+                history=[],
+                recorder=recorder,
+                grants=grants,
+                subdivision="US-CA",
+            )
+            yield World(model_server, recorder, grants, credentials, conversation)
+
+
+async def collect(events: AsyncIterator[Event]) -> list[Event]:
+    return [event async for event in events]
+
+
+async def test_a_plain_answer_streams_text_and_ends_the_turn(world: World) -> None:
+    world.model_server.push(Reply("Hello there"))
+    events = await collect(world.conversation.send("hi"))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello there"
+    assert events[-1] == TurnDone("Hello there")
+    assert [m.role for m in world.recorder.messages] == ["user", "assistant"]
+    sent = world.model_server.requests[0]
+    assert sent["messages"][0]["role"] == "system"
+    assert "A test API with items and notes." in sent["messages"][0]["content"]
+    assert {t["function"]["name"] for t in sent["tools"]} >= {"faults__getItem"}
+
+
+async def test_a_tool_call_is_made_with_headers_and_its_result_goes_back(world: World) -> None:
+    world.model_server.push(CallTool("faults__getItem", {"item_id": "42"}), Reply("Item 42 found"))
+    fault_plugin.RECEIVED.clear()
+    events = await collect(world.conversation.send("get item 42"))
+    kinds = [type(e) for e in events]
+    assert CallStarted in kinds
+    finished = next(e for e in events if isinstance(e, CallFinished))
+    assert (finished.outcome, finished.status_code) == ("ok", 200)
+    received = fault_plugin.RECEIVED[-1]
+    assert received["openai-conversation-id"] == "conv-1"
+    assert received["powerstrip-ephemeral-user-id"] == "eph-1"
+    assert received["openai-subdivision-1-iso-code"] == "US-CA"
+    tool_message = world.model_server.requests[1]["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert json.loads(tool_message["content"])["path"] == "/items/42"
+    assert [plugin for plugin, _ in world.recorder.calls] == ["p1"]
+    assert events[-1] == TurnDone("Item 42 found")
+
+
+async def test_a_consequential_call_waits_for_approval_then_runs(world: World) -> None:
+    world.model_server.push(CallTool("faults__addItem", {"name": "milk"}, id="c1"))
+    events = await collect(world.conversation.send("add milk"))
+    approval = next(e for e in events if isinstance(e, ApprovalNeeded))
+    assert (approval.approval_id, approval.can_always_allow) == ("c1", False)
+    assert events[-1] == TurnDone("", paused=True)
+    assert world.recorder.calls == []
+    assert [c.id for c in world.conversation.pending_calls()] == ["c1"]
+    # A new message cannot jump the queue.
+    blocked = await collect(world.conversation.send("something else"))
+    assert isinstance(blocked[0], ErrorEvent)
+    world.model_server.push(Reply("Added milk"))
+    resumed = await collect(world.conversation.resume({"c1": True}))
+    assert next(e for e in resumed if isinstance(e, CallFinished)).outcome == "ok"
+    assert resumed[-1] == TurnDone("Added milk")
+
+
+async def test_a_declined_call_is_not_made_and_the_model_is_told(world: World) -> None:
+    world.model_server.push(CallTool("faults__addItem", {"name": "milk"}, id="c2"))
+    await collect(world.conversation.send("add milk"))
+    world.model_server.push(Reply("OK, not added"))
+    resumed = await collect(world.conversation.resume({"c2": False}))
+    assert not any(isinstance(e, CallStarted) for e in resumed)
+    assert world.recorder.calls == []
+    assert "declined" in world.model_server.requests[-1]["messages"][-1]["content"]
+
+
+async def test_always_allow_applies_only_to_operations_declared_not_consequential(
+    world: World,
+) -> None:
+    world.model_server.push(CallTool("faults__addNote", {"name": "n"}, id="c3"))
+    events = await collect(world.conversation.send("note this"))
+    approval = next(e for e in events if isinstance(e, ApprovalNeeded))
+    assert approval.can_always_allow
+    world.model_server.push(Reply("not noted"))
+    await collect(world.conversation.resume({"c3": False}))
+    world.grants.allowed_operations.update({"addNote", "addItem"})
+    world.model_server.push(
+        CallTool("faults__addNote", {"name": "n"}, id="c4"),
+        Reply("noted"),
+    )
+    events = await collect(world.conversation.send("note this again"))
+    assert not any(isinstance(e, ApprovalNeeded) for e in events)
+    assert events[-1] == TurnDone("noted")
+    # A grant cannot skip the confirmation of an operation that is consequential by default.
+    world.model_server.push(CallTool("faults__addItem", {"name": "x"}, id="c5"))
+    events = await collect(world.conversation.send("add x"))
+    assert any(isinstance(e, ApprovalNeeded) for e in events)
+
+
+async def test_a_401_refreshes_the_credentials_once_and_retries(world: World) -> None:
+    world.credentials.token, world.credentials.renewed = "stale-token", "fresh-token"
+    world.model_server.push(CallTool("faults__getPrivate", {}), Reply("done"))
+    events = await collect(world.conversation.send("private please"))
+    finished = next(e for e in events if isinstance(e, CallFinished))
+    assert (finished.outcome, finished.status_code) == ("ok", 200)
+    assert world.credentials.refreshes == 1
+    recorded = json.dumps(world.recorder.calls[-1][1].request)
+    assert "fresh-token" not in recorded
+
+
+async def test_a_failed_refresh_reports_the_401_to_the_model(world: World) -> None:
+    world.credentials.token, world.credentials.renewed = "stale-token", None
+    world.model_server.push(CallTool("faults__getPrivate", {}), Reply("sign in again"))
+    events = await collect(world.conversation.send("private please"))
+    finished = next(e for e in events if isinstance(e, CallFinished))
+    assert finished.status_code == 401
+    assert "HTTP 401" in world.model_server.requests[-1]["messages"][-1]["content"]
+
+
+async def test_an_unknown_function_is_answered_without_a_call(world: World) -> None:
+    world.model_server.push(CallTool("faults__nope", {}), Reply("sorry"))
+    events = await collect(world.conversation.send("do the impossible"))
+    assert not any(isinstance(e, CallStarted) for e in events)
+    assert "no function named" in world.model_server.requests[-1]["messages"][-1]["content"]
+
+
+async def test_a_model_failure_ends_the_turn_with_an_error(world: World) -> None:
+    world.model_server.push(Fail(status=500))
+    events = await collect(world.conversation.send("hi"))
+    assert isinstance(events[-2], ErrorEvent)
+    assert "sk-test" not in events[-2].message
+    assert isinstance(events[-1], TurnDone)
