@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from powerstrip.auth import Vault
+from powerstrip.settings import Settings
 from powerstrip.testing import LoopbackServer
 from tests.check import plugin_site
 from tests.conftest import ServeApp
@@ -134,3 +136,12 @@ def test_example_serve_then_check_dev(tmp_path: Path) -> None:
     assert report["summary"]["errors"] == 0
     assert report["summary"]["warnings"] == 0
     assert report["name_for_model"] == "todo"
+
+
+def test_keys_new_prints_a_key_the_vault_accepts() -> None:
+    result = powerstrip("keys", "new")
+    assert result.returncode == 0, result.stderr
+    entry = result.stdout.strip()
+    vault = Vault.from_settings(Settings(vault_keys=entry))
+    token = vault.seal("hello", context="test")
+    assert vault.open(token, context="test") == "hello"

@@ -26,6 +26,7 @@ from powerstrip.check import (
     summary_json,
 )
 from powerstrip.cli_examples import example_app
+from powerstrip.cli_keys import keys_app
 from powerstrip.errors import ConfigError
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.settings import Settings
@@ -48,6 +49,7 @@ def _version(value: bool) -> None:
 
 
 app.add_typer(example_app)
+app.add_typer(keys_app)
 
 
 @app.callback()

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from powerstrip.examples.config import ExampleConfig
 from powerstrip.examples.dev_secrets import resolve_secrets
+from powerstrip.examples.sports import build_sports
 from powerstrip.examples.todo import (
     build_todo_none,
     build_todo_oauth,
@@ -84,5 +85,9 @@ EXAMPLES: dict[str, ExampleSpec] = {
         "Each user's own todo list after signing in at the plugin's OAuth provider (oauth).",
         build_todo_oauth,
         _oauth_notes,
+    ),
+    "sports": ExampleSpec(
+        "MLB players, teams, season stats and playoff series 2023-2025 (Lahman data, no auth).",
+        build_sports,
     ),
 }
