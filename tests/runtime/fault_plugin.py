@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 
 from starlette.applications import Starlette
@@ -35,6 +36,14 @@ paths:
                 name: {type: string}
                 count: {type: integer}
       responses: {"200": {description: OK}}
+  /echo-header/{item_id}:
+    get:
+      operationId: echoHeader
+      parameters:
+        - {name: item_id, in: path, required: true, schema: {type: string}}
+        - {name: Openai-Ephemeral-User-Id, in: header, schema: {type: string}}
+        - {name: X-Trace, in: header, schema: {type: string}}
+      responses: {"200": {description: OK}}
   /notes:
     post:
       operationId: addNote
@@ -52,6 +61,11 @@ paths:
       operationId: getPrivate
       responses: {"200": {description: OK}}
   /fault/{kind}:
+    post:
+      operationId: postFault
+      parameters:
+        - {name: kind, in: path, required: true, schema: {type: string}}
+      responses: {"200": {description: OK}}
     get:
       operationId: fault
       parameters:
@@ -101,6 +115,13 @@ async def fault(request: Request) -> Response:
         return JSONResponse({"late": True})
     if kind == "big":
         return JSONResponse([{"id": i, "text": "x" * 90} for i in range(20_000)])
+    if kind == "gzip-bomb":
+        # 20 MB of zeros, gzip-compressed to ~20 KB: the cap must hold on the decoded size.
+        body = gzip.compress(b"0" * 20_000_000)
+        return Response(body, headers={"content-encoding": "gzip"}, media_type="text/plain")
+    if kind == "gzip-small":
+        body = gzip.compress(b'{"small": true}')
+        return Response(body, headers={"content-encoding": "gzip"}, media_type="application/json")
     if kind == "garbage":
         return Response(bytes(range(256)) * 10, media_type="application/octet-stream")
     if kind == "redirect":
@@ -112,8 +133,9 @@ app = Starlette(
     routes=[
         Route("/items/{item_id:path}", echo_item, methods=["GET"]),
         Route("/items", add_item, methods=["POST"]),
+        Route("/echo-header/{item_id}", echo_item, methods=["GET"]),
         Route("/notes", add_item, methods=["POST"]),
         Route("/private", private, methods=["GET"]),
-        Route("/fault/{kind}", fault),
+        Route("/fault/{kind}", fault, methods=["GET", "POST"]),
     ]
 )

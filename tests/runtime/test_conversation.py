@@ -26,6 +26,7 @@ from powerstrip.runtime.executor import CallOutcome, Executor
 from powerstrip.runtime.openai_compat import OpenAICompatModel
 from powerstrip.testing import (
     CallTool,
+    CallTools,
     Fail,
     LoopbackServer,
     Reply,
@@ -250,3 +251,26 @@ async def test_a_model_failure_ends_the_turn_with_an_error(world: World) -> None
     assert isinstance(events[-2], ErrorEvent)
     assert "sk-test" not in events[-2].message
     assert isinstance(events[-1], TurnDone)
+
+
+async def test_an_always_allowed_call_beside_one_needing_approval_does_not_block(
+    world: World,
+) -> None:
+    world.grants.allowed_operations.add("addNote")
+    world.model_server.push(
+        CallTools(
+            [
+                CallTool("faults__addNote", {"name": "n"}, id="a1"),
+                CallTool("faults__addItem", {"name": "i"}, id="a2"),
+            ]
+        )
+    )
+    events = await collect(world.conversation.send("note and add"))
+    asked = [e.approval_id for e in events if isinstance(e, ApprovalNeeded)]
+    assert asked == ["a2"]
+    world.model_server.push(Reply("both done"))
+    resumed = await collect(world.conversation.resume({"a2": True}))
+    finished = [e for e in resumed if isinstance(e, CallFinished)]
+    started = [e for e in resumed if isinstance(e, CallStarted)]
+    assert [e.call_id for e in started] == [e.call_id for e in finished] == ["a1", "a2"]
+    assert resumed[-1] == TurnDone("both done")

@@ -167,3 +167,66 @@ async def test_a_plugin_that_is_down_is_a_network_error(ca_bundle: Path, tools: 
         outcome = await executor.execute(tools.lookup("faults__fault"), '{"kind": "x"}', request())
     assert outcome.outcome == "network_error"
     assert SECRET not in (outcome.error or "")
+
+
+async def test_a_compressed_bomb_is_stopped_at_the_decoded_size(
+    server: LoopbackServer, ca_bundle: Path, tools: ToolSet
+) -> None:
+    policy = loopback_policy(
+        server, ["api.example.com"], ca_bundle=ca_bundle, max_response_bytes=1_000_000
+    )
+    async with GuardedClient(policy) as client:
+        executor = Executor(client)
+        bomb = await executor.execute(
+            tools.lookup("faults__fault"), '{"kind": "gzip-bomb"}', request()
+        )
+        small = await executor.execute(
+            tools.lookup("faults__fault"), '{"kind": "gzip-small"}', request()
+        )
+    assert bomb.outcome == "network_error"
+    assert "larger than 1000000 bytes" in (bomb.error or "")
+    assert json.loads(small.model_text) == {"small": True}
+
+
+@pytest.mark.parametrize("value", ["..", ".", ""])
+async def test_dot_segments_in_path_values_are_refused(
+    executor: Executor, tools: ToolSet, value: str
+) -> None:
+    outcome = await executor.execute(
+        tools.lookup("faults__getItem"), json.dumps({"item_id": value}), request()
+    )
+    assert outcome.outcome == "invalid_arguments"
+    assert outcome.request_bytes == 0
+
+
+async def test_header_parameters_cannot_shadow_the_hosts_headers(
+    executor: Executor, tools: ToolSet
+) -> None:
+    fault_plugin.RECEIVED.clear()
+    arguments = {"item_id": "1", "Openai-Ephemeral-User-Id": "forged", "X-Trace": "t-1"}
+    outcome = await executor.execute(
+        tools.lookup("faults__echoHeader"),
+        json.dumps(arguments),
+        request(**{"openai-ephemeral-user-id": "real"}),
+    )
+    assert outcome.outcome == "ok"
+    received = fault_plugin.RECEIVED[-1]
+    assert received["openai-ephemeral-user-id"] == "real"
+    assert received["x-trace"] == "t-1"
+
+
+async def test_a_failed_post_is_not_retried_but_a_429_is(
+    executor: Executor, tools: ToolSet
+) -> None:
+    # A POST that failed with a 5xx may have happened: running it again could do it twice.
+    fault_plugin.ATTEMPTS.pop("error500", None)
+    failed = await executor.execute(
+        tools.lookup("faults__postFault"), '{"kind": "error500"}', request()
+    )
+    assert (failed.outcome, failed.attempts) == ("http_error", 1)
+    assert fault_plugin.ATTEMPTS["error500"] == 1
+    fault_plugin.ATTEMPTS.pop("ratelimited-once", None)
+    limited = await executor.execute(
+        tools.lookup("faults__postFault"), '{"kind": "ratelimited-once"}', request()
+    )
+    assert (limited.outcome, limited.attempts) == ("ok", 2)

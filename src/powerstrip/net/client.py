@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -79,6 +80,44 @@ def _parse_url(url: str | httpx.URL) -> httpx.URL:
         ) from None
 
 
+class _BoundedDecoder:
+    """Undo a Content-Encoding without ever producing more than the caller allows."""
+
+    def __init__(self, encoding: str, where: str) -> None:
+        kind = encoding.strip().lower()
+        self._zlib: zlib._Decompress | None = None
+        if kind in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif kind == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif kind not in ("", "identity"):
+            raise ConnectError(
+                f"the response uses the {kind!r} content encoding, which is not accepted",
+                where=where,
+                fix="serve the response uncompressed, or gzip/deflate-encoded",
+            )
+        self._where = where
+
+    def feed(self, chunk: bytes, limit: int) -> bytes:
+        if self._zlib is None:
+            return chunk
+        try:
+            # max_length bounds the output; what is left stays in unconsumed_tail.
+            out = self._zlib.decompress(self._zlib.unconsumed_tail + chunk, max(limit, 1))
+        except zlib.error as exc:
+            raise ConnectError(
+                f"the compressed response is corrupt: {exc}",
+                where=self._where,
+                fix="check the server's Content-Encoding",
+            ) from None
+        return out
+
+    def flush(self, limit: int) -> bytes:
+        if self._zlib is None:
+            return b""
+        return self.feed(b"", limit)
+
+
 class GuardedClient:
     """The guarded outbound HTTP client; use as `async with GuardedClient(policy) as client:`.
 
@@ -92,6 +131,9 @@ class GuardedClient:
             transport=GuardedTransport(policy),
             follow_redirects=False,
             trust_env=False,
+            # Ask for bodies as they are; a server that compresses anyway is decoded under the
+            # size cap (see _BoundedDecoder).
+            headers={"accept-encoding": "identity"},
             # The whole-exchange budget is enforced with anyio.fail_after around each call.
             timeout=None,  # noqa: S113
         )
@@ -339,11 +381,17 @@ class GuardedClient:
                 raise self._too_large(where, cap, f"Content-Length says {declared} bytes")
             if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
                 return _Exchange(response.status_code, response.headers, b"")
+            decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), where)
             body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
+            # Raw bytes, decoded here under the cap: httpx would inflate a whole chunk first,
+            # and a few KB of gzip or zstd can inflate to gigabytes.
+            async for chunk in response.aiter_raw():
+                body += decoder.feed(chunk, cap - len(body) + 1)
                 if len(body) > cap:
                     raise self._too_large(where, cap, "the body passed the cap while streaming")
+            body += decoder.flush(cap - len(body) + 1)
+            if len(body) > cap:
+                raise self._too_large(where, cap, "the body passed the cap while decoding")
         except NetError:
             raise
         except httpx.HTTPError as exc:

@@ -151,9 +151,10 @@ class Conversation:
     async def resume(self, decisions: Mapping[str, bool]) -> AsyncIterator[Event]:
         """Continue a paused turn: `decisions` maps each pending tool call id to approve/decline."""
         pending = self.pending_calls()
-        missing = [
-            call.id for call in pending if self._needs_decision(call) and call.id not in decisions
-        ]
+        # Only calls that were put to the user need a decision: an "always allowed" call in the
+        # same message was never asked about, and waiting for it would block the turn for good.
+        asked = [call for call in pending if await self._awaits_approval(call)]
+        missing = [call.id for call in asked if call.id not in decisions]
         if not pending or missing:
             what = (
                 "nothing is waiting for approval" if not pending else f"no decision for {missing}"
@@ -162,7 +163,7 @@ class Conversation:
             yield TurnDone("", paused=bool(pending))
             return
         for call in pending:
-            if decisions.get(call.id, True):
+            if call not in asked or decisions[call.id]:
                 async for event in self._run_call(call):
                     yield event
             else:
@@ -245,10 +246,6 @@ class Conversation:
         # declaration, the method's default applies (GET does not ask, the others do).
         return tool.consequential or tool.consequential_declared is False
 
-    def _needs_decision(self, call: ToolCall) -> bool:
-        _, tool = self._find(call.name)
-        return tool is not None and self._asks_user(tool)
-
     async def _awaits_approval(self, call: ToolCall) -> bool:
         plugin, tool = self._find(call.name)
         if plugin is None or tool is None or not self._asks_user(tool):
@@ -288,7 +285,7 @@ class Conversation:
                 )
         await self.recorder.record_call(plugin.plugin_id, outcome)
         yield CallFinished(
-            outcome.call_id,
+            call.id,
             call.name,
             outcome.outcome,
             outcome.status_code,

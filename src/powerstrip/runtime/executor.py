@@ -12,8 +12,9 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from powerstrip.errors import (
 from powerstrip.net import GuardedClient, RetryPolicy
 from powerstrip.openapi import Tool
 from powerstrip.runtime.redact import Redactor
-from powerstrip.runtime.request_builder import build_request
+from powerstrip.runtime.request_builder import UnsafeArgumentError, build_request
 from powerstrip.runtime.truncate import MODEL_RESPONSE_LIMIT, truncate_for_model
 
 __all__ = ["CallOutcome", "CallRequest", "Executor", "Outcome"]
@@ -41,6 +42,8 @@ Outcome = Literal[
     "ok", "http_error", "network_error", "timeout", "refused", "invalid_arguments", "declined"
 ]
 _EXCERPT = 2_000
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
+_VALIDATOR_CACHE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,11 @@ class Executor:
         self.client = client
         self.retry = retry or RetryPolicy()
         self.response_limit = response_limit
-        self._validators: dict[int, Draft202012Validator | None] = {}
+        # Keyed by the schema object's id, holding the schema itself so the id cannot be
+        # reused by another object while the entry lives; bounded, least recently used out.
+        self._validators: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator | None]] = (
+            OrderedDict()
+        )
 
     async def execute(self, tool: Tool, arguments_json: str, request: CallRequest) -> CallOutcome:
         """Make the call `tool(arguments_json)`; never raises for the plugin's or model's faults."""
@@ -130,7 +137,11 @@ class Executor:
             message = f"The arguments for {tool.function_name} are not valid: {problem}"
             return finish(outcome="invalid_arguments", error=problem, model_text=message)
 
-        plugin_request = build_request(tool, arguments, request.base_url)
+        try:
+            plugin_request = build_request(tool, arguments, request.base_url)
+        except UnsafeArgumentError as exc:
+            message = f"The arguments for {tool.function_name} are not valid: {exc}"
+            return finish(outcome="invalid_arguments", error=str(exc), model_text=message)
         headers = {**plugin_request.headers, **request.context_headers, **request.auth_headers}
         if plugin_request.content_type:
             headers["content-type"] = plugin_request.content_type
@@ -147,7 +158,7 @@ class Executor:
                 plugin_request.url,
                 headers=headers,
                 content=plugin_request.body,
-                retry=self.retry,
+                retry=self._retry_for(plugin_request.method),
             )
         except NetError as exc:
             outcome: Outcome = (
@@ -200,6 +211,13 @@ class Executor:
             attempts=response.attempts,
         )
 
+    def _retry_for(self, method: str) -> RetryPolicy:
+        if method in _IDEMPOTENT:
+            return self.retry
+        # A POST or DELETE that failed with a 5xx may have happened: only a 429 (refused before
+        # any work) is retried, so one approved action never runs twice.
+        return replace(self.retry, retry_statuses=frozenset({429}))
+
     def _arguments(self, tool: Tool, text: str) -> tuple[dict[str, Any] | None, str]:
         try:
             value = json.loads(text or "{}")
@@ -220,11 +238,18 @@ class Executor:
 
     def _validator(self, tool: Tool) -> Draft202012Validator | None:
         key = id(tool.parameters)
-        if key not in self._validators:
-            try:
-                Draft202012Validator.check_schema(tool.parameters)
-                self._validators[key] = Draft202012Validator(tool.parameters)
-            except SchemaError:
-                # A spec's schema we cannot use to validate: let the plugin judge the arguments.
-                self._validators[key] = None
-        return self._validators[key]
+        entry = self._validators.get(key)
+        if entry is not None and entry[0] is tool.parameters:
+            self._validators.move_to_end(key)
+            return entry[1]
+        validator: Draft202012Validator | None
+        try:
+            Draft202012Validator.check_schema(tool.parameters)
+            validator = Draft202012Validator(tool.parameters)
+        except SchemaError:
+            # A spec's schema we cannot use to validate: let the plugin judge the arguments.
+            validator = None
+        self._validators[key] = (tool.parameters, validator)
+        if len(self._validators) > _VALIDATOR_CACHE:
+            self._validators.popitem(last=False)
+        return validator

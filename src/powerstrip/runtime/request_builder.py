@@ -9,7 +9,27 @@ from urllib.parse import quote, urlencode
 
 from powerstrip.openapi import Tool
 
-__all__ = ["PluginRequest", "build_request"]
+__all__ = ["HOST_OWNED_HEADERS", "PluginRequest", "UnsafeArgumentError", "build_request"]
+
+# Headers the host sets itself: a header parameter of the spec may never supply or shadow them.
+HOST_OWNED_HEADERS = frozenset(
+    {
+        "host",
+        "authorization",
+        "cookie",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "proxy-authorization",
+    }
+)
+_HOST_PREFIXES = ("openai-", "powerstrip-")
+
+
+class UnsafeArgumentError(ValueError):
+    """An argument would change which endpoint or headers the request reaches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +66,13 @@ def build_request(tool: Tool, arguments: dict[str, Any], base_url: str) -> Plugi
             continue
         value = arguments[binding.argument]
         if binding.location == "path":
+            text = _scalar(value)
+            if text in ("", ".", ".."):
+                # Servers normalise dot segments: `..` would reach another endpoint than the
+                # one the user approved.
+                raise UnsafeArgumentError(f"{binding.argument}: {text!r} is not a path value")
             # quote(safe=""): a value like "a/b" stays one path segment, never a traversal.
-            path = path.replace("{" + binding.name + "}", quote(_scalar(value), safe=""))
+            path = path.replace("{" + binding.name + "}", quote(text, safe=""))
         elif binding.location == "query":
             if value is None:
                 continue
@@ -56,6 +81,9 @@ def build_request(tool: Tool, arguments: dict[str, Any], base_url: str) -> Plugi
                 [_scalar(v) for v in value] if isinstance(value, list) else _scalar(value)
             )
         elif binding.location == "header":
+            lowered = binding.name.lower()
+            if lowered in HOST_OWNED_HEADERS or lowered.startswith(_HOST_PREFIXES):
+                continue
             headers[binding.name] = _scalar(value)
         elif tool.body_is_wrapped:
             body_value = value
