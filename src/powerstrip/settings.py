@@ -82,6 +82,32 @@ class Settings(BaseSettings):
         ),
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description=(
+            "The host's public base URL, as browsers reach it: OAuth redirect URIs are "
+            "`PUBLIC_URL/aip/PLUGIN_ID/oauth/callback`."
+        ),
+    )
+    lenient_install: bool = Field(
+        default=False,
+        description=(
+            "Install plugins whose only errors are manifest length or charset rules "
+            "(PS102-PS106), marking them lenient; off, such plugins are refused."
+        ),
+    )
+    unverified_install_cap: int = Field(
+        default=15,
+        ge=0,
+        description="How many users may install a plugin an admin has not verified.",
+    )
+    max_plugins_per_conversation: int = Field(
+        default=3, ge=1, description="How many plugins one conversation may enable at once."
+    )
+    oauth_state_ttl_seconds: int = Field(
+        default=600, gt=0, description="Seconds an OAuth sign-in may take before its state expires."
+    )
+
     data_dir: Path = Field(
         default=Path(".powerstrip"),
         description=(

@@ -1,0 +1,229 @@
+"""Each user's credentials for a plugin, as headers for a call (spec §4).
+
+`credentials_for` answers for one user and one plugin only: the service key of a `service_http`
+plugin (the same for everyone), the user's own key, or the user's OAuth access token, refreshed
+first when expired. `PluginCredentials` is the runtime's `CredentialSource` over it, with the
+refresh after a 401. A sealed value that does not open raises `VaultError`: never garbage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powerstrip.auth import TokenSet, authorization_header, refresh_tokens
+from powerstrip.errors import OAuthError, RegistryError
+from powerstrip.plugin import AuthType, OAuthAuth
+from powerstrip.registry.catalog import stored_manifest
+from powerstrip.registry.context import (
+    RegistryContext,
+    client_secret_context,
+    credential_context,
+    load_install,
+    load_plugin,
+    load_registration,
+    require_not_banned,
+    service_key_context,
+)
+from powerstrip.runtime import AuthMaterial
+from powerstrip.store import Credential, Plugin, transaction
+
+__all__ = ["PluginCredentials", "credentials_for", "refresh_credentials", "store_tokens"]
+
+logger = logging.getLogger(__name__)
+
+
+async def store_tokens(
+    ctx: RegistryContext, session: AsyncSession, user_id: int, plugin_id: int, tokens: TokenSet
+) -> None:
+    """Seal and keep a user's OAuth tokens for a plugin, replacing what was there."""
+    statement = select(Credential).where(
+        Credential.user_id == user_id, Credential.plugin_id == plugin_id
+    )
+    credential = (await session.execute(statement)).scalar_one_or_none()
+    if credential is None:
+        credential = Credential(user_id=user_id, plugin_id=plugin_id, kind="oauth")
+        session.add(credential)
+    credential.kind = "oauth"
+    credential.secret_sealed = ctx.vault.seal(
+        tokens.access_token, context=credential_context(user_id, plugin_id, "secret")
+    )
+    credential.refresh_sealed = (
+        ctx.vault.seal(
+            tokens.refresh_token, context=credential_context(user_id, plugin_id, "refresh")
+        )
+        if tokens.refresh_token
+        else None
+    )
+    credential.token_type = tokens.token_type
+    credential.scope = tokens.scope
+    credential.expires_at = tokens.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    plugin: Plugin
+    credential: Credential | None
+    service_key_sealed: str | None
+    client_id: str | None
+    client_secret_sealed: str | None
+
+
+async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
+    async with ctx.sessions() as session:
+        plugin = await load_plugin(session, plugin_id)
+        require_not_banned(plugin)
+        install = await load_install(session, user_id, plugin_id)
+        if install is None:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} is not installed for this user",
+                where=f"plugin {plugin_id}",
+                fix="install the plugin first",
+            )
+        if install.needs_reconsent:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
+                where=f"plugin {plugin_id}",
+                fix="install it again to consent to the change (and give new credentials)",
+            )
+        statement = select(Credential).where(
+            Credential.user_id == user_id, Credential.plugin_id == plugin_id
+        )
+        credential = (await session.execute(statement)).scalar_one_or_none()
+        registration = await load_registration(session, plugin_id)
+    return _Loaded(
+        plugin=plugin,
+        credential=credential,
+        service_key_sealed=registration.service_key_sealed if registration else None,
+        client_id=registration.oauth_client_id if registration else None,
+        client_secret_sealed=registration.oauth_client_secret_sealed if registration else None,
+    )
+
+
+def _material(auth_type: AuthType, authorization_type: str | None, secret: str) -> AuthMaterial:
+    return AuthMaterial(
+        headers=authorization_header(auth_type, authorization_type, secret), secrets=(secret,)
+    )
+
+
+async def credentials_for(ctx: RegistryContext, user_id: int, plugin_id: int) -> AuthMaterial:
+    """The headers that authenticate `user_id`'s calls to `plugin_id`, and their secrets."""
+    loaded = await _load(ctx, user_id, plugin_id)
+    plugin = loaded.plugin
+    auth_type = AuthType(plugin.auth_type)
+    authorization_type = (plugin.manifest.get("auth") or {}).get("authorization_type")
+    if auth_type is AuthType.NONE:
+        return AuthMaterial(headers={})
+    if auth_type is AuthType.SERVICE_HTTP:
+        if loaded.service_key_sealed is None:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} has no service key registered",
+                where=f"plugin {plugin_id}",
+                fix="its developer must register the service key",
+            )
+        key = ctx.vault.open(loaded.service_key_sealed, context=service_key_context(plugin_id))
+        return _material(auth_type, authorization_type, key)
+    credential = loaded.credential
+    if credential is None:
+        what = "sign in to" if auth_type is AuthType.OAUTH else "give your key for"
+        raise RegistryError(
+            f"no credentials stored for plugin {plugin.name_for_model!r}",
+            where=f"plugin {plugin_id}",
+            fix=f"{what} the plugin again",
+        )
+    secret = ctx.vault.open(
+        credential.secret_sealed, context=credential_context(user_id, plugin_id, "secret")
+    )
+    if auth_type is AuthType.OAUTH:
+        tokens = TokenSet(secret, credential.token_type or "Bearer", None, credential.expires_at)
+        if tokens.expired():
+            material = await refresh_credentials(ctx, user_id, plugin_id, stale=credential)
+            if material is None:
+                raise OAuthError(
+                    "the access token expired and could not be refreshed",
+                    where=f"plugin {plugin_id}",
+                    fix="sign in to the plugin again",
+                )
+            return material
+    return _material(auth_type, authorization_type, secret)
+
+
+async def refresh_credentials(
+    ctx: RegistryContext, user_id: int, plugin_id: int, *, stale: Credential | None = None
+) -> AuthMaterial | None:
+    """New OAuth tokens for the user, or None when the scheme or the provider cannot renew them.
+
+    `stale` is the credential that failed: when another caller has already replaced it, the
+    newer tokens are used instead of spending the refresh token twice.
+    """
+    loaded = await _load(ctx, user_id, plugin_id)
+    plugin = loaded.plugin
+    if AuthType(plugin.auth_type) is not AuthType.OAUTH or loaded.credential is None:
+        return None
+    current = loaded.credential
+    context = credential_context(user_id, plugin_id, "secret")
+    if stale is not None and current.secret_sealed != stale.secret_sealed:
+        access = ctx.vault.open(current.secret_sealed, context=context)
+        return _material(AuthType.OAUTH, None, access)
+    if current.refresh_sealed is None or not loaded.client_id or not loaded.client_secret_sealed:
+        return None
+    refresh_token = ctx.vault.open(
+        current.refresh_sealed, context=credential_context(user_id, plugin_id, "refresh")
+    )
+    client_secret = ctx.vault.open(
+        loaded.client_secret_sealed, context=client_secret_context(plugin_id)
+    )
+    auth = stored_manifest(plugin).auth
+    if not isinstance(auth, OAuthAuth):
+        return None
+    try:
+        tokens = await refresh_tokens(
+            ctx.client,
+            token_url=urljoin(plugin.manifest_url, auth.authorization_url),
+            content_type=auth.authorization_content_type,
+            client_id=loaded.client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+        )
+    except OAuthError as exc:
+        logger.info("registry.refresh_failed user=%s plugin=%s error=%s", user_id, plugin_id, exc)
+        return None
+    async with transaction(ctx.sessions) as session:
+        if await load_install(session, user_id, plugin_id) is None:
+            return None  # uninstalled meanwhile: keep nothing
+        await store_tokens(ctx, session, user_id, plugin_id, tokens)
+    logger.info("registry.tokens_refreshed user=%s plugin=%s", user_id, plugin_id)
+    return _material(AuthType.OAUTH, None, tokens.access_token)
+
+
+@dataclass(slots=True)
+class PluginCredentials:
+    """The runtime's `CredentialSource` for one user and one plugin.
+
+    Refreshes are serialised per source, so concurrent 401s spend the refresh token once.
+    """
+
+    ctx: RegistryContext
+    user_id: int
+    plugin_id: int
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def current(self) -> AuthMaterial:
+        """The credentials to send now (an expired OAuth token is refreshed first)."""
+        async with self._lock:
+            return await credentials_for(self.ctx, self.user_id, self.plugin_id)
+
+    async def refresh(self) -> AuthMaterial | None:
+        """New credentials after a 401, or None when they cannot be renewed (sign in again)."""
+        async with self.ctx.sessions() as session:
+            statement = select(Credential).where(
+                Credential.user_id == self.user_id, Credential.plugin_id == self.plugin_id
+            )
+            before = (await session.execute(statement)).scalar_one_or_none()
+        async with self._lock:
+            return await refresh_credentials(self.ctx, self.user_id, self.plugin_id, stale=before)

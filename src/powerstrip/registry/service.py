@@ -1,0 +1,108 @@
+"""`Registry`: the plugin store's rules behind one object, given everything it works with."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.auth import Vault
+from powerstrip.net import GuardedClient
+from powerstrip.registry import catalog, credentials, installs, oauth_flow, registration
+from powerstrip.registry.catalog import PluginDiff, PluginInfo
+from powerstrip.registry.context import RegistryContext
+from powerstrip.registry.credentials import PluginCredentials
+from powerstrip.runtime import AuthMaterial
+from powerstrip.settings import Settings
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    """Register, verify, install, sign in, enable, refresh and uninstall plugins.
+
+    All HTTP goes through the `GuardedClient` it is given; all state lives in the store, so any
+    number of server processes may each hold a `Registry` over the same database.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        client: GuardedClient,
+        settings: Settings,
+    ) -> None:
+        self.context = RegistryContext(sessions, vault, client, settings)
+
+    # The catalog (spec §2, §3, §7)
+    async def add_plugin(self, url: str) -> PluginInfo:
+        """Discover and check a plugin from a base URL, domain or manifest URL, and store it."""
+        return await catalog.add_plugin(self.context, url)
+
+    async def refresh_plugin(self, plugin_id: int) -> PluginDiff:
+        """Re-fetch a plugin and report what changed; auth or API host changes need re-consent."""
+        return await catalog.refresh_plugin(self.context, plugin_id)
+
+    # Developers and admins (spec §4, §6)
+    async def register(
+        self,
+        plugin_id: int,
+        developer_id: int,
+        *,
+        service_key: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+    ) -> str:
+        """Register as the plugin's developer; returns the verification token to publish."""
+        return await registration.register(
+            self.context,
+            plugin_id,
+            developer_id,
+            service_key=service_key,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+    async def verify_token(self, plugin_id: int) -> None:
+        """Check the live manifest for the issued verification token."""
+        await registration.verify_token(self.context, plugin_id)
+
+    async def set_verified(self, plugin_id: int, verified: bool) -> None:
+        """Admin: verify a plugin (lifts the install cap) or withdraw the verification."""
+        await registration.set_verified(self.context, plugin_id, verified)
+
+    async def ban(self, plugin_id: int, banned: bool = True) -> None:
+        """Admin: ban a plugin, or lift the ban."""
+        await registration.ban(self.context, plugin_id, banned)
+
+    # Users (spec §4, §6, §7)
+    async def install(self, user_id: int, plugin_id: int, *, user_key: str | None = None) -> None:
+        """Install a plugin for a user (or renew consent); `user_key` for user_http plugins."""
+        await installs.install(self.context, user_id, plugin_id, user_key=user_key)
+
+    async def uninstall(self, user_id: int, plugin_id: int) -> None:
+        """Remove a user's install and every credential of it."""
+        await installs.uninstall(self.context, user_id, plugin_id)
+
+    async def begin_oauth(self, user_id: int, plugin_id: int, session_id: str) -> str:
+        """Start an OAuth sign-in; returns the provider URL for the user's browser."""
+        return await oauth_flow.begin_oauth(self.context, user_id, plugin_id, session_id)
+
+    async def finish_oauth(self, plugin_id: int, session_id: str, code: str, state: str) -> int:
+        """Complete an OAuth sign-in from the callback; returns the user it signed in."""
+        return await oauth_flow.finish_oauth(self.context, plugin_id, session_id, code, state)
+
+    async def credentials_for(self, user_id: int, plugin_id: int) -> AuthMaterial:
+        """The headers authenticating this user's calls to this plugin."""
+        return await credentials.credentials_for(self.context, user_id, plugin_id)
+
+    def credential_source(self, user_id: int, plugin_id: int) -> PluginCredentials:
+        """The runtime's `CredentialSource` for this user and plugin (with refresh after 401)."""
+        return PluginCredentials(self.context, user_id, plugin_id)
+
+    # Conversations (spec §6)
+    async def enable(self, conversation_id: str, plugin_id: int) -> None:
+        """Enable an installed plugin in a conversation (at most 3 by default)."""
+        await installs.enable(self.context, conversation_id, plugin_id)
+
+    async def disable(self, conversation_id: str, plugin_id: int) -> None:
+        """Disable a plugin in a conversation."""
+        await installs.disable(self.context, conversation_id, plugin_id)
