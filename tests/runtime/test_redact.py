@@ -23,6 +23,13 @@ def test_secret_named_headers_and_fields_are_masked_but_look_alikes_are_not() ->
         "access_token": MASK,
         "author": "Ann",
     }
+    camel = {"accessToken": "t", "clientSecret": "s", "apiKey": "k", "monkey": "m"}
+    assert redactor.json(camel) == {
+        "accessToken": MASK,
+        "clientSecret": MASK,
+        "apiKey": MASK,
+        "monkey": "m",
+    }
 
 
 def test_query_secrets_are_masked_in_urls() -> None:

@@ -22,6 +22,14 @@ _SECRET_NAME = re.compile(
 )
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _secret_name(name: str) -> bool:
+    # camelCase parts count as parts too: `accessToken`, `clientSecret`, `apiKey`.
+    return bool(_SECRET_NAME.search(_CAMEL.sub("_", name)))
+
+
 class Redactor:
     """Masks secret-looking fields and the given secret values."""
 
@@ -36,14 +44,14 @@ class Redactor:
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {
-            name: MASK if _SECRET_NAME.search(name) else self.text(value)
+            name: MASK if _secret_name(name) else self.text(value)
             for name, value in headers.items()
         }
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
         query = [
-            (k, MASK if _SECRET_NAME.search(k) else self.text(v))
+            (k, MASK if _secret_name(k) else self.text(v))
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ]
         cleaned = urlunsplit(parts._replace(query=urlencode(query, safe="[]"), fragment=""))
@@ -52,7 +60,7 @@ class Redactor:
     def json(self, value: Any) -> Any:  # Any: arbitrary JSON
         if isinstance(value, dict):
             return {
-                k: MASK if isinstance(k, str) and _SECRET_NAME.search(k) else self.json(v)
+                k: MASK if isinstance(k, str) and _secret_name(k) else self.json(v)
                 for k, v in value.items()
             }
         if isinstance(value, list):
