@@ -216,6 +216,9 @@ RULES: dict[str, Rule] = {
             _W,
             "a parameter the host does not hand to the model (cookie, Authorization, ...)",
         ),
+        Rule(
+            "PS326", "schema-too-large", _W, "a tool's parameters schema was too large and was cut"
+        ),
         # PS4xx: the usage policy
         Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from powerstrip.errors import SpecError
 from powerstrip.findings import Severity
 from powerstrip.openapi import ToolSet, convert, load_spec
+from powerstrip.openapi.budget import fit_schema
 from powerstrip.openapi.finding_sink import quote_body
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "plugins"
@@ -127,3 +128,15 @@ def test_corpus_summary_accounts_for_every_file() -> None:
     assert summary["tools"] >= summary["converted"]
     # Every body that is not a spec is refused, each with at least one finding.
     assert sum(summary["not_a_spec_refused_codes"].values()) >= len(_files("specs_rejected"))
+
+
+def test_the_size_limits_leave_the_real_corpus_unchanged() -> None:
+    # The limits only change a result when they report; no real spec comes near them.
+    for spec in _files("specs"):
+        outcome = _outcome(spec)
+        findings = outcome.findings
+        assert "PS326" not in {f.code for f in findings}, spec.name
+        assert not any("alias" in f.message for f in findings), spec.name
+        if isinstance(outcome, ToolSet):
+            for tool in outcome.tools:
+                assert fit_schema(tool.parameters).cut_depth is None, spec.name

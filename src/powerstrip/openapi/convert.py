@@ -7,6 +7,7 @@ from typing import Any
 from powerstrip.errors import SpecError
 from powerstrip.findings import quote_value
 from powerstrip.openapi.arguments import build_arguments
+from powerstrip.openapi.budget import MAX_SCHEMA_NODES, fit_schema
 from powerstrip.openapi.finding_sink import FindingSink, at
 from powerstrip.openapi.model import LoadedSpec, Tool, ToolSet
 from powerstrip.openapi.naming import FunctionNamer, derive_operation_name
@@ -139,6 +140,17 @@ class _Converter:
             template=template,
             where=where,
         )
+        fitted = fit_schema(arguments.schema)
+        if fitted.cut_depth is not None:
+            self.sink.add(
+                "PS326",
+                where,
+                f"the parameters schema of {operation_id!r} expands to more than "
+                f"{MAX_SCHEMA_NODES:,} JSON values once $refs are inlined; the model sees it cut "
+                f"below nesting level {fitted.cut_depth}",
+                "flatten the request schemas: fewer levels of objects that $ref the same schema "
+                "many times, or split the operation",
+            )
         summary = op.get("summary") if isinstance(op.get("summary"), str) else ""
         declared = op.get("x-openai-isConsequential")
         if declared is not None and not isinstance(declared, bool):
@@ -158,7 +170,7 @@ class _Converter:
             path=template,
             summary=summary or "",
             description=self._description(op, where),
-            parameters=arguments.schema,
+            parameters=fitted.schema,
             bindings=arguments.bindings,
             body_media_type=arguments.body_media_type,
             body_is_wrapped=arguments.body_is_wrapped,

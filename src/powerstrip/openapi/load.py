@@ -51,6 +51,75 @@ def _too_deep(text: str) -> bool:
     return False
 
 
+# YAML aliases are shared when parsed but expanded by everything that walks the document: nested
+# anchors that each repeat the previous one ten times ("billion laughs") make a 1 KB spec cost
+# minutes and gigabytes downstream. A real spec's aliases add a few nodes (the corpus: 4), so any
+# document they grow by more than this is refused. Recursive aliases expand forever: refused too.
+MAX_ALIAS_EXPANSION = 100_000
+_SIZE_CAP = 1 << 62  # expanded sizes are clamped here so a deep bomb stays cheap arithmetic
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_expansion(root: yaml.Node) -> int | None:
+    """How many nodes alias expansion adds to a composed document; None when an alias recurses.
+
+    Linear in the distinct nodes: each node's expanded size is computed once (iteratively, so a
+    deep document cannot exhaust the Python stack).
+    """
+    sizes: dict[int, int] = {}
+    ancestors: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            ancestors.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[key] = min(total, _SIZE_CAP)
+        elif key in ancestors:
+            return None
+        elif key not in sizes:
+            ancestors.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    return sizes[id(root)] - len(sizes)
+
+
+def _load_yaml(text: str, sink: FindingSink) -> tuple[bool, Any]:
+    """Compose, measure alias expansion, then construct; (False, None) after a PS301 finding."""
+    loader = _SpecLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return True, None
+        extra = _alias_expansion(node)
+        if extra is None or extra > MAX_ALIAS_EXPANSION:
+            what = (
+                "a YAML alias refers to a node that contains it, so the document expands forever"
+                if extra is None
+                else f"the document's YAML aliases (*name) expand it by {extra:,} nodes, "
+                f"more than the {MAX_ALIAS_EXPANSION:,} allowed (an alias bomb)"
+            )
+            sink.add(
+                "PS301",
+                "spec",
+                what,
+                "write the repeated schemas once under components/schemas and point at them "
+                "with $ref instead of nesting YAML anchors and aliases",
+            )
+            return False, None
+        return True, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _declared_format(source: str, content_type: str | None) -> Format | None:
     if content_type:
         ct = content_type.lower()
@@ -93,7 +162,8 @@ def _parse(text: str, sink: FindingSink) -> tuple[Any, Format] | None:
             json_error = str(exc)
     try:
         # YAML 1.1 is nearly a superset of JSON, so JSON with small slips often still loads.
-        return yaml.load(text, Loader=_SpecLoader), "yaml"  # noqa: S506 - a SafeLoader subclass
+        loaded, value = _load_yaml(text, sink)
+        return (value, "yaml") if loaded else None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         problem = str(exc).replace("\n", " ")
         detail = f"JSON: {json_error}; YAML: {problem}" if json_error else f"YAML: {problem}"

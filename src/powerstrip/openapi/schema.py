@@ -10,6 +10,7 @@ import re
 from typing import Any, Literal
 
 from powerstrip.findings import quote_value
+from powerstrip.openapi.budget import CUT_SCHEMA, MAX_SCHEMA_NODES
 from powerstrip.openapi.finding_sink import FindingSink, at
 from powerstrip.openapi.refs import RefResolver
 
@@ -67,10 +68,20 @@ class SchemaCleaner:
         self._memo: dict[str, Schema] = {}
         self._stack: dict[str, int] = {}  # ref → depth at which it is being expanded
         self._lowest_cut = 1 << 30
+        self._visited = 0  # schema objects walked by the current clean()
 
     def clean(self, node: Any, where: str) -> Schema:
         """The JSON Schema for one schema object (a new or shared dict: do not mutate it)."""
+        self._visited, self._lowest_cut = 0, 1 << 30
         result = self._clean(node, where, 0)
+        if self._visited > MAX_SCHEMA_NODES:
+            self._sink.add(
+                "PS326",
+                where,
+                f"the schema expands to more than {MAX_SCHEMA_NODES:,} schema objects while its "
+                "$refs are inlined (a recursive $ref reached many times); the model sees it cut",
+                "flatten the schema: fewer objects that $ref the same recursive schema many times",
+            )
         return result if isinstance(result, dict) else {} if result else {"not": {}}
 
     def is_read_only(self, node: Any) -> bool:
@@ -90,6 +101,12 @@ class SchemaCleaner:
     def _clean(self, node: Any, where: str, depth: int) -> Schema | bool:
         if isinstance(node, bool):  # `true`/`false` are schemas in 3.1 and JSON Schema
             return node
+        # Memoised $refs are walked once, but results cut at a cycle are not memoised, so a
+        # recursive $ref with fan-out is walked exponentially often: bound the walk.
+        self._visited += 1
+        if self._visited > MAX_SCHEMA_NODES:
+            self._lowest_cut = -1  # the result is incomplete: memoise nothing above it
+            return dict(CUT_SCHEMA)
         if not isinstance(node, dict):
             self._malformed(
                 where,
