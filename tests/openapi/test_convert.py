@@ -302,7 +302,8 @@ def test_undocumented_operation_is_a_warning() -> None:
     ("method", "flag", "consequential"),
     [
         ("get", None, False),
-        ("head", None, False),
+        ("head", None, True),
+        ("options", None, True),
         ("post", None, True),
         ("delete", None, True),
         ("get", True, True),

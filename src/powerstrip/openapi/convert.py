@@ -19,8 +19,9 @@ __all__ = ["METHODS", "convert"]
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 MAX_OPERATION_DESCRIPTION = 300
-# Methods that only read: not consequential unless the spec says otherwise.
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The rulebook (spec §5): without a declaration only GET is not consequential; every other
+# method, HEAD and OPTIONS included, asks the user.
+_SAFE_METHODS = frozenset({"GET"})
 
 
 class _Converter:
