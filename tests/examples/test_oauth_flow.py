@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from powerstrip.examples import ExampleConfig
-from tests.examples.conftest import REDIRECT_URI, ServeExample
+from tests.examples.conftest import REDIRECT_URI, USERS, ServeExample
 from tests.examples.oauth_steps import (
     authorize_params,
     exchange,
@@ -229,3 +229,21 @@ async def test_debug_logging_never_shows_an_issued_token(
         assert secret not in logged
     assert "test-client-secret" not in logged
     assert "alice-password" not in logged
+
+
+async def test_password_guessing_is_throttled_before_the_password_is_checked(
+    client: httpx.AsyncClient,
+) -> None:
+    params = authorize_params("s-throttle")
+    for _ in range(10):
+        answer = await client.post(
+            "/oauth/authorize", params=params, data={"username": "alice", "password": "guess"}
+        )
+        assert answer.status_code == 200
+    # The right password now gets no answer either: the guess is not even tried.
+    answer = await client.post(
+        "/oauth/authorize", params=params, data={"username": "alice", "password": USERS["alice"]}
+    )
+    assert answer.status_code == 429
+    assert int(answer.headers["retry-after"]) >= 1
+    assert "location" not in answer.headers

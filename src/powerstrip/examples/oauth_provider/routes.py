@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from powerstrip.examples.oauth_provider.models import User
 from powerstrip.examples.oauth_provider.pages import error_page, sign_in_page
 from powerstrip.examples.oauth_provider.requests import IncomingRequest
+from powerstrip.examples.oauth_provider.throttle import SignInThrottle
 
 if TYPE_CHECKING:
     from powerstrip.examples.oauth_provider.provider import OAuthProvider
@@ -85,9 +86,19 @@ def build_router(provider: OAuthProvider) -> APIRouter:
     async def authorize_form(request: Request) -> Response:
         return await run_in_threadpool(form, IncomingRequest.without_body(request))
 
+    throttle = SignInThrottle()
+
     @router.post("/authorize")
     async def authorize(request: Request) -> Response:
         incoming = IncomingRequest.without_body(request)
+        address = request.client.host if request.client else "unknown"
+        wait = throttle.wait(address)
+        if wait > 0:
+            seconds = SignInThrottle.retry_after(wait)
+            page = error_page("Too many attempts", f"Try again in {seconds} seconds.")
+            response = _html(page, 429)
+            response.headers["Retry-After"] = seconds
+            return response
         fields = await request.form()
         decision = str(fields.get("decision") or "allow")
         if decision == "deny":
@@ -96,6 +107,7 @@ def build_router(provider: OAuthProvider) -> APIRouter:
         password = str(fields.get("password") or "")
         user = await run_in_threadpool(provider.store.sign_in, username, password)
         if user is None:
+            throttle.failed(address)
             logger.info("oauth.sign_in.refused")
             return await run_in_threadpool(
                 form, incoming, username, "The username or password is not right."
