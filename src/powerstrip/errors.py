@@ -20,7 +20,10 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── VaultError                  a secret cannot be sealed or opened (key missing, tampered)
     ├── StoreError                  the database refused a write or is not migrated
     ├── ModelError                  the model backend failed (unreachable, bad answer, mid-stream)
-    └── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
+    ├── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
+    │   └── NotFoundError           the plugin, conversation or grant does not exist for the caller
+    └── AccessError                 the caller may not do this (not an admin, not the owner)
+        └── SignInRequiredError     the caller is not signed in (no or a wrong API token)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from powerstrip.findings import Finding
 
 __all__ = [
+    "AccessError",
     "AddressBlockedError",
     "ConfigError",
     "ConnectError",
@@ -40,11 +44,13 @@ __all__ = [
     "ManifestError",
     "ModelError",
     "NetError",
+    "NotFoundError",
     "OAuthError",
     "PowerstripError",
     "RedirectRefusedError",
     "RegistryError",
     "ResponseTooLargeError",
+    "SignInRequiredError",
     "SpecError",
     "StoreError",
     "TLSPolicyError",
@@ -153,6 +159,18 @@ class ModelError(PowerstripError):
 
 class RegistryError(PowerstripError):
     """A plugin store rule refuses the action: the install cap, a ban, the conversation limit."""
+
+
+class NotFoundError(RegistryError):
+    """The plugin, conversation or grant does not exist, or is not the caller's to see."""
+
+
+class AccessError(PowerstripError):
+    """The caller may not do this: not signed in, or not an admin."""
+
+
+class SignInRequiredError(AccessError):
+    """The caller is not signed in: no API token, or one that is not valid."""
 
 
 class OAuthError(PowerstripError):

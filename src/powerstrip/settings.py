@@ -132,6 +132,35 @@ class Settings(BaseSettings):
         ),
     )
 
+    model_base_url: str = Field(
+        default="",
+        description=(
+            "The base URL of an OpenAI-compatible chat completions API (for example "
+            "`https://api.openai.com/v1`). Unset: the built-in offline router answers."
+        ),
+    )
+    model_name: str = Field(
+        default="gpt-4o-mini", description="The model to ask at `POWERSTRIP_MODEL_BASE_URL`."
+    )
+    model_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The API key for `POWERSTRIP_MODEL_BASE_URL` (sent as a bearer token).",
+    )
+    max_steps: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="How many model completions one user message may take before the turn stops.",
+    )
+    grant_ttl_days: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            'Days an "always allow" for an operation lasts before the user is asked again; '
+            "0: until revoked."
+        ),
+    )
+
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:
         # The default database lives in data_dir, so it follows POWERSTRIP_DATA_DIR.

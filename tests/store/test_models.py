@@ -15,6 +15,7 @@ NOT_SECRET = {
     "messages.tool_call_id",
     "approvals.tool_call_id",
     "credentials.token_type",  # "bearer"
+    "api_tokens.token_hash",  # a SHA-256 digest: a one-way hash, not the token
     "registrations.token_verified_at",
 }
 

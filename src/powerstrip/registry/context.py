@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
-from powerstrip.errors import RegistryError
+from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.net import GuardedClient
 from powerstrip.settings import Settings
 from powerstrip.store import Install, Plugin, Registration
@@ -71,7 +71,7 @@ async def load_plugin(session: AsyncSession, plugin_id: int, *, lock: bool = Fal
         statement = statement.with_for_update()
     plugin = (await session.execute(statement)).scalar_one_or_none()
     if plugin is None:
-        raise RegistryError(
+        raise NotFoundError(
             f"no plugin with id {plugin_id}",
             where="plugins",
             fix="add the plugin from its URL first, or use the id the plugin list shows",

@@ -6,10 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
 from powerstrip.net import GuardedClient
-from powerstrip.registry import catalog, credentials, installs, oauth_flow, registration
+from powerstrip.registry import catalog, credentials, installs, listing, oauth_flow, registration
 from powerstrip.registry.catalog import PluginDiff, PluginInfo
 from powerstrip.registry.context import RegistryContext
 from powerstrip.registry.credentials import PluginCredentials
+from powerstrip.registry.listing import StoreEntry
+from powerstrip.registry.spec_cache import CachedTools, SpecCache
 from powerstrip.runtime import AuthMaterial
 from powerstrip.settings import Settings
 
@@ -31,11 +33,20 @@ class Registry:
         settings: Settings,
     ) -> None:
         self.context = RegistryContext(sessions, vault, client, settings)
+        self.spec_cache = SpecCache(self.context)
 
     # The catalog (spec §2, §3, §7)
     async def add_plugin(self, url: str) -> PluginInfo:
         """Discover and check a plugin from a base URL, domain or manifest URL, and store it."""
         return await catalog.add_plugin(self.context, url)
+
+    async def list_plugins(self, user_id: int, *, installed_only: bool = False) -> list[StoreEntry]:
+        """The store as `user_id` sees it: every plugin not banned, with their install state."""
+        return await listing.list_plugins(self.context, user_id, installed_only=installed_only)
+
+    async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
+        """The plugin's tools for this turn, from the spec cache revalidated with the plugin."""
+        return await self.spec_cache.tools(plugin_id, revalidate=revalidate)
 
     async def refresh_plugin(self, plugin_id: int) -> PluginDiff:
         """Re-fetch a plugin and report what changed; auth or API host changes need re-consent."""

@@ -16,6 +16,7 @@ and answers every error as JSON.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import ipaddress
 import typing
@@ -270,7 +271,11 @@ class Plugin:
             text = yaml.safe_dump(
                 self.openapi(str(request.base_url)), sort_keys=False, allow_unicode=True
             )
-            return Response(text, media_type="application/yaml")
+            # A strong validator, so a host revalidating the spec each turn gets a cheap 304.
+            etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+            if etag in request.headers.get("if-none-match", ""):
+                return Response(status_code=304, headers={"ETag": etag})
+            return Response(text, media_type="application/yaml", headers={"ETag": etag})
 
         @app.get("/openapi.json", include_in_schema=False)
         def openapi_json(request: Request) -> JSONResponse:

@@ -33,6 +33,7 @@ __all__ = [
     "APPROVAL_STATUSES",
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
+    "ApiToken",
     "Approval",
     "Base",
     "Call",
@@ -109,6 +110,19 @@ class User(Base):
     # ISO 3166-2 code sent as `openai-subdivision-1-iso-code` when set (spec §6).
     subdivision: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its SHA-256 is kept, the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
 
 
 class Plugin(Base):

@@ -51,12 +51,14 @@ class LoopbackServer:
         *,
         ssl_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        lifespan: bool = False,
     ) -> None:
         self.app = app
         self.ssl_context = ssl_context
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self.lifespan = lifespan
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # uvicorn serves a socket handed to it without setting TCP_NODELAY on the connections it
         # accepts; Linux copies the option from the listening socket. Without it every response
@@ -87,7 +89,9 @@ class LoopbackServer:
         context = self.ssl_context
         config = uvicorn.Config(
             self.app,
-            lifespan="off",
+            # On for apps that open their resources at startup (the host app), in this thread's
+            # event loop, where they are then used.
+            lifespan="on" if self.lifespan else "off",
             log_config=None,
             log_level="warning",
             access_log=False,

@@ -1,0 +1,50 @@
+"""The host's services over the store, the registry and the runtime: what the REST API, the web
+UI and the CLI all call, so none of them holds logic another would need.
+
+    host = await Host.start(settings)
+    user = await ensure_user(host.sessions, "ada")
+    chat = await host.chats.create(user, plugin_ids=(plugin_id,))
+    async for event in host.chats.send(user, chat.id, "What is on my list?"):
+        ...
+    await host.aclose()
+"""
+
+from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
+from powerstrip.host.core import Host
+from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
+from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.users import (
+    TOKEN_PREFIX,
+    UserInfo,
+    ensure_user,
+    find_user,
+    hash_token,
+    issue_token,
+    revoke_tokens,
+    user_for_token,
+)
+
+__all__ = [
+    "TOKEN_PREFIX",
+    "ChatSummary",
+    "ChatView",
+    "Chats",
+    "GrantInfo",
+    "Host",
+    "PendingApproval",
+    "StoreGrants",
+    "StoreRecorder",
+    "UserInfo",
+    "add_grant",
+    "call_record",
+    "ensure_user",
+    "find_user",
+    "hash_token",
+    "issue_token",
+    "list_grants",
+    "model_from_settings",
+    "revoke_grant",
+    "revoke_tokens",
+    "user_for_token",
+]

@@ -1,0 +1,119 @@
+""" "Always allow" grants (spec §5): per user and plugin, listed, revocable and expiring.
+
+Only operations a plugin declared `x-openai-isConsequential: false` may be granted; the
+conversation service checks that before it adds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.errors import NotFoundError
+from powerstrip.store import Grant, Plugin, transaction, utcnow
+
+__all__ = ["GrantInfo", "StoreGrants", "add_grant", "list_grants", "revoke_grant"]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantInfo:
+    """One "always allow", as the user's grant list shows it."""
+
+    id: int
+    plugin_id: int
+    plugin_name: str
+    operation_id: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class StoreGrants:
+    """The runtime's `GrantChecker` for one user."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], user_id: int) -> None:
+        self.sessions = sessions
+        self.user_id = user_id
+
+    async def allowed(self, plugin_id: str, operation_id: str) -> bool:
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(Grant.id).where(
+                    Grant.user_id == self.user_id,
+                    Grant.plugin_id == int(plugin_id),
+                    Grant.operation_id == operation_id,
+                    or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+                )
+            )
+        return found is not None
+
+
+async def add_grant(
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: int,
+    plugin_id: int,
+    operation_id: str,
+    ttl_days: int,
+) -> None:
+    """Grant (or renew) "always allow" for one operation; `ttl_days=0` lasts until revoked."""
+    expires = utcnow() + timedelta(days=ttl_days) if ttl_days else None
+    async with transaction(sessions) as session:
+        existing = (
+            await session.execute(
+                select(Grant).where(
+                    Grant.user_id == user_id,
+                    Grant.plugin_id == plugin_id,
+                    Grant.operation_id == operation_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is None:
+            session.add(
+                Grant(
+                    user_id=user_id,
+                    plugin_id=plugin_id,
+                    operation_id=operation_id,
+                    expires_at=expires,
+                )
+            )
+        else:
+            existing.created_at = utcnow()
+            existing.expires_at = expires
+
+
+async def list_grants(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[GrantInfo]:
+    """The user's grants that have not expired, newest first."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Grant, Plugin.name_for_model)
+                .join(Plugin, Plugin.id == Grant.plugin_id)
+                .where(
+                    Grant.user_id == user_id,
+                    or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+                )
+                .order_by(Grant.created_at.desc())
+            )
+        ).all()
+    return [
+        GrantInfo(g.id, g.plugin_id, name, g.operation_id, g.created_at, g.expires_at)
+        for g, name in rows
+    ]
+
+
+async def revoke_grant(
+    sessions: async_sessionmaker[AsyncSession], user_id: int, grant_id: int
+) -> None:
+    """Revoke one of the user's grants; another user's grant is "not found"."""
+    async with transaction(sessions) as session:
+        result = await session.execute(
+            delete(Grant).where(Grant.id == grant_id, Grant.user_id == user_id)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFoundError(
+                f"no grant with id {grant_id}",
+                where="grants",
+                fix="list your grants to see their ids",
+            )

@@ -1,0 +1,124 @@
+"""`StoreRecorder`: the conversation loop's record keeper, writing to the store.
+
+Each message, call and approval request is its own transaction, written as it happens: a turn
+cut short (a crash, a closed stream) leaves the history as far as it got, and the loop recognises
+a paused run from that history alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
+from powerstrip.store import Approval, Call, Conversation, Message, transaction, utcnow
+
+__all__ = ["StoreRecorder", "message_from_row", "message_to_row"]
+
+
+_ROLES: dict[str, Role] = {
+    "system": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+
+
+def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Message:
+    """The store row of a chat message."""
+    return Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        role=message.role,
+        content=message.content,
+        tool_calls=[
+            {"id": call.id, "name": call.name, "arguments": call.arguments}
+            for call in message.tool_calls
+        ]
+        or None,
+        tool_call_id=message.tool_call_id,
+    )
+
+
+def message_from_row(row: Message) -> ChatMessage:
+    """The chat message a store row holds."""
+    calls = tuple(
+        ToolCall(str(call["id"]), str(call["name"]), str(call["arguments"]))
+        for call in row.tool_calls or ()
+        if isinstance(call, dict)
+    )
+    role: Role = _ROLES.get(row.role, "assistant")
+    return ChatMessage(role, row.content, tool_calls=calls, tool_call_id=row.tool_call_id)
+
+
+def _arguments(text: str) -> dict[str, Any]:  # Any: JSON values
+    # The model wrote the arguments; they may not be JSON, or not an object: keep them as text.
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"_text": text}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+class StoreRecorder:
+    """Writes one conversation's messages, calls and approval requests."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], conversation_id: str, user_id: int
+    ) -> None:
+        self.sessions = sessions
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+
+    async def add_message(self, message: ChatMessage) -> None:
+        async with transaction(self.sessions) as session:
+            last = await session.scalar(
+                select(func.max(Message.seq)).where(Message.conversation_id == self.conversation_id)
+            )
+            session.add(message_to_row(self.conversation_id, (last or 0) + 1, message))
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == self.conversation_id)
+                .values(updated_at=utcnow())
+            )
+
+    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None:
+        async with transaction(self.sessions) as session:
+            session.add(
+                Call(
+                    id=outcome.call_id,
+                    conversation_id=self.conversation_id,
+                    user_id=self.user_id,
+                    plugin_id=int(plugin_id),
+                    function_name=outcome.function_name[:64],
+                    operation_id=outcome.operation_id[:255],
+                    method=outcome.method[:10],
+                    url=outcome.url,
+                    request=outcome.request,
+                    status_code=outcome.status_code,
+                    outcome=outcome.outcome,
+                    error=outcome.error,
+                    request_bytes=outcome.request_bytes,
+                    response_bytes=outcome.response_bytes,
+                    response_excerpt=outcome.response_excerpt,
+                    truncated=outcome.truncated,
+                    attempts=outcome.attempts,
+                    duration_ms=outcome.duration_ms,
+                    started_at=outcome.started_at,
+                    finished_at=outcome.finished_at,
+                )
+            )
+
+    async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
+        async with transaction(self.sessions) as session:
+            session.add(
+                Approval(
+                    conversation_id=self.conversation_id,
+                    tool_call_id=call.id[:128],
+                    function_name=call.name[:64],
+                    arguments=_arguments(call.arguments),
+                )
+            )

@@ -1,0 +1,87 @@
+"""Sign-in links: how a user's browser starts an OAuth sign-in the API or CLI asked for.
+
+The OAuth `state` is bound to a browser session (spec §4): the host's callback only accepts it
+from the browser that started the sign-in. An API client or `powerstrip chat` is not that
+browser, so they hand the user a link to the host's own `/aip/ID/oauth/begin?ticket=...`. The
+ticket names the user and the plugin, expires in minutes and is signed with a host key, so it
+cannot be forged or altered. Opening it sets a fresh session cookie in the browser and sends it on
+to the provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+from powerstrip.errors import OAuthError
+
+__all__ = ["SignInLinks", "Ticket"]
+
+_TTL_SECONDS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Who signs in to which plugin."""
+
+    user_id: int
+    plugin_id: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SignInLinks:
+    """Makes and reads signed sign-in tickets."""
+
+    def __init__(self, public_url: str, key: bytes, ttl_seconds: int = _TTL_SECONDS) -> None:
+        self.public_url = public_url.rstrip("/")
+        self._key = key
+        self.ttl_seconds = ttl_seconds
+
+    def link(self, user_id: int, plugin_id: int, *, now: float | None = None) -> str:
+        """The URL the user opens to sign in to `plugin_id`."""
+        expires = int((now or time.time()) + self.ttl_seconds)
+        payload = _b64(json.dumps([user_id, plugin_id, expires]).encode())
+        ticket = f"{payload}.{self._sign(payload)}"
+        return f"{self.public_url}/aip/{plugin_id}/oauth/begin?ticket={ticket}"
+
+    def read(self, ticket: str, plugin_id: int, *, now: float | None = None) -> Ticket:
+        """The ticket's user, or OAuthError when it is forged, altered, expired or for another
+        plugin."""
+        payload, _, signature = ticket.partition(".")
+        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+            raise OAuthError(
+                "the sign-in link is not valid",
+                where="ticket",
+                fix="start the sign-in again from the plugin store or `powerstrip plugins`",
+            )
+        try:
+            user_id, ticket_plugin, expires = json.loads(_unb64(payload))
+        except (ValueError, TypeError) as exc:
+            raise OAuthError("the sign-in link is not valid", where="ticket") from exc
+        if ticket_plugin != plugin_id:
+            raise OAuthError(
+                "the sign-in link is for another plugin",
+                where="ticket",
+                fix="open the link you were given unchanged",
+            )
+        if (now or time.time()) > expires:
+            raise OAuthError(
+                "the sign-in link has expired",
+                where="ticket",
+                fix="start the sign-in again to get a new link",
+            )
+        return Ticket(int(user_id), int(plugin_id))
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())

@@ -1,0 +1,136 @@
+"""The spec cache: a plugin's tools for this turn, revalidated with the plugin each time.
+
+DESIGN.md asks for the spec to be "fetched through the spec cache, revalidated each turn": a
+conditional GET (`If-None-Match` / `If-Modified-Since`) costs the plugin a 304 when nothing
+changed, and a developer's redeploy reaches the model on the next message. What the plugin
+answers decides what is used:
+
+- 304, or the same bytes: the stored spec.
+- new bytes that convert: stored (body, ETag, Last-Modified) and used.
+- new bytes that do not convert, an error status, or no answer: the stored spec, with a warning
+  in the log, so a plugin's bad deploy or outage does not take its tools away mid-conversation.
+
+Converting a spec is the costly part, so converted tool sets are kept in memory by the digest of
+the spec text: every process converts each version once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from powerstrip.errors import NetError, RegistryError, SpecError
+from powerstrip.openapi import ToolSet, convert, load_spec
+from powerstrip.registry.context import RegistryContext, load_plugin, now
+from powerstrip.store import transaction
+
+__all__ = ["CachedTools", "SpecCache"]
+
+logger = logging.getLogger(__name__)
+
+_CONVERTED_LIMIT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class CachedTools:
+    """A plugin's tools as of this turn, and where its API is called."""
+
+    plugin_id: int
+    name_for_model: str
+    description_for_model: str
+    api_base_url: str
+    toolset: ToolSet
+    # Whether the plugin answered this turn's revalidation (False: the stored copy was used).
+    fresh: bool
+
+
+class SpecCache:
+    """Revalidates and converts plugin specs; one per process, shared by every conversation."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+        self._converted: OrderedDict[tuple[str, str], ToolSet] = OrderedDict()
+
+    async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
+        """The plugin's tools, revalidated with the plugin first unless `revalidate=False`."""
+        async with self.ctx.sessions() as session:
+            plugin = await load_plugin(session, plugin_id)
+            body, etag, modified = plugin.spec_body, plugin.spec_etag, plugin.spec_last_modified
+            namespace, spec_url = plugin.name_for_model, plugin.spec_url
+            description = str(plugin.manifest.get("description_for_model") or "")
+            api_base_url = plugin.api_base_url
+        fresh = False
+        if revalidate or body is None:
+            fetched = await self._revalidate(plugin_id, spec_url, namespace, body, etag, modified)
+            if fetched is not None:
+                body, fresh = fetched, True
+        if body is None:
+            raise RegistryError(
+                f"the spec of plugin {plugin_id} could not be fetched and none is stored",
+                where=spec_url,
+                fix="check that the plugin is up, then try again",
+            )
+        return CachedTools(
+            plugin_id=plugin_id,
+            name_for_model=namespace,
+            description_for_model=description,
+            api_base_url=api_base_url,
+            toolset=self._convert(namespace, body),
+            fresh=fresh,
+        )
+
+    async def _revalidate(
+        self,
+        plugin_id: int,
+        spec_url: str,
+        namespace: str,
+        body: str | None,
+        etag: str | None,
+        modified: str | None,
+    ) -> str | None:
+        """The body to use after asking the plugin, or None to keep the stored one."""
+        headers: dict[str, str] = {}
+        if body is not None and etag:
+            headers["If-None-Match"] = etag
+        if body is not None and modified:
+            headers["If-Modified-Since"] = modified
+        try:
+            response = await self.ctx.client.fetch(spec_url, headers=headers)
+        except NetError as exc:
+            logger.warning("spec_cache.unreachable plugin=%s error=%s", plugin_id, exc.message)
+            return None
+        if response.status_code == 304 and body is not None:
+            return body
+        if not response.is_success:
+            logger.warning("spec_cache.status plugin=%s status=%s", plugin_id, response.status_code)
+            return None
+        text = response.text
+        if text == body:
+            return body
+        try:
+            self._convert(namespace, text)
+        except SpecError as exc:
+            logger.warning("spec_cache.bad_spec plugin=%s error=%s", plugin_id, exc.message)
+            return None
+        async with transaction(self.ctx.sessions) as session:
+            plugin = await load_plugin(session, plugin_id, lock=True)
+            plugin.spec_body = text
+            plugin.spec_etag = response.headers.get("etag")
+            plugin.spec_last_modified = response.headers.get("last-modified")
+            plugin.spec_fetched_at = now()
+        logger.info("spec_cache.updated plugin=%s", plugin_id)
+        return text
+
+    def _convert(self, namespace: str, body: str) -> ToolSet:
+        key = (namespace, hashlib.sha256(body.encode()).hexdigest())
+        toolset = self._converted.get(key)
+        if toolset is None:
+            toolset = convert(load_spec(body), namespace=namespace)
+            self._converted[key] = toolset
+            if len(self._converted) > _CONVERTED_LIMIT:
+                self._converted.popitem(last=False)
+        else:
+            self._converted.move_to_end(key)
+        return toolset

@@ -1,0 +1,7 @@
+"""The JSON REST API under `/api` (docs/api.md): plugins, conversations, the account."""
+
+from powerstrip.server.api.account import router as account_router
+from powerstrip.server.api.conversations import router as conversations_router
+from powerstrip.server.api.plugins import router as plugins_router
+
+__all__ = ["account_router", "conversations_router", "plugins_router"]

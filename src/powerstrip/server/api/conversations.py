@@ -1,0 +1,132 @@
+"""`/api/conversations`: a user's conversations, their turns (SSE) and their call log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from powerstrip.host import ChatSummary, ChatView
+from powerstrip.server.deps import CurrentHost, CurrentUser
+from powerstrip.server.sse import events_response
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+# Any below: JSON answers.
+
+_MESSAGE_LIMIT = 32_000
+
+
+class NewConversation(BaseModel):
+    title: str = Field(default="", max_length=300)
+    plugin_ids: list[int] = Field(default_factory=list, description="Plugins to enable (≤ 3).")
+
+
+class Rename(BaseModel):
+    title: str = Field(max_length=300)
+
+
+class UserMessage(BaseModel):
+    content: str = Field(min_length=1, max_length=_MESSAGE_LIMIT)
+    stream: bool = Field(default=True, description="SSE when true, one JSON answer when false.")
+
+
+class Decisions(BaseModel):
+    decisions: dict[str, bool] = Field(description="Each pending call id: approve (true) or not.")
+    always_allow: list[str] = Field(
+        default_factory=list,
+        description='Approved call ids whose operation to "always allow" from now on.',
+    )
+    stream: bool = True
+
+
+def _summary(chat: ChatSummary) -> dict[str, Any]:
+    return {
+        "id": chat.id,
+        "title": chat.title,
+        "created_at": chat.created_at.isoformat(),
+        "updated_at": chat.updated_at.isoformat(),
+        "plugin_ids": list(chat.plugin_ids),
+    }
+
+
+def _view(view: ChatView) -> dict[str, Any]:
+    return _summary(view.summary) | {
+        "messages": [message.as_openai() for message in view.messages],
+        "pending_approvals": [
+            {"call_id": p.call_id, "function_name": p.function_name, "arguments": p.arguments}
+            for p in view.pending
+        ],
+    }
+
+
+@router.get("")
+async def list_conversations(host: CurrentHost, user: CurrentUser) -> Any:
+    return {"conversations": [_summary(c) for c in await host.chats.list_chats(user)]}
+
+
+@router.post("", status_code=201)
+async def create(body: NewConversation, host: CurrentHost, user: CurrentUser) -> Any:
+    chat = await host.chats.create(user, title=body.title, plugin_ids=tuple(body.plugin_ids))
+    return _summary(chat)
+
+
+@router.get("/{conversation_id}")
+async def get(conversation_id: str, host: CurrentHost, user: CurrentUser) -> Any:
+    return _view(await host.chats.get(user, conversation_id))
+
+
+@router.patch("/{conversation_id}")
+async def rename(conversation_id: str, body: Rename, host: CurrentHost, user: CurrentUser) -> Any:
+    return _summary(await host.chats.rename(user, conversation_id, body.title))
+
+
+@router.delete("/{conversation_id}", status_code=204)
+async def delete(conversation_id: str, host: CurrentHost, user: CurrentUser) -> Response:
+    await host.chats.delete(user, conversation_id)
+    return Response(status_code=204)
+
+
+@router.put("/{conversation_id}/plugins/{plugin_id}")
+async def enable(conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+    return _summary(await host.chats.enable(user, conversation_id, plugin_id))
+
+
+@router.delete("/{conversation_id}/plugins/{plugin_id}")
+async def disable(
+    conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser
+) -> Any:
+    return _summary(await host.chats.disable(user, conversation_id, plugin_id))
+
+
+@router.post("/{conversation_id}/messages")
+async def send(
+    conversation_id: str, body: UserMessage, host: CurrentHost, user: CurrentUser
+) -> Response:
+    """Send a message and run the turn: events as SSE (or JSON with `"stream": false`)."""
+    # Ownership is checked before the stream starts, so a wrong id is a 404, not an event.
+    await host.chats.get(user, conversation_id)
+    return await events_response(
+        host.chats.send(user, conversation_id, body.content), stream=body.stream
+    )
+
+
+@router.post("/{conversation_id}/approvals")
+async def decide(
+    conversation_id: str, body: Decisions, host: CurrentHost, user: CurrentUser
+) -> Response:
+    """Approve or decline the calls a paused turn waits for, and continue it."""
+    await host.chats.get(user, conversation_id)
+    events = host.chats.resume(
+        user, conversation_id, body.decisions, always_allow=frozenset(body.always_allow)
+    )
+    return await events_response(events, stream=body.stream)
+
+
+@router.get("/{conversation_id}/calls")
+async def calls(conversation_id: str, host: CurrentHost, user: CurrentUser) -> Any:
+    """The conversation's plugin calls, redacted: the debug view."""
+    return {"calls": await host.chats.calls(user, conversation_id)}

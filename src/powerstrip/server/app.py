@@ -1,0 +1,63 @@
+"""The FastAPI app factory: the REST API, the OAuth pages and a health check over one `Host`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from powerstrip import __version__
+from powerstrip.host import Host
+from powerstrip.runtime import Model
+from powerstrip.server import oauth
+from powerstrip.server.api import account_router, conversations_router, plugins_router
+from powerstrip.server.errors import install_error_handlers
+from powerstrip.settings import Settings
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
+    """The host app. Its resources open at startup in the server's event loop (lifespan).
+
+    `model` replaces the backend the settings choose (tests pass a scripted one).
+    """
+    chosen = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        host = await Host.start(chosen, model=model)
+        app.state.host = host
+        logger.info(
+            "server.start model=%s public_url=%s dev_mode=%s",
+            host.model.name,
+            chosen.public_url,
+            chosen.dev_mode,
+        )
+        try:
+            yield
+        finally:
+            await host.aclose()
+
+    app = FastAPI(
+        title="Powerstrip",
+        version=__version__,
+        summary="A self-hosted ChatGPT plugin host: install plugins, chat with them.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(plugins_router, prefix="/api")
+    app.include_router(conversations_router, prefix="/api")
+    app.include_router(account_router, prefix="/api")
+    app.include_router(oauth.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> Any:  # Any: JSON
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,66 @@
+"""What every route depends on: the host, and the signed-in user.
+
+The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`). In
+development mode a request without credentials acts as the admin user `dev`, so `make run` works
+in a browser and with curl at once; a request with a wrong token is refused even then.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from powerstrip.errors import AccessError, SignInRequiredError
+from powerstrip.host import Host, UserInfo, ensure_user, user_for_token
+
+__all__ = ["DEV_USER", "Admin", "CurrentHost", "CurrentUser", "get_host", "get_user"]
+
+DEV_USER = "dev"
+
+
+def get_host(request: Request) -> Host:
+    host: Host = request.app.state.host
+    return host
+
+
+CurrentHost = Annotated[Host, Depends(get_host)]
+
+
+async def get_user(request: Request, host: CurrentHost) -> UserInfo:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if header:
+        user = (
+            await user_for_token(host.sessions, token.strip())
+            if scheme.lower() == "bearer"
+            else None
+        )
+        if user is None:
+            raise SignInRequiredError(
+                "the API token is not valid",
+                where="Authorization header",
+                fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
+            )
+        return user
+    if host.settings.dev_mode:
+        return await ensure_user(host.sessions, DEV_USER, admin=True)
+    raise SignInRequiredError(
+        "this API needs a signed-in user",
+        where="Authorization header",
+        fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
+    )
+
+
+CurrentUser = Annotated[UserInfo, Depends(get_user)]
+
+
+async def get_admin(user: CurrentUser) -> UserInfo:
+    if not user.is_admin:
+        raise AccessError(
+            "only an admin may do this", where=f"user {user.username}", fix="ask an admin"
+        )
+    return user
+
+
+Admin = Annotated[UserInfo, Depends(get_admin)]

@@ -1,0 +1,282 @@
+"""The host app on loopback over TLS, with the example plugins and a scripted model.
+
+`hosted` starts a real Powerstrip server (`create_app`, lifespan on, SQLite in tmp_path) that
+reaches the four example plugin hosts of `tests.registry.conftest` through its own guarded
+client, and asks a `ScriptedModelServer` for completions. Each plugin app is wrapped in a
+`Recorder`, so a test sees exactly what the plugin received.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from powerstrip.examples import EXAMPLES, ExampleConfig
+from powerstrip.host import ensure_user, issue_token
+from powerstrip.server import create_app
+from powerstrip.settings import Settings
+from powerstrip.store import create_engine, session_factory, upgrade
+from powerstrip.testing import ASGIApp, LoopbackServer, ScriptedModelServer, TestCA
+from tests.conftest import LOOPBACK_NAMES
+from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, USERS, make_config
+from tests.registry.conftest import HOSTS, PUBLIC_URL, Servers, servers
+
+__all__ = ["HOSTS", "Hosted", "Received", "servers"]
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request a plugin received."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Recorder:
+    """Wraps a plugin app and keeps every request it receives (the server runs in a thread)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._received: list[Received] = []
+
+    @property
+    def received(self) -> list[Received]:
+        with self._lock:
+            return list(self._received)
+
+    def api_calls(self) -> list[Received]:
+        """Requests to the plugin's API, not to its manifest, spec or logo."""
+        files = ("/.well-known/", "/openapi", "/logo", "/legal", "/oauth/")
+        return [r for r in self.received if not r.path.startswith(files)]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        with self._lock:
+            self._received.append(
+                Received(
+                    scope["method"],
+                    scope["path"],
+                    scope.get("query_string", b"").decode(),
+                    {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+                    body,
+                )
+            )
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+@dataclass
+class Hosted:
+    """A running host, the plugins behind it, and clients for its API."""
+
+    server: LoopbackServer
+    model: ScriptedModelServer
+    settings: Settings
+    servers: Servers
+    tls: ssl.SSLContext
+    data_dir: Path
+    db_path: Path
+    recorders: dict[str, Recorder] = field(default_factory=dict)
+    configs: dict[str, ExampleConfig] = field(default_factory=dict)
+    # Every answer the host's API gave, for the secret scan.
+    answers: list[str] = field(default_factory=list)
+
+    def serve(self, host: str, example: str | None = None, **changes: Any) -> ExampleConfig:
+        """Put a freshly built example (default: the host's) behind `host`, recorded."""
+        redirects = tuple(f"{PUBLIC_URL}/aip/{n}/oauth/callback" for n in range(1, 20))
+        fields: dict[str, Any] = {"verification_tokens": {}, "oauth_redirect_uris": redirects}
+        config = make_config(self.data_dir / "plugins", **(fields | changes))
+        recorder = Recorder(EXAMPLES[example or HOSTS[host]].build(config))
+        self.servers.apps[host].app = recorder
+        self.recorders[host] = recorder
+        self.configs[host] = config
+        return config
+
+    async def user(self, username: str, *, admin: bool = False) -> httpx.AsyncClient:
+        """A new user with an API token, and a client that sends it."""
+        engine = create_engine(self.settings.database_url)
+        try:
+            sessions = session_factory(engine)
+            user = await ensure_user(sessions, username, admin=admin)
+            token = await issue_token(sessions, user.id, "test")
+        finally:
+            await engine.dispose()
+        return self.client({"Authorization": f"Bearer {token}"})
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        hosted = self
+
+        async def keep(response: httpx.Response) -> None:
+            await response.aread()
+            hosted.answers.append(response.text)
+
+        return httpx.AsyncClient(
+            base_url=self.server.url,
+            verify=self.tls,
+            headers=headers,
+            timeout=30,
+            event_hooks={"response": [keep]},
+        )
+
+    async def add_plugin(self, api: httpx.AsyncClient, host: str) -> int:
+        answer = await api.post("/api/plugins", json={"url": f"https://{host}"})
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    async def add_registered(
+        self, developer: httpx.AsyncClient, admin: httpx.AsyncClient, host: str
+    ) -> int:
+        """Add the plugin at `host`, register it as its developer, verify it as an admin."""
+        plugin_id = await self.add_plugin(developer, host)
+        auth = HOSTS[host]
+        body = (
+            {"service_key": SERVICE_KEY}
+            if auth == "todo-service"
+            else {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        )
+        if auth in ("todo-service", "todo-oauth"):
+            answer = await developer.post(f"/api/plugins/{plugin_id}/registration", json=body)
+            assert answer.status_code == 200, answer.text
+            token = answer.json()["verification_token"]
+            self.serve(host, verification_tokens={"powerstrip": token})
+            verified = await developer.post(f"/api/plugins/{plugin_id}/registration/verify")
+            assert verified.status_code == 200, verified.text
+        answer = await admin.post(f"/api/plugins/{plugin_id}/verified", json={"value": True})
+        assert answer.status_code == 200, answer.text
+        return plugin_id
+
+    async def browser_sign_in(self, sign_in_url: str, username: str) -> httpx.Response:
+        """Play a browser: open the host's sign-in link, sign in at the provider, come back."""
+        async with httpx.AsyncClient(verify=self.tls, timeout=30) as browser:
+            begin = await browser.get(self._local(sign_in_url))
+            assert begin.status_code == 302, begin.text
+            provider = self._local(begin.headers["location"])
+            form = await browser.get(provider)
+            assert form.status_code == 200, form.text
+            signed = await browser.post(
+                provider, data={"username": username, "password": USERS[username]}
+            )
+            assert signed.status_code == 302, signed.text
+            callback = await browser.get(self._local(signed.headers["location"]))
+            self.answers.append(callback.text)
+            return callback
+
+    def _local(self, url: str) -> str:
+        """Where a browser would go for `url`: public names mapped to the loopback servers."""
+        parts = urlsplit(url)
+        name = parts.hostname or ""
+        base = (
+            self.server.url
+            if f"{parts.scheme}://{parts.netloc}" == PUBLIC_URL
+            else self.servers.servers[name].url
+        )
+        return f"{base}{parts.path}?{parts.query}"
+
+
+def sse_events(text: str) -> list[dict[str, Any]]:
+    """The `data:` payloads of a `text/event-stream` body."""
+    return [
+        json.loads(line[len("data: ") :]) for line in text.splitlines() if line.startswith("data: ")
+    ]
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def vault_key() -> str:
+    return "test:" + base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer(expected_api_key="model-key-not-a-plugin-secret") as model:
+        yield model
+
+
+@pytest.fixture(scope="session")
+def host_tls_context(test_ca: TestCA) -> ssl.SSLContext:
+    return test_ca.server_context(*LOOPBACK_NAMES)
+
+
+@pytest.fixture(scope="session")
+def tls(test_ca: TestCA) -> ssl.SSLContext:
+    return test_ca.client_context()
+
+
+@pytest.fixture
+async def hosted(
+    tmp_path: Path,
+    servers: Servers,
+    ca_bundle: Path,
+    tls: ssl.SSLContext,
+    host_tls_context: ssl.SSLContext,
+    scripted: ScriptedModelServer,
+) -> AsyncIterator[Hosted]:
+    resolve = [f"{name}:443=127.0.0.1:{server.port}" for name, server in servers.servers.items()]
+    db_path = tmp_path / "powerstrip.db"
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{db_path}",
+        public_url=PUBLIC_URL,
+        resolve=resolve,
+        allow_hosts=list(HOSTS),
+        ca_bundle=ca_bundle,
+        model_base_url=f"{scripted.url}/v1",
+        model_name="scripted-model",
+        model_api_key="model-key-not-a-plugin-secret",
+        vault_keys=vault_key(),
+        call_timeout=5,
+    )
+    await upgrade(settings.database_url)
+    server = LoopbackServer(create_app(settings), ssl_context=host_tls_context, lifespan=True)
+    hosted = Hosted(
+        server=server,
+        model=scripted,
+        settings=settings,
+        servers=servers,
+        tls=tls,
+        data_dir=tmp_path,
+        db_path=db_path,
+    )
+    for host in HOSTS:
+        hosted.serve(host)
+    server.start()
+    try:
+        yield hosted
+    finally:
+        server.stop()
+        for app in servers.apps.values():
+            app.app = None
