@@ -178,6 +178,13 @@ def test_unknown_auth_type_names_the_choices() -> None:
     assert "none, service_http, user_http, oauth" in finding.message
 
 
+@pytest.mark.parametrize("kind", [[], {}, ["none"], 1, None])
+def test_an_auth_type_that_is_not_a_string_is_a_finding(kind: object) -> None:
+    report = parse_manifest(manifest(auth={"type": kind}))
+    [finding] = report.findings
+    assert (finding.code, finding.location) == ("PS120", "auth.type")
+
+
 @pytest.mark.parametrize(
     ("body", "code", "quoted"),
     [

@@ -318,7 +318,8 @@ def _check_auth(auth: object, out: _Collector) -> None:
         )
         return
     kind = auth.get("type")
-    if kind not in _AUTH_FIELDS:
+    # Only a string can name a scheme; a list or object here must not reach the dict lookup.
+    if not isinstance(kind, str) or kind not in _AUTH_FIELDS:
         out.add(
             "PS120",
             "auth.type",
