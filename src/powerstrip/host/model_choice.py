@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from powerstrip.errors import ConfigError
-from powerstrip.runtime import Model, OpenAICompatModel
+from powerstrip.runtime import Model, OfflineRouter, OpenAICompatModel
 from powerstrip.settings import Settings
 
 __all__ = ["model_from_settings"]
@@ -14,8 +13,4 @@ def model_from_settings(settings: Settings) -> Model:
     if settings.model_base_url:
         api_key = settings.model_api_key.get_secret_value() or None
         return OpenAICompatModel(settings.model_base_url, settings.model_name, api_key)
-    raise ConfigError(
-        "no model backend is configured",
-        where="POWERSTRIP_MODEL_BASE_URL",
-        fix="set POWERSTRIP_MODEL_BASE_URL to an OpenAI-compatible API",
-    )
+    return OfflineRouter()

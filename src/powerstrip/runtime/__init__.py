@@ -30,6 +30,7 @@ from powerstrip.runtime.model import (
     ToolCall,
     ToolSpec,
 )
+from powerstrip.runtime.offline import OfflineRouter
 from powerstrip.runtime.openai_compat import OpenAICompatModel
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ModelEvent",
     "ModelTextDelta",
     "ModelToolCall",
+    "OfflineRouter",
     "OpenAICompatModel",
     "Role",
     "TextDelta",

@@ -1,0 +1,329 @@
+"""The offline router on BFCL's non-live categories, beside a plain BM25 baseline, and its speed.
+
+Data: the Berkeley Function Calling Leaderboard questions shipped in the `bfcl-eval` wheel,
+downloaded once with `pip download bfcl-eval --no-deps` into ~/.cache/powerstrip/bench and read
+with zipfile (the package is never installed). Only `simple_python`, `multiple` and
+`irrelevance` are read: the live categories are kept for an independent evaluation and this
+script never opens them.
+
+    .venv/bin/python bench/router.py          the comparison table and the latency figures
+    .venv/bin/python bench/router.py --fit    refit the selection weights and threshold
+
+Scores: *function name* is the share of questions where the operation the router chose (to
+call, or to ask an argument for) is the expected one; *full call* is the share whose emitted
+call passes the AST checker in bench/bfcl_check.py (BFCL's rules, rewritten); *abstention* is
+the share of `irrelevance` questions where the router called nothing and asked nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bfcl_check import check_call
+
+from powerstrip.runtime import ChatMessage, ModelTextDelta, ModelToolCall, ToolSpec
+from powerstrip.runtime.offline import OfflineRouter
+from powerstrip.runtime.offline import select as selection
+from powerstrip.runtime.offline.bm25 import BM25Index
+from powerstrip.runtime.offline.router import _QUESTION
+from powerstrip.runtime.offline.tokenize import identifier_words, terms
+
+CACHE = Path.home() / ".cache" / "powerstrip" / "bench"
+CATEGORIES = ("simple_python", "multiple", "irrelevance")
+_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    category: str
+    id: str
+    question: str
+    functions: list[dict[str, Any]]  # as BFCL wrote them, for the checker
+    tools: list[ToolSpec]  # as the router sees them (JSON Schema)
+    answers: list[dict[str, Any]]  # possible answers: [{name: {param: [accepted]}}]
+
+
+def wheel() -> Path:
+    """The bfcl-eval wheel in the cache, downloaded on first use."""
+    found = sorted(CACHE.glob("bfcl_eval-*.whl"))
+    if not found:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "pip", "download", "bfcl-eval", "--no-deps"]
+        subprocess.run([*command, "-d", str(CACHE)], check=True)  # noqa: S603 (fixed argv)
+        found = sorted(CACHE.glob("bfcl_eval-*.whl"))
+    return found[-1]
+
+
+def json_schema(schema: Any) -> Any:
+    """BFCL's Python-flavoured schema (`dict`, `float`, `tuple`, `any`) as JSON Schema."""
+    if isinstance(schema, list):
+        return [json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "type" and isinstance(value, str):
+            mapped = _TYPES.get(value, value)
+            if mapped is not None:
+                out["type"] = mapped
+        elif key == "optional":
+            continue
+        elif key == "properties" and isinstance(value, dict):
+            out["properties"] = {name: json_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = json_schema(value)
+    return out
+
+
+def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]:
+    for line in archive.read(name).decode().splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def load(category: str) -> list[Case]:
+    if category.startswith("live"):
+        raise SystemExit("the live categories are held out: this bench never reads them")
+    with zipfile.ZipFile(wheel()) as archive:
+        names = archive.namelist()
+        question_file = next(n for n in names if n.endswith(f"/data/BFCL_v4_{category}.json"))
+        answer_file = question_file.replace("/data/", "/data/possible_answer/")
+        answers = (
+            {row["id"]: row["ground_truth"] for row in _lines(archive, answer_file)}
+            if answer_file in names
+            else {}
+        )
+        cases = []
+        for row in _lines(archive, question_file):
+            turn = row["question"][0]
+            question = next(m["content"] for m in reversed(turn) if m["role"] == "user")
+            tools = [
+                ToolSpec(f["name"], f.get("description", ""), json_schema(f["parameters"]))
+                for f in row["function"]
+            ]
+            cases.append(
+                Case(
+                    category,
+                    row["id"],
+                    question,
+                    row["function"],
+                    tools,
+                    answers.get(row["id"], []),
+                )
+            )
+    return cases
+
+
+def python_values(function: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Read JSON numbers as BFCL's Python types: JSON has one number type, `float` wants floats."""
+    declared = function["parameters"].get("properties", {})
+    out = dict(arguments)
+    for name, value in arguments.items():
+        schema = declared.get(name, {})
+        items = (
+            schema.get("items", {}).get("type") if isinstance(schema.get("items"), dict) else None
+        )
+        if schema.get("type") == "float" and isinstance(value, int) and not isinstance(value, bool):
+            out[name] = float(value)
+        elif items == "float" and isinstance(value, list):
+            out[name] = [float(v) if type(v) is int else v for v in value]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    chosen: str | None  # the operation called or asked about
+    call: tuple[str, dict[str, Any]] | None
+
+
+async def run_router(router: OfflineRouter, case: Case) -> Outcome:
+    chosen = None
+    call = None
+    text = ""
+    async for event in router.stream([ChatMessage("user", case.question)], case.tools):
+        if isinstance(event, ModelToolCall):
+            call = (event.call.name, json.loads(event.call.arguments))
+            chosen = event.call.name
+        elif isinstance(event, ModelTextDelta):
+            text += event.text
+    if chosen is None and (match := _QUESTION.match(text)):
+        chosen = match[1]
+    return Outcome(chosen, call)
+
+
+def run_baseline(case: Case) -> Outcome:
+    """Plain BM25 over names, descriptions and parameter names: the top tool, no arguments."""
+    documents = [
+        terms(identifier_words(t.name))
+        + terms(t.description)
+        + terms(identifier_words(" ".join(t.parameters.get("properties", {}))))
+        for t in case.tools
+    ]
+    scores = BM25Index(documents).scores(terms(case.question))
+    best = case.tools[max(range(len(scores)), key=scores.__getitem__)]
+    defaults = {
+        name: schema["default"]
+        for name, schema in best.parameters.get("properties", {}).items()
+        if name in best.parameters.get("required", []) and "default" in schema
+    }
+    return Outcome(best.name, (best.name, defaults))
+
+
+def passes(case: Case, outcome: Outcome) -> bool:
+    if outcome.call is None or not case.answers:
+        return False
+    name, arguments = outcome.call
+    function = next((f for f in case.functions if f["name"] == name), None)
+    if function is None:
+        return False
+    return check_call(function, name, python_values(function, arguments), case.answers[0])[0]
+
+
+def expected_name(case: Case) -> str:
+    return next(iter(case.answers[0]))
+
+
+@dataclass
+class Scores:
+    name: list[bool]
+    full: list[bool]
+    abstain: list[bool]
+
+    def row(self) -> tuple[str, str, str]:
+        def pct(values: list[bool]) -> str:
+            return f"{100 * sum(values) / len(values):5.1f}%" if values else "   -  "
+
+        return pct(self.name), pct(self.full), pct(self.abstain)
+
+
+def score(cases: list[Case], outcomes: list[Outcome]) -> Scores:
+    result = Scores([], [], [])
+    for case, outcome in zip(cases, outcomes, strict=True):
+        if case.category == "irrelevance":
+            result.abstain.append(outcome.chosen is None)
+        else:
+            result.name.append(outcome.chosen == expected_name(case))
+            result.full.append(passes(case, outcome))
+    return result
+
+
+def latency_tools(total: int) -> tuple[list[ToolSpec], list[str]]:
+    """`total` operations in 3 plugins: BFCL `multiple` functions under three namespaces."""
+    tools: list[ToolSpec] = []
+    questions: list[str] = []
+    seen: set[str] = set()
+    for case in load("multiple"):
+        for tool in case.tools:
+            name = tool.name.replace(".", "_")
+            if name in seen or len(tools) >= total:
+                continue
+            seen.add(name)
+            namespace = ("weather", "finance", "science")[len(tools) % 3]
+            tools.append(replace(tool, name=f"{namespace}__{name}"[:64]))
+        questions.append(case.question)
+    return tools, questions
+
+
+async def latency(router: OfflineRouter, total: int) -> tuple[float, float, float]:
+    tools, questions = latency_tools(total)
+    system = ChatMessage("system", "You can call the functions of the plugins below.")
+    started = time.perf_counter()
+    async for _ in router.stream([system, ChatMessage("user", questions[0])], tools):
+        pass
+    cold = (time.perf_counter() - started) * 1000
+    timings = []
+    for question in questions * 3:
+        started = time.perf_counter()
+        async for _ in router.stream([system, ChatMessage("user", question)], tools):
+            pass
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p99 = timings[min(len(timings) - 1, math.ceil(0.99 * len(timings)) - 1)]
+    return cold, statistics.median(timings), p99
+
+
+def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int] | None:
+    """Fit features of the tool that matters: the expected one, or the top one if none fits."""
+    ranked = selection.index_for(case.tools).rank(case.question, weights)
+    if case.category == "irrelevance":
+        pick = ranked[0]
+    else:
+        pick = next((c for c in ranked if c.tool.name == expected_name(case)), ranked[0])
+    label = 0 if case.category == "irrelevance" else 1
+    row = [pick.name_coverage, pick.query_coverage, pick.description_coverage]
+    return np.array(row), label
+
+
+def fit(cases: list[Case]) -> None:
+    """Class-balanced logistic regression of the fit score, then the best threshold."""
+    weights = selection.WEIGHTS
+    rows = [features(case, weights) for case in cases]
+    x = np.array([r[0] for r in rows if r is not None])
+    y = np.array([r[1] for r in rows if r is not None])
+    sample = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    design = np.hstack([np.ones((len(x), 1)), x])
+    beta = np.zeros(design.shape[1])
+    for _ in range(20_000):
+        p = 1 / (1 + np.exp(-design @ beta))
+        gradient = design.T @ (sample * (p - y)) / len(y) + 1e-3 * np.r_[0, beta[1:]]
+        beta -= 2.0 * gradient
+    p = 1 / (1 + np.exp(-design @ beta))
+    best = max(
+        (((p[y == 1] >= t).mean() + (p[y == 0] < t).mean()) / 2, t)
+        for t in np.arange(0.2, 0.81, 0.01)
+    )
+    bias, name, query, description = (float(b) for b in beta)
+    print(f"fitted: {bias=:.2f} {name=:.2f} {query=:.2f} {description=:.2f}")
+    print(f"threshold {best[1]:.2f}: balanced accuracy on the fit data {100 * best[0]:.1f}%")
+    fitted = replace(weights, bias=beta[0], name=beta[1], query=beta[2], description=beta[3])
+    for rank_weight in (0.0, 0.5, 1.0, 2.0, 4.0):
+        trial = replace(fitted, rank_bm25=rank_weight)
+        right = sum(
+            selection.index_for(c.tools).rank(c.question, trial)[0].tool.name == expected_name(c)
+            for c in cases
+            if c.category == "multiple"
+        )
+        print(f"rank_bm25={rank_weight}: multiple name accuracy {right}/200")
+
+
+async def main() -> None:
+    cases = [case for category in CATEGORIES for case in load(category)]
+    if "--fit" in sys.argv:
+        fit(cases)
+        return
+    router = OfflineRouter()
+    routed = [await run_router(router, case) for case in cases]
+    baseline = [run_baseline(case) for case in cases]
+    print(f"BFCL v4 ({wheel().name}), non-live: {len(cases)} questions")
+    print(f"{'':28} {'name acc':>9} {'full call':>10} {'abstention':>11}")
+    for label, outcomes in (("plain BM25 (top tool)", baseline), ("offline router", routed)):
+        name_acc, full, abstain = score(cases, outcomes).row()
+        print(f"{label:28} {name_acc:>9} {full:>10} {abstain:>11}")
+    for category in CATEGORIES[:2]:
+        part = [i for i, c in enumerate(cases) if c.category == category]
+        for label, outcomes in (("  BM25", baseline), ("  router", routed)):
+            sub = score([cases[i] for i in part], [outcomes[i] for i in part])
+            name_acc, full, _ = sub.row()
+            print(f"{label + ' / ' + category:28} {name_acc:>9} {full:>10}")
+    for total in (30, 90):
+        cold, p50, p99 = await latency(router, total)
+        print(
+            f"latency, 3 plugins / {total} operations: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"per turn (first turn, building the index: {cold:.1f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

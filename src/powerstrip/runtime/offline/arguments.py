@@ -1,0 +1,473 @@
+"""Fill a tool's arguments from the user's words, guided by its JSON Schema.
+
+Every parameter gets offers: a value from the message and a score for how sure the fit is (an
+enum member the user named, a number right after the parameter's name, a capitalised name after
+"in" for a place). Offers are taken best first, each message value going to one parameter only.
+Required parameters then take what is left in order (the third number for the third number
+parameter), then their schema default; what is still missing is reported, so the router can
+ask for exactly that. Optional parameters are only filled on real evidence: a wrong optional
+argument is worse than none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from powerstrip.runtime.offline.dates import DateMention
+from powerstrip.runtime.offline.params import Param, params_of
+from powerstrip.runtime.offline.scan import Number, Phrase, Scan
+from powerstrip.runtime.offline.tokenize import STOPWORDS, word_set
+
+__all__ = ["Filled", "answer_value", "coerce", "fill_arguments"]
+
+# Offers below this score need a required parameter to be taken; optional ones need evidence.
+_REQUIRED_MIN = 1.4
+_OPTIONAL_MIN = 2.5
+_NEGATIONS = frozenset({"no", "not", "without", "exclude", "excluding", "don't", "dont", "never"})
+_NEGATIONS |= {"skip", "disable", "false", "off", "nor"}
+_PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around", "visit"})
+_PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
+_COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
+_LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
+_LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
+_LEADING_FILLER = word_set(
+    """
+    please can could you would will i want need to a an the new my our add create put remember
+    note make set up remind me todo item task entry also
+    """
+)
+_TRAILING_FILLER = word_set("to on in onto for my the list todo todos please . ! ?")
+_BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
+_ANSWER_LEAD = re.compile(
+    r"^\s*(?:(?:it'?s|it is|use|try|call it|my \w+ is|the \w+ is|\w+ is|that'?s)\s+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """The arguments found, and the required parameters that could not be filled."""
+
+    # Any: argument values are JSON.
+    arguments: dict[str, Any]
+    missing: tuple[Param, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    param: str
+    value: Any  # Any: JSON
+    score: float
+    claims: frozenset[int]
+    order: int
+
+
+def _mentions(param: Param, scan: Scan) -> tuple[list[int], list[int]]:
+    strong = [i for i, s in enumerate(scan.stems) if s in param.name_terms]
+    weak = [i for i, s in enumerate(scan.stems) if s in param.description_terms and i not in strong]
+    return strong, weak
+
+
+def _nearness(first: int, last: int, strong: list[int], weak: list[int]) -> float:
+    """How close a value at tokens `first..last` is to a mention of its parameter."""
+    best = 0.0
+    for mentions, before_max, after_max in ((strong, 3.0, 2.4), (weak, 1.2, 1.0)):
+        for m in mentions:
+            if m < first and first - m <= 4:
+                best = max(best, before_max - 0.4 * (first - m - 1))
+            elif m > last and m - last <= 2:
+                best = max(best, after_max - 0.4 * (m - last - 1))
+    return best
+
+
+def _previous(scan: Scan, index: int) -> str:
+    return scan.tokens[index - 1].lower if index > 0 else ""
+
+
+def _number_value(param: Param, number: Number, kind: str) -> float | int | None:
+    if kind == "integer":
+        if not (number.is_integer or number.value == int(number.value)):
+            return None
+        value: float | int = number.as_int
+    else:
+        value = number.value
+        mentions_percent = "percent" in param.description.lower() or "percent" in param.name
+        if number.percent and not mentions_percent:
+            value = value / 100
+        elif value == int(value) and abs(value) < 1e15:
+            value = int(value)
+    if param.minimum is not None and value < param.minimum:
+        return None
+    if param.maximum is not None and value > param.maximum:
+        return None
+    return value
+
+
+def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+    kind = param.item_type if param.type == "array" else param.type
+    offers: list[_Offer] = []
+    for number in scan.numbers:
+        value = _number_value(param, number, kind or "number")
+        if value is None:
+            continue
+        score = 1.0 + _nearness(number.index, number.index, strong, weak)
+        if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
+            score += 2.5
+        if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
+            score += 2.5
+        claims = frozenset({number.index})
+        offers.append(_Offer(param.name, value, score, claims, number.index))
+    if param.type != "array":
+        return offers
+    # A list parameter takes a run of numbers ("1, 2 and 3"), or one number it was shown.
+    singles = [_Offer(o.param, [o.value], o.score, o.claims, o.order) for o in offers]
+    runs: list[list[_Offer]] = []
+    for offer in offers:
+        index = offer.order
+        if runs and all(
+            scan.tokens[k].lower in _LIST_JOINERS for k in range(runs[-1][-1].order + 1, index)
+        ):
+            runs[-1].append(offer)
+        else:
+            runs.append([offer])
+    lists = [
+        _Offer(
+            param.name,
+            [o.value for o in run],
+            2.5 + max(o.score for o in run) - 1.0,
+            frozenset().union(*(o.claims for o in run)),
+            run[0].order,
+        )
+        for run in runs
+        if len(run) >= 2
+    ]
+    return lists + singles
+
+
+def _format_date(param: Param, mention: DateMention, which: str) -> str:
+    day = mention.last if which == "end" else mention.first
+    hint = param.description.upper()
+    relative = not any(ch.isdigit() for ch in mention.text)
+    if param.format == "date-time":
+        return f"{day.isoformat()}T00:00:00" if which != "end" else f"{day.isoformat()}T23:59:59"
+    if param.format == "date" or "YYYY-MM-DD" in hint or relative:
+        return day.isoformat()
+    if "MM/DD/YYYY" in hint:
+        return day.strftime("%m/%d/%Y")
+    if "DD/MM/YYYY" in hint:
+        return day.strftime("%d/%m/%Y")
+    # No format given: keep what the user wrote, as a model would.
+    return mention.text
+
+
+def _date_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+    which = "start" if param.is_a("start") else "end" if param.is_a("end") else "one"
+    offers: list[_Offer] = []
+    for mention in scan.dates:
+        first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
+        score = 3.0 + _nearness(first, last, strong, weak)
+        # A range ("last week") feeds both a start and an end parameter: no claims.
+        claims = frozenset() if mention.is_range else frozenset(range(first, last + 1))
+        offers.append(_Offer(param.name, _format_date(param, mention, which), score, claims, first))
+    return offers
+
+
+def _find_phrase(scan: Scan, phrase: str, *, exact_case: bool) -> tuple[int, int] | None:
+    """Token span of `phrase` (as whole words) in the message."""
+    pattern = r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s_-]+") + r"(?![\w-])"
+    flags = 0 if exact_case else re.IGNORECASE
+    match = re.search(pattern, scan.text, flags)
+    if match is None:
+        return None
+    return scan.token_at(match.start()), scan.token_at(match.end() - 1)
+
+
+def _initials(scan: Scan, code: str) -> tuple[int, int] | None:
+    """The span of capitalised words whose initials spell `code`: "American League" → AL."""
+    size = len(code)
+    if not 2 <= size <= 4 or not code.isalpha() or not code.isupper():
+        return None
+    tokens = scan.tokens
+    for i in range(len(tokens) - size + 1):
+        run = tokens[i : i + size]
+        capitalised = all(t.text[0].isupper() and t.text.isalpha() for t in run)
+        if capitalised and "".join(t.text[0] for t in run) == code:
+            return i, i + size - 1
+    return None
+
+
+def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
+    if not member.strip():
+        return None
+    words = member.replace("_", " ").strip()
+    # Short codes are matched case-sensitively, or "in" would match the enum member "IN".
+    span = _find_phrase(scan, words, exact_case=len(words) <= 3)
+    return span or _initials(scan, member)
+
+
+def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: float) -> list[_Offer]:
+    found: list[tuple[int, int, Any]] = []
+    for member in members:
+        if isinstance(member, str):
+            span = _member_span(scan, member)
+            if span is not None:
+                found.append((span[0], span[1], member))
+    if not found:
+        return []
+    found.sort(key=lambda item: item[0])
+    if param.type == "array":
+        claims = frozenset(k for first, last, _ in found for k in range(first, last + 1))
+        return [_Offer(param.name, [m for _, _, m in found], score, claims, found[0][0])]
+    return [
+        _Offer(param.name, member, score, frozenset(range(first, last + 1)), first)
+        for first, last, member in found
+    ]
+
+
+def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
+    specific = {t for t in param.name_terms if t not in ("includ", "is", "use", "get", "show")}
+    seen = {scan.stems[i] for i in strong}
+    if not specific or len(seen & specific) * 2 < len(specific):
+        return []
+    first = min(strong)
+    window = {scan.tokens[k].lower for k in range(max(0, first - 3), first)}
+    value = not (window & _NEGATIONS)
+    return [_Offer(param.name, value, 3.0, frozenset(), first)]
+
+
+def _looks_like_value(text: str) -> bool:
+    """Not a plain lower-case word: a name, a code, an id ("Alice", "NYA", "judgeaa01")."""
+    return not (text.isalpha() and text.islower())
+
+
+def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+    offers: list[_Offer] = []
+    person, place = param.is_a("person"), param.is_a("place")
+    free_text = param.is_a("free_text")
+    for phrase in scan.quoted:
+        score = 2.5 + _nearness(phrase.first, phrase.last, strong, weak) / 2
+        offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
+    if free_text:
+        # Free text is what is left of the message once everything else is placed.
+        return offers
+    for phrase in scan.names:
+        score = 1.5 + _nearness(phrase.first, phrase.last, strong, weak)
+        cue = _previous(scan, phrase.first)
+        if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
+            score += 1.5
+        offers.append(_phrase_offer(param, phrase, score))
+    identifier = bool(param.name_terms & {"id", "code", "symbol", "ticker"})
+    for i, token in enumerate(scan.tokens):
+        text, previous = token.text, _previous(scan, i)
+        # A lower-case name still counts where people are named: "alice's list", "for bob".
+        possessive = token.lower.endswith(("'s", "’s")) and len(text) > 2
+        if possessive and (person or place):
+            offers.append(_Offer(param.name, text[:-2], 3.0, frozenset({i}), i))
+            continue
+        if not text.isalnum() or token.lower in STOPWORDS:
+            continue
+        linked = i - 2 in strong and previous in _LINKS
+        adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
+        if previous in ("named", "called") or linked or adjacent:
+            offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
+        elif person and previous in ("for", "by"):
+            offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
+        elif identifier and text.isupper() and text.isalpha() and 2 <= len(text) <= 5:
+            offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
+    return offers
+
+
+def _as_listed(param: Param, text: str) -> Any:  # Any: JSON
+    return [text] if param.type == "array" else text
+
+
+def _phrase_offer(param: Param, phrase: Phrase, score: float) -> _Offer:
+    claims = frozenset(range(phrase.first, phrase.last + 1))
+    return _Offer(param.name, _as_listed(param, phrase.text), score, claims, phrase.first)
+
+
+def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
+    offers: list[_Offer] = []
+    for match in _BRACKETED.finditer(scan.text):
+        items: list[Any] = []
+        for part in match[1].split(","):
+            text = part.strip().strip("'\"")
+            try:
+                items.append(json.loads(text))
+            except ValueError:
+                items.append(text)
+        first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
+        claims = frozenset(range(first, last + 1))
+        offers.append(_Offer(param.name, items, 4.0, claims, first))
+    return offers
+
+
+def _offers(param: Param, scan: Scan) -> list[_Offer]:
+    strong, weak = _mentions(param, scan)
+    kind = param.item_type if param.type == "array" else param.type
+    if param.enum:
+        return _choice_offers(param, scan, param.enum, 5.0)
+    offers: list[_Offer] = []
+    if param.type == "array":
+        offers += _bracketed_offers(param, scan)
+    if kind == "boolean":
+        offers += _boolean_offer(param, scan, strong) if strong else []
+    elif kind in ("integer", "number"):
+        offers += _number_offers(param, scan, strong, weak)
+    elif kind == "string" or kind is None:
+        if param.is_date:
+            offers += _date_offers(param, scan, strong, weak)
+        else:
+            offers += _choice_offers(param, scan, param.options, 4.0)
+            offers += _string_offers(param, scan, strong, weak)
+    return offers
+
+
+def _remainder(scan: Scan, claimed: set[int]) -> str | None:
+    """Free text left once the other arguments and the request's own words are taken out."""
+    text = scan.text
+    if ":" in text:
+        after = text.split(":", 1)[1].strip().strip(".!?").strip()
+        if after:
+            return after
+    runs: list[list[int]] = [[]]
+    for i in range(len(scan.tokens)):
+        structural = i in claimed or (i + 1 in claimed and scan.tokens[i].lower in _PLACE_CUES)
+        if structural:
+            runs.append([])
+        else:
+            runs[-1].append(i)
+    best: list[int] = []
+    for run in runs:
+        while run and scan.tokens[run[0]].lower in _LEADING_FILLER:
+            run = run[1:]
+        while run and scan.tokens[run[-1]].lower in _TRAILING_FILLER:
+            run = run[:-1]
+        if len(run) >= len(best):
+            best = run
+    if not best:
+        return None
+    return text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+
+
+def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int]] | None:
+    """A value for a required parameter that no offer filled: what is left, in order."""
+    kind = param.item_type if param.type == "array" else param.type
+    if kind in ("integer", "number"):
+        values = []
+        indexes: set[int] = set()
+        for number in scan.numbers:
+            if number.index in claimed:
+                continue
+            value = _number_value(param, number, kind)
+            if value is not None:
+                values.append(value)
+                indexes.add(number.index)
+                if param.type != "array":
+                    return value, indexes
+        return (values, indexes) if values else None
+    if kind != "string" or param.enum:
+        return None
+    if param.is_a("free_text"):
+        text = _remainder(scan, claimed)
+        return (text, set()) if text else None
+    for phrase in scan.names:
+        span = set(range(phrase.first, phrase.last + 1))
+        if not span & claimed:
+            return ([phrase.text] if param.type == "array" else phrase.text), span
+    return None
+
+
+def fill_arguments(
+    parameters: Mapping[str, Any],
+    scan: Scan,
+    *,
+    preset: Mapping[str, Any] | None = None,
+) -> Filled:
+    """The arguments `scan` gives for a tool with these JSON Schema `parameters`.
+
+    `preset` values (an answer to a question, a record the user pointed at) win over the
+    message and are not looked for again.
+    """
+    params = params_of(parameters)
+    chosen: dict[str, Any] = dict(preset or {})
+    offers = [
+        offer for param in params if param.name not in chosen for offer in _offers(param, scan)
+    ]
+    required = {param.name for param in params if param.required}
+    offers.sort(key=lambda o: (-o.score, o.order))
+    claimed: set[int] = set()
+    for offer in offers:
+        floor = _REQUIRED_MIN if offer.param in required else _OPTIONAL_MIN
+        if offer.param in chosen or offer.score < floor or offer.claims & claimed:
+            continue
+        chosen[offer.param] = offer.value
+        claimed |= offer.claims
+    missing: list[Param] = []
+    for param in params:
+        if param.name in chosen or not param.required:
+            continue
+        found = _leftover(param, scan, claimed)
+        if found is not None:
+            chosen[param.name] = found[0]
+            claimed |= found[1]
+        elif param.has_default:
+            chosen[param.name] = param.default
+        else:
+            missing.append(param)
+    order = {param.name: index for index, param in enumerate(params)}
+    arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return Filled(arguments, tuple(missing))
+
+
+def coerce(param: Param, value: Any) -> Any:  # Any: JSON in, JSON out
+    """`value` in the parameter's type when it converts cleanly ("7" → 7), else as given."""
+    if param.type in ("integer", "number") and isinstance(value, str):
+        try:
+            number = float(value.replace(",", ""))
+        except ValueError:
+            return value
+        if param.type == "integer" and number == int(number):
+            return int(number)
+        return number
+    if param.type == "string" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if param.type == "array" and not isinstance(value, list):
+        return [value]
+    return value
+
+
+def answer_value(param: Param, answer: Scan) -> Any | None:  # Any: JSON
+    """The value a short answer to "what is PARAM?" gives, or None."""
+    schema = {"properties": {param.name: _schema_of(param)}, "required": [param.name]}
+    filled = fill_arguments(schema, answer)
+    if param.name in filled.arguments and param.type != "string":
+        return filled.arguments[param.name]
+    if param.type == "boolean":
+        lowered = answer.text.strip().lower()
+        if lowered.startswith(("yes", "true", "sure", "ok", "please do")):
+            return True
+        if lowered.startswith(("no", "false", "don't", "dont")):
+            return False
+        return None
+    if param.type != "string" or param.enum:
+        return filled.arguments.get(param.name)
+    if answer.quoted:
+        return answer.quoted[0].text
+    text = _ANSWER_LEAD.sub("", answer.text.strip()).strip().strip(".!?").strip()
+    return text or None
+
+
+def _schema_of(param: Param) -> dict[str, Any]:  # Any: JSON Schema
+    schema: dict[str, Any] = {"type": param.type, "description": param.description}
+    if param.enum:
+        schema["enum"] = list(param.enum)
+    if param.item_type:
+        schema["items"] = {"type": param.item_type}
+    if param.format:
+        schema["format"] = param.format
+    return schema

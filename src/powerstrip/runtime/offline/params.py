@@ -1,0 +1,186 @@
+"""What the argument filler needs to know about each parameter of a JSON Schema object.
+
+OpenAPI-converted schemas say "string or null" in two ways (`type: [string, "null"]` and
+`anyOf`); both become `type="string", nullable=True` here, so the filler has one shape to read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from powerstrip.runtime.offline.tokenize import identifier_words, stem, word_set, words
+
+__all__ = ["Param", "params_of"]
+
+_WEAK = word_set(
+    """
+    a an the of to in on at by for with from as is are be or and this that it its which number
+    value values default optional parameter specified specify given if not none e g eg ie etc
+    only these those must should can will used use when whether
+    """
+)
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(stem(word) for word in text.split())
+
+
+_PERSON = _stems(
+    "name username user owner person author player artist customer employee student patient "
+    "member contact recipient sender athlete actor director"
+)
+_PLACE = _stems(
+    "location city place country state region area destination origin address venue town site "
+    "park county province"
+)
+_FREE_TEXT = _stems(
+    "todo text content query message note title task description question prompt body comment "
+    "keyword item subject topic phrase sentence"
+)
+_COUNT = _stems("limit count top max size num")
+_YEAR = _stems("year season")
+_START = _stems("start from begin since after min earliest")
+_END = _stems("end to until till before max latest")
+_QUOTED_OPTION = re.compile(r"'([^'\s][^']{0,40})'|\"([^\"\s][^\"]{0,40})\"")
+_CODE_OPTION = re.compile(r"\b[A-Z][A-Z0-9]{1,5}\b")
+
+_TYPE_NAMES = {
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "array",
+    "object",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: its type, constraints, and the words that mention it."""
+
+    name: str
+    type: str
+    item_type: str | None
+    required: bool
+    nullable: bool
+    # Any: enum members and defaults are arbitrary JSON values.
+    enum: tuple[Any, ...]
+    default: Any
+    has_default: bool
+    format: str | None
+    description: str
+    minimum: float | None
+    maximum: float | None
+    name_terms: frozenset[str]
+    description_terms: frozenset[str]
+    options: tuple[str, ...]  # values the description lists: 'summary' or 'full', NYA, WS
+
+    def is_a(self, kind: str) -> bool:
+        """Whether the parameter is a person, place, free text, count, year, start or end."""
+        vocabulary = {
+            "person": _PERSON,
+            "place": _PLACE,
+            "free_text": _FREE_TEXT,
+            "count": _COUNT,
+            "year": _YEAR,
+            "start": _START,
+            "end": _END,
+        }[kind]
+        named = self.name_terms | {stem(word) for word in identifier_words(self.name)}
+        if named & vocabulary:
+            return True
+        # The description's first words say what a vaguely named parameter is ("The city ...").
+        lead = {stem(w) for w in words(self.description)[:4]}
+        return kind in ("person", "place", "free_text") and bool(lead & vocabulary)
+
+    @property
+    def is_date(self) -> bool:
+        if self.format in ("date", "date-time"):
+            return True
+        return self.type == "string" and bool(self.name_terms & {"date", "day", "dat"})
+
+
+def _main_type(schema: Mapping[str, Any]) -> tuple[str, bool, Mapping[str, Any]]:
+    """The non-null type, whether null is allowed, and the schema that has the details."""
+    nullable = False
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list):
+            concrete = [o for o in options if isinstance(o, Mapping) and o.get("type") != "null"]
+            nullable = len(concrete) < len(options)
+            if concrete:
+                inner_type, inner_null, inner = _main_type(concrete[0])
+                return inner_type, nullable or inner_null, {**schema, **inner}
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        nullable = "null" in declared
+        concrete_types = [t for t in declared if t != "null" and t in _TYPE_NAMES]
+        declared = concrete_types[0] if concrete_types else None
+    if isinstance(declared, str) and declared in _TYPE_NAMES:
+        return declared, nullable, schema
+    if isinstance(schema.get("enum"), list):
+        return "string", nullable, schema
+    return "string", nullable, schema
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _options(description: str) -> tuple[str, ...]:
+    quoted = [a or b for a, b in _QUOTED_OPTION.findall(description)]
+    codes = _CODE_OPTION.findall(description)
+    return tuple(dict.fromkeys([*quoted, *codes]))
+
+
+def _terms(text_words: list[str]) -> frozenset[str]:
+    return frozenset(stem(w) for w in text_words if w not in _WEAK and w.isalpha())
+
+
+def params_of(schema: Mapping[str, Any]) -> list[Param]:
+    """The top-level parameters of an object schema, in declaration order."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return []
+    required_list = schema.get("required")
+    required = set(required_list) if isinstance(required_list, list) else set()
+    out: list[Param] = []
+    for name, raw in properties.items():
+        if not isinstance(raw, Mapping):
+            raw = {}
+        kind, nullable, details = _main_type(raw)
+        items = details.get("items")
+        item_type = _main_type(items)[0] if isinstance(items, Mapping) else None
+        enum = details.get("enum")
+        item_enum = items.get("enum") if isinstance(items, Mapping) else None
+        members = (
+            enum if isinstance(enum, list) else item_enum if isinstance(item_enum, list) else []
+        )
+        description = details.get("description")
+        text = description if isinstance(description, str) else ""
+        fmt = details.get("format")
+        out.append(
+            Param(
+                name=str(name),
+                type=kind,
+                item_type=item_type,
+                required=name in required,
+                nullable=nullable,
+                enum=tuple(m for m in members if m is not None),
+                default=details.get("default"),
+                has_default="default" in details,
+                format=fmt if isinstance(fmt, str) else None,
+                description=text,
+                minimum=_number(details.get("minimum")),
+                maximum=_number(details.get("maximum")),
+                name_terms=_terms(identifier_words(str(name))),
+                description_terms=_terms(words(text)[:16]),
+                options=_options(text),
+            )
+        )
+    return out

@@ -1,0 +1,204 @@
+"""One pass over a message: its tokens, and the values in it that arguments can be made of.
+
+Values are found once, without knowing the schema: numbers (with `%`, scale words and number
+words), quoted strings, dates, and capitalised phrases (names of people and places). The
+argument filler then decides which value goes to which parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from powerstrip.runtime.offline.dates import DateMention, find_dates
+from powerstrip.runtime.offline.tokenize import stem, word_set
+
+__all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
+
+_TOKEN = re.compile(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[A-Za-z]+(?:['’][A-Za-z]+)*|\S")
+_QUOTED = re.compile(r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)")
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_NUMBER_WORDS = {word: value for value, word in enumerate(_UNITS.split(" "))} | {
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+}
+_NUMBER_WORDS |= {"ninety": 90, "hundred": 100, "thousand": 1000, "dozen": 12, "twice": 2}
+_SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+# "the second one", "this one": `one` is a pronoun there, not a number.
+_ONE_AS_PRONOUN = frozenset({"the", "that", "this", "which", "each", "every", "no", "any", "last"})
+# Capitalised words that start requests or sentences and name nothing.
+_NOT_NAMES = word_set(
+    """
+    i a an the what whats which who how when where why can could would will should please find
+    get show list give tell calculate compute retrieve fetch search look add create delete
+    remove make help is are do does did let my me we our you your it this that these those and
+    or but for in on at of to from by with about and also then now hi hello hey ok okay yes no
+    """
+)
+_PHRASE_GLUE = frozenset({"of", "de", "la", "del", "von", "van", "the", "and", "&"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word, number or punctuation mark at `start:end` of the message."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number the user wrote; `index` is its token's position."""
+
+    value: float
+    index: int
+    is_integer: bool
+    percent: bool = False
+
+    @property
+    def as_int(self) -> int:
+        return round(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A run of text usable as a string value, tokens `first..last` inclusive."""
+
+    text: str
+    first: int
+    last: int
+    kind: str  # "quoted" | "name"
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Everything the argument filler needs to know about one message."""
+
+    text: str
+    tokens: tuple[Token, ...]
+    stems: tuple[str, ...]
+    numbers: tuple[Number, ...]
+    quoted: tuple[Phrase, ...]
+    names: tuple[Phrase, ...]
+    dates: tuple[DateMention, ...]
+
+    def token_at(self, offset: int) -> int:
+        """The index of the first token that ends after character `offset`."""
+        for index, token in enumerate(self.tokens):
+            if token.end > offset:
+                return index
+        return len(self.tokens)
+
+
+def _inside(token: Token, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= token.start < end for start, end in spans)
+
+
+def _number_at(tokens: list[Token], i: int) -> Number | None:
+    token = tokens[i]
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
+    previous = tokens[i - 1] if i > 0 else None
+    glued = following is not None and following.start == token.end
+    if token.text[0] in "0123456789":
+        if glued and following is not None and following.lower in _ORDINAL_SUFFIXES:
+            return None
+        value = float(token.text.replace(",", ""))
+        is_integer = "." not in token.text
+        if previous is not None and previous.text == "-" and previous.end == token.start:
+            before = tokens[i - 2] if i > 1 else None
+            # "-5" is negative; "3-5" is a range and "x-5" a subtraction, both left alone.
+            if before is None or not (before.text[0].isalnum() and before.end == previous.start):
+                value = -value
+    else:
+        word = token.lower
+        if word not in _NUMBER_WORDS:
+            return None
+        if word == "one" and (
+            (previous is not None and previous.lower in _ONE_AS_PRONOUN)
+            or following is None
+            or not following.text.isalpha()
+            or following.lower in ("of", "one")
+        ):
+            return None
+        value, is_integer = float(_NUMBER_WORDS[word]), True
+    percent = following is not None and following.text == "%"
+    if following is not None and following.lower in _SCALES and not percent:
+        value *= _SCALES[following.lower]
+        is_integer = value == int(value)
+    return Number(value, i, is_integer, percent)
+
+
+def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
+    """Runs of capitalised words (with "of", "de" ... inside): "Statue of Liberty"."""
+    phrases: list[Phrase] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not (token.text[0].isupper() and token.text[0].isalpha()) or _inside(token, taken):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens):
+            nxt = tokens[j + 1]
+            if nxt.text[0].isupper() and nxt.text[0].isalpha():
+                j += 1
+            elif (
+                nxt.lower in _PHRASE_GLUE
+                and j + 2 < len(tokens)
+                and tokens[j + 2].text[:1].isupper()
+            ):
+                j += 2
+            else:
+                break
+        words = tokens[i : j + 1]
+        while words and words[0].lower in _NOT_NAMES:
+            words = words[1:]
+        if words:
+            first = i + (j + 1 - i - len(words))
+            text = " ".join(w.text for w in words)
+            if text.endswith(("'s", "’s")):
+                text = text[:-2]
+            phrases.append(Phrase(text, first, j, "name"))
+        i = j + 1
+    return phrases
+
+
+def scan(text: str, today: date) -> Scan:
+    """Tokens and candidate values of `text`; relative dates count from `today`."""
+    tokens = [Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    dates = find_dates(text, today)
+    date_spans = [(d.start, d.end) for d in dates]
+    quoted: list[Phrase] = []
+    quote_spans: list[tuple[int, int]] = []
+    for match in _QUOTED.finditer(text):
+        inner = next(group for group in match.groups() if group is not None)
+        first = next((k for k, t in enumerate(tokens) if t.start >= match.start()), 0)
+        last = max(first, next((k for k, t in enumerate(tokens) if t.end >= match.end()), first))
+        quoted.append(Phrase(inner.strip(), first, last, "quoted"))
+        quote_spans.append((match.start(), match.end()))
+    numbers: list[Number] = []
+    for i, token in enumerate(tokens):
+        if _inside(token, date_spans) or _inside(token, quote_spans):
+            continue
+        number = _number_at(tokens, i)
+        if number is not None:
+            numbers.append(number)
+    names = _names(tokens, date_spans + quote_spans)
+    stems = tuple(stem(t.lower.removesuffix("'s").removesuffix("’s")) for t in tokens)
+    return Scan(
+        text, tuple(tokens), stems, tuple(numbers), tuple(quoted), tuple(names), tuple(dates)
+    )

@@ -1,0 +1,226 @@
+"""Which operation a message asks for, or none: BM25 ranking plus a calibrated fit score.
+
+BM25 ranks the tools against each other, but its scores are not comparable from one tool list
+to the next, so it cannot say "nothing fits". The fit score can: a logistic function of how
+much of the operation's name the message mentions, how much of the message the operation's
+text covers, and how much of the description the message echoes. Its weights and the
+abstention threshold were fitted by `bench/router.py --fit` on BFCL's non-live `simple_python`
+and `multiple` (an operation fits) against `irrelevance` (none does); see docs/router.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from powerstrip.runtime.model import ToolSpec
+from powerstrip.runtime.offline.bm25 import BM25Index
+from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
+
+__all__ = [
+    "ABSTAIN_BELOW",
+    "Candidate",
+    "FitWeights",
+    "Selection",
+    "ToolIndex",
+    "index_for",
+    "select",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FitWeights:
+    """Logistic weights of the fit score, and the share of BM25 in the ranking."""
+
+    bias: float
+    name: float
+    query: float
+    description: float
+    rank_bm25: float
+
+
+# Fitted by `.venv/bin/python bench/router.py --fit` (bfcl_eval 2026.3.23, BFCL v4
+# simple_python + multiple vs irrelevance, class-balanced logistic regression). BM25's share
+# in the ranking made no difference there (194/200 on `multiple` from 0 to 4), so it stays 1.
+WEIGHTS = FitWeights(bias=-2.63, name=3.10, query=1.63, description=2.55, rank_bm25=1.0)
+# The fit below which the router answers that no operation fits; same run, which found 0.50
+# best for balanced accuracy (86.4% on the fit data).
+ABSTAIN_BELOW = 0.5
+
+# Document field weights: an operation's own name says most about what it does.
+_NAME_REPEAT = 3
+_PARAM_NAME_REPEAT = 2
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    name_terms: frozenset[str]
+    vocabulary: frozenset[str]
+    description_terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One tool scored against a message."""
+
+    tool: ToolSpec
+    fit: float
+    bm25: float
+    name_coverage: float
+    query_coverage: float
+    description_coverage: float
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The tools ranked best first; `chosen` is the best one, or None when none fits."""
+
+    ranked: tuple[Candidate, ...]
+    threshold: float
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def chosen(self) -> Candidate | None:
+        best = self.best
+        return best if best is not None and best.fit >= self.threshold else None
+
+
+def _parameter_text(parameters: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Parameter names, and their descriptions and enum values, as words."""
+    names: list[str] = []
+    texts: list[str] = []
+    properties = parameters.get("properties")
+    if not isinstance(properties, Mapping):
+        return names, texts
+    for name, schema in properties.items():
+        names.extend(identifier_words(str(name)))
+        if isinstance(schema, Mapping):
+            description = schema.get("description")
+            if isinstance(description, str):
+                texts.append(description)
+            enum = schema.get("enum")
+            if isinstance(enum, list):
+                texts.extend(str(value) for value in enum if isinstance(value, str))
+    return names, texts
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    namespace, _, operation = name.rpartition("__")
+    return namespace, operation or name
+
+
+class ToolIndex:
+    """BM25 and term profiles of one tool list, built once and reused while the list lasts."""
+
+    def __init__(self, tools: Sequence[ToolSpec]) -> None:
+        self.tools = tuple(tools)
+        documents: list[list[str]] = []
+        profiles: list[_Profile] = []
+        for tool in self.tools:
+            namespace, operation = _split_name(tool.name)
+            name_terms = terms(identifier_words(operation))
+            description_terms = terms(tool.description)
+            param_names, param_texts = _parameter_text(tool.parameters)
+            param_terms = terms(param_names)
+            param_text_terms = [t for text in param_texts for t in terms(text)]
+            document = [
+                *(name_terms * _NAME_REPEAT),
+                *terms(identifier_words(namespace)),
+                *description_terms,
+                *(param_terms * _PARAM_NAME_REPEAT),
+                *param_text_terms,
+            ]
+            documents.append(document)
+            specific = frozenset(name_terms) - GENERIC_TERMS
+            profiles.append(
+                _Profile(
+                    name_terms=specific or frozenset(name_terms),
+                    vocabulary=frozenset(document),
+                    description_terms=frozenset(description_terms) - GENERIC_TERMS,
+                )
+            )
+        self._bm25 = BM25Index(documents)
+        self._profiles = profiles
+
+    def rank(self, message: str, weights: FitWeights = WEIGHTS) -> list[Candidate]:
+        """Every tool scored against `message`, best first."""
+        query = terms(message)
+        query_set = set(query)
+        specific_query = query_set - GENERIC_TERMS
+        raw = self._bm25.scores(query)
+        top = max(raw, default=0.0)
+        candidates: list[tuple[float, Candidate]] = []
+        for tool, profile, bm25 in zip(self.tools, self._profiles, raw, strict=True):
+            name_cov = _share(profile.name_terms, query_set)
+            query_cov = _share(specific_query, profile.vocabulary)
+            desc_cov = _share(profile.description_terms, query_set)
+            logit = (
+                weights.bias
+                + weights.name * name_cov
+                + weights.query * query_cov
+                + weights.description * desc_cov
+            )
+            fit = 1.0 / (1.0 + math.exp(-logit))
+            share = bm25 / top if top > 0 else 0.0
+            candidate = Candidate(tool, fit, bm25, name_cov, query_cov, desc_cov)
+            candidates.append((logit + weights.rank_bm25 * share, candidate))
+        candidates.sort(key=lambda pair: pair[0], reverse=True)
+        return [candidate for _, candidate in candidates]
+
+
+def _share(part: frozenset[str] | set[str], whole: frozenset[str] | set[str]) -> float:
+    """The fraction of `part` found in `whole` (0 when `part` is empty)."""
+    if not part:
+        return 0.0
+    return sum(1 for term in part if term in whole) / len(part)
+
+
+def _key(tools: Sequence[ToolSpec]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for tool in tools:
+        digest.update(tool.name.encode())
+        digest.update(b"\0")
+        digest.update(tool.description.encode())
+        digest.update(b"\0")
+        digest.update(json.dumps(tool.parameters, sort_keys=True, default=str).encode())
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+_INDEXES: OrderedDict[str, ToolIndex] = OrderedDict()
+
+
+def index_for(tools: Sequence[ToolSpec]) -> ToolIndex:
+    """The index of this tool list, from a small LRU cache keyed by the tools' content."""
+    key = _key(tools)
+    index = _INDEXES.get(key)
+    if index is not None:
+        _INDEXES.move_to_end(key)
+        return index
+    index = ToolIndex(tools)
+    _INDEXES[key] = index
+    if len(_INDEXES) > _CACHE_SIZE:
+        _INDEXES.popitem(last=False)
+    return index
+
+
+def select(
+    message: str,
+    tools: Sequence[ToolSpec],
+    *,
+    weights: FitWeights = WEIGHTS,
+    threshold: float = ABSTAIN_BELOW,
+) -> Selection:
+    """Rank `tools` for `message`; `Selection.chosen` is None when none fits well enough."""
+    if not tools:
+        return Selection((), threshold)
+    return Selection(tuple(index_for(tools).rank(message, weights)), threshold)

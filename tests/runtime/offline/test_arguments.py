@@ -1,0 +1,136 @@
+"""Arguments from the user's words, one kind of value at a time."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from powerstrip.runtime.offline.arguments import Filled, answer_value, fill_arguments
+from powerstrip.runtime.offline.params import params_of
+from powerstrip.runtime.offline.scan import scan
+
+TODAY = date(2024, 6, 12)  # a Wednesday
+
+
+def fill(properties: dict[str, Any], message: str, required: list[str] | None = None) -> Filled:
+    schema = {"type": "object", "properties": properties, "required": required or []}
+    return fill_arguments(schema, scan(message, TODAY))
+
+
+def test_an_enum_member_is_matched_by_name_or_initials() -> None:
+    league = {"league": {"type": ["string", "null"], "enum": ["AL", "NL", None]}}
+    assert fill(league, "NL teams please").arguments == {"league": "NL"}
+    assert fill(league, "American League standings").arguments == {"league": "AL"}
+    assert fill(league, "teams in the league").arguments == {}
+
+
+def test_numbers_go_to_the_parameter_named_next_to_them() -> None:
+    properties = {"base": {"type": "integer"}, "height": {"type": "integer"}}
+    filled = fill(properties, "a triangle with height of 5 and a base of 10", ["base", "height"])
+    assert filled.arguments == {"base": 10, "height": 5}
+
+
+def test_required_numbers_without_cues_are_taken_in_order() -> None:
+    properties = {"a": {"type": "number"}, "b": {"type": "number"}}
+    assert fill(properties, "add 2.5 and 4", ["a", "b"]).arguments == {"a": 2.5, "b": 4}
+
+
+def test_number_words_percentages_and_scales_are_read() -> None:
+    assert fill({"years": {"type": "integer"}}, "growth over five years").arguments == {"years": 5}
+    rate = {"rate": {"type": "number", "description": "The interest rate."}}
+    assert fill(rate, "at a rate of 5%", ["rate"]).arguments == {"rate": 0.05}
+    amount = {"amount": {"type": "number"}}
+    assert fill(amount, "an amount of 2 million", ["amount"]).arguments == {"amount": 2_000_000}
+
+
+def test_a_year_fills_a_season_and_top_n_fills_a_limit() -> None:
+    properties = {
+        "season": {"type": ["integer", "null"]},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    }
+    assert fill(properties, "top 5 teams of 2024").arguments == {"season": 2024, "limit": 5}
+    assert fill(properties, "teams of 2024").arguments == {"season": 2024}
+
+
+def test_booleans_follow_mentions_and_negations() -> None:
+    properties = {"include_human_impact": {"type": "boolean"}}
+    assert fill(properties, "forecast including human impact").arguments == {
+        "include_human_impact": True
+    }
+    assert fill(properties, "forecast without human impact").arguments == {
+        "include_human_impact": False
+    }
+    assert fill(properties, "a forecast").arguments == {}
+
+
+def test_dates_and_ranges_follow_the_schema_format() -> None:
+    properties = {
+        "start_date": {"type": "string", "format": "date"},
+        "end_date": {"type": "string", "format": "date"},
+    }
+    assert fill(properties, "sales last week").arguments == {
+        "start_date": "2024-06-03",
+        "end_date": "2024-06-09",
+    }
+    assert fill(properties, "orders from 2023-05-01").arguments == {"start_date": "2023-05-01"}
+    day = {"day": {"type": "string", "format": "date"}}
+    assert fill(day, "what happened yesterday", ["day"]).arguments == {"day": "2024-06-11"}
+    assert fill(day, "on May 1, 2023", ["day"]).arguments == {"day": "2023-05-01"}
+
+
+def test_quoted_text_and_free_text_fill_a_text_parameter() -> None:
+    properties = {"username": {"type": "string"}, "todo": {"type": "string"}}
+    quoted = fill(properties, "add 'walk the dog' for sam", ["username", "todo"])
+    assert quoted.arguments == {"username": "sam", "todo": "walk the dog"}
+    colon = fill(properties, "add a todo for bob: call mom", ["username", "todo"])
+    assert colon.arguments == {"username": "bob", "todo": "call mom"}
+    bare = fill(properties, "Add buy milk to alice's list", ["username", "todo"])
+    assert bare.arguments == {"username": "alice", "todo": "buy milk"}
+
+
+def test_names_after_cue_words_fill_people_and_places() -> None:
+    place = {"location": {"type": "string", "description": "The city."}}
+    assert fill(place, "air quality in San Jose today", ["location"]).arguments == {
+        "location": "San Jose"
+    }
+    person = {"name": {"type": "string", "description": "The athlete's full name."}}
+    assert fill(person, "the profile of player named Lebron James", ["name"]).arguments == {
+        "name": "Lebron James"
+    }
+
+
+def test_arrays_take_lists_of_numbers_and_bracketed_lists() -> None:
+    numbers = {"numbers": {"type": "array", "items": {"type": "number"}}}
+    assert fill(numbers, "sum 1, 2 and 3.5", ["numbers"]).arguments == {"numbers": [1, 2, 3.5]}
+    flows = {"cash_flows": {"type": "array", "items": {"type": "integer"}}}
+    filled = fill(flows, "NPV of cash flows: [-500, 100, 200]", ["cash_flows"])
+    assert filled.arguments == {"cash_flows": [-500, 100, 200]}
+
+
+def test_defaults_fill_required_parameters_and_the_rest_is_missing() -> None:
+    properties = {
+        "unit": {"type": "string", "enum": ["metric", "imperial"], "default": "metric"},
+        "username": {"type": "string", "description": "The list's owner."},
+    }
+    filled = fill(properties, "show the list", ["unit", "username"])
+    assert filled.arguments == {"unit": "metric"}
+    assert [param.name for param in filled.missing] == ["username"]
+
+
+def test_a_short_answer_gives_the_value_asked_for() -> None:
+    params = {
+        p.name: p
+        for p in params_of(
+            {
+                "properties": {
+                    "username": {"type": "string"},
+                    "todo_id": {"type": "integer"},
+                    "confirm": {"type": "boolean"},
+                }
+            }
+        )
+    }
+    assert answer_value(params["username"], scan("it's alice.", TODAY)) == "alice"
+    assert answer_value(params["todo_id"], scan("number 7", TODAY)) == 7
+    assert answer_value(params["confirm"], scan("yes please", TODAY)) is True
+    assert answer_value(params["todo_id"], scan("no idea", TODAY)) is None

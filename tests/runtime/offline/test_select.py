@@ -1,0 +1,58 @@
+"""Choosing an operation for a message, or none."""
+
+from __future__ import annotations
+
+from powerstrip.runtime import ToolSpec
+from powerstrip.runtime.offline.select import ABSTAIN_BELOW, index_for, select
+
+TOOLS = [
+    ToolSpec(
+        "todo__list_todos",
+        "List the named user's todos, oldest first.",
+        {"type": "object", "properties": {"username": {"type": "string"}}},
+    ),
+    ToolSpec(
+        "todo__add_todo",
+        "Add a todo to the named user's list.",
+        {"type": "object", "properties": {"username": {"type": "string"}, "todo": {}}},
+    ),
+    ToolSpec(
+        "todo__delete_todo",
+        "Delete one todo from the named user's list, by its id.",
+        {"type": "object", "properties": {"todo_id": {"type": "integer"}}},
+    ),
+    ToolSpec(
+        "weather__getForecast",
+        "Get the weather forecast for a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}, "days": {}}},
+    ),
+]
+
+
+def chosen(message: str) -> str | None:
+    candidate = select(message, TOOLS).chosen
+    return candidate.tool.name if candidate else None
+
+
+def test_the_operation_named_by_the_message_is_chosen() -> None:
+    assert chosen("add buy milk to alice's todo list") == "todo__add_todo"
+    assert chosen("show me alice's todos") == "todo__list_todos"
+    assert chosen("remove todo 3 from bob's list") == "todo__delete_todo"
+    assert chosen("what's the forecast for Paris in 3 days?") == "weather__getForecast"
+
+
+def test_nothing_is_chosen_when_no_operation_fits() -> None:
+    selection = select("Who won the 1998 football world cup?", TOOLS)
+    assert selection.chosen is None
+    assert selection.best is not None
+    assert selection.best.fit < ABSTAIN_BELOW
+
+
+def test_an_empty_tool_list_chooses_nothing() -> None:
+    assert select("add milk", []).chosen is None
+
+
+def test_the_index_is_built_once_per_tool_list() -> None:
+    assert index_for(TOOLS) is index_for(list(TOOLS))
+    changed = [*TOOLS[:-1], ToolSpec("weather__getForecast", "Other text.")]
+    assert index_for(changed) is not index_for(TOOLS)
