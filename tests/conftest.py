@@ -7,12 +7,15 @@ Servers are session-scoped (one set per xdist worker) because starting uvicorn c
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from powerstrip.testing import ASGIApp, LoopbackServer, TestCA
+from tests import secret_watch
 
 # Names every test certificate covers; map them to a loopback server with `loopback_policy`.
 LOOPBACK_NAMES = (
@@ -61,3 +64,49 @@ def serve_app(test_ca: TestCA) -> Iterator[ServeApp]:
     yield serve
     for server in started:
         server.stop()
+
+
+# -- the suite-wide secret scan (tests/secret_watch.py) ------------------------------------------
+
+_LEAK_REPORT = "secret-leaks-{}.txt"
+_LOGS = pytest.StashKey[secret_watch.LogCapture]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Imported here: tests.examples.conftest imports this module.
+    from tests.examples.conftest import CLIENT_SECRET, SERVICE_KEY, USERS
+
+    secret_watch.watch(SERVICE_KEY, CLIENT_SECRET, *USERS.values())
+    handler = secret_watch.LogCapture(logging.DEBUG)
+    config.stash[_LOGS] = handler
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    # Our own records at every level; other libraries' at their defaults.
+    logging.getLogger("powerstrip").setLevel(logging.DEBUG)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    basetemp = factory.getbasetemp()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    leaks = [
+        f"log: {leak}" for leak in secret_watch.leaks_in_text(session.config.stash[_LOGS].text())
+    ]
+    leaks += [f"database file {leak}" for leak in secret_watch.leaks_in_files(basetemp)]
+    if worker is not None:
+        if leaks:
+            (basetemp.parent / _LEAK_REPORT.format(worker)).write_text("\n".join(leaks))
+        return
+    leaks += [
+        line
+        for report in sorted(basetemp.glob(_LEAK_REPORT.format("*")))
+        for line in report.read_text().splitlines()
+    ]
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("SECRET LEAKS (the suite-wide secret scan):", red=True)
+            for leak in leaks:
+                reporter.write_line(f"  {leak}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

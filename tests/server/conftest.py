@@ -28,6 +28,7 @@ from powerstrip.server import create_app
 from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
 from powerstrip.testing import ASGIApp, LoopbackServer, ScriptedModelServer, TestCA
+from tests import secret_watch
 from tests.conftest import LOOPBACK_NAMES
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, USERS, make_config
 from tests.registry.conftest import HOSTS, PUBLIC_URL, Servers, servers
@@ -75,6 +76,10 @@ class Recorder:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        for name, value in scope["headers"]:
+            if name.lower() == b"authorization":
+                # Whatever credential a plugin receives must never show up anywhere else.
+                secret_watch.watch(value.decode().partition(" ")[2])
         with self._lock:
             self._received.append(
                 Received(
@@ -131,6 +136,7 @@ class Hosted:
             sessions = session_factory(engine)
             user = await ensure_user(sessions, username, admin=admin)
             token = await issue_token(sessions, user.id, "test")
+            secret_watch.watch(token)
         finally:
             await engine.dispose()
         return self.client({"Authorization": f"Bearer {token}"})
@@ -217,7 +223,9 @@ def query_of(url: str) -> dict[str, list[str]]:
 
 
 def vault_key() -> str:
-    return "test:" + base64.b64encode(os.urandom(32)).decode()
+    key = base64.b64encode(os.urandom(32)).decode()
+    secret_watch.watch(key)
+    return f"test:{key}"
 
 
 @pytest.fixture
@@ -237,28 +245,36 @@ def tls(test_ca: TestCA) -> ssl.SSLContext:
 
 
 @pytest.fixture
+def extra_sites() -> dict[str, LoopbackServer]:
+    """More plugin hosts for the host to reach (name → server); a module may override it."""
+    return {}
+
+
+@pytest.fixture
 async def hosted(
     tmp_path: Path,
     servers: Servers,
+    extra_sites: dict[str, LoopbackServer],
     ca_bundle: Path,
     tls: ssl.SSLContext,
     host_tls_context: ssl.SSLContext,
     scripted: ScriptedModelServer,
 ) -> AsyncIterator[Hosted]:
-    resolve = [f"{name}:443=127.0.0.1:{server.port}" for name, server in servers.servers.items()]
+    sites = servers.servers | extra_sites
+    resolve = [f"{name}:443=127.0.0.1:{server.port}" for name, server in sites.items()]
     db_path = tmp_path / "powerstrip.db"
     settings = Settings(
         data_dir=tmp_path,
         database_url=f"sqlite+aiosqlite:///{db_path}",
         public_url=PUBLIC_URL,
         resolve=resolve,
-        allow_hosts=list(HOSTS),
+        allow_hosts=list(sites),
         ca_bundle=ca_bundle,
         model_base_url=f"{scripted.url}/v1",
         model_name="scripted-model",
         model_api_key="model-key-not-a-plugin-secret",
         vault_keys=vault_key(),
-        call_timeout=5,
+        call_timeout=2,
     )
     await upgrade(settings.database_url)
     server = LoopbackServer(create_app(settings), ssl_context=host_tls_context, lifespan=True)
@@ -280,3 +296,6 @@ async def hosted(
         server.stop()
         for app in servers.apps.values():
             app.app = None
+    # No answer of the host's API, error pages included, may carry a secret.
+    leaks = secret_watch.leaks_in_text("\n".join(hosted.answers))
+    assert not leaks, f"the API answered with secrets: {leaks}"

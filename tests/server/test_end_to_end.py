@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from powerstrip.examples import issue_user_key
 from powerstrip.testing import CallTool, Reply
+from tests.examples.conftest import SERVICE_KEY
 from tests.server.conftest import Hosted, sse_events
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +59,174 @@ async def test_todo_none_add_pauses_for_approval_then_calls_the_plugin(hosted: H
     assert received.headers["openai-conversation-id"] == chat["id"]
     assert len(received.headers["openai-ephemeral-user-id"]) == 32
     assert "authorization" not in received.headers
+
+
+async def _chat(api: object, plugin_id: int) -> str:
+    answer = await api.post("/api/conversations", json={"plugin_ids": [plugin_id]})  # type: ignore[attr-defined]
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def _say(api: object, chat_id: str, text: str) -> dict[str, object]:
+    answer = await api.post(  # type: ignore[attr-defined]
+        f"/api/conversations/{chat_id}/messages", json={"content": text, "stream": False}
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
+async def _approve(
+    api: object, chat_id: str, call_id: str, *, always: bool = False, yes: bool = True
+) -> dict[str, object]:
+    answer = await api.post(  # type: ignore[attr-defined]
+        f"/api/conversations/{chat_id}/approvals",
+        json={
+            "decisions": {call_id: yes},
+            "always_allow": [call_id] if always else [],
+            "stream": False,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
+async def test_todo_service_calls_carry_the_developer_s_service_key(hosted: Hosted) -> None:
+    async with (
+        await hosted.user("admin", admin=True) as admin,
+        await hosted.user("dev") as developer,
+        await hosted.user("ada") as ada,
+    ):
+        plugin_id = await hosted.add_registered(developer, admin, "api.example.com")
+        assert (await ada.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        ops = await _operations(ada, plugin_id)
+        chat_id = await _chat(ada, plugin_id)
+        hosted.model.push(
+            CallTool(ops["list_todos"], {"username": "ada"}, id="list-1"),
+            Reply("Your list is empty."),
+        )
+        paused = await _say(ada, chat_id, "what is on my list?")
+        assert paused["paused"] is True
+        body = await _approve(ada, chat_id, "list-1", always=True)
+        assert body["text"] == "Your list is empty."
+        calls = (await ada.get(f"/api/conversations/{chat_id}/calls")).json()["calls"]
+        # "Always allow" holds: the next list call is made without asking.
+        hosted.model.push(
+            CallTool(ops["list_todos"], {"username": "ada"}, id="list-2"), Reply("Still empty.")
+        )
+        assert (await _say(ada, chat_id, "and now?"))["text"] == "Still empty."
+        [grant] = (await ada.get("/api/grants")).json()["grants"]
+        assert (grant["operation_id"], grant["plugin_id"]) == ("list_todos", plugin_id)
+        assert (await ada.delete(f"/api/grants/{grant['id']}")).status_code == 204
+        hosted.model.push(
+            CallTool(ops["list_todos"], {"username": "ada"}, id="list-3"), Reply("unused")
+        )
+        assert (await _say(ada, chat_id, "once more"))["paused"] is True
+
+    received = hosted.recorders["api.example.com"].api_calls()
+    assert [(r.method, r.path) for r in received] == [("GET", "/todos/ada")] * 2
+    assert {r.headers["authorization"] for r in received} == {f"Bearer {SERVICE_KEY}"}
+    [call] = calls
+    assert (call["outcome"], call["status_code"], call["method"]) == ("ok", 200, "GET")
+    assert call["function_name"] == ops["list_todos"]
+    assert SERVICE_KEY not in json.dumps(call)
+    # The model was told what the plugin answered.
+    tool_message = hosted.model.requests[1]["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert json.loads(tool_message["content"]) == {"todos": []}
+
+
+async def test_todo_user_each_user_s_own_key_reaches_only_their_list(hosted: Hosted) -> None:
+    config = hosted.configs["www.example.com"]
+    keys = {name: issue_user_key(config, name) for name in ("alice", "bob")}
+    async with (
+        await hosted.user("admin", admin=True) as admin,
+        await hosted.user("alice") as alice,
+        await hosted.user("bob") as bob,
+    ):
+        plugin_id = await hosted.add_plugin(admin, "www.example.com")
+        refused = await alice.post(f"/api/plugins/{plugin_id}/install")
+        assert refused.status_code == 409
+        assert "needs your own key" in refused.json()["error"]["message"]
+        for api, name in ((alice, "alice"), (bob, "bob")):
+            answer = await api.post(
+                f"/api/plugins/{plugin_id}/install", json={"user_key": keys[name]}
+            )
+            assert answer.status_code == 200, answer.text
+        ops = await _operations(alice, plugin_id)
+        for api, name in ((alice, "alice"), (bob, "bob")):
+            chat_id = await _chat(api, plugin_id)
+            hosted.model.push(
+                CallTool(ops["add_todo"], {"todo": f"{name}'s task"}, id=f"add-{name}"),
+                Reply("Added."),
+            )
+            await _say(api, chat_id, "add a task")
+            decided = await api.post(
+                f"/api/conversations/{chat_id}/approvals",
+                json={"decisions": {f"add-{name}": True}, "stream": False},
+            )
+            assert decided.json()["text"] == "Added."
+
+    received = hosted.recorders["www.example.com"].api_calls()
+    assert [(r.method, r.path) for r in received] == [("POST", "/todos"), ("POST", "/todos")]
+    assert [r.headers["authorization"] for r in received] == [
+        f"Bearer {keys['alice']}",
+        f"Bearer {keys['bob']}",
+    ]
+    assert (
+        received[0].headers["openai-ephemeral-user-id"]
+        != (received[1].headers["openai-ephemeral-user-id"])
+    )
+
+
+async def test_todo_oauth_signs_in_through_the_provider_and_calls_with_the_user_s_token(
+    hosted: Hosted,
+) -> None:
+    async with (
+        await hosted.user("admin", admin=True) as admin,
+        await hosted.user("dev") as developer,
+        await hosted.user("alice") as alice,
+    ):
+        plugin_id = await hosted.add_registered(developer, admin, "example.com")
+        installed = await alice.post(f"/api/plugins/{plugin_id}/install")
+        assert installed.status_code == 200, installed.text
+        sign_in_url = installed.json()["sign_in_url"]
+        assert sign_in_url.startswith(f"https://host.example.org/aip/{plugin_id}/oauth/begin")
+        page = await hosted.browser_sign_in(sign_in_url, "alice")
+        assert page.status_code == 200, page.text
+        assert "Signed in" in page.text
+        ops = await _operations(alice, plugin_id)
+        chat_id = await _chat(alice, plugin_id)
+        hosted.model.push(CallTool(ops["list_todos"], {}, id="list-1"), Reply("Nothing yet."))
+        await _say(alice, chat_id, "my todos?")
+        assert (await _approve(alice, chat_id, "list-1"))["text"] == "Nothing yet."
+
+    [received] = hosted.recorders["example.com"].api_calls()
+    assert (received.method, received.path) == ("GET", "/todos")
+    scheme, _, token = received.headers["authorization"].partition(" ")
+    assert scheme == "Bearer"
+    assert token
+    # The token is alice's at the provider: the plugin lists alice's todos, not anyone else's.
+    assert token not in hosted.db_path.read_bytes().decode("latin-1")
+
+
+async def test_a_replayed_callback_in_another_browser_is_refused(hosted: Hosted) -> None:
+    async with (
+        await hosted.user("admin", admin=True) as admin,
+        await hosted.user("dev") as developer,
+        await hosted.user("alice") as alice,
+    ):
+        plugin_id = await hosted.add_registered(developer, admin, "example.com")
+        sign_in_url = (await alice.post(f"/api/plugins/{plugin_id}/install")).json()["sign_in_url"]
+        forged = sign_in_url.replace("ticket=", "ticket=x")
+        async with hosted.client() as browser:
+            page = await browser.get(hosted._local(forged))
+            assert page.status_code == 400
+            assert "not valid" in page.text
+            # A callback without the browser session cookie is refused.
+            page = await browser.get(
+                f"/aip/{plugin_id}/oauth/callback", params={"code": "c", "state": "s"}
+            )
+            assert page.status_code == 400
+            assert "did not start the sign-in" in page.text
