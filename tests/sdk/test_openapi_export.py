@@ -341,3 +341,14 @@ def test_fastapi_validation_errors_are_replaced_by_the_error_shape() -> None:
     assert set(responses) == {"200", "default"}
     assert "HTTPValidationError" not in exported["components"]["schemas"]
     assert exported["components"]["schemas"]["Error"] == ERROR_SCHEMA
+
+
+async def test_the_yaml_spec_has_an_etag_and_answers_a_matching_revalidation_with_304() -> None:
+    async with client(build().app(), base_url=BASE) as http:
+        first = await http.get("/openapi.yaml")
+        etag = first.headers["etag"]
+        again = await http.get("/openapi.yaml", headers={"If-None-Match": etag})
+        other = await http.get("/openapi.yaml", headers={"If-None-Match": '"stale"'})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert (other.status_code, other.text) == (200, first.text)
