@@ -30,6 +30,7 @@ from powerstrip.store import create_engine, session_factory, upgrade
 from powerstrip.testing import ASGIApp, LoopbackServer, ScriptedModelServer, TestCA
 from tests import secret_watch
 from tests.conftest import LOOPBACK_NAMES
+from tests.databases import backends, postgres_schema
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, USERS, make_config
 from tests.registry.conftest import HOSTS, PUBLIC_URL, Servers, servers
 
@@ -244,6 +245,21 @@ def tls(test_ca: TestCA) -> ssl.SSLContext:
     return test_ca.client_context()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every host test runs on SQLite, and on PostgreSQL when one is given (tests/databases.py).
+    if "hosted" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends())
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'powerstrip.db'}"
+        return
+    async with postgres_schema() as url:
+        yield url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def extra_sites() -> dict[str, LoopbackServer]:
     """More plugin hosts for the host to reach (name → server); a module may override it."""
@@ -259,13 +275,14 @@ async def hosted(
     tls: ssl.SSLContext,
     host_tls_context: ssl.SSLContext,
     scripted: ScriptedModelServer,
+    database_url: str,
 ) -> AsyncIterator[Hosted]:
     sites = servers.servers | extra_sites
     resolve = [f"{name}:443=127.0.0.1:{server.port}" for name, server in sites.items()]
     db_path = tmp_path / "powerstrip.db"
     settings = Settings(
         data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{db_path}",
+        database_url=database_url,
         public_url=PUBLIC_URL,
         resolve=resolve,
         allow_hosts=list(sites),

@@ -27,15 +27,24 @@ _ROLES: dict[str, Role] = {
 }
 
 
+def storable(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL's text columns refuse.
+
+    A plugin may answer with binary garbage, and the model reads it back as text; replacing NUL
+    with U+FFFD keeps the record (and the conversation) writable on every backend.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
 def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Message:
     """The store row of a chat message."""
     return Message(
         conversation_id=conversation_id,
         seq=seq,
         role=message.role,
-        content=message.content,
+        content=None if message.content is None else storable(message.content),
         tool_calls=[
-            {"id": call.id, "name": call.name, "arguments": call.arguments}
+            {"id": call.id, "name": call.name, "arguments": storable(call.arguments)}
             for call in message.tool_calls
         ]
         or None,
@@ -96,14 +105,14 @@ class StoreRecorder:
                     function_name=outcome.function_name[:64],
                     operation_id=outcome.operation_id[:255],
                     method=outcome.method[:10],
-                    url=outcome.url,
-                    request=outcome.request,
+                    url=storable(outcome.url),
+                    request=json.loads(json.dumps(outcome.request).replace("\\u0000", "\\ufffd")),
                     status_code=outcome.status_code,
                     outcome=outcome.outcome,
-                    error=outcome.error,
+                    error=None if outcome.error is None else storable(outcome.error),
                     request_bytes=outcome.request_bytes,
                     response_bytes=outcome.response_bytes,
-                    response_excerpt=outcome.response_excerpt,
+                    response_excerpt=storable(outcome.response_excerpt),
                     truncated=outcome.truncated,
                     attempts=outcome.attempts,
                     duration_ms=outcome.duration_ms,
@@ -119,6 +128,6 @@ class StoreRecorder:
                     conversation_id=self.conversation_id,
                     tool_call_id=call.id[:128],
                     function_name=call.name[:64],
-                    arguments=_arguments(call.arguments),
+                    arguments=_arguments(storable(call.arguments)),
                 )
             )
