@@ -52,6 +52,7 @@ class LoopbackServer:
         ssl_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
         lifespan: bool = False,
+        graceful_seconds: float = 1,
     ) -> None:
         self.app = app
         self.ssl_context = ssl_context
@@ -59,6 +60,8 @@ class LoopbackServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self.lifespan = lifespan
+        # How long stop() lets requests in flight finish before cancelling them.
+        self.graceful_seconds = graceful_seconds
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # uvicorn serves a socket handed to it without setting TCP_NODELAY on the connections it
         # accepts; Linux copies the option from the listening socket. Without it every response
@@ -95,7 +98,7 @@ class LoopbackServer:
             log_config=None,
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=self.graceful_seconds,
             # uvicorn builds its own SSLContext from files; this public hook hands it ours, so
             # tests control versions and ciphers exactly.
             ssl_context_factory=(lambda _config, _default: context) if context else None,
