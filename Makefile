@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/powerstrip check examples/quickstart
+	$(BIN)/powerstrip serve --dev --with-examples
 
 test: lint typecheck pytest
 

@@ -25,8 +25,13 @@ from powerstrip.check import (
     report_json,
     summary_json,
 )
+from powerstrip.cli_chat import chat
 from powerstrip.cli_examples import example_app
 from powerstrip.cli_keys import keys_app
+from powerstrip.cli_plugins import plugins_app
+from powerstrip.cli_register import register
+from powerstrip.cli_serve import serve
+from powerstrip.cli_users import users_app
 from powerstrip.errors import ConfigError
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.settings import Settings
@@ -48,8 +53,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app.add_typer(example_app)
+app.command()(serve)
+app.add_typer(plugins_app)
+app.command()(register)
+app.command()(chat)
+app.add_typer(users_app)
 app.add_typer(keys_app)
+app.add_typer(example_app)
 
 
 @app.callback()

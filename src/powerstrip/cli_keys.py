@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from powerstrip.auth import generate_key
+from powerstrip.cli_host import load_settings, open_host, out_console, run
+from powerstrip.host.key_rotation import RotationReport, rotate_keys
 
 __all__ = ["keys_app"]
 
@@ -19,3 +21,34 @@ def new_key() -> None:
     the secrets they sealed still open.
     """
     typer.echo(generate_key())
+
+
+@keys_app.command("rotate")
+def rotate() -> None:
+    """Re-seal every stored secret under the active (first) key of POWERSTRIP_VAULT_KEYS.
+
+    Add the new key first, keep the old ones after it, rotate, then drop the old keys. It is
+    one transaction: a secret that does not open stops it, and nothing is changed.
+    """
+
+    def progress(table: str, done: int, total: int) -> None:
+        out_console.print(f"  {table}: {done}/{total} secret(s) checked")
+
+    async def main() -> RotationReport:
+        async with open_host(load_settings()) as host:
+            out_console.print(
+                f"Re-sealing stored secrets under key {host.vault.active_key_id!r} "
+                f"(keys configured: {', '.join(host.vault.key_ids)})"
+            )
+            return await rotate_keys(host.sessions, host.vault, on_progress=progress)
+
+    report = run(main())
+    for table in report.tables:
+        out_console.print(
+            f"{table.table}: {table.rotated} re-sealed, {table.current} already current"
+        )
+    out_console.print(
+        f"Done: {report.rotated} secret(s) re-sealed, {report.current} already under "
+        f"{report.active_key_id!r}. Keys other than {report.active_key_id!r} may now be removed "
+        "from POWERSTRIP_VAULT_KEYS."
+    )

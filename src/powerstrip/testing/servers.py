@@ -52,7 +52,7 @@ class LoopbackServer:
         ssl_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
         lifespan: bool = False,
-        graceful_seconds: float = 1,
+        graceful_seconds: int = 1,
     ) -> None:
         self.app = app
         self.ssl_context = ssl_context

@@ -1,0 +1,195 @@
+"""`powerstrip serve`: the host's web server, optionally with the example plugins beside it."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.markup import escape
+from rich.table import Table
+
+from powerstrip import __version__
+from powerstrip.cli_dev_examples import ExampleServers, WiredExample, wire_examples
+from powerstrip.cli_host import fail, load_settings, out_console, run
+from powerstrip.errors import ConfigError, PowerstripError
+from powerstrip.examples import ExampleConfig
+from powerstrip.host import Host
+from powerstrip.server import create_app
+from powerstrip.settings import Settings
+from powerstrip.store import display_url
+
+__all__ = ["serve"]
+
+_CHAT_WITH = ("todo-none", "sports")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8000,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Development mode: allow plain-HTTP plugins on localhost, and let requests "
+            "without a token act as the admin user dev.",
+        ),
+    ] = False,
+    with_examples: Annotated[
+        bool,
+        typer.Option(
+            "--with-examples",
+            help="Also serve the example plugins on localhost and install them for dev "
+            "(needs --dev).",
+        ),
+    ] = False,
+    examples_port: Annotated[
+        int,
+        typer.Option(
+            "--examples-port",
+            help="The first of the example plugins' ports, one each (0: any free ports).",
+        ),
+    ] = 5001,
+) -> None:
+    """Run the Powerstrip server (REST API, OAuth pages) with uvicorn.
+
+    Unless POWERSTRIP_PUBLIC_URL is set, the public URL is http://HOST:PORT.
+    """
+    listener: socket.socket | None = None
+    servers: ExampleServers | None = None
+    try:
+        listener = _bind(host, port)
+        settings = load_settings(dev=dev, **_public_url(host, listener))
+        if with_examples and not settings.dev_mode:
+            raise ConfigError(
+                "the example plugins are served over plain HTTP on localhost, which only "
+                "development mode allows",
+                where="--with-examples",
+                fix="add --dev",
+            )
+        if with_examples:
+            servers = ExampleServers(ExampleConfig(data_dir=_examples_dir(settings)), examples_port)
+            servers.start()
+        startup = run(_prepare(settings, servers))
+        _banner(settings, startup)
+        if settings.dev_mode and host not in _LOOPBACK:
+            out_console.print(
+                f"[bold yellow]warning:[/] development mode on {escape(host)}: anyone who can "
+                "reach this address acts as the admin user dev without a token. Listen on "
+                "127.0.0.1, or leave out --dev."
+            )
+        _run_server(settings, listener)
+    except PowerstripError as exc:
+        fail(exc)
+    finally:
+        if listener is not None:
+            listener.close()
+        if servers is not None:
+            servers.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Startup:
+    model: str
+    examples: list[WiredExample]
+
+
+async def _prepare(settings: Settings, servers: ExampleServers | None) -> _Startup:
+    """Migrate the store and check the configuration (the model's too) before listening."""
+    host = await Host.start(settings)
+    try:
+        examples = await wire_examples(host, servers) if servers is not None else []
+        return _Startup(host.model.name, examples)
+    finally:
+        await host.aclose()
+
+
+def _run_server(settings: Settings, listener: socket.socket) -> None:
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
+    # uvicorn shuts down cleanly on Ctrl-C, then raises it again: that is the way out.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {'the port is in use' if busy else exc.strerror}",
+            where="--host/--port",
+            fix="stop what listens there, or pass another --port",
+        ) from None
+    return sock
+
+
+def _public_url(host: str, listener: socket.socket) -> dict[str, str]:
+    """The public URL to use when POWERSTRIP_PUBLIC_URL is not set: where this server listens."""
+    if _public_url_configured():
+        return {}
+    port = listener.getsockname()[1]
+    name = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
+    if ":" in name:
+        name = f"[{name}]"
+    return {"public_url": f"http://{name}:{port}"}
+
+
+def _public_url_configured() -> bool:
+    try:
+        return "public_url" in Settings().model_fields_set
+    except ValueError:
+        return False  # load_settings reports the malformed setting
+
+
+def _banner(settings: Settings, startup: _Startup) -> None:
+    mode = " (development mode)" if settings.dev_mode else ""
+    base = settings.public_url.rstrip("/")
+    out_console.print(f"[bold]Powerstrip {__version__}[/]{mode}")
+    out_console.print(f"  server:   {escape(base)}  (health: {escape(base)}/healthz)")
+    out_console.print(f"  database: {escape(display_url(settings.database_url))}")
+    out_console.print(f"  model:    {escape(startup.model)}")
+    if not startup.examples:
+        if settings.dev_mode:
+            out_console.print(f"  API:      curl {escape(base)}/api/plugins")
+        return
+    table = Table("id", "plugin", "auth", "url", title="Example plugins, installed for dev")
+    ready: dict[str, int] = {}
+    for example in startup.examples:
+        if example.plugin is None:
+            continue
+        ready[example.name] = example.plugin.id
+        table.add_row(
+            str(example.plugin.id),
+            escape(example.plugin.name_for_model),
+            example.plugin.auth_type,
+            escape(example.url),
+        )
+    out_console.print(table)
+    for example in startup.examples:
+        if example.problem is not None:
+            out_console.print(
+                f"[yellow]{escape(example.name)} is not set up:[/] {escape(example.problem)}"
+            )
+        elif example.sign_in is not None and example.plugin is not None:
+            out_console.print(f"{escape(example.plugin.name_for_model)}: {escape(example.sign_in)}")
+    # Two plugins whose operations do not look alike, so the model picks the right one.
+    chosen = [ready[name] for name in _CHAT_WITH if name in ready] or list(ready.values())[:1]
+    plugins = " ".join(f"--plugin {pid}" for pid in chosen)
+    out_console.print(f"Chat in another terminal:  powerstrip chat --dev {plugins}")
+    out_console.print(f"Or use the API:            curl {escape(base)}/api/plugins")
+    out_console.print(f"Example data and secrets:  {escape(str(_examples_dir(settings)))}")
+
+
+def _examples_dir(settings: Settings) -> Path:
+    return settings.data_dir / "examples"
