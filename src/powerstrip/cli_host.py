@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
-from powerstrip.host import Host, UserInfo, ensure_user, find_user
+from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, find_user
 from powerstrip.registry import StoreEntry
 from powerstrip.runtime import ChatMessage, ModelEvent, ToolSpec
 from powerstrip.settings import Settings
@@ -41,8 +41,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-# The user the server's development mode acts as (`powerstrip.server.deps.DEV_USER`).
-DEV_USER = "dev"
 
 out_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -56,13 +56,15 @@ def test_rotate_then_drop_the_old_key(cli: Cli) -> None:
     assert (
         "Re-sealing stored secrets under key 'second' (keys configured: second, first)" in rotated
     )
-    assert "registrations: 1/2 secret(s) checked" in rotated
+    # The service key, the user key, and the host's own secret (made when the host started).
+    assert "registrations: 1/3 secret(s) checked" in rotated
+    assert "host_secrets: 1 re-sealed, 0 already current" in rotated
     assert "credentials: 1 re-sealed, 0 already current" in rotated
-    assert "Done: 2 secret(s) re-sealed, 0 already under 'second'" in rotated
+    assert "Done: 3 secret(s) re-sealed, 0 already under 'second'" in rotated
     assert SERVICE_KEY not in rotated
     assert key not in rotated
     again = cli("keys", "rotate").stdout
-    assert "Done: 0 secret(s) re-sealed, 2 already under 'second'" in again
+    assert "Done: 0 secret(s) re-sealed, 3 already under 'second'" in again
 
     cli.env["POWERSTRIP_VAULT_KEYS"] = new
     service, user = run_async(_headers(cli))

@@ -197,8 +197,14 @@ async def test_rotation_reseals_everything_under_the_new_key(store: Store) -> No
         "registrations": (2, 0),
         "credentials": (3, 0),
         "oauth_states": (1, 0),
+        "host_secrets": (0, 0),
     }
-    assert progress == [("registrations", 2, 6), ("credentials", 5, 6), ("oauth_states", 6, 6)]
+    assert progress == [
+        ("registrations", 2, 6),
+        ("credentials", 5, 6),
+        ("oauth_states", 6, 6),
+        ("host_secrets", 6, 6),
+    ]
     values = await _values(store)
     only_new = Vault({"new": NEW}, "new")
     for table, column, context, plaintext in store.secrets:

@@ -231,3 +231,26 @@ async def test_a_replayed_callback_in_another_browser_is_refused(hosted: Hosted)
             )
             assert page.status_code == 400
             assert "did not start the sign-in" in page.text
+
+
+async def test_a_consequential_operation_cannot_be_always_allowed(hosted: Hosted) -> None:
+    async with await hosted.user("ada") as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        await api.post(f"/api/plugins/{plugin_id}/install")
+        ops = await _operations(api, plugin_id)
+        chat_id = await _chat(api, plugin_id)
+        hosted.model.push(CallTool(ops["delete_todo"], {"username": "ada", "todo_id": 1}, id="d1"))
+        assert (await _say(api, chat_id, "delete my first todo"))["paused"] is True
+        answer = await api.post(
+            f"/api/conversations/{chat_id}/approvals",
+            json={"decisions": {"d1": True}, "always_allow": ["d1"]},
+        )
+        assert answer.status_code == 200
+        events = sse_events(answer.text)
+        assert [e["type"] for e in events] == ["error", "turn_done"]
+        assert "cannot be always allowed" in events[0]["message"]
+        # Nothing was called or granted, and the call still waits for a plain decision.
+        assert hosted.recorders["plugin.example.com"].api_calls() == []
+        assert (await api.get("/api/grants")).json()["grants"] == []
+        view = (await api.get(f"/api/conversations/{chat_id}")).json()
+        assert [p["call_id"] for p in view["pending_approvals"]] == ["d1"]

@@ -30,7 +30,7 @@ def _columns() -> list[tuple[str, str, Column[Any]]]:
 
 def test_every_sealed_column_is_text() -> None:
     sealed = [(t, c, col) for t, c, col in _columns() if c.endswith("_sealed")]
-    assert len(sealed) == 5
+    assert len(sealed) == 6
     for table, name, column in sealed:
         assert isinstance(column.type, Text), f"{table}.{name} must be TEXT"
 

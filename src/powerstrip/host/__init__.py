@@ -12,9 +12,11 @@ UI and the CLI all call, so none of them holds logic another would need.
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
+from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.users import (
+    DEV_USER,
     TOKEN_PREFIX,
     UserInfo,
     ensure_user,
@@ -26,6 +28,7 @@ from powerstrip.host.users import (
 )
 
 __all__ = [
+    "DEV_USER",
     "TOKEN_PREFIX",
     "ChatSummary",
     "ChatView",
@@ -33,8 +36,10 @@ __all__ = [
     "GrantInfo",
     "Host",
     "PendingApproval",
+    "RotationReport",
     "StoreGrants",
     "StoreRecorder",
+    "TableRotation",
     "UserInfo",
     "add_grant",
     "call_record",
@@ -46,5 +51,6 @@ __all__ = [
     "model_from_settings",
     "revoke_grant",
     "revoke_tokens",
+    "rotate_keys",
     "user_for_token",
 ]

@@ -209,16 +209,15 @@ class Chats:
 
     # -- turns -------------------------------------------------------------------------------
 
-    async def send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
-        """Run a turn for the user's message, streaming its events."""
-        async with self._lock(conversation_id):
-            conversation = await self._conversation(user, conversation_id)
-            if not any(m.role == "user" for m in conversation.history):
-                await self._default_title(conversation_id, text)
-            async for event in _guarded(conversation.send(text), conversation_id):
-                yield event
+    def send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
+        """Run a turn for the user's message, streaming its events.
 
-    async def resume(
+        Every failure after the stream started, even before the model is asked, comes out as
+        an error event: a streamed HTTP answer has already said 200.
+        """
+        return _guarded(self._send(user, conversation_id, text), conversation_id)
+
+    def resume(
         self,
         user: UserInfo,
         conversation_id: str,
@@ -231,16 +230,36 @@ class Chats:
         `always_allow` names approved calls whose operation the user allows from now on; only
         operations declared `x-openai-isConsequential: false` may be (spec §5).
         """
+        return _guarded(
+            self._resume(user, conversation_id, decisions, always_allow), conversation_id
+        )
+
+    async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
+        async with self._lock(conversation_id):
+            conversation = await self._conversation(user, conversation_id)
+            if not any(m.role == "user" for m in conversation.history):
+                await self._default_title(conversation_id, text)
+            async for event in conversation.send(text):
+                yield event
+
+    async def _resume(
+        self,
+        user: UserInfo,
+        conversation_id: str,
+        decisions: Mapping[str, bool],
+        always_allow: frozenset[str],
+    ) -> AsyncIterator[Event]:
         async with self._lock(conversation_id):
             conversation = await self._conversation(user, conversation_id)
             pending = {call.id: call for call in conversation.pending_calls()}
-            for call_id in always_allow:
-                call = pending.get(call_id)
-                if call is None or not decisions.get(call_id):
-                    continue
-                await self._grant(user, conversation, call.name)
+            # Grants only with a complete answer: a refused resume must leave nothing behind.
+            if pending and all(call_id in decisions for call_id in pending):
+                for call_id in always_allow:
+                    call = pending.get(call_id)
+                    if call is not None and decisions[call_id]:
+                        await self._grant(user, conversation, call.name)
             await self._record_decisions(conversation_id, decisions)
-            async for event in _guarded(conversation.resume(decisions), conversation_id):
+            async for event in conversation.resume(decisions):
                 yield event
 
     # -- building blocks ---------------------------------------------------------------------

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
+from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.net import GuardedClient, NetPolicy
@@ -30,9 +29,6 @@ from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
 
 __all__ = ["Host", "derive_secret"]
-
-_HOST_KEY_FILE = "host.key"
-_HOST_KEY_BYTES = 32
 
 
 @dataclass
@@ -73,7 +69,7 @@ class Host:
         registry = Registry(sessions, vault, client, settings)
         executor = Executor(client)
         chosen = model or model_from_settings(settings)
-        base = host_secret or _host_secret(settings)
+        base = host_secret or await load_host_secret(sessions, vault)
         chats = Chats(
             sessions=sessions,
             registry=registry,
@@ -107,23 +103,3 @@ class Host:
 def derive_secret(base: bytes, purpose: str) -> bytes:
     """A key for one purpose, so no two uses share (or can be made to confuse) a key."""
     return hmac.new(base, f"powerstrip {purpose}".encode(), hashlib.sha256).digest()
-
-
-def _host_secret(settings: Settings) -> bytes:
-    """Derived from the configured vault keys, or kept in `data_dir` for a development vault.
-
-    Derived keys are the same in every process sharing the configuration, so pseudonyms and
-    sign-in links agree across a load-balanced deployment.
-    """
-    raw = settings.vault_keys.get_secret_value().strip()
-    if raw:
-        return derive_secret(raw.encode(), "host-secret")
-    path = Path(settings.data_dir) / _HOST_KEY_FILE
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = os.urandom(_HOST_KEY_BYTES)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(secret)
-    return secret

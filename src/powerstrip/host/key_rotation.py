@@ -26,13 +26,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from powerstrip.auth import Vault
 from powerstrip.errors import VaultError
+from powerstrip.host.host_secret import host_secret_context
 from powerstrip.registry.context import (
     client_secret_context,
     credential_context,
     service_key_context,
     verifier_context,
 )
-from powerstrip.store import Credential, OAuthState, Registration, transaction
+from powerstrip.store import Credential, HostSecret, OAuthState, Registration, transaction
 
 __all__ = [
     "ProgressCallback",
@@ -85,7 +86,7 @@ class _Column:
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    model: type[Registration] | type[Credential] | type[OAuthState]
+    model: type[Registration] | type[Credential] | type[OAuthState] | type[HostSecret]
     key: str  # the primary key attribute, to name the row and target the update
     columns: tuple[_Column, ...]
     # Columns written back unchanged, so an `onupdate` timestamp keeps its meaning: a rotation
@@ -122,6 +123,11 @@ _TABLES: tuple[_Table, ...] = (
         OAuthState,
         "state_hash",
         (_Column("code_verifier_sealed", lambda row: verifier_context(row.state_hash)),),
+    ),
+    _Table(
+        HostSecret,
+        "name",
+        (_Column("secret_sealed", lambda row: host_secret_context(row.name)),),
     ),
 )
 

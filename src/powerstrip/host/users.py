@@ -19,6 +19,7 @@ from powerstrip.errors import NotFoundError
 from powerstrip.store import ApiToken, User, transaction, utcnow
 
 __all__ = [
+    "DEV_USER",
     "TOKEN_PREFIX",
     "UserInfo",
     "ensure_user",
@@ -29,6 +30,9 @@ __all__ = [
     "user_for_token",
 ]
 
+# The admin user development mode acts as: the server for requests without a token from
+# loopback, the CLI by default.
+DEV_USER = "dev"
 TOKEN_PREFIX = "pst_"  # noqa: S105 - a prefix that marks tokens, not a secret
 _TOKEN_BYTES = 32
 _LAST_USED_STEP = timedelta(hours=1)

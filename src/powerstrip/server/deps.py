@@ -1,22 +1,22 @@
 """What every route depends on: the host, and the signed-in user.
 
 The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`). In
-development mode a request without credentials acts as the admin user `dev`, so `make run` works
-in a browser and with curl at once; a request with a wrong token is refused even then.
+development mode a request without credentials from this machine (a loopback address) acts as
+the admin user `dev`, so `make run` works in a browser and with curl at once; a request with a
+wrong token is refused even then.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from powerstrip.errors import AccessError, SignInRequiredError
-from powerstrip.host import Host, UserInfo, ensure_user, user_for_token
+from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, user_for_token
 
 __all__ = ["DEV_USER", "Admin", "CurrentHost", "CurrentUser", "get_host", "get_user"]
-
-DEV_USER = "dev"
 
 
 def get_host(request: Request) -> Host:
@@ -43,13 +43,23 @@ async def get_user(request: Request, host: CurrentHost) -> UserInfo:
                 fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
             )
         return user
-    if host.settings.dev_mode:
+    if host.settings.dev_mode and _from_loopback(request):
         return await ensure_user(host.sessions, DEV_USER, admin=True)
     raise SignInRequiredError(
         "this API needs a signed-in user",
         where="Authorization header",
         fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
     )
+
+
+def _from_loopback(request: Request) -> bool:
+    # Development mode trusts a caller without a token only on this machine: a dev server
+    # listening on all interfaces must not make every network neighbour its admin.
+    address = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 CurrentUser = Annotated[UserInfo, Depends(get_user)]

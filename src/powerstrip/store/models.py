@@ -41,6 +41,7 @@ __all__ = [
     "ConversationPlugin",
     "Credential",
     "Grant",
+    "HostSecret",
     "Install",
     "Message",
     "OAuthState",
@@ -109,6 +110,20 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # ISO 3166-2 code sent as `openai-subdivision-1-iso-code` when set (spec §6).
     subdivision: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HostSecret(Base):
+    """A random key of the host itself (pseudonyms, sign-in links), sealed by the vault.
+
+    Kept in the store, not derived from the vault keys, so rotating those keys changes neither
+    users' pseudonyms nor links in flight, and every process sharing the store agrees on it.
+    """
+
+    __tablename__ = "host_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
