@@ -80,7 +80,12 @@ async def test_only_the_plugins_developer_may_register_it_again(world: World) ->
     plugin = await world.registry.add_plugin("https://api.example.com")
     developer = await world.add_user("developer")
     mallory = await world.add_user("mallory")
-    await world.registry.register(plugin.id, developer, service_key=SERVICE_KEY)
+    # Registering first proves nothing: until a token is published, anyone may take over...
+    await world.registry.register(plugin.id, mallory, service_key="mallorys-key")
+    token = await world.registry.register(plugin.id, developer, service_key=SERVICE_KEY)
+    world.serve("api.example.com", verification_tokens={"powerstrip": token})
+    await world.registry.verify_token(plugin.id)
+    # ...and once the developer has published it, nobody else may.
     with pytest.raises(RegistryError, match="another developer"):
         await world.registry.register(plugin.id, mallory, service_key="mallorys-key")
     with pytest.raises(RegistryError, match="needs its service key"):

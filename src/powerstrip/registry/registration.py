@@ -43,16 +43,24 @@ async def register(
     """Register as the plugin's developer: seal its secrets and return a new verification token.
 
     Registering again (same developer) replaces the secrets and issues a new token, which must
-    then be published and verified again.
+    then be published and verified again. Another user may take over a registration only while
+    its token is unverified: until someone proves control of the manifest by publishing the
+    token, nobody owns the plugin, so a stranger who registers first cannot lock out its
+    developer.
     """
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id)
         auth_type = AuthType(plugin.auth_type)
         _check_secrets(plugin.name_for_model, auth_type, service_key, client_id, client_secret)
         registration = await load_registration(session, plugin_id)
-        if registration is not None and registration.developer_id not in (None, developer_id):
+        if (
+            registration is not None
+            and registration.developer_id not in (None, developer_id)
+            and registration.token_verified_at is not None
+        ):
             raise RegistryError(
-                f"plugin {plugin.name_for_model!r} is registered by another developer",
+                f"plugin {plugin.name_for_model!r} is registered by another developer, who "
+                "published its verification token",
                 where=f"plugin {plugin_id}",
                 fix="ask that developer, or an admin, to change the registration",
             )
