@@ -27,9 +27,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n auto
 
-# The store tests against a throwaway PostgreSQL (installed from Debian when missing, as root).
+# The store and host tests against a throwaway PostgreSQL (installed from Debian when missing, as root).
 test-postgres: $(STAMP)
-	bash .ci/postgres.sh $(BIN)/pytest -n auto tests/store
+	bash .ci/postgres.sh $(BIN)/pytest -n auto tests/store tests/server
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
