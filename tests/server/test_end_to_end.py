@@ -254,3 +254,21 @@ async def test_a_consequential_operation_cannot_be_always_allowed(hosted: Hosted
         assert (await api.get("/api/grants")).json()["grants"] == []
         view = (await api.get(f"/api/conversations/{chat_id}")).json()
         assert [p["call_id"] for p in view["pending_approvals"]] == ["d1"]
+
+
+async def test_the_model_sees_the_tools_of_every_enabled_plugin(hosted: Hosted) -> None:
+    async with await hosted.user("admin", admin=True) as admin, await hosted.user("dev") as dev:
+        none_id = await hosted.add_plugin(admin, "plugin.example.com")
+        service_id = await hosted.add_registered(dev, admin, "api.example.com")
+        for plugin_id in (none_id, service_id):
+            assert (await admin.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        answer = await admin.post("/api/conversations", json={"plugin_ids": [none_id, service_id]})
+        chat_id = answer.json()["id"]
+        hosted.model.push(Reply("Hello."))
+        assert (await _say(admin, chat_id, "hi"))["text"] == "Hello."
+    request = hosted.model.requests[-1]
+    names = {tool["function"]["name"] for tool in request["tools"]}
+    assert {"todo__list_todos", "todo_service__list_todos"} <= names
+    system = request["messages"][0]["content"]
+    assert "## Plugin todo\n" in system
+    assert "## Plugin todo_service\n" in system

@@ -273,7 +273,11 @@ class Chats:
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
         summary = await self._summary(user, conversation_id)
-        plugins = [await self._active(user, pid, conversation_id) for pid in summary.plugin_ids]
+        # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
+        # the slowest plugin, not the sum of them.
+        plugins = await asyncio.gather(
+            *(self._active(user, pid, conversation_id) for pid in summary.plugin_ids)
+        )
         return Conversation(
             conversation_id=conversation_id,
             model=self.model,
