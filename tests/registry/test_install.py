@@ -88,6 +88,15 @@ async def test_only_the_plugins_developer_may_register_it_again(world: World) ->
     # ...and once the developer has published it, nobody else may.
     with pytest.raises(RegistryError, match="another developer"):
         await world.registry.register(plugin.id, mallory, service_key="mallorys-key")
+    # Rotating the service key keeps the verification: no window opens for a takeover.
+    again = await world.registry.register(plugin.id, developer, service_key="rotated-key-0001")
+    assert again == token
+    with pytest.raises(RegistryError, match="another developer"):
+        await world.registry.register(plugin.id, mallory, service_key="mallorys-key")
+    user = await world.add_user("ada")
+    await world.registry.install(user, plugin.id)
+    material = await world.registry.credentials_for(user, plugin.id)
+    assert material.headers["Authorization"] == "Bearer rotated-key-0001"
     with pytest.raises(RegistryError, match="needs its service key"):
         await world.registry.register(plugin.id, developer)
 

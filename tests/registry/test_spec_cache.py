@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
+from powerstrip.errors import RegistryError
 from powerstrip.examples import EXAMPLES
 from powerstrip.store import Plugin
 from tests.registry.conftest import World
@@ -74,4 +75,13 @@ async def test_revalidation_can_be_skipped(world: World) -> None:
     recorder = _recorded(world, world.servers.apps[HOST].app)
     cached = await world.registry.tools(plugin.id, revalidate=False)
     assert not cached.fresh
+    assert recorder.received == []
+
+
+async def test_a_banned_plugin_offers_no_tools_and_is_not_fetched(world: World) -> None:
+    plugin = await world.registry.add_plugin(f"https://{HOST}")
+    await world.registry.ban(plugin.id)
+    recorder = _recorded(world, world.servers.apps[HOST].app)
+    with pytest.raises(RegistryError, match="banned"):
+        await world.registry.tools(plugin.id)
     assert recorder.received == []

@@ -96,6 +96,16 @@ async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
         )
         credential = (await session.execute(statement)).scalar_one_or_none()
         registration = await load_registration(session, plugin_id)
+    auth_type = AuthType(plugin.auth_type)
+    if auth_type in (AuthType.SERVICE_HTTP, AuthType.OAUTH) and (
+        registration is None or registration.token_verified_at is None
+    ):
+        # Secrets registered by someone who never proved control of the manifest are not sent.
+        raise RegistryError(
+            f"plugin {plugin.name_for_model!r} has no verified developer registration",
+            where=f"plugin {plugin_id}",
+            fix="its developer must publish the verification token and verify it",
+        )
     return _Loaded(
         plugin=plugin,
         credential=credential,

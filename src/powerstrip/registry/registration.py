@@ -42,11 +42,11 @@ async def register(
 ) -> str:
     """Register as the plugin's developer: seal its secrets and return a new verification token.
 
-    Registering again (same developer) replaces the secrets and issues a new token, which must
-    then be published and verified again. Another user may take over a registration only while
-    its token is unverified: until someone proves control of the manifest by publishing the
-    token, nobody owns the plugin, so a stranger who registers first cannot lock out its
-    developer.
+    Registering again (same developer) replaces the secrets; a verified developer keeps the
+    verification and its token, anyone else gets a new token to publish and verify. Another user
+    may take over a registration only while its token is unverified: until someone proves
+    control of the manifest by publishing the token, nobody owns the plugin, so a stranger who
+    registers first cannot lock out its developer.
     """
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id)
@@ -67,9 +67,13 @@ async def register(
         if registration is None:
             registration = Registration(plugin_id=plugin_id, verification_token="")
             session.add(registration)
+        # The verified developer changing secrets keeps the verification: resetting it would
+        # reopen the registration to anyone until the new token is published.
+        keep = registration.developer_id == developer_id and bool(registration.token_verified_at)
         registration.developer_id = developer_id
-        registration.verification_token = secrets.token_urlsafe(_TOKEN_BYTES)
-        registration.token_verified_at = None
+        if not keep:
+            registration.verification_token = secrets.token_urlsafe(_TOKEN_BYTES)
+            registration.token_verified_at = None
         registration.service_key_sealed = (
             ctx.vault.seal(service_key, context=service_key_context(plugin_id))
             if service_key

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from powerstrip.errors import NetError, RegistryError, SpecError
 from powerstrip.openapi import ToolSet, convert, load_spec
-from powerstrip.registry.context import RegistryContext, load_plugin, now
+from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
 from powerstrip.store import transaction
 
 __all__ = ["CachedTools", "SpecCache"]
@@ -57,6 +57,8 @@ class SpecCache:
         """The plugin's tools, revalidated with the plugin first unless `revalidate=False`."""
         async with self.ctx.sessions() as session:
             plugin = await load_plugin(session, plugin_id)
+            # A banned plugin offers nothing: not its tools, not its description, not a fetch.
+            require_not_banned(plugin)
             body, etag, modified = plugin.spec_body, plugin.spec_etag, plugin.spec_last_modified
             namespace, spec_url = plugin.name_for_model, plugin.spec_url
             description = str(plugin.manifest.get("description_for_model") or "")
