@@ -3,11 +3,14 @@ scripted model, and check what each plugin received and what the call log holds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from powerstrip.examples import issue_user_key
+from powerstrip.host import Host, find_user
+from powerstrip.runtime import Event, TurnDone
 from powerstrip.testing import CallTool, Reply
 from tests.examples.conftest import SERVICE_KEY
 from tests.server.conftest import Hosted, sse_events
@@ -272,3 +275,37 @@ async def test_the_model_sees_the_tools_of_every_enabled_plugin(hosted: Hosted) 
     system = request["messages"][0]["content"]
     assert "## Plugin todo\n" in system
     assert "## Plugin todo_service\n" in system
+
+
+async def test_a_decision_is_taken_once_even_when_sent_twice_at_the_same_time(
+    hosted: Hosted,
+) -> None:
+    async with await hosted.user("ada") as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        await api.post(f"/api/plugins/{plugin_id}/install")
+        ops = await _operations(api, plugin_id)
+        chat_id = await _chat(api, plugin_id)
+        hosted.model.push(
+            CallTool(ops["add_todo"], {"username": "ada", "todo": "once"}, id="a1"),
+            Reply("Added."),
+            Reply("Added."),
+        )
+        assert (await _say(api, chat_id, "add once"))["paused"] is True
+        # A second host process on the same store answers the same approval at the same time.
+        second = await Host.start(hosted.settings, migrate=False)
+        try:
+            ada = await find_user(second.sessions, "ada")
+
+            async def from_the_second_process() -> list[Event]:
+                return [event async for event in second.chats.resume(ada, chat_id, {"a1": True})]
+
+            first, other = await asyncio.gather(
+                _approve(api, chat_id, "a1"), from_the_second_process()
+            )
+        finally:
+            await second.aclose()
+    made = hosted.recorders["plugin.example.com"].api_calls()
+    assert [(r.method, r.path) for r in made] == [("POST", "/todos/ada")]
+    # Exactly one of the two went ahead; the other was told the call was already answered.
+    outcomes = [first["text"], next(e.text for e in other if isinstance(e, TurnDone))]
+    assert sorted(outcomes) == ["", "Added."]

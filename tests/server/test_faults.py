@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from powerstrip.host import Host, find_user
+from powerstrip.runtime import CallStarted
 from powerstrip.testing import BreakStream, CallTool, LoopbackServer, Reply, TestCA
 from tests.runtime import fault_plugin
 from tests.server import fault_site
@@ -121,3 +123,28 @@ async def test_the_model_failing_mid_stream_ends_the_turn_and_the_next_one_works
         assert "the model failed" in error["message"]
         hosted.model.push(Reply("Back again."))
         assert (await _turn(api, chat_id, "hello again"))["text"] == "Back again."
+
+
+async def test_a_client_that_leaves_mid_call_does_not_leave_the_conversation_stuck(
+    hosted: Hosted,
+) -> None:
+    async with await hosted.user("ada") as api:
+        chat_id = await _setup(hosted, api)
+        hosted.model.push(CallTool("faults__fault", {"kind": "any"}, id="s1"))
+        host = await Host.start(hosted.settings, migrate=False)
+        try:
+            ada = await find_user(host.sessions, "ada")
+            turn = host.chats.send(ada, chat_id, "go")
+            async for event in turn:
+                if isinstance(event, CallStarted):
+                    break  # the user closes the tab while the plugin is working
+            await turn.aclose()  # type: ignore[attr-defined]
+        finally:
+            await host.aclose()
+        view = (await api.get(f"/api/conversations/{chat_id}")).json()
+        last = view["messages"][-1]
+        assert (last["role"], last["tool_call_id"]) == ("tool", "s1")
+        assert "interrupted" in last["content"]
+        assert view["pending_approvals"] == []
+        hosted.model.push(Reply("Back."))
+        assert (await _turn(api, chat_id, "hello?"))["text"] == "Back."

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakValueDictionary
 
-from sqlalchemy import delete, select
+import anyio
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
@@ -215,7 +216,7 @@ class Chats:
         Every failure after the stream started, even before the model is asked, comes out as
         an error event: a streamed HTTP answer has already said 200.
         """
-        return _guarded(self._send(user, conversation_id, text), conversation_id)
+        return self._guarded(self._send(user, conversation_id, text), conversation_id, user)
 
     def resume(
         self,
@@ -230,8 +231,8 @@ class Chats:
         `always_allow` names approved calls whose operation the user allows from now on; only
         operations declared `x-openai-isConsequential: false` may be (spec §5).
         """
-        return _guarded(
-            self._resume(user, conversation_id, decisions, always_allow), conversation_id
+        return self._guarded(
+            self._resume(user, conversation_id, decisions, always_allow), conversation_id, user
         )
 
     async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
@@ -252,15 +253,85 @@ class Chats:
         async with self._lock(conversation_id):
             conversation = await self._conversation(user, conversation_id)
             pending = {call.id: call for call in conversation.pending_calls()}
+            complete = bool(pending) and all(call_id in decisions for call_id in pending)
+            granted = [
+                pending[call_id].name
+                for call_id in always_allow
+                if call_id in pending and decisions.get(call_id)
+            ]
+            for name in granted:
+                self._check_grantable(conversation, name)
+            await self._claim_decisions(conversation_id, list(pending), decisions)
             # Grants only with a complete answer: a refused resume must leave nothing behind.
-            if pending and all(call_id in decisions for call_id in pending):
-                for call_id in always_allow:
-                    call = pending.get(call_id)
-                    if call is not None and decisions[call_id]:
-                        await self._grant(user, conversation, call.name)
-            await self._record_decisions(conversation_id, decisions)
+            if complete:
+                for name in granted:
+                    await self._grant(user, conversation, name)
             async for event in conversation.resume(decisions):
                 yield event
+
+    async def _guarded(
+        self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
+    ) -> AsyncIterator[Event]:
+        """The turn's events; whatever goes wrong, the turn ends with an event and a history
+        the next turn can continue from."""
+        finished = False
+        try:
+            async for event in events:
+                finished = finished or isinstance(event, TurnDone)
+                yield event
+        except PowerstripError as exc:
+            logger.warning(
+                "chats.turn_failed conversation=%s error=%s", conversation_id, exc.message
+            )
+            finished = True
+            yield ErrorEvent(str(exc))
+            yield TurnDone("")
+        except Exception:
+            logger.exception("chats.turn_crashed conversation=%s", conversation_id)
+            finished = True
+            yield ErrorEvent("the turn failed unexpectedly; the server log has the details")
+            yield TurnDone("")
+        finally:
+            if not finished:
+                # The client went away mid-turn (the stream was cancelled). Finish the
+                # bookkeeping shielded from that cancellation, or the conversation would wait
+                # forever for answers to calls nobody is running.
+                with anyio.CancelScope(shield=True):
+                    await events.aclose()  # type: ignore[attr-defined]
+                    await self._answer_interrupted(conversation_id, user)
+
+    async def _answer_interrupted(self, conversation_id: str, user: UserInfo) -> None:
+        history = await self._history(conversation_id)
+        answered = {m.tool_call_id for m in history if m.role == "tool"}
+        last = next((m for m in reversed(history) if m.role in ("user", "assistant")), None)
+        if last is None or last.role != "assistant" or not last.tool_calls:
+            return
+        async with self.sessions() as session:
+            awaiting = set(
+                (
+                    await session.execute(
+                        select(Approval.tool_call_id).where(
+                            Approval.conversation_id == conversation_id,
+                            Approval.status == "pending",
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        recorder = StoreRecorder(self.sessions, conversation_id, user.id)
+        for call in last.tool_calls:
+            if call.id in answered or call.id in awaiting:
+                continue
+            logger.info("chats.interrupted conversation=%s call=%s", conversation_id, call.id)
+            await recorder.add_message(
+                ChatMessage(
+                    "tool",
+                    "The call was interrupted before its result arrived (the user's connection "
+                    "closed); it may or may not have been made. Check before repeating it.",
+                    tool_call_id=call.id,
+                )
+            )
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -315,7 +386,8 @@ class Chats:
             ),
         )
 
-    async def _grant(self, user: UserInfo, conversation: Conversation, function_name: str) -> None:
+    @staticmethod
+    def _check_grantable(conversation: Conversation, function_name: str) -> None:
         for plugin in conversation.plugins:
             if function_name in plugin.toolset:
                 tool = plugin.toolset.lookup(function_name)
@@ -325,6 +397,11 @@ class Chats:
                         where=f"plugin {plugin.plugin_id}",
                         fix="approve this call without always_allow",
                     )
+
+    async def _grant(self, user: UserInfo, conversation: Conversation, function_name: str) -> None:
+        for plugin in conversation.plugins:
+            if function_name in plugin.toolset:
+                tool = plugin.toolset.lookup(function_name)
                 await add_grant(
                     self.sessions,
                     user.id,
@@ -334,24 +411,52 @@ class Chats:
                 )
                 return
 
-    async def _record_decisions(self, conversation_id: str, decisions: Mapping[str, bool]) -> None:
+    async def _claim_decisions(
+        self, conversation_id: str, waiting: list[str], decisions: Mapping[str, bool]
+    ) -> None:
+        """Record the user's decisions, claiming each pending approval exactly once.
+
+        `waiting` are the call ids the history shows unanswered. A row changes only while it is
+        still pending, all in one transaction: when two windows or processes resume the same
+        turn, the second finds the approvals decided and is refused, so an approved call is never
+        made twice. Incomplete decisions claim nothing (the loop then says what is missing).
+        """
         async with transaction(self.sessions) as session:
             rows = (
-                (
-                    await session.execute(
-                        select(Approval).where(
-                            Approval.conversation_id == conversation_id,
-                            Approval.status == "pending",
-                        )
+                await session.execute(
+                    select(Approval.tool_call_id, Approval.status).where(
+                        Approval.conversation_id == conversation_id,
+                        Approval.tool_call_id.in_(waiting),
                     )
                 )
-                .scalars()
-                .all()
-            )
-            for row in rows:
-                if row.tool_call_id in decisions:
-                    row.status = "approved" if decisions[row.tool_call_id] else "declined"
-                    row.decided_at = utcnow()
+            ).all()
+            if any(status != "pending" for _, status in rows):
+                raise RegistryError(
+                    "these calls were already decided",
+                    where=f"conversation {conversation_id}",
+                    fix="reload the conversation: another window answered them",
+                )
+            if not all(tool_call_id in decisions for tool_call_id, _ in rows):
+                return
+            for tool_call_id, _ in rows:
+                result = await session.execute(
+                    update(Approval)
+                    .where(
+                        Approval.conversation_id == conversation_id,
+                        Approval.tool_call_id == tool_call_id,
+                        Approval.status == "pending",
+                    )
+                    .values(
+                        status="approved" if decisions[tool_call_id] else "declined",
+                        decided_at=utcnow(),
+                    )
+                )
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    raise RegistryError(
+                        f"the call {tool_call_id} was already decided",
+                        where=f"conversation {conversation_id}",
+                        fix="reload the conversation: another window answered it",
+                    )
 
     async def _default_title(self, conversation_id: str, text: str) -> None:
         async with transaction(self.sessions) as session:
@@ -413,17 +518,6 @@ class Chats:
 
 def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:
     return ChatSummary(row.id, row.title, row.created_at, row.updated_at, plugin_ids)
-
-
-async def _guarded(events: AsyncIterator[Event], conversation_id: str) -> AsyncIterator[Event]:
-    """The loop's events; a store or registry failure mid-turn ends the turn with an event."""
-    try:
-        async for event in events:
-            yield event
-    except PowerstripError as exc:
-        logger.warning("chats.turn_failed conversation=%s error=%s", conversation_id, exc.message)
-        yield ErrorEvent(str(exc))
-        yield TurnDone("")
 
 
 def call_record(row: Call) -> dict[str, Any]:  # Any: JSON values
