@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -248,3 +249,35 @@ async def test_a_value_sealed_with_a_removed_key_stops_the_rotation(store: Store
     assert "table registrations, row id=1, column service_key_sealed" in str(caught.value)
     assert "not configured" in str(caught.value)
     assert await _values(store) == before
+
+
+async def test_a_secret_written_during_the_rotation_is_not_overwritten(
+    store: Store, tmp_path: Path
+) -> None:
+    old = Vault({"old": OLD}, "old")
+    written: list[str] = []
+
+    def meanwhile(table: str, seen: int, total: int) -> None:
+        # The server refreshes a token after the rotation read the table, before it writes.
+        if table == "credentials" and not written:
+            fresh = old.seal("refreshed-token", context=credential_context(1, 2, "secret"))
+            with sqlite3.connect(tmp_path / "store.db") as connection:
+                connection.execute(
+                    "UPDATE credentials SET secret_sealed = ? WHERE user_id = 1 AND plugin_id = 2",
+                    (fresh,),
+                )
+            written.append(fresh)
+
+    with pytest.raises(VaultError, match="changed while it ran"):
+        await rotate_keys(
+            store.sessions, Vault({"new": NEW, "old": OLD}, "new"), on_progress=meanwhile
+        )
+    async with store.sessions() as session:
+        kept = await session.scalar(
+            select(Credential.secret_sealed).where(
+                Credential.user_id == 1, Credential.plugin_id == 2
+            )
+        )
+    assert written == [kept]  # the refreshed token survived; nothing else was re-sealed either
+    again = await rotate_keys(store.sessions, Vault({"new": NEW, "old": OLD}, "new"))
+    assert again.rotated == 6

@@ -164,14 +164,25 @@ async def rotate_keys(
             seen += result.rotated + result.current
             if on_progress is not None:
                 on_progress(result.table, seen, total)
-        # Only now, with every value opened, is anything written.
+        # Only now, with every value opened, is anything written. Each update also requires the
+        # value it replaces: a secret written meanwhile (a token refreshed by the server; SQLite
+        # does not lock what was read) is never overwritten with the older one.
         for write in writes:
             table = write.table
-            await session.execute(
+            outcome = await session.execute(
                 update(table.model)
-                .where(_attribute(table, table.key) == write.key)
+                .where(
+                    _attribute(table, table.key) == write.key,
+                    *(_attribute(table, name) == old for name, old in write.old.items()),
+                )
                 .values(**write.values, **{name: _attribute(table, name) for name in table.keep})
             )
+            if not outcome.rowcount:  # type: ignore[attr-defined]
+                raise VaultError(
+                    "key rotation stopped and changed nothing: a secret changed while it ran",
+                    where=f"table {table.model.__tablename__}, row {table.key}={write.key}",
+                    fix="run `powerstrip keys rotate` again",
+                )
     report = RotationReport(vault.active_key_id, tuple(results))
     logger.info(
         "keys.rotate active=%s rotated=%s current=%s",
@@ -187,6 +198,7 @@ class _Write:
     table: _Table
     key: Any  # Any: the row's primary key (an int or a str)
     values: dict[str, str]
+    old: dict[str, str]  # the values read, which the update requires to be unchanged
 
 
 async def _rows(session: AsyncSession, table: _Table) -> Sequence[Any]:  # Any: the table's rows
@@ -212,6 +224,7 @@ def _reseal(
     writes: list[_Write] = []
     for row in rows:
         changed: dict[str, str] = {}
+        old: dict[str, str] = {}
         for column in table.columns:
             token = getattr(row, column.name)
             if token is None:
@@ -234,9 +247,10 @@ def _reseal(
                 current += 1
             else:
                 changed[column.name] = fresh
+                old[column.name] = token
                 rotated += 1
         if changed:
-            writes.append(_Write(table, getattr(row, table.key), changed))
+            writes.append(_Write(table, getattr(row, table.key), changed, old))
     return TableRotation(name, rotated, current), writes
 
 
