@@ -80,8 +80,9 @@ def serve(
         _banner(settings, startup)
         if settings.dev_mode and host not in _LOOPBACK:
             out_console.print(
-                f"[bold yellow]warning:[/] development mode on {escape(host)}: anyone who can "
-                "reach this address acts as the admin user dev without a token. Listen on "
+                f"[bold yellow]warning:[/] development mode on {escape(host)}: other machines "
+                "can reach the API (they need a token; only callers on this machine act as dev "
+                "without one) and plain-HTTP localhost plugins are allowed. Listen on "
                 "127.0.0.1, or leave out --dev."
             )
         _run_server(settings, listener)

@@ -187,8 +187,12 @@ class Hosted:
     async def browser_sign_in(self, sign_in_url: str, username: str) -> httpx.Response:
         """Play a browser: open the host's sign-in link, sign in at the provider, come back."""
         async with httpx.AsyncClient(verify=self.tls, timeout=30) as browser:
-            begin = await browser.get(self._local(sign_in_url))
-            assert begin.status_code == 302, begin.text
+            page = await browser.get(self._local(sign_in_url))
+            assert page.status_code == 200, page.text
+            assert "Continue to sign in" in page.text  # who, what and where, before going on
+            ticket = query_of(sign_in_url)["ticket"][0]
+            begin = await browser.post(self._local(sign_in_url), data={"ticket": ticket})
+            assert begin.status_code == 303, begin.text
             provider = self._local(begin.headers["location"])
             form = await browser.get(provider)
             assert form.status_code == 200, form.text

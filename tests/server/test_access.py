@@ -77,3 +77,14 @@ async def test_malformed_requests_say_what_is_wrong(hosted: Hosted) -> None:
         assert "nowhere.invalid" in answer.json()["error"]["where"]
         assert (await ada.get("/api/plugins")).json()["plugins"] == []
         assert (await ada.get("/api/plugins/999/operations")).status_code == 404
+
+
+async def test_a_sign_in_link_is_only_for_an_installed_oauth_plugin(hosted: Hosted) -> None:
+    async with await hosted.user("ada") as ada:
+        plugin_id = await hosted.add_plugin(ada, "plugin.example.com")
+        answer = await ada.post(f"/api/plugins/{plugin_id}/sign-in")
+        assert answer.status_code == 404
+        await ada.post(f"/api/plugins/{plugin_id}/install")
+        answer = await ada.post(f"/api/plugins/{plugin_id}/sign-in")
+        assert answer.status_code == 409
+        assert "nothing to sign in to" in answer.json()["error"]["message"]

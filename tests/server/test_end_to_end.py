@@ -196,6 +196,12 @@ async def test_todo_oauth_signs_in_through_the_provider_and_calls_with_the_user_
         assert installed.status_code == 200, installed.text
         sign_in_url = installed.json()["sign_in_url"]
         assert sign_in_url.startswith(f"https://host.example.org/aip/{plugin_id}/oauth/begin")
+        async with hosted.client() as browser:
+            confirm = await browser.get(hosted._local(sign_in_url))
+        # The page names the Powerstrip account, the plugin and the provider before going on.
+        assert "<b>alice</b>" in confirm.text
+        assert "<b>example.com</b>" in confirm.text
+        assert confirm.headers["x-frame-options"] == "DENY"
         page = await hosted.browser_sign_in(sign_in_url, "alice")
         assert page.status_code == 200, page.text
         assert "Signed in" in page.text

@@ -1,7 +1,8 @@
 """The OAuth pages a user's browser visits: `/aip/ID/oauth/begin` and `/aip/ID/oauth/callback`.
 
-`begin` reads a signed sign-in ticket (see `powerstrip.host.sign_in_links`), sets a fresh session
-cookie scoped to this plugin's OAuth paths, and redirects to the provider. The provider sends the
+`begin` reads a signed sign-in ticket (see `powerstrip.host.sign_in_links`) and shows who is
+connecting which plugin and where the browser goes next; continuing (a POST) sets a fresh session
+cookie scoped to this plugin's OAuth paths and redirects to the provider. The provider sends the
 browser back to `callback`, which accepts the `state` only together with that cookie: a callback
 URL replayed in, or planted into, another browser finds no matching session.
 """
@@ -12,12 +13,14 @@ import hashlib
 import html
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from powerstrip.errors import PowerstripError
+from powerstrip.errors import OAuthError, PowerstripError
 from powerstrip.server.deps import CurrentHost
+from powerstrip.store import Plugin, User
 
 __all__ = ["router"]
 
@@ -35,25 +38,64 @@ def _session_id(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def _page(title: str, text: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, text: str, status: int = 200, *, raw: bool = False) -> HTMLResponse:
+    """A small page; `text` is escaped unless `raw` (markup built here, values escaped)."""
+    content = text if raw else f"<p>{html.escape(text)}</p>"
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title>"
         '<body style="font-family:system-ui;max-width:36rem;margin:4rem auto">'
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
+        f"<h1>{html.escape(title)}</h1>{content}</body></html>"
     )
-    return HTMLResponse(body, status_code=status)
+    # The pages must not be framed (a framed Continue button could be clickjacked).
+    return HTMLResponse(body, status_code=status, headers={"X-Frame-Options": "DENY"})
 
 
 @router.get("/aip/{plugin_id}/oauth/begin")
-async def begin(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
+async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
+    """Say who is signing in to what, where the browser goes next, and ask to continue.
+
+    A link opened by someone else must not silently attach *their* provider account to the
+    user named in the ticket, nor silently send a browser to a site a plugin's manifest named.
+    """
     try:
+        owner = host.sign_in_links.read(ticket, plugin_id)
+        async with host.sessions() as session:
+            plugin = await session.get(Plugin, plugin_id)
+            user = await session.get(User, owner.user_id)
+    except PowerstripError as exc:
+        return _page("Sign-in could not start", str(exc), 400)
+    if plugin is None or user is None:
+        return _page("Sign-in could not start", "The plugin or the user no longer exists.", 400)
+    manifest = plugin.manifest
+    name = str(manifest.get("name_for_human") or plugin.name_for_model)
+    provider = urlsplit(str((manifest.get("auth") or {}).get("client_url") or "")).netloc
+    body = (
+        f"<p>You are about to connect <b>{html.escape(name)}</b> to the Powerstrip account "
+        f"<b>{html.escape(user.username)}</b>. Next you sign in at "
+        f"<b>{html.escape(provider or 'the plugin provider')}</b>, and Powerstrip will call the "
+        f"plugin with that sign-in for {html.escape(user.username)}.</p>"
+        "<p>If you did not start this, or you are not "
+        f"{html.escape(user.username)}, close this page.</p>"
+        f'<form method="post"><input type="hidden" name="ticket" value="{html.escape(ticket)}">'
+        '<button type="submit">Continue to sign in</button></form>'
+    )
+    return _page("Connect a plugin", body, raw=True)
+
+
+@router.post("/aip/{plugin_id}/oauth/begin")
+async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response:
+    form = await request.form()
+    ticket = form.get("ticket")
+    try:
+        if not isinstance(ticket, str):
+            raise OAuthError("the sign-in form carried no ticket", where="ticket")
         owner = host.sign_in_links.read(ticket, plugin_id)
         nonce = secrets.token_urlsafe(32)
         url = await host.registry.begin_oauth(owner.user_id, plugin_id, _session_id(nonce))
     except PowerstripError as exc:
         return _page("Sign-in could not start", str(exc), 400)
-    response = RedirectResponse(url, status_code=302)
+    response = RedirectResponse(url, status_code=303)
     response.set_cookie(
         _cookie_name(plugin_id),
         nonce,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.server.deps import Admin, CurrentHost, CurrentUser
 
 __all__ = ["router"]
@@ -87,6 +88,19 @@ async def install(
 @router.post("/{plugin_id}/sign-in")
 async def sign_in(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
     """A fresh sign-in link for an installed OAuth plugin."""
+    auth_type = await _auth_type(host, user.id, plugin_id)
+    if not auth_type:
+        raise NotFoundError(
+            f"plugin {plugin_id} is not installed for you",
+            where=f"plugin {plugin_id}",
+            fix="install the plugin first: its answer carries the sign-in link",
+        )
+    if auth_type != "oauth":
+        raise RegistryError(
+            f"plugin {plugin_id} uses {auth_type} auth: there is nothing to sign in to",
+            where=f"plugin {plugin_id}",
+            fix="only OAuth plugins need a sign-in",
+        )
     return {"sign_in_url": host.sign_in_links.link(user.id, plugin_id)}
 
 
