@@ -112,7 +112,7 @@ class SpecCache:
         if text == body:
             return body
         try:
-            self._convert(namespace, text)
+            new_tools = self._convert(namespace, text)
         except SpecError as exc:
             logger.warning("spec_cache.bad_spec plugin=%s error=%s", plugin_id, exc.message)
             return None
@@ -122,7 +122,19 @@ class SpecCache:
             plugin.spec_etag = response.headers.get("etag")
             plugin.spec_last_modified = response.headers.get("last-modified")
             plugin.spec_fetched_at = now()
-        logger.info("spec_cache.updated plugin=%s", plugin_id)
+        # The new operations are offered from this turn on; say which, since a later refresh
+        # compares against this stored copy and will not list them again.
+        try:
+            old_ops = set() if body is None else _operations(self._convert(namespace, body))
+        except SpecError:
+            old_ops = set()
+        new_ops = _operations(new_tools)
+        logger.info(
+            "spec_cache.updated plugin=%s added=%s removed=%s",
+            plugin_id,
+            ",".join(sorted(new_ops - old_ops)) or "-",
+            ",".join(sorted(old_ops - new_ops)) or "-",
+        )
         return text
 
     def _convert(self, namespace: str, body: str) -> ToolSet:
@@ -136,3 +148,7 @@ class SpecCache:
         else:
             self._converted.move_to_end(key)
         return toolset
+
+
+def _operations(toolset: ToolSet) -> set[str]:
+    return {f"{tool.method.upper()} {tool.path}" for tool in toolset.tools}
