@@ -24,6 +24,7 @@ from powerstrip.cli_host import (
     DevOption,
     UserOption,
     acting_user,
+    fail,
     load_settings,
     open_host,
     out_console,
@@ -69,7 +70,10 @@ def chat(
     dev: DevOption = False,
 ) -> None:
     """Chat in the terminal with your plugins: streamed answers, call lines, approval prompts."""
-    settings = load_settings(dev=dev)
+    try:
+        settings = load_settings(dev=dev)
+    except PowerstripError as exc:
+        fail(exc)
     if list_chats:
         run(_list(settings, user))
         return

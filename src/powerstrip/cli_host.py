@@ -87,6 +87,11 @@ def run(main: Coroutine[Any, Any, T]) -> T:  # Any: the coroutine's send and yie
         return asyncio.run(main)
     except PowerstripError as exc:
         fail(exc)
+    except OSError as exc:
+        # The file system refused (a database path whose folder cannot be made, a full disk):
+        # say which file and why, without a traceback.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise typer.Exit(130) from None

@@ -44,3 +44,14 @@ def test_a_token_for_an_unknown_user_says_how_to_create_it(cli: Cli) -> None:
     assert "no user named 'nobody'" in result.stderr
     assert "powerstrip users add nobody" in result.stderr
     assert result.stdout == ""
+
+
+def test_bad_settings_and_unusable_paths_are_one_line_not_a_traceback(cli: Cli) -> None:
+    cli.env["POWERSTRIP_MAX_STEPS"] = "abc"
+    for command in (("chat", "--list"), ("users", "add", "zed")):
+        result = cli(*command, code=1)
+        assert "POWERSTRIP_MAX_STEPS" in result.output
+    del cli.env["POWERSTRIP_MAX_STEPS"]
+    cli.env["POWERSTRIP_DATABASE_URL"] = "sqlite+aiosqlite:////proc/no-such-dir/powerstrip.db"
+    result = cli("users", "add", "zed", code=1)
+    assert "/proc/no-such-dir" in result.output
