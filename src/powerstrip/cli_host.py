@@ -154,7 +154,8 @@ async def acting_user(host: Host, username: str, *, admin: bool = False) -> User
 
 async def find_plugin(host: Host, user: UserInfo, reference: str) -> StoreEntry:
     """The store entry a command names by id, `name_for_model` or URL."""
-    entries = await host.registry.list_plugins(user.id)
+    # Banned plugins too: an admin names them to lift the ban; other commands then say "banned".
+    entries = await host.registry.list_plugins(user.id, include_banned=True)
     reference = reference.strip()
     if reference.isdigit():
         matches = [entry for entry in entries if entry.plugin.id == int(reference)]
@@ -175,8 +176,7 @@ async def find_plugin(host: Host, user: UserInfo, reference: str) -> StoreEntry:
     raise NotFoundError(
         f"no plugin {reference!r} in the store",
         where="plugins",
-        fix="`powerstrip plugins list` shows the plugins (banned ones are not listed); "
-        "`powerstrip plugins add URL` adds one",
+        fix="`powerstrip plugins list` shows the plugins; `powerstrip plugins add URL` adds one",
     )
 
 

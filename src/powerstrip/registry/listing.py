@@ -27,9 +27,16 @@ class StoreEntry:
 
 
 async def list_plugins(
-    ctx: RegistryContext, user_id: int, *, installed_only: bool = False
+    ctx: RegistryContext,
+    user_id: int,
+    *,
+    installed_only: bool = False,
+    include_banned: bool = False,
 ) -> list[StoreEntry]:
-    """Every plugin not banned (or only the user's installs), ordered by id."""
+    """Every plugin not banned (or only the user's installs), ordered by id.
+
+    `include_banned` lists banned plugins too, for admins who may lift a ban.
+    """
     async with ctx.sessions() as session:
         rows = await session.execute(
             select(Install.plugin_id, func.count()).group_by(Install.plugin_id)
@@ -41,15 +48,10 @@ async def list_plugins(
             .scalars()
             .all()
         }
-        plugins = (
-            (
-                await session.execute(
-                    select(Plugin).where(Plugin.banned.is_(False)).order_by(Plugin.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        statement = select(Plugin).order_by(Plugin.id)
+        if not include_banned:
+            statement = statement.where(Plugin.banned.is_(False))
+        plugins = (await session.execute(statement)).scalars().all()
     entries = []
     for plugin in plugins:
         install = mine.get(plugin.id)

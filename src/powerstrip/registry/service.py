@@ -40,9 +40,13 @@ class Registry:
         """Discover and check a plugin from a base URL, domain or manifest URL, and store it."""
         return await catalog.add_plugin(self.context, url)
 
-    async def list_plugins(self, user_id: int, *, installed_only: bool = False) -> list[StoreEntry]:
+    async def list_plugins(
+        self, user_id: int, *, installed_only: bool = False, include_banned: bool = False
+    ) -> list[StoreEntry]:
         """The store as `user_id` sees it: every plugin not banned, with their install state."""
-        return await listing.list_plugins(self.context, user_id, installed_only=installed_only)
+        return await listing.list_plugins(
+            self.context, user_id, installed_only=installed_only, include_banned=include_banned
+        )
 
     async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
         """The plugin's tools for this turn, from the spec cache revalidated with the plugin."""
