@@ -85,3 +85,14 @@ async def test_a_banned_plugin_offers_no_tools_and_is_not_fetched(world: World) 
     with pytest.raises(RegistryError, match="banned"):
         await world.registry.tools(plugin.id)
     assert recorder.received == []
+
+
+async def test_refresh_still_reports_operations_the_spec_cache_picked_up(world: World) -> None:
+    plugin = await world.registry.add_plugin(f"https://{HOST}")
+    _recorded(world, EXAMPLES["sports"].build(world.config()))
+    assert (await world.registry.tools(plugin.id)).fresh  # a turn stores the redeployed spec
+    diff = await world.registry.refresh_plugin(plugin.id)
+    assert "GET /players" in diff.operations_added
+    assert "POST /todos/{username}" in diff.operations_removed
+    again = await world.registry.refresh_plugin(plugin.id)
+    assert (again.operations_added, again.operations_removed) == ((), ())

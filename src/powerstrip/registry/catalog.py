@@ -157,6 +157,7 @@ async def add_plugin(ctx: RegistryContext, url: str) -> PluginInfo:
             spec_etag=found.spec_etag,
             spec_last_modified=found.spec_last_modified,
             spec_fetched_at=now() if found.spec_body is not None else None,
+            reviewed_operations=sorted(_operations_of_report(found)),
             lenient=found.lenient,
         )
         session.add(plugin)
@@ -178,8 +179,14 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
     old_auth = auth_for_consent(old.manifest.get("auth") or {})
     auth_changed = old_auth != auth_for_consent(found.manifest_json.get("auth") or {})
     host_changed = api_host(old.api_base_url) != api_host(found.api_base_url)
-    old_ops = _operations_of(old.spec_body, old.name_for_model)
-    new_ops = {f"{tool.method.upper()} {tool.path}" for tool in found.report.tools}
+    # Against the operations as of the last add or refresh: the spec cache may have stored a
+    # newer spec since, and comparing with that would hide what changed.
+    old_ops = (
+        set(old.reviewed_operations)
+        if old.reviewed_operations is not None
+        else _operations_of(old.spec_body, old.name_for_model)
+    )
+    new_ops = _operations_of_report(found)
     changed = sorted(
         key
         for key in set(old.manifest) | set(found.manifest_json)
@@ -197,6 +204,7 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
         plugin.api_base_url = found.api_base_url
         plugin.auth_type = str(found.manifest.auth.type)
         plugin.lenient = found.lenient
+        plugin.reviewed_operations = sorted(new_ops)
         if found.spec_body is not None:
             plugin.spec_body = found.spec_body
             plugin.spec_etag = found.spec_etag
@@ -227,6 +235,10 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
         api_host_changed=host_changed,
         reconsent_required=reconsent,
     )
+
+
+def _operations_of_report(found: _Discovered) -> set[str]:
+    return {f"{tool.method.upper()} {tool.path}" for tool in found.report.tools}
 
 
 def _operations_of(spec_body: str | None, namespace: str) -> set[str] | None:

@@ -157,6 +157,9 @@ class Plugin(Base):
     spec_etag: Mapped[str | None] = mapped_column(String(512))
     spec_last_modified: Mapped[str | None] = mapped_column(String(64))
     spec_fetched_at: Mapped[datetime | None] = mapped_column()
+    # "METHOD /path" of each operation as of the last add or refresh: what the next refresh
+    # reports its changes against (the spec cache updates spec_body between refreshes).
+    reviewed_operations: Mapped[list[str] | None] = mapped_column(JSON)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
     lenient: Mapped[bool] = mapped_column(Boolean, default=False)
