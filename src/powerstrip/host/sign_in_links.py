@@ -5,7 +5,7 @@ from the browser that started the sign-in. An API client or `powerstrip chat` is
 browser, so they hand the user a link to the host's own `/aip/ID/oauth/begin?ticket=...`. The
 ticket names the user and the plugin, expires in minutes and is signed with a host key, so it
 cannot be forged or altered. Opening it sets a fresh session cookie in the browser and sends it on
-to the provider.
+to the provider. Each link starts one sign-in only (`use`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from powerstrip.errors import OAuthError
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.errors import OAuthError, StoreError
+from powerstrip.store import SignInUse, transaction, utcnow
 
 __all__ = ["SignInLinks", "Ticket"]
 
@@ -51,7 +57,9 @@ class SignInLinks:
     def link(self, user_id: int, plugin_id: int, *, now: float | None = None) -> str:
         """The URL the user opens to sign in to `plugin_id`."""
         expires = int((now or time.time()) + self.ttl_seconds)
-        payload = _b64(json.dumps([user_id, plugin_id, expires]).encode())
+        # A random part makes every link distinct, so using one never uses up another.
+        nonce = secrets.token_urlsafe(9)
+        payload = _b64(json.dumps([user_id, plugin_id, expires, nonce]).encode())
         ticket = f"{payload}.{self._sign(payload)}"
         return f"{self.public_url}/aip/{plugin_id}/oauth/begin?ticket={ticket}"
 
@@ -66,7 +74,7 @@ class SignInLinks:
                 fix="start the sign-in again from the plugin store or `powerstrip plugins`",
             )
         try:
-            user_id, ticket_plugin, expires = json.loads(_unb64(payload))
+            user_id, ticket_plugin, expires, _nonce = json.loads(_unb64(payload))
         except (ValueError, TypeError) as exc:
             raise OAuthError("the sign-in link is not valid", where="ticket") from exc
         if ticket_plugin != plugin_id:
@@ -82,6 +90,22 @@ class SignInLinks:
                 fix="start the sign-in again to get a new link",
             )
         return Ticket(int(user_id), int(plugin_id))
+
+    async def use(self, sessions: async_sessionmaker[AsyncSession], ticket: str) -> None:
+        """Record that `ticket` started a sign-in; OAuthError when it already did once."""
+        digest = hashlib.sha256(ticket.encode()).hexdigest()
+        try:
+            async with transaction(sessions) as session:
+                # Links older than their lifetime cannot be read any more: forget their uses.
+                horizon = utcnow() - timedelta(seconds=2 * self.ttl_seconds)
+                await session.execute(delete(SignInUse).where(SignInUse.used_at < horizon))
+                session.add(SignInUse(link_hash=digest))
+        except StoreError:
+            raise OAuthError(
+                "this sign-in link was already used",
+                where="ticket",
+                fix="ask for a new link (`powerstrip plugins sign-in` or the install answer)",
+            ) from None
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())

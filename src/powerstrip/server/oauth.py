@@ -91,6 +91,7 @@ async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response
         if not isinstance(ticket, str):
             raise OAuthError("the sign-in form carried no ticket", where="ticket")
         owner = host.sign_in_links.read(ticket, plugin_id)
+        await host.sign_in_links.use(host.sessions, ticket)
         nonce = secrets.token_urlsafe(32)
         url = await host.registry.begin_oauth(owner.user_id, plugin_id, _session_id(nonce))
     except PowerstripError as exc:

@@ -36,6 +36,7 @@ from powerstrip.store.models import (
     OAuthState,
     Plugin,
     Registration,
+    SignInUse,
     User,
 )
 from powerstrip.store.session import transaction
@@ -59,6 +60,7 @@ __all__ = [
     "OAuthState",
     "Plugin",
     "Registration",
+    "SignInUse",
     "UTCDateTime",
     "User",
     "create_engine",

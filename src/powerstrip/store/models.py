@@ -47,6 +47,7 @@ __all__ = [
     "OAuthState",
     "Plugin",
     "Registration",
+    "SignInUse",
     "User",
 ]
 
@@ -227,6 +228,15 @@ class Credential(Base):
     scope: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignInUse(Base):
+    """A sign-in link that was followed: each link starts one sign-in, then no more."""
+
+    __tablename__ = "sign_in_uses"
+
+    link_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the link
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class OAuthState(Base):
