@@ -37,6 +37,7 @@ from powerstrip.runtime import (
     Model,
     TurnDone,
 )
+from powerstrip.runtime.conversation import unanswered_calls
 from powerstrip.runtime.headers import ephemeral_user_id
 from powerstrip.settings import Settings
 from powerstrip.store import (
@@ -154,19 +155,16 @@ class Chats:
         """A conversation with its messages."""
         summary = await self._summary(user, conversation_id)
         history = await self._history(conversation_id)
-        answered = {m.tool_call_id for m in history if m.role == "tool"}
-        pending: tuple[PendingApproval, ...] = ()
-        for message in reversed(history):
-            if message.role == "assistant" and message.tool_calls:
-                pending = tuple(
-                    PendingApproval(call.id, call.name, call.arguments)
-                    for call in message.tool_calls
-                    if call.id not in answered
-                )
-                break
-            if message.role in ("user", "assistant"):
-                break
+        pending = tuple(
+            PendingApproval(call.id, call.name, call.arguments)
+            for call in unanswered_calls(history)
+        )
         return ChatView(summary, tuple(history), pending)
+
+    async def check_owner(self, user: UserInfo, conversation_id: str) -> None:
+        """NotFoundError unless the conversation exists and is the user's (one small query)."""
+        async with self.sessions() as session:
+            await self._owned(session, user, conversation_id)
 
     async def rename(self, user: UserInfo, conversation_id: str, title: str) -> ChatSummary:
         async with transaction(self.sessions) as session:
@@ -182,18 +180,18 @@ class Chats:
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
 
     async def enable(self, user: UserInfo, conversation_id: str, plugin_id: int) -> ChatSummary:
-        await self._summary(user, conversation_id)
+        await self.check_owner(user, conversation_id)
         await self.registry.enable(conversation_id, plugin_id)
         return await self._summary(user, conversation_id)
 
     async def disable(self, user: UserInfo, conversation_id: str, plugin_id: int) -> ChatSummary:
-        await self._summary(user, conversation_id)
+        await self.check_owner(user, conversation_id)
         await self.registry.disable(conversation_id, plugin_id)
         return await self._summary(user, conversation_id)
 
     async def calls(self, user: UserInfo, conversation_id: str) -> list[dict[str, Any]]:
         """The call log of a conversation (redacted at write time), oldest first."""
-        await self._summary(user, conversation_id)
+        await self.check_owner(user, conversation_id)
         async with self.sessions() as session:
             rows = (
                 (
@@ -301,10 +299,8 @@ class Chats:
                     await self._answer_interrupted(conversation_id, user)
 
     async def _answer_interrupted(self, conversation_id: str, user: UserInfo) -> None:
-        history = await self._history(conversation_id)
-        answered = {m.tool_call_id for m in history if m.role == "tool"}
-        last = next((m for m in reversed(history) if m.role in ("user", "assistant")), None)
-        if last is None or last.role != "assistant" or not last.tool_calls:
+        unanswered = unanswered_calls(await self._history(conversation_id))
+        if not unanswered:
             return
         async with self.sessions() as session:
             awaiting = set(
@@ -320,8 +316,8 @@ class Chats:
                 .all()
             )
         recorder = StoreRecorder(self.sessions, conversation_id, user.id)
-        for call in last.tool_calls:
-            if call.id in answered or call.id in awaiting:
+        for call in unanswered:
+            if call.id in awaiting:
                 continue
             logger.info("chats.interrupted conversation=%s call=%s", conversation_id, call.id)
             await recorder.add_message(
@@ -388,28 +384,24 @@ class Chats:
 
     @staticmethod
     def _check_grantable(conversation: Conversation, function_name: str) -> None:
-        for plugin in conversation.plugins:
-            if function_name in plugin.toolset:
-                tool = plugin.toolset.lookup(function_name)
-                if tool.consequential_declared is not False:
-                    raise RegistryError(
-                        f"{function_name} is consequential: it cannot be always allowed",
-                        where=f"plugin {plugin.plugin_id}",
-                        fix="approve this call without always_allow",
-                    )
+        plugin, tool = conversation.find(function_name)
+        if plugin is not None and tool is not None and tool.consequential_declared is not False:
+            raise RegistryError(
+                f"{function_name} is consequential: it cannot be always allowed",
+                where=f"plugin {plugin.plugin_id}",
+                fix="approve this call without always_allow",
+            )
 
     async def _grant(self, user: UserInfo, conversation: Conversation, function_name: str) -> None:
-        for plugin in conversation.plugins:
-            if function_name in plugin.toolset:
-                tool = plugin.toolset.lookup(function_name)
-                await add_grant(
-                    self.sessions,
-                    user.id,
-                    int(plugin.plugin_id),
-                    tool.operation_id,
-                    self.settings.grant_ttl_days,
-                )
-                return
+        plugin, tool = conversation.find(function_name)
+        if plugin is not None and tool is not None:
+            await add_grant(
+                self.sessions,
+                user.id,
+                int(plugin.plugin_id),
+                tool.operation_id,
+                self.settings.grant_ttl_days,
+            )
 
     async def _claim_decisions(
         self, conversation_id: str, waiting: list[str], decisions: Mapping[str, bool]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError
@@ -30,6 +30,11 @@ class GrantInfo:
     expires_at: datetime | None
 
 
+def _unexpired() -> ColumnElement[bool]:
+    """The grants still in force: no expiry, or one still ahead."""
+    return or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow())
+
+
 class StoreGrants:
     """The runtime's `GrantChecker` for one user."""
 
@@ -44,7 +49,7 @@ class StoreGrants:
                     Grant.user_id == self.user_id,
                     Grant.plugin_id == int(plugin_id),
                     Grant.operation_id == operation_id,
-                    or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+                    _unexpired(),
                 )
             )
         return found is not None
@@ -92,7 +97,7 @@ async def list_grants(sessions: async_sessionmaker[AsyncSession], user_id: int) 
                 .join(Plugin, Plugin.id == Grant.plugin_id)
                 .where(
                     Grant.user_id == user_id,
-                    or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow()),
+                    _unexpired(),
                 )
                 .order_by(Grant.created_at.desc())
             )

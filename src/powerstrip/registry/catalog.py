@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 
-from powerstrip.check import CheckReport, check_url
+from powerstrip.check import CheckReport, ToolSummary, check_url
 from powerstrip.errors import NetError, RegistryError, SpecError
 from powerstrip.findings import Finding, Severity
-from powerstrip.openapi import convert, load_spec
+from powerstrip.openapi import Tool, convert, load_spec
 from powerstrip.plugin import Manifest, parse_manifest
 from powerstrip.registry.context import RegistryContext, load_plugin, now
 from powerstrip.store import Credential, Install, Plugin, transaction
@@ -31,6 +32,7 @@ __all__ = [
     "api_host",
     "auth_for_consent",
     "manifest_json",
+    "operation_keys",
     "plugin_info",
     "refresh_plugin",
     "stored_manifest",
@@ -157,7 +159,7 @@ async def add_plugin(ctx: RegistryContext, url: str) -> PluginInfo:
             spec_etag=found.spec_etag,
             spec_last_modified=found.spec_last_modified,
             spec_fetched_at=now() if found.spec_body is not None else None,
-            reviewed_operations=sorted(_operations_of_report(found)),
+            reviewed_operations=sorted(operation_keys(found.report.tools)),
             lenient=found.lenient,
         )
         session.add(plugin)
@@ -186,7 +188,7 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
         if old.reviewed_operations is not None
         else _operations_of(old.spec_body, old.name_for_model)
     )
-    new_ops = _operations_of_report(found)
+    new_ops = operation_keys(found.report.tools)
     changed = sorted(
         key
         for key in set(old.manifest) | set(found.manifest_json)
@@ -237,8 +239,9 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
     )
 
 
-def _operations_of_report(found: _Discovered) -> set[str]:
-    return {f"{tool.method.upper()} {tool.path}" for tool in found.report.tools}
+def operation_keys(tools: Iterable[Tool | ToolSummary]) -> set[str]:
+    """The "METHOD /path" of each tool: how refresh diffs name operations."""
+    return {f"{tool.method.upper()} {tool.path}" for tool in tools}
 
 
 def _operations_of(spec_body: str | None, namespace: str) -> set[str] | None:
@@ -249,7 +252,7 @@ def _operations_of(spec_body: str | None, namespace: str) -> set[str] | None:
         toolset = convert(load_spec(spec_body.encode()), namespace=namespace)
     except SpecError:
         return None
-    return {f"{tool.method.upper()} {tool.path}" for tool in toolset.tools}
+    return operation_keys(toolset.tools)
 
 
 async def _discover(ctx: RegistryContext, url: str) -> _Discovered:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from powerstrip.errors import NetError, RegistryError, SpecError
 from powerstrip.openapi import ToolSet, convert, load_spec
+from powerstrip.registry.catalog import operation_keys
 from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
 from powerstrip.store import transaction
 
@@ -125,10 +126,12 @@ class SpecCache:
         # The new operations are offered from this turn on; say which, since a later refresh
         # compares against this stored copy and will not list them again.
         try:
-            old_ops = set() if body is None else _operations(self._convert(namespace, body))
+            old_ops = (
+                set() if body is None else operation_keys(self._convert(namespace, body).tools)
+            )
         except SpecError:
             old_ops = set()
-        new_ops = _operations(new_tools)
+        new_ops = operation_keys(new_tools.tools)
         logger.info(
             "spec_cache.updated plugin=%s added=%s removed=%s",
             plugin_id,
@@ -148,7 +151,3 @@ class SpecCache:
         else:
             self._converted.move_to_end(key)
         return toolset
-
-
-def _operations(toolset: ToolSet) -> set[str]:
-    return {f"{tool.method.upper()} {tool.path}" for tool in toolset.tools}

@@ -42,6 +42,7 @@ __all__ = [
     "ConversationRecorder",
     "CredentialSource",
     "GrantChecker",
+    "unanswered_calls",
 ]
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,21 @@ class GrantChecker(Protocol):
     """Whether the user has said "always allow" for an operation (and it has not expired)."""
 
     async def allowed(self, plugin_id: str, operation_id: str) -> bool: ...
+
+
+def unanswered_calls(history: Sequence[ChatMessage]) -> list[ToolCall]:
+    """Tool calls of the last assistant message that have no answer yet.
+
+    A history ending in such calls is a paused (or interrupted) run: this is how any process
+    recognises one from the stored messages alone.
+    """
+    answered = {m.tool_call_id for m in history if m.role == "tool"}
+    for message in reversed(history):
+        if message.role == "assistant" and message.tool_calls:
+            return [c for c in message.tool_calls if c.id not in answered]
+        if message.role in ("user", "assistant"):
+            return []
+    return []
 
 
 def system_prompt(plugins: Sequence[ActivePlugin]) -> str:
@@ -173,13 +189,7 @@ class Conversation:
 
     def pending_calls(self) -> list[ToolCall]:
         """Tool calls of the last assistant message that have no answer yet."""
-        answered = {m.tool_call_id for m in self.history if m.role == "tool"}
-        for message in reversed(self.history):
-            if message.role == "assistant" and message.tool_calls:
-                return [c for c in message.tool_calls if c.id not in answered]
-            if message.role in ("user", "assistant"):
-                return []
-        return []
+        return unanswered_calls(self.history)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -208,7 +218,7 @@ class Conversation:
             waiting = [call for call in calls if await self._awaits_approval(call)]
             if waiting:
                 for call in waiting:
-                    plugin, tool = self._find(call.name)
+                    plugin, tool = self.find(call.name)
                     if plugin is not None and tool is not None:
                         await self.recorder.approval_requested(plugin.plugin_id, call)
                         yield ApprovalNeeded(
@@ -234,7 +244,8 @@ class Conversation:
             for tool in plugin.toolset.tools
         ]
 
-    def _find(self, name: str) -> tuple[ActivePlugin | None, Tool | None]:
+    def find(self, name: str) -> tuple[ActivePlugin | None, Tool | None]:
+        """The enabled plugin and tool a function name belongs to (None, None when none)."""
         for plugin in self.plugins:
             if name in plugin.toolset:
                 return plugin, plugin.toolset.lookup(name)
@@ -247,7 +258,7 @@ class Conversation:
         return tool.consequential or tool.consequential_declared is False
 
     async def _awaits_approval(self, call: ToolCall) -> bool:
-        plugin, tool = self._find(call.name)
+        plugin, tool = self.find(call.name)
         if plugin is None or tool is None or not self._asks_user(tool):
             return False
         if tool.consequential_declared is False:
@@ -255,7 +266,7 @@ class Conversation:
         return True
 
     async def _run_call(self, call: ToolCall) -> AsyncIterator[Event]:
-        plugin, tool = self._find(call.name)
+        plugin, tool = self.find(call.name)
         if plugin is None or tool is None:
             await self._answer(call, f"There is no function named {call.name!r}.")
             return

@@ -108,7 +108,7 @@ async def send(
 ) -> Response:
     """Send a message and run the turn: events as SSE (or JSON with `"stream": false`)."""
     # Ownership is checked before the stream starts, so a wrong id is a 404, not an event.
-    await host.chats.get(user, conversation_id)
+    await host.chats.check_owner(user, conversation_id)
     return await events_response(
         host.chats.send(user, conversation_id, body.content), stream=body.stream
     )
@@ -119,7 +119,7 @@ async def decide(
     conversation_id: str, body: Decisions, host: CurrentHost, user: CurrentUser
 ) -> Response:
     """Approve or decline the calls a paused turn waits for, and continue it."""
-    await host.chats.get(user, conversation_id)
+    await host.chats.check_owner(user, conversation_id)
     events = host.chats.resume(
         user, conversation_id, body.decisions, always_allow=frozenset(body.always_allow)
     )
