@@ -30,6 +30,7 @@ from powerstrip.cli_host import (
     out_console,
     run,
 )
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.cli_plugins import plugin_id_of
 from powerstrip.errors import PowerstripError
 from powerstrip.host import ChatSummary, Host, UserInfo
@@ -93,7 +94,9 @@ async def _list(settings: Settings, username: str) -> None:
         me = await acting_user(host, username)
         chats = await host.chats.list_chats(me)
     if not chats:
-        out_console.print("No conversations yet: powerstrip chat --plugin ID starts one.")
+        out_console.print(
+            f"No conversations yet: {escape(powerstrip_command())} chat --plugin ID starts one."
+        )
         return
     # An id is copied whole, so it never wraps.
     table = Table(Column("id", no_wrap=True, min_width=36), "title", "plugins", "updated")
@@ -167,7 +170,8 @@ class _Session:
                 self._end_line()
                 self.console.print(f"[bold red]error:[/] {escape(str(exc))}")
         self._end_line()
-        self.console.print(f"[dim]Bye. Continue with: powerstrip chat -c {self.conversation_id}[/]")
+        command = escape(powerstrip_command())
+        self.console.print(f"[dim]Bye. Continue with: {command} chat -c {self.conversation_id}[/]")
 
     async def _play(self, events: AsyncIterator[Event]) -> bool:
         """Show a turn's events and settle its approvals; False when the user left meanwhile."""

@@ -23,6 +23,7 @@ from powerstrip.cli_host import (
     out_console,
     run,
 )
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.host import Host, UserInfo
 from powerstrip.registry import PluginDiff, PluginInfo
@@ -72,7 +73,7 @@ def add(
         out_console.print(f"Added {_describe(plugin)} from {escape(plugin.manifest_url)}")
         if plugin.lenient:
             out_console.print("[yellow]It is marked lenient: its manifest breaks length rules.[/]")
-        out_console.print(f"Install it: powerstrip plugins install {plugin.id}")
+        out_console.print(f"Install it: {escape(powerstrip_command())} plugins install {plugin.id}")
 
     run(main())
 
@@ -92,7 +93,9 @@ def list_plugins(
             me = await acting_user(host, user)
             entries = await host.registry.list_plugins(me.id, installed_only=installed)
         if not entries:
-            out_console.print("No plugins yet. Add one: powerstrip plugins add URL")
+            out_console.print(
+                f"No plugins yet. Add one: {escape(powerstrip_command())} plugins add URL"
+            )
             return
         table = Table("id", "name", "auth", "installed", "verified", "installs", "manifest")
         for entry in entries:
@@ -181,7 +184,7 @@ def install(
         out_console.print(f"Operations: {names}")
         if link is not None:
             _print_sign_in(link, host.settings.public_url, plugin.id)
-        out_console.print(f"Chat with it: powerstrip chat --plugin {plugin.id}")
+        out_console.print(f"Chat with it: {escape(powerstrip_command())} chat --plugin {plugin.id}")
 
     run(main())
 
@@ -238,7 +241,7 @@ def sign_in(reference: PluginRef, user: UserOption = "dev", dev: DevOption = Fal
                 raise RegistryError(
                     f"plugin {plugin.name_for_model!r} is not installed for {me.username}",
                     where=f"plugin {plugin.id}",
-                    fix=f"install it first: powerstrip plugins install {plugin.id}",
+                    fix=f"install it first: {powerstrip_command()} plugins install {plugin.id}",
                 )
             _print_sign_in(
                 host.sign_in_links.link(me.id, plugin.id), host.settings.public_url, plugin.id

@@ -17,6 +17,7 @@ from rich.table import Table
 from powerstrip import __version__
 from powerstrip.cli_dev_examples import ExampleServers, WiredExample, wire_examples
 from powerstrip.cli_host import fail, load_settings, out_console, run
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import ExampleConfig
 from powerstrip.host import Host
@@ -187,7 +188,9 @@ def _banner(settings: Settings, startup: _Startup) -> None:
     # Two plugins whose operations do not look alike, so the model picks the right one.
     chosen = [ready[name] for name in _CHAT_WITH if name in ready] or list(ready.values())[:1]
     plugins = " ".join(f"--plugin {pid}" for pid in chosen)
-    out_console.print(f"Chat in another terminal:  powerstrip chat --dev {plugins}")
+    out_console.print(
+        f"Chat in another terminal:  {escape(powerstrip_command())} chat --dev {plugins}"
+    )
     out_console.print(f"Or use the API:            curl {escape(base)}/api/plugins")
     out_console.print(f"Example data and secrets:  {escape(str(_examples_dir(settings)))}")
 

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from powerstrip.cli_host import err_console, load_settings, open_host, out_console, run
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import NotFoundError
 from powerstrip.host import ensure_user, find_user, issue_token, revoke_tokens
 
@@ -40,7 +41,9 @@ def add(
                 user = await ensure_user(host.sessions, name, admin=admin)
                 role = "an admin" if user.is_admin else "a user"
                 out_console.print(f"Added {escape(name)} as {role} (id {user.id}).")
-                out_console.print(f"API token: powerstrip users token {escape(name)}")
+                out_console.print(
+                    f"API token: {escape(powerstrip_command())} users token {escape(name)}"
+                )
                 return
             role = "an admin" if user.is_admin else "not an admin"
             out_console.print(f"{escape(name)} already exists (id {user.id}, {role}).")

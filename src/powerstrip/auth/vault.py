@@ -290,7 +290,10 @@ def _load_or_create_dev_key(data_dir: Path) -> tuple[dict[str, bytes], str]:
     if mode & 0o077:
         logger.warning("vault.dev_key_permissions path=%s mode=%o fixed_to=600", path, mode)
         path.chmod(0o600)
-    logger.warning(
+    # Said loudly once, when the key is made; every later command that opens it (each CLI
+    # call does) would otherwise open with the same warning.
+    logger.log(
+        logging.WARNING if created else logging.DEBUG,
         "vault.dev_key path=%s created=%s message=%r",
         path,
         created,
