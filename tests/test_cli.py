@@ -145,3 +145,12 @@ def test_keys_new_prints_a_key_the_vault_accepts() -> None:
     vault = Vault.from_settings(Settings(vault_keys=entry))
     token = vault.seal("hello", context="test")
     assert vault.open(token, context="test") == "hello"
+
+
+def test_check_reports_a_bad_setting_in_one_line() -> None:
+    result = powerstrip("check", "example.com", env={"POWERSTRIP_FETCH_TIMEOUT": "abc"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "abc" not in result.stderr, "a setting's value may be a secret: it is never quoted"
+    assert result.stderr.count("\n") == 1
+    assert "POWERSTRIP_FETCH_TIMEOUT" in result.stderr

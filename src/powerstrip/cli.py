@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from powerstrip import __version__
@@ -27,6 +28,7 @@ from powerstrip.check import (
 )
 from powerstrip.cli_chat import chat
 from powerstrip.cli_examples import example_app
+from powerstrip.cli_host import err_console, load_settings
 from powerstrip.cli_keys import keys_app
 from powerstrip.cli_plugins import plugins_app
 from powerstrip.cli_register import register
@@ -34,7 +36,6 @@ from powerstrip.cli_serve import serve
 from powerstrip.cli_users import users_app
 from powerstrip.errors import ConfigError
 from powerstrip.net import GuardedClient, NetPolicy
-from powerstrip.settings import Settings
 
 __all__ = ["app"]
 
@@ -121,7 +122,7 @@ def check(
     """
     console = Console(stderr=as_json, highlight=False)
     try:
-        settings = Settings()
+        settings = load_settings()
         overrides: dict[str, object] = {}
         if dev:
             overrides["dev_mode"] = True
@@ -132,8 +133,8 @@ def check(
         settings = settings.model_copy(update=overrides)
         policy = NetPolicy.from_settings(settings)
     except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     path = Path(target)
     if path.is_dir() and plugin_manifest_in(path) is None:
         summary = _check_folder(path, settings.dev_mode, console)

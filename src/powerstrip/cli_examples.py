@@ -44,7 +44,9 @@ def list_examples() -> None:
 def serve(
     name: Annotated[str, typer.Argument(help="The example to serve.", callback=_known)],
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="The port to listen on.")] = 5003,
+    port: Annotated[
+        int, typer.Option(help="The port to listen on (make run's examples use 5001-5005).")
+    ] = 5010,
     data_dir: DataDir = Path(".powerstrip/examples"),
     verification_token: Annotated[
         list[str] | None,
