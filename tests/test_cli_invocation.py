@@ -1,4 +1,4 @@
-"""The commands the CLI prints in its hints run as pasted, whether or not `powerstrip` is on PATH."""
+"""The commands the CLI prints in its hints run as pasted, on the PATH or not."""
 
 from __future__ import annotations
 
