@@ -115,6 +115,15 @@ class Chats:
         self, user: UserInfo, *, title: str = "", plugin_ids: tuple[int, ...] = ()
     ) -> ChatSummary:
         """Start a conversation with these plugins enabled; nothing is kept if one is refused."""
+        limit = self.settings.max_plugins_per_conversation
+        if len(set(plugin_ids)) > limit:
+            # Refused before a conversation exists, so the error names none that never will.
+            raise RegistryError(
+                f"a conversation may enable at most {limit} plugins, and {len(set(plugin_ids))} "
+                "were asked for",
+                where="plugins",
+                fix=f"choose at most {limit} plugins",
+            )
         async with transaction(self.sessions) as session:
             row = ConversationRow(user_id=user.id, title=title[:_TITLE_LIMIT])
             session.add(row)
