@@ -242,3 +242,15 @@ async def test_a_plugin_error_reads_as_a_sentence(chat: Chat) -> None:
         'Called todo_none__delete_todo with {"username": "frank", "todo_id": 999}.'
     )
     assert "The plugin refused the request (HTTP 404): there is no todo with id 999" in text
+
+
+async def test_a_declined_call_is_reported_as_not_made(chat: Chat) -> None:
+    asked = await chat.ask("delete todo 1 from frank's list")
+    approvals = {e.approval_id: False for e in asked if isinstance(e, ApprovalNeeded)}
+    assert approvals
+    declined = [event async for event in chat.conversation.resume(approvals)]
+    text = reply(declined)
+    assert not text.startswith("Called"), text
+    assert text.startswith("Did not call todo_none__delete_todo with {")
+    assert "you declined it" in text
+    assert calls(declined) == [] or all(c.outcome != "ok" for c in calls(declined))

@@ -11,7 +11,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["MAX_COLUMNS", "MAX_ROWS", "main_records", "parse_body", "render_result"]
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "is_declined",
+    "main_records",
+    "parse_body",
+    "render_result",
+]
 
 MAX_ROWS = 20
 MAX_COLUMNS = 8
@@ -203,10 +210,15 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def is_declined(content: str | None) -> bool:
+    """Whether a tool result says the user declined the call, so nothing was called."""
+    return (content or "").startswith(_DECLINED)
+
+
 def render_result(content: str | None) -> str:
     """Markdown for one call's result as the executor reported it."""
     content = content or ""
-    if content.startswith(_DECLINED):
+    if is_declined(content):
         return "You declined this call, so it was not made."
     if match := _HTTP_ERROR.match(content):
         status, note, body = match[1], match[2].strip(), match[3]

@@ -39,7 +39,7 @@ from powerstrip.runtime.offline.followup import (
     record_arguments,
 )
 from powerstrip.runtime.offline.params import Param, params_of
-from powerstrip.runtime.offline.render import render_result
+from powerstrip.runtime.offline.render import is_declined, render_result
 from powerstrip.runtime.offline.scan import scan
 from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Selection, select
 
@@ -264,7 +264,11 @@ class OfflineRouter:
         for call in history[call_index].tool_calls:
             if call.id not in answers:
                 continue
-            parts.append(f"Called {call.name} with {call.arguments or '{}'}.")
+            arguments = call.arguments or "{}"
+            if is_declined(answers[call.id]):
+                parts.append(f"Did not call {call.name} with {arguments}: you declined it.")
+                continue
+            parts.append(f"Called {call.name} with {arguments}.")
             parts.append(render_result(answers[call.id]))
         return "\n\n".join(parts)
 
