@@ -48,7 +48,21 @@ from powerstrip.settings import Settings
 __all__ = ["chat"]
 
 _ARGUMENTS_SHOWN = 200  # characters of a call's arguments on its line
-_HELP = "Type a message. /calls shows the call log, /quit (or Ctrl-D) leaves."
+_HELP = "Type a message. /calls shows the call log, /help explains, /quit (or Ctrl-D) leaves."
+_HELP_LONG = """\
+Type a message and press Enter: the model answers, calling the enabled plugins when they help.
+
+  /calls    the plugin calls of this conversation: what was sent, the status, the time
+  /help     this text, and the enabled plugins
+  /quit     leave (also /exit, /q or Ctrl-D); the conversation is kept
+
+Before a call that can change something (a POST, or an operation its plugin marks as
+consequential) you are asked:
+  y   make this call          n   do not make it (the model is told you declined)
+  a   make it, and always allow this operation of this plugin from now on
+      (offered only where the plugin permits it; GET /api/grants lists such grants and
+      DELETE /api/grants/ID revokes one)
+"""
 
 
 def chat(
@@ -155,7 +169,9 @@ class _Session:
             if text in ("/quit", "/exit", "/q"):
                 break
             if text == "/help":
-                self.console.print(_HELP)
+                self.console.print(escape(_HELP_LONG))
+                view = await self.host.chats.get(self.user, self.conversation_id)
+                await self._show_plugins(view.summary)
                 continue
             if text == "/calls":
                 await self._show_calls()

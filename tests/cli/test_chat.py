@@ -101,3 +101,12 @@ def test_a_model_failure_is_shown_and_the_chat_goes_on(
     assert "assistant> Hello!" in result.stdout
     assert "error: the model failed" in result.stdout  # the script ran out
     assert "Bye." in result.stdout
+
+
+def test_help_explains_the_commands_approvals_and_the_enabled_plugins(cli: Cli) -> None:
+    cli("plugins", "install", "https://plugin.example.com")
+    out = cli("chat", "-p", "1", input="/help\n").stdout
+    help_text = out.split("you> ", 1)[1]
+    for expected in ("/calls", "/quit", "a   make it, and always allow", "/api/grants"):
+        assert expected in help_text, expected
+    assert "todo" in help_text, "the enabled plugins are listed again"
