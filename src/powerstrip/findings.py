@@ -165,6 +165,12 @@ RULES: dict[str, Rule] = {
         Rule(
             "PS208", "root-domain-unknown", _I, "domain rules were not checked: the root is unknown"
         ),
+        Rule(
+            "PS211",
+            "dev-page-not-https",
+            _W,
+            "a page the host never fetches does not use HTTPS (development mode)",
+        ),
         # PS3xx: the OpenAPI document
         Rule("PS300", "spec-not-a-spec", _E, "the spec URL did not return an OpenAPI document"),
         Rule("PS301", "spec-syntax", _E, "the spec is neither valid JSON nor valid YAML"),

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from powerstrip.check.rules import url_policy_findings
+from powerstrip.plugin import parse_manifest
 from powerstrip.testing import LoopbackServer
 from tests.compat.todo_quart.main import app
 
@@ -72,6 +74,8 @@ def test_check_dev_passes_with_no_errors(checked: dict[str, Any]) -> None:
     assert checked["summary"]["errors"] == 0
     errors = [f for f in checked["findings"] if f["severity"] == "error"]
     assert errors == []
+    warned = [f["location"] for f in checked["findings"] if f["code"] == "PS211"]
+    assert warned == ["legal_info_url"], "the plain-http legal page is still said"
 
 
 def test_check_dev_lists_the_three_operations(checked: dict[str, Any], base: str) -> None:
@@ -115,3 +119,34 @@ def test_quart_cors_allows_the_original_host_origin(base: str) -> None:
         timeout=10,
     )
     assert reply.headers["access-control-allow-origin"] == "https://chat.openai.com"
+
+
+def test_plugins_add_dev_takes_it_as_shipped(base: str, tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POWERSTRIP_")}
+    environment["POWERSTRIP_DATA_DIR"] = str(tmp_path)
+    finished = subprocess.run(  # noqa: S603 - our own CLI, with arguments we chose
+        [sys.executable, "-m", "powerstrip", "plugins", "add", "--dev", base],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=environment,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "Added todo" in finished.stdout
+
+
+def test_the_legal_page_is_the_original_placeholder() -> None:
+    manifest = json.loads((HERE / "ai-plugin.json").read_text())
+    assert manifest["legal_info_url"] == "http://example.com/legal"
+
+
+def test_outside_development_mode_an_http_legal_page_is_an_error() -> None:
+    manifest = json.loads((HERE / "ai-plugin.json").read_text())
+    manifest["api"]["url"] = "https://todo.example.com/openapi.yaml"
+    manifest["logo_url"] = "https://todo.example.com/logo.png"
+    parsed = parse_manifest(manifest).manifest
+    assert parsed is not None
+    found = url_policy_findings(parsed, None, dev_mode=False)
+    assert [(f.code, f.location) for f in found] == [("PS203", "legal_info_url")]

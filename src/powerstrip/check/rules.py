@@ -23,6 +23,11 @@ __all__ = ["LOCAL_HOSTS", "domain_findings", "steering_findings", "url_policy_fi
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
+# Pages a person may open but the host never fetches for the plugin to work. A plugin under
+# development (the platform's own localhost quickstart among them) often links placeholders
+# such as http://example.com/legal, which the localhost flow accepted.
+_PAGES_ONLY = frozenset({"legal_info_url"})
+
 
 def _finding(code: str, where: str, message: str, fix: str, value: str | None = None) -> Finding:
     return Finding(RULES[code], where, message, fix, value)
@@ -56,11 +61,13 @@ def url_policy_findings(
         if parts.scheme != "https" or port not in (None, 443):
             why = "uses http" if parts.scheme != "https" else f"uses port {port}"
             hint = " (or run `powerstrip check --dev` for a local plugin)" if local else ""
+            page_only = dev_mode and where in _PAGES_ONLY
             found.append(
                 _finding(
-                    "PS203",
+                    "PS211" if page_only else "PS203",
                     where,
-                    f"{where} {quote_value(url)!r} {why}; the platform only talks HTTPS on 443",
+                    f"{where} {quote_value(url)!r} {why}; the platform only talks HTTPS on 443"
+                    + (" (allowed in development mode, refused outside it)" if page_only else ""),
                     f"serve it over https on port 443{hint}",
                     url,
                 )
