@@ -108,10 +108,12 @@ def render_summary(summary: DirectorySummary, console: Console) -> None:
 
 
 def report_json(report: CheckReport) -> str:
+    """The report as indented JSON, the shape `powerstrip check --json` prints."""
     return json.dumps(report.as_dict(), indent=2, ensure_ascii=False)
 
 
 def summary_json(summary: DirectorySummary) -> str:
+    """A folder's summary as indented JSON, the shape `check --json FOLDER` prints."""
     data: dict[str, Any] = {
         "root": summary.root,
         "plugins": summary.plugins,

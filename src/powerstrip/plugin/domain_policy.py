@@ -66,6 +66,7 @@ def registrable_domain(host: str) -> str:
 
 
 def same_registrable_domain(a: str, b: str) -> bool:
+    """Whether two hosts share a registrable domain (`api.acme.com` and `acme.com` do)."""
     return bool(a) and registrable_domain(a) == registrable_domain(b)
 
 
@@ -76,6 +77,7 @@ def email_domain(address: str) -> str:
 
 
 def is_same_or_subdomain(host: str, parent: str) -> bool:
+    """Whether `host` is `parent` or a subdomain of it (case and trailing dots ignored)."""
     host, parent = _normalise(host), _normalise(parent)
     return bool(parent) and (host == parent or host.endswith("." + parent))
 
