@@ -183,3 +183,25 @@ def test_conversion_is_unchanged_by_the_reference_findings(tmp_path: Path) -> No
     broken = _check(tmp_path, spec)
     assert "PS331" in broken.codes()
     assert [t.parameters for t in broken.tools] == [t.parameters for t in clean.tools]
+
+
+def test_a_31_schema_problem_is_placed_where_it_is_written(tmp_path: Path) -> None:
+    spec = VALID.replace("openapi: 3.0.3", "openapi: 3.1.0").replace(
+        "TodoList: {type: array, items: {type: string}}",
+        "TodoList: {type: object, properties: {n: {type: int}}}",
+    )
+    finding = _at(_check(tmp_path, spec), "PS335")
+    assert finding.location == "spec.components.schemas.TodoList.properties.n.type"
+    assert "`type: 'int'`" in finding.message
+    assert "reads it as 'integer'" in finding.message
+
+
+def test_a_default_that_breaks_its_schema_is_named_by_its_field(tmp_path: Path) -> None:
+    spec = VALID.replace(
+        "TodoList: {type: array, items: {type: string}}",
+        "TodoList: {type: object, properties: {due: {type: string, format: date-time, "
+        "default: tomorrow}}}",
+    )
+    finding = _at(_check(tmp_path, spec), "PS334")
+    assert finding.location == "spec.components.schemas.TodoList.properties.due.default"
+    assert finding.message.startswith("`default`: 'tomorrow' is not a 'date-time'")

@@ -261,12 +261,11 @@ def _keyword_issues(document: dict[str, Any], major_minor: str) -> tuple[list[Is
             if rule:
                 issues.extend(rule)
                 continue
-            explained = explain(error)
             places = _places(error, document)
             for place in places:
-                base = place[: len(place) - len(error.path)]
-                issues.extend(replace(i, path=(*base, *i.path)) for i in explained)
+                issues.extend(explain(error, place[: len(place) - len(error.path)]))
             if not places:
+                explained = explain(error)
                 # Nowhere to point at: say where inside its object, at the document's level.
                 inside = spec_location(tuple(error.path)).removeprefix("spec")
                 issues.extend(

@@ -210,8 +210,8 @@ def _required_flag(path: JsonPath, value: object) -> Issue:
     )
 
 
-def _from_leaf(error: ValidationError) -> Issue:
-    path: JsonPath = tuple(error.absolute_path)
+def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
+    path: JsonPath = (*base, *error.absolute_path)
     validator = error.validator
     value: Any = error.instance
     field = _field(path)
@@ -295,6 +295,9 @@ def _from_leaf(error: ValidationError) -> Issue:
     )
 
 
-def explain(error: ValidationError) -> list[Issue]:
-    """The issues behind one error of the OpenAPI JSON Schema check, deepest cause first."""
-    return [_from_leaf(leaf) for leaf in leaves(error)]
+def explain(error: ValidationError, base: JsonPath = ()) -> list[Issue]:
+    """The issues behind one validator error, deepest cause first.
+
+    `base` is where the validated object sits when the error only knows paths inside it.
+    """
+    return [_from_leaf(leaf, base) for leaf in leaves(error)]
