@@ -205,3 +205,23 @@ def test_a_default_that_breaks_its_schema_is_named_by_its_field(tmp_path: Path) 
     finding = _at(_check(tmp_path, spec), "PS334")
     assert finding.location == "spec.components.schemas.TodoList.properties.due.default"
     assert finding.message.startswith("`default`: 'tomorrow' is not a 'date-time'")
+
+
+def test_a_parameter_location_that_does_not_exist_lists_every_location(tmp_path: Path) -> None:
+    spec = VALID.replace("{name: q, in: query,", "{name: q, in: body,")
+    finding = _at(_check(tmp_path, spec), "PS334")
+    assert finding.location == "spec.paths['/todos'].get.parameters[0].in"
+    assert finding.message == "`in` is 'body'; OpenAPI allows 'path', 'query', 'header', 'cookie'"
+
+
+def test_example_and_examples_together_are_named_at_the_media_type(tmp_path: Path) -> None:
+    spec = _spec()
+    media = spec["paths"]["/todos"]["get"]["responses"]["200"]["content"]["application/json"]
+    media.update(example=["a"], examples={"one": {"value": ["a"]}})
+    finding = _at(_check(tmp_path, spec), "PS330")
+    assert (
+        finding.location == "spec.paths['/todos'].get.responses['200'].content['application/json']"
+    )
+    assert finding.message == (
+        "this media type object has both `example` and `examples`; OpenAPI allows only one of them"
+    )

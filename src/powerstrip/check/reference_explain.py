@@ -43,7 +43,7 @@ _TYPE_READINGS = {
     "map": "object",
     "json": "object",
 }
-_OBJECT_LEVEL = frozenset({"required", "additionalProperties", "unevaluatedProperties"})
+_OBJECT_LEVEL = frozenset({"required", "additionalProperties", "unevaluatedProperties", "not"})
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -143,6 +143,37 @@ def _branch_cost(errors: list[ValidationError]) -> tuple[int, int, int]:
     return wrong, len(errors), -depth
 
 
+def _discriminator(branches: list[list[ValidationError]]) -> ValidationError | None:
+    """One `enum` error with every branch's values, when all branches refuse the same field.
+
+    OpenAPI 3.0 picks a parameter's branch by `in`: `in: body` fails each branch on `in`, and
+    the useful message lists the values of all of them, not those of one branch.
+    """
+    fields: list[ValidationError] = []
+    for errors in branches:
+        found = [e for e in errors if e.validator in ("enum", "const") and e.relative_path]
+        if not found:
+            return None
+        fields.append(found[0])
+    if len({tuple(e.absolute_path) for e in fields}) != 1:
+        return None
+    allowed: list[object] = []
+    for e in fields:
+        raw = e.validator_value
+        for value in raw if e.validator == "enum" and isinstance(raw, list) else [raw]:
+            if value not in allowed:
+                allowed.append(value)
+    first = fields[0]
+    return ValidationError(
+        f"{first.instance!r} is not one of {allowed!r}",
+        validator="enum",
+        validator_value=allowed,
+        instance=first.instance,
+        path=first.absolute_path,
+        schema_path=first.absolute_schema_path,
+    )
+
+
 def leaves(error: ValidationError) -> list[ValidationError]:
     """The errors that explain `error`: itself, or the causes inside the branch meant."""
     if error.validator not in ("oneOf", "anyOf") or not error.context:
@@ -150,6 +181,9 @@ def leaves(error: ValidationError) -> list[ValidationError]:
     branches: dict[object, list[ValidationError]] = defaultdict(list)
     for sub in error.context:
         branches[sub.relative_schema_path[0] if sub.relative_schema_path else 0].append(sub)
+    merged = _discriminator(list(branches.values())) if len(branches) > 1 else None
+    if merged is not None:
+        return [merged]
     meant = min(branches.values(), key=_branch_cost)
     return [leaf for sub in meant for leaf in leaves(sub)]
 
@@ -247,6 +281,16 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
             f"remove it, move it where OpenAPI defines it, or rename it `x-{first}` to keep it "
             "as an extension",
             ", ".join(keys) or None,
+        )
+    excluded = error.validator_value if validator == "not" else None
+    if isinstance(excluded, dict) and list(excluded) == ["required"]:
+        both = " and ".join(f"`{k}`" for k in excluded["required"])
+        return Issue(
+            "other",
+            path,
+            f"a {kind_of} has keys that exclude each other",
+            f"this {kind_of} has both {both}; OpenAPI allows only one of them",
+            "keep one of them",
         )
     if field == "type" and validator in ("enum", "type", "anyOf", "oneOf"):
         return _type_name(path, value)
