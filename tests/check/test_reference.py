@@ -225,3 +225,13 @@ def test_example_and_examples_together_are_named_at_the_media_type(tmp_path: Pat
     assert finding.message == (
         "this media type object has both `example` and `examples`; OpenAPI allows only one of them"
     )
+
+
+def test_an_unknown_key_names_its_object_in_plain_words(tmp_path: Path) -> None:
+    spec = _spec(info={"title": "TODO", "version": "v1", "servers": []})
+    finding = _at(_check(tmp_path, spec), "PS332")
+    assert finding.location == "spec.info"
+    assert finding.message == (
+        "`servers` is not defined for an info object; the reference validator refuses it"
+    )
+    assert finding.fix.endswith("or rename it `x-servers` to keep it as an extension")

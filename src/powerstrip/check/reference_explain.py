@@ -251,6 +251,7 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
     field = _field(path)
     # A missing or unknown key is about the object itself; a bad value about its parent object.
     kind_of = object_kind(path if validator in _OBJECT_LEVEL else path[:-1])
+    a_kind = f"{'an' if kind_of[:1] in ('a', 'e', 'i', 'o', 'O') else 'a'} {kind_of}"
     if validator == "required":
         wanted = error.validator_value if isinstance(error.validator_value, list) else []
         have = value if isinstance(value, dict) else {}
@@ -264,7 +265,7 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
         return Issue(
             "missing",
             path,
-            f"a {kind_of} has no `{name}`, which OpenAPI requires",
+            f"{a_kind} has no `{name}`, which OpenAPI requires",
             f"this {kind_of} has no `{name}`, which OpenAPI requires",
             fix,
         )
@@ -275,8 +276,8 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
         return Issue(
             "unknown",
             path,
-            f"a {kind_of} has a key OpenAPI does not define there",
-            f"{shown} {'is' if len(keys) < 2 else 'are'} not defined for a {kind_of}; "
+            f"{a_kind} has a key OpenAPI does not define there",
+            f"{shown} {'is' if len(keys) < 2 else 'are'} not defined for {a_kind}; "
             "the reference validator refuses it",
             f"remove it, move it where OpenAPI defines it, or rename it `x-{first}` to keep it "
             "as an extension",
@@ -288,7 +289,7 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
         return Issue(
             "other",
             path,
-            f"a {kind_of} has keys that exclude each other",
+            f"{a_kind} has keys that exclude each other",
             f"this {kind_of} has both {both}; OpenAPI allows only one of them",
             "keep one of them",
         )
@@ -303,7 +304,7 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
         return Issue(
             "wrong-type",
             path,
-            f"a field has the wrong JSON type for a {kind_of}",
+            f"a field has the wrong JSON type for {a_kind}",
             f"`{field}` is {_json(value)}, but OpenAPI wants {article} {want} here",
             f"write `{field}` as {want}" + (", or remove it" if value is None else ""),
             value,
@@ -332,7 +333,7 @@ def _from_leaf(error: ValidationError, base: JsonPath) -> Issue:
     return Issue(
         "other",
         path,
-        f"a {kind_of} breaks the OpenAPI schema ({validator})",
+        f"{a_kind} breaks the OpenAPI schema ({validator})",
         f"this {kind_of} breaks the OpenAPI schema: {quote_value(first_line(error.message), 160)}",
         f"correct it as the OpenAPI specification describes the {kind_of}",
         None,
