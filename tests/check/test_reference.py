@@ -235,3 +235,13 @@ def test_an_unknown_key_names_its_object_in_plain_words(tmp_path: Path) -> None:
         "`servers` is not defined for an info object; the reference validator refuses it"
     )
     assert finding.fix.endswith("or rename it `x-servers` to keep it as an extension")
+
+
+def test_only_the_default_that_breaks_its_schema_is_reported(tmp_path: Path) -> None:
+    spec = VALID.replace(
+        "TodoList: {type: array, items: {type: string}}",
+        "TodoList: {type: object, properties: {a: {type: string, default: 0}, "
+        "b: {type: integer, default: 0}}}",
+    )
+    found = [f for f in _check(tmp_path, spec).findings if f.code == "PS333"]
+    assert [f.location for f in found] == ["spec.components.schemas.TodoList.properties.a.default"]

@@ -233,10 +233,15 @@ def _places(error: ValidationError, document: dict[str, Any]) -> list[JsonPath]:
     found: list[JsonPath] = []
     if not relative and not isinstance(error.instance, dict | list):
         for path, node in iter_nodes(document):
-            if isinstance(node, dict) and "default" in node:
-                value = node["default"]
-                if value == error.instance and type(value) is type(error.instance):
-                    found.append((*path, "default"))
+            if not isinstance(node, dict) or "default" not in node:
+                continue
+            value = node["default"]
+            # The schema must say what the default breaks (`type: string` for a `0`): another
+            # schema with the same default may well accept it.
+            said = node.get(str(error.validator), error.validator_value)
+            same = value == error.instance and type(value) is type(error.instance)
+            if same and said == error.validator_value:
+                found.append((*path, "default"))
         return found[:_MAX_PLACES]
     for path, node in iter_nodes(document):
         if not relative and not error.instance:
