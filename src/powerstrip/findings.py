@@ -225,6 +225,36 @@ RULES: dict[str, Rule] = {
         Rule(
             "PS326", "schema-too-large", _W, "a tool's parameters schema was too large and was cut"
         ),
+        # PS330–PS339: what the OpenAPI reference validator (openapi-spec-validator) refuses
+        Rule("PS330", "openapi-rule", _W, "the spec breaks a rule of the OpenAPI specification"),
+        Rule("PS331", "openapi-field-missing", _W, "an OpenAPI object lacks a field it requires"),
+        Rule(
+            "PS332", "openapi-field-unknown", _W, "an OpenAPI object has a key it does not define"
+        ),
+        Rule("PS333", "openapi-field-type", _W, "an OpenAPI field has the wrong JSON type"),
+        Rule(
+            "PS334", "openapi-value-invalid", _W, "an OpenAPI field has a value it does not allow"
+        ),
+        Rule("PS335", "schema-type-name", _W, "a schema's type is not a JSON Schema type name"),
+        Rule(
+            "PS336",
+            "request-schema-type-name",
+            _E,
+            "a parameter or request body schema's type is not a JSON Schema type name",
+        ),
+        Rule("PS337", "ref-target-missing", _W, "a $ref outside the requests points nowhere"),
+        Rule(
+            "PS338",
+            "request-ref-target-missing",
+            _E,
+            "a $ref in a parameter or request body points nowhere",
+        ),
+        Rule(
+            "PS339",
+            "reference-validator-stopped",
+            _W,
+            "the OpenAPI reference validator could not check the whole spec",
+        ),
         # PS4xx: the usage policy
         Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),

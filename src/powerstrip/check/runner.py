@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from powerstrip.check.reference import drop_covered, reference_findings
 from powerstrip.check.report import CheckReport, SpecSource, ToolSummary
 from powerstrip.check.rules import (
     LOCAL_HOSTS,
@@ -108,6 +109,7 @@ def evaluate(
         report.add(exc.findings)
         return
     report.add(toolset.findings)
+    report.add(drop_covered(reference_findings(loaded), report.findings))
     report.tools = [ToolSummary.from_tool(tool) for tool in toolset.tools]
     report.prompt = render_namespace_prompt(toolset, manifest.description_for_model)
     report.add(steering_findings(list(iter_descriptions(loaded.document)), code="PS402"))
