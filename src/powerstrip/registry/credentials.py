@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.auth import TokenSet, authorization_header, refresh_tokens
@@ -25,12 +25,13 @@ from powerstrip.registry.context import (
     client_secret_context,
     credential_context,
     load_install,
-    plugin_not_found,
+    load_plugin,
+    load_registration,
     require_not_banned,
     service_key_context,
 )
 from powerstrip.runtime import AuthMaterial
-from powerstrip.store import Credential, Install, Plugin, Registration, transaction
+from powerstrip.store import Credential, Plugin, transaction
 
 __all__ = ["PluginCredentials", "credentials_for", "refresh_credentials", "store_tokens"]
 
@@ -74,35 +75,27 @@ class _Loaded:
 
 
 async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
-    # One query for the four rows (each is unique for its keys): every call of every turn asks
-    # for credentials, and each statement is a round trip to the store.
-    statement = (
-        select(Plugin, Install, Credential, Registration)
-        .outerjoin(Install, and_(Install.plugin_id == Plugin.id, Install.user_id == user_id))
-        .outerjoin(
-            Credential, and_(Credential.plugin_id == Plugin.id, Credential.user_id == user_id)
-        )
-        .outerjoin(Registration, Registration.plugin_id == Plugin.id)
-        .where(Plugin.id == plugin_id)
-    )
     async with ctx.sessions() as session:
-        found = (await session.execute(statement)).one_or_none()
-    if found is None:
-        raise plugin_not_found(plugin_id)
-    plugin, install, credential, registration = found
-    require_not_banned(plugin)
-    if install is None:
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} is not installed for this user",
-            where=f"plugin {plugin_id}",
-            fix="install the plugin first",
+        plugin = await load_plugin(session, plugin_id)
+        require_not_banned(plugin)
+        install = await load_install(session, user_id, plugin_id)
+        if install is None:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} is not installed for this user",
+                where=f"plugin {plugin_id}",
+                fix="install the plugin first",
+            )
+        if install.needs_reconsent:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
+                where=f"plugin {plugin_id}",
+                fix="install it again to consent to the change (and give new credentials)",
+            )
+        statement = select(Credential).where(
+            Credential.user_id == user_id, Credential.plugin_id == plugin_id
         )
-    if install.needs_reconsent:
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
-            where=f"plugin {plugin_id}",
-            fix="install it again to consent to the change (and give new credentials)",
-        )
+        credential = (await session.execute(statement)).scalar_one_or_none()
+        registration = await load_registration(session, plugin_id)
     auth_type = AuthType(plugin.auth_type)
     if auth_type in (AuthType.SERVICE_HTTP, AuthType.OAUTH) and (
         registration is None or registration.token_verified_at is None
