@@ -45,4 +45,7 @@ async def test_long_names_and_paths_leave_the_description_readable(tmp_path: Pat
     out = io.StringIO()
     render_report(report, Console(file=out, width=80, color_system=None))
     assert report.tools, out.getvalue()
-    assert "Search flights on a" in out.getvalue(), out.getvalue()
+    text = out.getvalue()
+    assert "Search flights on a" in text, text
+    assert report.findings, "a long location in the findings table too"
+    assert "what and how" in text, text

@@ -40,8 +40,11 @@ def render_report(report: CheckReport, console: Console, *, show_prompt: bool = 
         table = Table(title="Findings", show_lines=False, expand=True)
         table.add_column("code", no_wrap=True)
         table.add_column("severity", no_wrap=True)
-        table.add_column("location", overflow="fold")
-        table.add_column("what and how to fix", overflow="fold", ratio=3)
+        # Every wrapping column here and in the operations table shares the width by ratio: one
+        # without a ratio takes its content's width, and a long location or function name left
+        # the last column one letter a line on an 80-column pipe.
+        table.add_column("location", overflow="fold", ratio=2, min_width=12)
+        table.add_column("what and how to fix", overflow="fold", ratio=3, min_width=24)
         for f in findings:
             table.add_row(
                 f.code,
@@ -52,10 +55,10 @@ def render_report(report: CheckReport, console: Console, *, show_prompt: bool = 
         console.print(table)
     if report.tools:
         ops = Table(title="Operations as the model sees them", expand=True)
-        ops.add_column("function", overflow="fold")
-        ops.add_column("call", overflow="fold")
+        ops.add_column("function", overflow="fold", ratio=2, min_width=12)
+        ops.add_column("call", overflow="fold", ratio=2, min_width=10)
         ops.add_column("consequential", no_wrap=True)
-        ops.add_column("description", overflow="fold", ratio=2)
+        ops.add_column("description", overflow="fold", ratio=3, min_width=20)
         for tool in report.tools:
             flag = "yes" if tool.consequential else "no"
             if tool.consequential_declared is None:
