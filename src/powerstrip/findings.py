@@ -219,6 +219,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "PS326", "schema-too-large", _W, "a tool's parameters schema was too large and was cut"
         ),
+        Rule("PS327", "path-unsafe", _E, "a path could leave the API base URL"),
         # PS4xx: the usage policy
         Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),

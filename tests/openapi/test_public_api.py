@@ -15,6 +15,7 @@ def test_exported_members() -> None:
         "convert",
         "iter_descriptions",
         "load_spec",
+        "path_template_problem",
         "render_namespace_prompt",
     ]
     for name in openapi.__all__:

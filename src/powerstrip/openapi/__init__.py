@@ -4,6 +4,7 @@ load_spec(text)              parse JSON/YAML, reject what is not a spec, sniff t
 convert(spec, namespace=)    every operation → one `Tool` (JSON Schema parameters, bindings)
 render_namespace_prompt()    the TypeScript-like prompt for models without function calling
 iter_descriptions(document)  every description/summary with its location, for the checker
+path_template_problem(path)  why a path template could leave the API base (None when safe)
 """
 
 from powerstrip.openapi.convert import convert
@@ -16,6 +17,7 @@ from powerstrip.openapi.model import (
     ToolSet,
     UnknownFunctionError,
 )
+from powerstrip.openapi.path_template import path_template_problem
 from powerstrip.openapi.prompt import render_namespace_prompt
 
 __all__ = [
@@ -27,5 +29,6 @@ __all__ = [
     "convert",
     "iter_descriptions",
     "load_spec",
+    "path_template_problem",
     "render_namespace_prompt",
 ]
