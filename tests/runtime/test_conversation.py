@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -274,3 +274,30 @@ async def test_an_always_allowed_call_beside_one_needing_approval_does_not_block
     started = [e for e in resumed if isinstance(e, CallStarted)]
     assert [e.call_id for e in started] == [e.call_id for e in finished] == ["a1", "a2"]
     assert resumed[-1] == TurnDone("both done")
+
+
+@pytest.mark.parametrize(("operation", "redeployed"), [("addNote", False), ("addItem", True)])
+async def test_a_decline_is_final_even_when_the_operation_stops_asking(
+    world: World, operation: str, redeployed: bool
+) -> None:
+    world.model_server.push(CallTool(f"faults__{operation}", {"name": "milk"}, id="d1"))
+    await collect(world.conversation.send("add milk"))
+    # Between the question and the answer the operation stops asking: an "always allow" appears
+    # (another window), and for addItem a redeployed spec now declares it not consequential.
+    if redeployed:
+        relaxed = fault_plugin.SPEC.replace(
+            "operationId: addItem", "operationId: addItem\n      x-openai-isConsequential: false"
+        )
+        [plugin] = world.conversation.plugins
+        world.conversation.plugins = [
+            replace(plugin, toolset=convert(load_spec(relaxed), namespace="faults"))
+        ]
+    world.grants.allowed_operations.add(operation)
+    world.model_server.push(Reply("OK, not added"))
+    fault_plugin.RECEIVED.clear()
+    resumed = await collect(world.conversation.resume({"d1": False}))
+    assert not any(isinstance(e, CallStarted) for e in resumed)
+    assert world.recorder.calls == []
+    assert fault_plugin.RECEIVED == []
+    assert "declined" in world.model_server.requests[-1]["messages"][-1]["content"]
+    assert resumed[-1] == TurnDone("OK, not added")

@@ -179,11 +179,14 @@ class Conversation:
             yield TurnDone("", paused=bool(pending))
             return
         for call in pending:
-            if call not in asked or decisions[call.id]:
+            # A decline is final for that call, whatever the operation looks like now: a spec
+            # redeployed, or a grant added, between the question and the answer must not turn
+            # the user's "no" into a call that runs unasked.
+            if decisions.get(call.id) is False:
+                await self._declined(call)
+            else:
                 async for event in self._run_call(call):
                     yield event
-            else:
-                await self._declined(call)
         async for event in self._loop():
             yield event
 
