@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from powerstrip.errors import ModelError, PowerstripError
-from powerstrip.openapi import Tool, ToolSet
+from powerstrip.openapi import Tool, ToolSet, namespaces_clash
 from powerstrip.runtime.events import (
     ApprovalNeeded,
     CallFinished,
@@ -126,6 +126,22 @@ def system_prompt(plugins: Sequence[ActivePlugin]) -> str:
     return "\n".join(lines)
 
 
+def distinct_namespaces(plugins: Sequence[ActivePlugin]) -> list[ActivePlugin]:
+    """The plugins, leaving out each one whose namespace clashes with an earlier one's.
+
+    The registry refuses to enable such a plugin; this is the runtime's own guard (a refresh
+    may rename a plugin already enabled), so the model never sees one function name twice and
+    a call can only reach the plugin that first held the namespace.
+    """
+    kept: list[ActivePlugin] = []
+    for plugin in plugins:
+        if not any(
+            namespaces_clash(plugin.toolset.namespace, other.toolset.namespace) for other in kept
+        ):
+            kept.append(plugin)
+    return kept
+
+
 class Conversation:
     """Runs turns of one conversation against a model and the enabled plugins."""
 
@@ -145,7 +161,15 @@ class Conversation:
         self.conversation_id = conversation_id
         self.model = model
         self.executor = executor
-        self.plugins = list(plugins)
+        self.plugins = distinct_namespaces(plugins)
+        for plugin in plugins:
+            if all(plugin is not kept for kept in self.plugins):
+                logger.warning(
+                    "conversation.namespace_clash id=%s plugin=%s namespace=%s",
+                    conversation_id,
+                    plugin.plugin_id,
+                    plugin.toolset.namespace,
+                )
         self.history = history
         self.recorder = recorder
         self.grants = grants
