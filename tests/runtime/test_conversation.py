@@ -331,3 +331,30 @@ async def test_a_second_plugin_with_a_taken_namespace_is_left_out_of_the_turn(
     assert len(names) == len(set(n.casefold() for n in names)) == len(tools.tools)
     assert "IMPOSTOR" not in world.model_server.requests[0]["messages"][0]["content"]
     assert [plugin for plugin, _ in world.recorder.calls] == ["p1"]
+
+
+@dataclass
+class BrokenCredentials:
+    """A credential source with a bug: not a PowerstripError, the kind nobody planned for."""
+
+    async def current(self) -> AuthMaterial:
+        raise OverflowError("date value out of range")
+
+    async def refresh(self) -> AuthMaterial | None:
+        raise OverflowError("date value out of range")
+
+
+async def test_a_fault_in_the_credentials_ends_the_call_and_the_turn_goes_on(world: World) -> None:
+    [plugin] = world.conversation.plugins
+    world.conversation.plugins = [replace(plugin, credentials=BrokenCredentials())]
+    world.model_server.push(CallTool("faults__getItem", {"item_id": "1"}, id="b1"), Reply("Done"))
+    events = await collect(world.conversation.send("get item 1"))
+    finished = next(e for e in events if isinstance(e, CallFinished))
+    assert finished.outcome == "refused"
+    assert finished.error is not None
+    assert "credentials" in finished.error
+    assert [outcome.outcome for _, outcome in world.recorder.calls] == ["refused"]
+    assert events[-1] == TurnDone("Done")
+    assert world.conversation.pending_calls() == []
+    world.model_server.push(Reply("Next"))
+    assert (await collect(world.conversation.send("hello")))[-1] == TurnDone("Next")

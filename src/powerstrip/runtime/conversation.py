@@ -311,11 +311,39 @@ class Conversation:
             yield CallFinished(call.id, call.name, "refused", None, 0, exc.message)
             await self._answer(call, f"The plugin cannot be called: {exc}")
             return
+        except Exception as exc:
+            # A fault in getting the credentials (a provider's absurd token answer, a broken
+            # stored secret) ends this call, never the conversation: unanswered, the call would
+            # block every later message, and approving it again would only repeat the fault.
+            logger.error(
+                "conversation.credentials_failed id=%s function=%s error=%s",
+                self.conversation_id,
+                call.name,
+                type(exc).__name__,
+            )
+            outcome = self.executor.not_made(
+                tool,
+                f"the plugin's credentials could not be read ({type(exc).__name__}); sign in "
+                "to the plugin again or set its key again",
+            )
+            await self.recorder.record_call(plugin.plugin_id, outcome)
+            yield CallFinished(call.id, call.name, outcome.outcome, None, 0, outcome.error)
+            await self._answer(call, outcome.model_text)
+            return
         outcome = await self.executor.execute(tool, call.arguments, self._request(plugin, material))
         if outcome.status_code == 401:
             try:
                 renewed = await plugin.credentials.refresh()
             except PowerstripError:
+                renewed = None
+            except Exception as exc:
+                # As above: a failed renewal leaves the 401 as this call's answer.
+                logger.error(
+                    "conversation.refresh_failed id=%s function=%s error=%s",
+                    self.conversation_id,
+                    call.name,
+                    type(exc).__name__,
+                )
                 renewed = None
             if renewed is not None:
                 outcome = await self.executor.execute(
