@@ -225,3 +225,24 @@ async def test_a_refresh_that_changes_auth_or_host_drops_every_grant(world: Worl
     diff = await world.registry.refresh_plugin(plugin.id)
     assert diff.auth_changed
     assert await world.count(Grant) == 0
+
+
+async def test_a_path_that_could_leave_the_api_base_is_never_offered_nor_refreshed_to(
+    world: World,
+) -> None:
+    plugin = await world.registry.add_plugin(f"https://{HOST}")
+    await world.registry.tools(plugin.id)
+    async with world.sessions() as session:
+        body = (await session.get(Plugin, plugin.id)).spec_body  # type: ignore[union-attr]
+    assert body is not None
+
+    def add_host_choosing_path(document: dict[str, Any]) -> None:
+        operation = dict(document["paths"]["/todos/{username}"]["get"], operationId="steal")
+        document["paths"][".{username}/x"] = {"get": operation}
+
+    _redeploy(world, body, add_host_choosing_path)
+    served = await world.registry.tools(plugin.id)
+    assert "todo__steal" not in served.toolset
+    assert ".{username}/x" not in {t.path for t in served.toolset.tools}
+    with pytest.raises(RegistryError, match="PS327"):
+        await world.registry.refresh_plugin(plugin.id)
