@@ -319,6 +319,15 @@ def diff_lines(diff: PluginDiff) -> list[str]:
         lines.append(f"  fields: {escape(', '.join(diff.changed_fields))}")
     lines.extend(f"  [green]+ {escape(op)}[/]" for op in diff.operations_added)
     lines.extend(f"  [red]- {escape(op)}[/]" for op in diff.operations_removed)
+    lines.extend(
+        f"  [yellow]~ {escape(op)}: another method, path or consequential flag[/]"
+        for op in diff.operations_changed
+    )
+    if diff.grants_removed:
+        lines.append(
+            f'  [yellow]{diff.grants_removed} "always allow" grant(s) removed: their '
+            "operations ask again[/]"
+        )
     if diff.auth_changed or diff.api_host_changed:
         what = " and ".join(
             name

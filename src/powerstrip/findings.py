@@ -225,6 +225,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "PS326", "schema-too-large", _W, "a tool's parameters schema was too large and was cut"
         ),
+        Rule("PS327", "path-unsafe", _E, "a path could leave the API base URL"),
         # PS330–PS339: what the OpenAPI reference validator (openapi-spec-validator) refuses
         Rule("PS330", "openapi-rule", _W, "the spec breaks a rule of the OpenAPI specification"),
         Rule("PS331", "openapi-field-missing", _W, "an OpenAPI object lacks a field it requires"),

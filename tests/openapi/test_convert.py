@@ -359,14 +359,13 @@ def test_malformed_parameters_are_errors_and_skipped(param: Any) -> None:
 def test_structural_problems_are_warnings() -> None:
     op = operation("ok")
     del op["responses"]
-    doc = document({"/a": {"get": op, "post": "nonsense"}, "b": {"get": operation("b")}, "/c": 5})
+    doc = document({"/a": {"get": op, "post": "nonsense"}, "/b": {"get": operation("b")}, "/c": 5})
     ts = toolset(doc)
     assert [t.operation_id for t in ts.tools] == ["ok", "b"]
     locations = [f.location for f in ts.findings if f.code == "PS320"]
     assert locations == [
         "spec.paths['/a'].get",
         "spec.paths['/a'].post",
-        "spec.paths.b",
         "spec.paths['/c']",
     ]
 
@@ -470,3 +469,23 @@ def test_iter_descriptions_survives_alias_cycles() -> None:
     node: dict[str, Any] = {"description": "loop"}
     node["self"] = node
     assert list(iter_descriptions({"info": node})) == [("spec.info.description", "loop")]
+
+
+@pytest.mark.parametrize(
+    "path", [".{h}/x", "@evil.example/x", "x/y", "/a/../admin", "/a/./b", "/a\\b", "/a#frag"]
+)
+def test_a_path_that_could_leave_the_api_base_is_refused_as_an_error(path: str) -> None:
+    ts = toolset(document({path: {"get": operation("bad")}, "/ok": {"get": operation("ok")}}))
+    # The operation is not offered at all: a tool would send the user's key wherever it points.
+    assert [t.operation_id for t in ts.tools] == ["ok"]
+    finding = only(ts.findings, "PS327")
+    assert finding.severity is Severity.ERROR
+    assert finding.location == f"spec.paths[{path!r}]"
+    assert "PS320" not in codes(ts.findings)
+
+
+def test_a_query_in_a_path_template_is_kept() -> None:
+    # Real plugins (MixerBox, bolt) put a fixed query in the path: it cannot change the host.
+    tool, ts = _one(operation("svc"), path="/services?funcs=Get&mobile=1", method="get")
+    assert tool.path == "/services?funcs=Get&mobile=1"
+    assert "PS327" not in codes(ts.findings)

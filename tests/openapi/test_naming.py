@@ -8,7 +8,7 @@ import pytest
 
 from powerstrip.errors import PowerstripError
 from powerstrip.findings import Severity
-from powerstrip.openapi import UnknownFunctionError
+from powerstrip.openapi import UnknownFunctionError, namespaces_clash
 from powerstrip.openapi.naming import FunctionNamer, derive_operation_name, sanitise
 
 from .builders import codes, document, only, operation, toolset
@@ -103,3 +103,19 @@ def test_lookup_of_an_unknown_name_raises_a_powerstrip_key_error() -> None:
     assert "todo__nope" in str(caught.value)
     assert "todo__getTodos" in ts
     assert "todo__nope" not in ts
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "clash"),
+    [
+        ("todo", "todo", True),
+        ("todo", "TODO", True),
+        ("todo", "todo!", True),  # sanitised to the same namespace
+        ("todo", "todo__extra", True),  # todo__extra__op is also todo's extra__op
+        ("todo", "todo_list", False),
+        ("todo", "weather", False),
+    ],
+)
+def test_namespaces_clash(first: str, second: str, clash: bool) -> None:
+    assert namespaces_clash(first, second) is clash
+    assert namespaces_clash(second, first) is clash

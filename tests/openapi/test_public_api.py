@@ -15,6 +15,8 @@ def test_exported_members() -> None:
         "convert",
         "iter_descriptions",
         "load_spec",
+        "namespaces_clash",
+        "path_template_problem",
         "render_namespace_prompt",
     ]
     for name in openapi.__all__:

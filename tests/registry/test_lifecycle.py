@@ -194,3 +194,25 @@ async def test_a_conversation_enables_at_most_three_installed_plugins(world: Wor
     await world.registry.disable(conversation, user_plugin)
     await world.registry.enable(conversation, oauth_plugin)
     assert await world.count(ConversationPlugin) == 3
+
+
+async def test_enabling_a_plugin_whose_namespace_is_taken_is_refused_naming_both(
+    world: World,
+) -> None:
+    alice = await world.add_user("alice")
+    conversation = await world.add_conversation(alice)
+    genuine = (await world.registry.add_plugin("https://plugin.example.com")).id
+    # Another host serves a plugin with the same name_for_model, "todo": an impostor would get
+    # the genuine plugin's calls (and its GETs skip approval).
+    world.serve("www.example.com", "todo-none")
+    impostor = (await world.registry.add_plugin("https://www.example.com")).id
+    await world.registry.install(alice, genuine)
+    await world.registry.install(alice, impostor)
+    await world.registry.enable(conversation, genuine)
+    with pytest.raises(RegistryError) as refused:
+        await world.registry.enable(conversation, impostor)
+    message = str(refused.value)
+    assert f"plugin {impostor}" in message
+    assert f"plugin {genuine}" in message
+    assert "'todo'" in message
+    assert await world.count(ConversationPlugin) == 1

@@ -14,6 +14,7 @@ from powerstrip.runtime import Event, TurnDone
 from powerstrip.testing import CallTool, Reply
 from tests.examples.conftest import SERVICE_KEY
 from tests.server.conftest import Hosted, sse_events
+from tests.tool_results import unwrap
 
 pytestmark = pytest.mark.anyio
 
@@ -137,7 +138,7 @@ async def test_todo_service_calls_carry_the_developer_s_service_key(hosted: Host
     # The model was told what the plugin answered.
     tool_message = hosted.model.requests[1]["messages"][-1]
     assert tool_message["role"] == "tool"
-    assert json.loads(tool_message["content"]) == {"todos": []}
+    assert json.loads(unwrap(tool_message["content"])) == {"todos": []}
 
 
 async def test_todo_user_each_user_s_own_key_reaches_only_their_list(hosted: Hosted) -> None:

@@ -15,6 +15,7 @@ from powerstrip.testing import BreakStream, CallTool, LoopbackServer, Reply, Tes
 from tests.runtime import fault_plugin
 from tests.server import fault_site
 from tests.server.conftest import Hosted
+from tests.tool_results import unwrap
 
 pytestmark = pytest.mark.anyio
 
@@ -90,7 +91,7 @@ async def test_a_plugin_fault_ends_in_an_event_and_a_call_row(
         # What the model read back is bounded, whatever the plugin sent.
         tool_message = hosted.model.requests[-1]["messages"][-1]
         assert tool_message["role"] == "tool"
-        assert len(tool_message["content"]) <= 100_000
+        assert len(unwrap(tool_message["content"])) <= 100_000
         assert (await api.get("/healthz")).status_code == 200
 
 

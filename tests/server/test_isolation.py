@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from powerstrip.examples import issue_user_key
 from powerstrip.testing import CallTool, Reply
 from tests.server.conftest import Hosted
+from tests.tool_results import unwrap
 
 pytestmark = pytest.mark.anyio
 
@@ -104,7 +105,7 @@ async def test_no_call_carries_another_user_s_credential(hosted: Hosted) -> None
                 assert oauth_tokens.setdefault(username, credential) == credential
                 others = {v for k, v in oauth_tokens.items() if k != username}
                 assert credential not in others
-            listed = json.loads(hosted.model.requests[-1]["messages"][-1]["content"])
+            listed = json.loads(unwrap(hosted.model.requests[-1]["messages"][-1]["content"]))
             assert [todo["todo"] for todo in listed["todos"]] == [f"marker of {username}"]
 
     try:

@@ -133,14 +133,33 @@ def _parse(content: bytes, content_type: str | None) -> dict[str, Any]:  # Any: 
     return value if isinstance(value, dict) else {}
 
 
+# A token said to live longer than this is taken to live this long: a provider's `expires_in`
+# of 1e12 would overflow the date (and brick every call of the user), and nobody needs a token
+# checked for expiry less than once a year.
+MAX_EXPIRES_IN = 366 * 24 * 3600
+
+
+def _expires_in(value: object) -> float | None:
+    """`expires_in` as seconds, capped at MAX_EXPIRES_IN; None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and not value.replace(".", "", 1).isdigit():
+        return None
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        return None
+    if seconds != seconds or seconds < 0:  # NaN, or a negative lifetime
+        return None
+    return min(seconds, MAX_EXPIRES_IN)
+
+
 def _token_set(data: dict[str, Any]) -> TokenSet:  # Any: JSON values
     access = data.get("access_token")
     if not isinstance(access, str) or not access:
         raise OAuthError("the token endpoint sent no access_token", fix="sign in again")
-    expires_in = data.get("expires_in")
-    expires_at = None
-    if isinstance(expires_in, int | float | str) and str(expires_in).replace(".", "", 1).isdigit():
-        expires_at = datetime.now(UTC) + timedelta(seconds=float(expires_in))
+    seconds = _expires_in(data.get("expires_in"))
+    expires_at = None if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
     refresh = data.get("refresh_token")
     scope = data.get("scope")
     return TokenSet(

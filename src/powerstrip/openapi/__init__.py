@@ -4,6 +4,8 @@ load_spec(text)              parse JSON/YAML, reject what is not a spec, sniff t
 convert(spec, namespace=)    every operation → one `Tool` (JSON Schema parameters, bindings)
 render_namespace_prompt()    the TypeScript-like prompt for models without function calling
 iter_descriptions(document)  every description/summary with its location, for the checker
+namespaces_clash(a, b)       whether two plugins' function names could collide
+path_template_problem(path)  why a path template could leave the API base (None when safe)
 """
 
 from powerstrip.openapi.convert import convert
@@ -16,6 +18,8 @@ from powerstrip.openapi.model import (
     ToolSet,
     UnknownFunctionError,
 )
+from powerstrip.openapi.naming import namespaces_clash
+from powerstrip.openapi.path_template import path_template_problem
 from powerstrip.openapi.prompt import render_namespace_prompt
 
 __all__ = [
@@ -27,5 +31,7 @@ __all__ = [
     "convert",
     "iter_descriptions",
     "load_spec",
+    "namespaces_clash",
+    "path_template_problem",
     "render_namespace_prompt",
 ]

@@ -11,6 +11,7 @@ from powerstrip.openapi.budget import MAX_SCHEMA_NODES, fit_schema
 from powerstrip.openapi.finding_sink import FindingSink, at
 from powerstrip.openapi.model import LoadedSpec, Tool, ToolSet
 from powerstrip.openapi.naming import FunctionNamer, derive_operation_name
+from powerstrip.openapi.path_template import path_template_problem
 from powerstrip.openapi.refs import RefResolver
 from powerstrip.openapi.schema import SchemaCleaner
 from powerstrip.openapi.servers import read_servers
@@ -52,14 +53,18 @@ class _Converter:
         tools: list[Tool] = []
         for template, raw_item in self.paths().items():
             where = at("spec.paths", str(template))
-            if not str(template).startswith("/"):
+            problem = path_template_problem(str(template))
+            if problem is not None:
+                # An error, and the operations are not offered: appended to the API base, such a
+                # path would choose the host the user's credentials go to.
                 self.sink.add(
-                    "PS320",
+                    "PS327",
                     where,
-                    f"path {quote_value(template)!r} does not start with '/'",
-                    "start every path with '/'",
+                    f"path {quote_value(template)!r} {problem}; its operations are not offered",
+                    "write the path as an absolute path under the API base: '/items/{id}'",
                     template,
                 )
+                continue
             item, item_where = self.resolver.deref(raw_item, where)
             if not isinstance(item, dict):
                 self.sink.add(
@@ -257,7 +262,7 @@ def convert(spec: LoadedSpec, *, namespace: str) -> ToolSet:
         )
         raise SpecError(
             "the spec has no operations the model could call",
-            findings=[f for f in sink.findings if f.code in ("PS307", "PS320")],
+            findings=[f for f in sink.findings if f.code in ("PS307", "PS320", "PS327")],
             where="spec.paths",
         )
     servers = read_servers(spec.document, sink)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["MAX_NAME", "FunctionNamer", "derive_operation_name", "sanitise"]
+__all__ = [
+    "MAX_NAME",
+    "FunctionNamer",
+    "derive_operation_name",
+    "namespace_key",
+    "namespaces_clash",
+    "sanitise",
+]
 
 MAX_NAME = 64
 _HASH_CHARS = 8
@@ -16,6 +23,21 @@ _PARAM = re.compile(r"^\{(.+)\}$")
 def sanitise(text: str) -> str:
     """Replace every run of characters outside `[A-Za-z0-9_-]` with one `_`."""
     return _INVALID.sub("_", text).strip("_")
+
+
+def namespace_key(name_for_model: str) -> str:
+    """The namespace a `name_for_model` gives its functions, case-folded for comparison."""
+    return (sanitise(name_for_model) or "plugin").casefold()
+
+
+def namespaces_clash(first: str, second: str) -> bool:
+    """Whether two plugins' function names could collide or be mistaken for each other.
+
+    Equal namespaces (ignoring case and the characters `sanitise` replaces) collide outright;
+    `todo` and `todo__x` can too, since `todo__x__op` is also `todo`'s function `x__op`.
+    """
+    a, b = namespace_key(first), namespace_key(second)
+    return a == b or a.startswith(b + "__") or b.startswith(a + "__")
 
 
 def derive_operation_name(method: str, path: str) -> str:

@@ -22,6 +22,11 @@ from powerstrip.findings import Finding, Severity
 from powerstrip.openapi import Tool, convert, load_spec
 from powerstrip.plugin import Manifest, parse_manifest
 from powerstrip.registry.context import RegistryContext, load_plugin, now
+from powerstrip.registry.operation_changes import (
+    OperationChanges,
+    compare_operations,
+    delete_grants,
+)
 from powerstrip.store import Credential, Install, Plugin, transaction
 
 __all__ = [
@@ -69,11 +74,19 @@ class PluginDiff:
     auth_changed: bool
     api_host_changed: bool
     reconsent_required: int
+    # Operation ids kept with another method, path or consequential flag: their grants went.
+    operations_changed: tuple[str, ...] = ()
+    grants_removed: int = 0
 
     @property
     def changed(self) -> bool:
         """True when anything at all changed."""
-        return bool(self.changed_fields or self.operations_added or self.operations_removed)
+        return bool(
+            self.changed_fields
+            or self.operations_added
+            or self.operations_removed
+            or self.operations_changed
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +186,9 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
     """Re-fetch a plugin, store what changed, and require re-consent when auth or API host did.
 
     Re-consent (spec §7) marks every install `needs_reconsent` and deletes every user's stored
-    credentials for the plugin, in the same transaction as the update.
+    credentials for the plugin, in the same transaction as the update. The "always allow"
+    grants go too: all of them when auth or host changed, else those of the operations that
+    changed method, path or consequential flag, or are gone.
     """
     async with ctx.sessions() as session:
         old = await load_plugin(session, plugin_id)
@@ -196,6 +211,7 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
     )
     if host_changed:
         changed.append("api_base_url")
+    operations = _operation_changes(old.spec_body, found.spec_body, old.name_for_model, found)
     reconsent = 0
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id, lock=True)
@@ -222,11 +238,20 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
                 install.needs_reconsent = True
             reconsent = len(installs)
             await session.execute(delete(Credential).where(Credential.plugin_id == plugin_id))
+        # "Always allow" was given to an operation at an endpoint, with its credentials: when
+        # either moves, the grant no longer stands (every grant, when auth or host changed).
+        grants_removed = await delete_grants(
+            session,
+            plugin_id,
+            None if auth_changed or host_changed else (*operations.changed, *operations.removed),
+        )
     logger.info(
-        "registry.refresh plugin=%s changed=%s reconsent=%s",
+        "registry.refresh plugin=%s changed=%s reconsent=%s operations %s grants_removed=%s",
         plugin_id,
         ",".join(changed),
         reconsent,
+        operations.describe(),
+        grants_removed,
     )
     return PluginDiff(
         plugin_id=plugin_id,
@@ -236,12 +261,30 @@ async def refresh_plugin(ctx: RegistryContext, plugin_id: int) -> PluginDiff:
         auth_changed=auth_changed,
         api_host_changed=host_changed,
         reconsent_required=reconsent,
+        operations_changed=operations.changed,
+        grants_removed=grants_removed,
     )
 
 
 def operation_keys(tools: Iterable[Tool | ToolSummary]) -> set[str]:
     """The "METHOD /path" of each tool: how refresh diffs name operations."""
     return {f"{tool.method.upper()} {tool.path}" for tool in tools}
+
+
+def _operation_changes(
+    old_body: str | None, new_body: str | None, old_namespace: str, found: _Discovered
+) -> OperationChanges:
+    """What the refreshed spec changes in the stored one's operations (nothing if unreadable)."""
+    if old_body is None or new_body is None:
+        return OperationChanges((), ())
+    try:
+        old_tools = convert(load_spec(old_body.encode()), namespace=old_namespace).tools
+        new_tools = convert(
+            load_spec(new_body.encode()), namespace=found.manifest.name_for_model
+        ).tools
+    except SpecError:
+        return OperationChanges((), ())
+    return compare_operations(old_tools, new_tools)
 
 
 def _operations_of(spec_body: str | None, namespace: str) -> set[str] | None:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.errors import RegistryError
+from powerstrip.openapi import namespaces_clash
 from powerstrip.plugin import AuthType
 from powerstrip.registry.catalog import api_host, auth_for_consent
 from powerstrip.registry.context import (
@@ -216,6 +217,7 @@ async def enable(ctx: RegistryContext, conversation_id: str, plugin_id: int) -> 
         )
         if plugin_id in enabled:
             return
+        await _refuse_namespace_clash(session, plugin, enabled, conversation_id)
         if len(enabled) >= limit:
             raise RegistryError(
                 f"a conversation may enable at most {limit} plugins, and {len(enabled)} are "
@@ -225,6 +227,31 @@ async def enable(ctx: RegistryContext, conversation_id: str, plugin_id: int) -> 
             )
         session.add(ConversationPlugin(conversation_id=conversation_id, plugin_id=plugin_id))
     logger.info("registry.enable conversation=%s plugin=%s", conversation_id, plugin_id)
+
+
+async def _refuse_namespace_clash(
+    session: AsyncSession, plugin: Plugin, enabled: set[int], conversation_id: str
+) -> None:
+    """Refuse `plugin` when its namespace clashes with an enabled plugin's (DESIGN.md).
+
+    Two plugins under one `name_for_model` give the model duplicate function names, and the
+    calls meant for one reach the other.
+    """
+    if not enabled:
+        return
+    others = (
+        await session.execute(
+            select(Plugin.id, Plugin.name_for_model).where(Plugin.id.in_(enabled))
+        )
+    ).all()
+    for other_id, other_name in others:
+        if namespaces_clash(plugin.name_for_model, other_name):
+            raise RegistryError(
+                f"plugin {plugin.id} ({plugin.name_for_model!r}) cannot be enabled beside "
+                f"plugin {other_id} ({other_name!r}): their function names would clash",
+                where=f"conversation {conversation_id}",
+                fix=f"disable plugin {other_id} first, or use another conversation",
+            )
 
 
 async def disable(ctx: RegistryContext, conversation_id: str, plugin_id: int) -> None:

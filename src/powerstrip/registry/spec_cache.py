@@ -6,7 +6,12 @@ changed, and a developer's redeploy reaches the model on the next message. What 
 answers decides what is used:
 
 - 304, or the same bytes: the stored spec.
-- new bytes that convert: stored (body, ETag, Last-Modified) and used.
+- new bytes that convert: stored (body, ETag, Last-Modified) and used; the grants of operations
+  they no longer have are deleted.
+- new bytes that change an operation the user consented to (same id, another method or path, or
+  another consequential flag): not used; the stored spec is served until a refresh
+  (`registry.operation_changes`). The API host never comes from a revalidated spec either: it is
+  the one chosen at the last add or refresh.
 - new bytes that do not convert, an error status, or no answer: the stored spec, with a warning
   in the log, so a plugin's bad deploy or outage does not take its tools away mid-conversation.
 
@@ -25,6 +30,7 @@ from powerstrip.errors import NetError, RegistryError, SpecError
 from powerstrip.openapi import ToolSet, convert, load_spec
 from powerstrip.registry.catalog import operation_keys
 from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
+from powerstrip.registry.operation_changes import compare_operations, delete_grants
 from powerstrip.store import transaction
 
 __all__ = ["CachedTools", "SpecCache"]
@@ -117,20 +123,28 @@ class SpecCache:
         except SpecError as exc:
             logger.warning("spec_cache.bad_spec plugin=%s error=%s", plugin_id, exc.message)
             return None
+        try:
+            old_tools = None if body is None else self._convert(namespace, body)
+        except SpecError:
+            old_tools = None
+        changes = compare_operations(() if old_tools is None else old_tools.tools, new_tools.tools)
+        if changes.changed:
+            # An operation the user consented to now reaches another endpoint or asks
+            # differently: that needs a refresh (and its grants dropped), never a silent switch.
+            logger.warning("spec_cache.needs_refresh plugin=%s %s", plugin_id, changes.describe())
+            return None
         async with transaction(self.ctx.sessions) as session:
             plugin = await load_plugin(session, plugin_id, lock=True)
             plugin.spec_body = text
             plugin.spec_etag = response.headers.get("etag")
             plugin.spec_last_modified = response.headers.get("last-modified")
             plugin.spec_fetched_at = now()
+            # A removed operation takes its grants along: were its id brought back as another
+            # endpoint, it would otherwise inherit the old "always allow".
+            await delete_grants(session, plugin_id, changes.removed)
         # The new operations are offered from this turn on; say which, since a later refresh
         # compares against this stored copy and will not list them again.
-        try:
-            old_ops = (
-                set() if body is None else operation_keys(self._convert(namespace, body).tools)
-            )
-        except SpecError:
-            old_ops = set()
+        old_ops = set() if old_tools is None else operation_keys(old_tools.tools)
         new_ops = operation_keys(new_tools.tools)
         logger.info(
             "spec_cache.updated plugin=%s added=%s removed=%s",

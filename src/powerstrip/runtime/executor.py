@@ -105,7 +105,49 @@ class Executor:
         )
 
     async def execute(self, tool: Tool, arguments_json: str, request: CallRequest) -> CallOutcome:
-        """Make the call `tool(arguments_json)`; never raises for the plugin's or model's faults."""
+        """Make the call `tool(arguments_json)`; never raises for the plugin's or model's faults.
+
+        Not for the host's own either: whatever goes wrong ends this call with an outcome, so
+        the conversation never waits forever for its answer (only cancellation propagates).
+        """
+        try:
+            return await self._execute(tool, arguments_json, request)
+        except Exception as exc:
+            # The message may quote what failed (an argument, a credential): only redacted.
+            detail = Redactor(request.secrets).text(str(exc))[:200]
+            kind = type(exc).__name__
+            logger.error("call.crashed function=%s error=%s: %s", tool.function_name, kind, detail)
+            return self.not_made(
+                tool,
+                f"the host failed while making the call ({type(exc).__name__}); it may not have "
+                "reached the plugin, and the server log has the details",
+            )
+
+    def not_made(self, tool: Tool, reason: str) -> CallOutcome:
+        """The outcome of a call the host did not make: refused, with `reason` for the record."""
+        now = datetime.now(UTC)
+        return CallOutcome(
+            call_id=str(uuid.uuid4()),
+            function_name=tool.function_name,
+            operation_id=tool.operation_id,
+            method=tool.method,
+            url="",
+            request={},
+            outcome="refused",
+            status_code=None,
+            error=reason,
+            model_text=f"The call to {tool.function_name} was not made: {reason}",
+            truncated=False,
+            request_bytes=0,
+            response_bytes=0,
+            response_excerpt="",
+            attempts=0,
+            duration_ms=0,
+            started_at=now,
+            finished_at=now,
+        )
+
+    async def _execute(self, tool: Tool, arguments_json: str, request: CallRequest) -> CallOutcome:
         started_at = datetime.now(UTC)
         started = time.monotonic()
         redactor = Redactor(request.secrets)
@@ -142,6 +184,27 @@ class Executor:
         except UnsafeArgumentError as exc:
             message = f"The arguments for {tool.function_name} are not valid: {exc}"
             return finish(outcome="invalid_arguments", error=str(exc), model_text=message)
+        unsendable = _unsendable_header(request.auth_headers) or _unsendable_header(
+            request.context_headers
+        )
+        if unsendable is not None:
+            # Never quote the value: it is a credential, or the user's own data. httpx would
+            # raise (and quote it) deep inside the send.
+            fix = (
+                "set the key again, or sign in to the plugin again"
+                if unsendable in request.auth_headers
+                else "correct the setting it comes from"
+            )
+            reason = (
+                f"the {unsendable} header cannot be sent: its value has a non-ASCII or control "
+                f"character; {fix}"
+            )
+            logger.warning("call.unsendable function=%s header=%s", tool.function_name, unsendable)
+            return finish(
+                outcome="refused",
+                error=reason,
+                model_text=f"The call to {tool.function_name} was not made: {reason}",
+            )
         headers = {**plugin_request.headers, **request.context_headers, **request.auth_headers}
         if plugin_request.content_type:
             headers["content-type"] = plugin_request.content_type
@@ -253,3 +316,11 @@ class Executor:
         if len(self._validators) > _VALIDATOR_CACHE:
             self._validators.popitem(last=False)
         return validator
+
+
+def _unsendable_header(headers: Mapping[str, str]) -> str | None:
+    """The name of the first header whose value HTTP cannot carry, or None when all can."""
+    for name, value in headers.items():
+        if not all(char == "\t" or " " <= char <= "~" for char in value):
+            return name
+    return None

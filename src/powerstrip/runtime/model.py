@@ -7,11 +7,13 @@ boundary, so the loop never sees a third-party exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = [
+    "TOOL_RESULT_TAG",
     "ChatMessage",
     "Model",
     "ModelDone",
@@ -21,6 +23,7 @@ __all__ = [
     "Role",
     "ToolCall",
     "ToolSpec",
+    "mark_tool_result",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -63,6 +66,10 @@ class ChatMessage:
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    # For a tool message on its way to a model: the namespace of the plugin whose call it
+    # answers, so the backend can mark the content as that plugin's data. Not stored: the
+    # conversation derives it from the history each turn.
+    source_plugin: str | None = None
 
     def as_openai(self) -> dict[str, Any]:  # Any: the OpenAI wire format is JSON
         message: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -78,6 +85,22 @@ class ChatMessage:
         if self.tool_call_id is not None:
             message["tool_call_id"] = self.tool_call_id
         return message
+
+
+TOOL_RESULT_TAG = "plugin_result"
+_TAG_IN_CONTENT = re.compile(rf"<(/?)({TOOL_RESULT_TAG})", re.IGNORECASE)
+
+
+def mark_tool_result(plugin: str, content: str) -> str:
+    """`content` wrapped as data from `plugin`: `<plugin_result plugin="NAME">...</plugin_result>`.
+
+    The plugin's words stay recognisably its own (spec §8: responses go to the model as data,
+    clearly delimited): a tag inside the content is neutralised (`&lt;plugin_result`), so a
+    plugin cannot close the wrapper early and speak as the user or the system. `plugin` is a
+    namespace (`[A-Za-z0-9_-]`), safe inside the quotes.
+    """
+    inner = _TAG_IN_CONTENT.sub(r"&lt;\1\2", content)
+    return f'<{TOOL_RESULT_TAG} plugin="{plugin}">\n{inner}\n</{TOOL_RESULT_TAG}>'
 
 
 @dataclass(frozen=True, slots=True)

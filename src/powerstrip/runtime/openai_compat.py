@@ -29,6 +29,7 @@ from powerstrip.runtime.model import (
     ModelToolCall,
     ToolCall,
     ToolSpec,
+    mark_tool_result,
 )
 from powerstrip.runtime.redact import Redactor
 
@@ -97,7 +98,7 @@ class OpenAICompatModel:
         """Stream one completion; raises `ModelError` when the server fails, even mid-stream."""
         # Any: the request is OpenAI wire JSON. The openai package names its TypedDicts
         # differently from one major version to the next, so we pass plain dicts.
-        wire_messages: list[Any] = [message.as_openai() for message in messages]
+        wire_messages: list[Any] = [_wire(message) for message in messages]
         options: dict[str, Any] = {}
         if tools:
             options["tools"] = [tool.as_openai_tool() for tool in tools]
@@ -370,3 +371,11 @@ def _status_detail(exc: openai.APIStatusError) -> str:
     if len(message) > _MAX_DETAIL:
         message = message[:_MAX_DETAIL] + "..."
     return message
+
+
+def _wire(message: ChatMessage) -> dict[str, Any]:  # Any: the OpenAI wire format is JSON
+    """The message as the API takes it; a plugin's tool result marked as that plugin's data."""
+    wire = message.as_openai()
+    if message.role == "tool" and message.source_plugin and message.content is not None:
+        wire["content"] = mark_tool_result(message.source_plugin, message.content)
+    return wire
