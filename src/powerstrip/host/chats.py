@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
-from powerstrip.host.grants import StoreGrants, add_grant
+from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.recorder import StoreRecorder, message_from_row
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
@@ -257,13 +257,16 @@ class Chats:
                 for call_id in always_allow
                 if call_id in pending and decisions.get(call_id)
             ]
-            for name in granted:
-                self._check_grantable(conversation, name)
-            await self._claim_decisions(conversation_id, list(pending), decisions)
-            # Grants only with a complete answer: a refused resume must leave nothing behind.
-            if complete:
-                for name in granted:
-                    await self._grant(user, conversation, name)
+            grants = [
+                grant
+                for name in granted
+                if (grant := self._grantable(conversation, name)) is not None
+            ]
+            # Grants only with a complete answer, in the claim's transaction: a refused resume
+            # leaves nothing behind, and an accepted one never loses its grants.
+            await self._claim_decisions(
+                user, conversation_id, list(pending), decisions, grants if complete else []
+            )
             async for event in conversation.resume(decisions):
                 yield event
 
@@ -383,28 +386,26 @@ class Chats:
         )
 
     @staticmethod
-    def _check_grantable(conversation: Conversation, function_name: str) -> None:
+    def _grantable(conversation: Conversation, function_name: str) -> tuple[int, str] | None:
+        """The (plugin id, operation id) "always allow" would grant; refused when consequential."""
         plugin, tool = conversation.find(function_name)
-        if plugin is not None and tool is not None and tool.consequential_declared is not False:
+        if plugin is None or tool is None:
+            return None  # no longer offered: the loop answers the call as unknown
+        if tool.consequential_declared is not False:
             raise RegistryError(
                 f"{function_name} is consequential: it cannot be always allowed",
                 where=f"plugin {plugin.plugin_id}",
                 fix="approve this call without always_allow",
             )
-
-    async def _grant(self, user: UserInfo, conversation: Conversation, function_name: str) -> None:
-        plugin, tool = conversation.find(function_name)
-        if plugin is not None and tool is not None:
-            await add_grant(
-                self.sessions,
-                user.id,
-                int(plugin.plugin_id),
-                tool.operation_id,
-                self.settings.grant_ttl_days,
-            )
+        return int(plugin.plugin_id), tool.operation_id
 
     async def _claim_decisions(
-        self, conversation_id: str, waiting: list[str], decisions: Mapping[str, bool]
+        self,
+        user: UserInfo,
+        conversation_id: str,
+        waiting: list[str],
+        decisions: Mapping[str, bool],
+        grants: list[tuple[int, str]],
     ) -> None:
         """Record the user's decisions, claiming each pending approval exactly once.
 
@@ -412,6 +413,7 @@ class Chats:
         still pending, all in one transaction: when two windows or processes resume the same
         turn, the second finds the approvals decided and is refused, so an approved call is never
         made twice. Incomplete decisions claim nothing (the loop then says what is missing).
+        `grants` ("always allow" of approved calls) are written in the same transaction.
         """
         async with transaction(self.sessions) as session:
             rows = (
@@ -449,6 +451,10 @@ class Chats:
                         where=f"conversation {conversation_id}",
                         fix="reload the conversation: another window answered it",
                     )
+            for plugin_id, operation_id in grants:
+                await put_grant(
+                    session, user.id, plugin_id, operation_id, self.settings.grant_ttl_days
+                )
 
     async def _default_title(self, conversation_id: str, text: str) -> None:
         async with transaction(self.sessions) as session:
