@@ -251,26 +251,37 @@ async def test_a_value_sealed_with_a_removed_key_stops_the_rotation(store: Store
     assert await _values(store) == before
 
 
-async def test_a_secret_written_during_the_rotation_is_not_overwritten(
+async def test_a_secret_written_during_the_rotation_waits_for_it_and_is_kept(
     store: Store, tmp_path: Path
 ) -> None:
     old = Vault({"old": OLD}, "old")
-    written: list[str] = []
+    fresh = old.seal("refreshed-token", context=credential_context(1, 2, "secret"))
+    refused: list[str] = []
 
     def meanwhile(table: str, seen: int, total: int) -> None:
-        # The server refreshes a token after the rotation read the table, before it writes.
-        if table == "credentials" and not written:
-            fresh = old.seal("refreshed-token", context=credential_context(1, 2, "secret"))
-            with sqlite3.connect(tmp_path / "store.db") as connection:
-                connection.execute(
-                    "UPDATE credentials SET secret_sealed = ? WHERE user_id = 1 AND plugin_id = 2",
-                    (fresh,),
-                )
-            written.append(fresh)
+        # The server refreshes a token after the rotation read the table, before it writes:
+        # the rotation holds SQLite's write lock from its first read, so the write must wait.
+        if table == "credentials" and not refused:
+            with sqlite3.connect(tmp_path / "store.db", timeout=0.1) as connection:
+                try:
+                    connection.execute(
+                        "UPDATE credentials SET secret_sealed = ? "
+                        "WHERE user_id = 1 AND plugin_id = 2",
+                        (fresh,),
+                    )
+                except sqlite3.OperationalError as exc:
+                    refused.append(str(exc))
 
-    with pytest.raises(VaultError, match="changed while it ran"):
-        await rotate_keys(
-            store.sessions, Vault({"new": NEW, "old": OLD}, "new"), on_progress=meanwhile
+    report = await rotate_keys(
+        store.sessions, Vault({"new": NEW, "old": OLD}, "new"), on_progress=meanwhile
+    )
+    assert refused == ["database is locked"]
+    assert report.rotated == 6
+    # The refresh that waited lands after the rotation, and nothing overwrites it.
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        connection.execute(
+            "UPDATE credentials SET secret_sealed = ? WHERE user_id = 1 AND plugin_id = 2",
+            (fresh,),
         )
     async with store.sessions() as session:
         kept = await session.scalar(
@@ -278,6 +289,6 @@ async def test_a_secret_written_during_the_rotation_is_not_overwritten(
                 Credential.user_id == 1, Credential.plugin_id == 2
             )
         )
-    assert written == [kept]  # the refreshed token survived; nothing else was re-sealed either
+    assert kept == fresh
     again = await rotate_keys(store.sessions, Vault({"new": NEW, "old": OLD}, "new"))
-    assert again.rotated == 6
+    assert again.rotated == 1  # the refreshed token, sealed under the old key

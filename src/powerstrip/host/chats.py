@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from weakref import WeakValueDictionary
 
 import anyio
@@ -23,7 +23,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
-from powerstrip.host.grants import StoreGrants, add_grant
+from powerstrip.host.grants import StoreGrants, put_grant
+from powerstrip.host.open_calls import close_open_calls
 from powerstrip.host.recorder import StoreRecorder, message_from_row
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
@@ -243,12 +244,14 @@ class Chats:
         )
 
     async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
-        async with self._lock(conversation_id):
-            conversation = await self._conversation(user, conversation_id)
-            if not any(m.role == "user" for m in conversation.history):
-                await self._default_title(conversation_id, text)
-            async for event in conversation.send(text):
-                yield event
+        # Calls an earlier turn left open with no one to answer them (its own closing failed
+        # too, say, while the store refused writes) are closed first: the message goes through.
+        await close_open_calls(self.sessions, conversation_id, reason="failed")
+        conversation = await self._conversation(user, conversation_id)
+        if not any(m.role == "user" for m in conversation.history):
+            await self._default_title(conversation_id, text)
+        async for event in conversation.send(text):
+            yield event
 
     async def _resume(
         self,
@@ -257,86 +260,78 @@ class Chats:
         decisions: Mapping[str, bool],
         always_allow: frozenset[str],
     ) -> AsyncIterator[Event]:
-        async with self._lock(conversation_id):
-            conversation = await self._conversation(user, conversation_id)
-            pending = {call.id: call for call in conversation.pending_calls()}
-            complete = bool(pending) and all(call_id in decisions for call_id in pending)
-            granted = [
-                pending[call_id].name
-                for call_id in always_allow
-                if call_id in pending and decisions.get(call_id)
-            ]
-            for name in granted:
-                self._check_grantable(conversation, name)
-            await self._claim_decisions(conversation_id, list(pending), decisions)
-            # Grants only with a complete answer: a refused resume must leave nothing behind.
-            if complete:
-                for name in granted:
-                    await self._grant(user, conversation, name)
-            async for event in conversation.resume(decisions):
-                yield event
+        conversation = await self._conversation(user, conversation_id)
+        pending = {call.id: call for call in conversation.pending_calls()}
+        complete = bool(pending) and all(call_id in decisions for call_id in pending)
+        granted = [
+            pending[call_id].name
+            for call_id in always_allow
+            if call_id in pending and decisions.get(call_id)
+        ]
+        grants = [
+            grant for name in granted if (grant := self._grantable(conversation, name)) is not None
+        ]
+        # Grants only with a complete answer, in the claim's transaction: a refused resume
+        # leaves nothing behind, and an accepted one never loses its grants.
+        await self._claim_decisions(
+            user, conversation_id, list(pending), decisions, grants if complete else []
+        )
+        async for event in conversation.resume(decisions):
+            yield event
 
     async def _guarded(
         self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
     ) -> AsyncIterator[Event]:
         """The turn's events; whatever goes wrong, the turn ends with an event and a history
-        the next turn can continue from."""
-        finished = False
-        try:
-            async for event in events:
-                finished = finished or isinstance(event, TurnDone)
-                yield event
-        except PowerstripError as exc:
-            logger.warning(
-                "chats.turn_failed conversation=%s error=%s", conversation_id, exc.message
-            )
-            finished = True
-            yield ErrorEvent(str(exc))
-            yield TurnDone("")
-        except Exception:
-            logger.exception("chats.turn_crashed conversation=%s", conversation_id)
-            finished = True
-            yield ErrorEvent("the turn failed unexpectedly; the server log has the details")
-            yield TurnDone("")
-        finally:
-            if not finished:
-                # The client went away mid-turn (the stream was cancelled). Finish the
-                # bookkeeping shielded from that cancellation, or the conversation would wait
-                # forever for answers to calls nobody is running.
-                with anyio.CancelScope(shield=True):
-                    await events.aclose()  # type: ignore[attr-defined]
-                    await self._answer_interrupted(conversation_id, user)
+        the next turn can continue from.
 
-    async def _answer_interrupted(self, conversation_id: str, user: UserInfo) -> None:
-        unanswered = unanswered_calls(await self._history(conversation_id))
-        if not unanswered:
-            return
-        async with self.sessions() as session:
-            awaiting = set(
-                (
-                    await session.execute(
-                        select(Approval.tool_call_id).where(
-                            Approval.conversation_id == conversation_id,
-                            Approval.status == "pending",
-                        )
-                    )
+        One turn at a time per conversation in this process, its closing included: what a
+        failed or interrupted turn left open is closed before the next turn reads the history.
+        """
+        async with self._lock(conversation_id):
+            started = utcnow()
+            finished = False
+            error: str | None = None
+            try:
+                async for event in events:
+                    finished = finished or isinstance(event, TurnDone)
+                    yield event
+            except PowerstripError as exc:
+                logger.warning(
+                    "chats.turn_failed conversation=%s error=%s", conversation_id, exc.message
                 )
-                .scalars()
-                .all()
+                error = str(exc)
+            except Exception:
+                logger.exception("chats.turn_crashed conversation=%s", conversation_id)
+                error = "the turn failed unexpectedly; the server log has the details"
+            finally:
+                if not finished and error is None:
+                    # The client went away mid-turn (the stream was cancelled). Finish the
+                    # bookkeeping shielded from that cancellation, or the conversation would
+                    # wait forever for answers to calls nobody is running.
+                    with anyio.CancelScope(shield=True):
+                        await events.aclose()  # type: ignore[attr-defined]
+                        await self._close(conversation_id, "interrupted", started)
+            if error is not None:
+                # A failed turn closes what it opened: no approval or call is left waiting
+                # that no one can answer, so the next message works.
+                await self._close(conversation_id, "failed", started)
+                yield ErrorEvent(error)
+                yield TurnDone("")
+
+    async def _close(
+        self, conversation_id: str, reason: Literal["interrupted", "failed"], started: datetime
+    ) -> None:
+        try:
+            await close_open_calls(self.sessions, conversation_id, reason=reason, since=started)
+        except PowerstripError as exc:
+            # The next turn closes them before it starts (`_send`).
+            logger.warning(
+                "chats.close_failed conversation=%s error=%s", conversation_id, exc.message
             )
-        recorder = StoreRecorder(self.sessions, conversation_id, user.id)
-        for call in unanswered:
-            if call.id in awaiting:
-                continue
-            logger.info("chats.interrupted conversation=%s call=%s", conversation_id, call.id)
-            await recorder.add_message(
-                ChatMessage(
-                    "tool",
-                    "The call was interrupted before its result arrived (the user's connection "
-                    "closed); it may or may not have been made. Check before repeating it.",
-                    tool_call_id=call.id,
-                )
-            )
+        except Exception:
+            # Whatever broke the closing, the turn still ends with its own error event.
+            logger.exception("chats.close_crashed conversation=%s", conversation_id)
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -392,28 +387,26 @@ class Chats:
         )
 
     @staticmethod
-    def _check_grantable(conversation: Conversation, function_name: str) -> None:
+    def _grantable(conversation: Conversation, function_name: str) -> tuple[int, str] | None:
+        """The (plugin id, operation id) "always allow" would grant; refused when consequential."""
         plugin, tool = conversation.find(function_name)
-        if plugin is not None and tool is not None and tool.consequential_declared is not False:
+        if plugin is None or tool is None:
+            return None  # no longer offered: the loop answers the call as unknown
+        if tool.consequential_declared is not False:
             raise RegistryError(
                 f"{function_name} is consequential: it cannot be always allowed",
                 where=f"plugin {plugin.plugin_id}",
                 fix="approve this call without always_allow",
             )
-
-    async def _grant(self, user: UserInfo, conversation: Conversation, function_name: str) -> None:
-        plugin, tool = conversation.find(function_name)
-        if plugin is not None and tool is not None:
-            await add_grant(
-                self.sessions,
-                user.id,
-                int(plugin.plugin_id),
-                tool.operation_id,
-                self.settings.grant_ttl_days,
-            )
+        return int(plugin.plugin_id), tool.operation_id
 
     async def _claim_decisions(
-        self, conversation_id: str, waiting: list[str], decisions: Mapping[str, bool]
+        self,
+        user: UserInfo,
+        conversation_id: str,
+        waiting: list[str],
+        decisions: Mapping[str, bool],
+        grants: list[tuple[int, str]],
     ) -> None:
         """Record the user's decisions, claiming each pending approval exactly once.
 
@@ -421,6 +414,7 @@ class Chats:
         still pending, all in one transaction: when two windows or processes resume the same
         turn, the second finds the approvals decided and is refused, so an approved call is never
         made twice. Incomplete decisions claim nothing (the loop then says what is missing).
+        `grants` ("always allow" of approved calls) are written in the same transaction.
         """
         async with transaction(self.sessions) as session:
             rows = (
@@ -458,6 +452,10 @@ class Chats:
                         where=f"conversation {conversation_id}",
                         fix="reload the conversation: another window answered it",
                     )
+            for plugin_id, operation_id in grants:
+                await put_grant(
+                    session, user.id, plugin_id, operation_id, self.settings.grant_ttl_days
+                )
 
     async def _default_title(self, conversation_id: str, text: str) -> None:
         async with transaction(self.sessions) as session:

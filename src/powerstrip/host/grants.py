@@ -13,9 +13,16 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError
-from powerstrip.store import Grant, Plugin, transaction, utcnow
+from powerstrip.store import Grant, Plugin, transaction, upsert, utcnow
 
-__all__ = ["GrantInfo", "StoreGrants", "add_grant", "list_grants", "revoke_grant"]
+__all__ = [
+    "GrantInfo",
+    "StoreGrants",
+    "add_grant",
+    "list_grants",
+    "put_grant",
+    "revoke_grant",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,29 +70,32 @@ async def add_grant(
     ttl_days: int,
 ) -> None:
     """Grant (or renew) "always allow" for one operation; `ttl_days=0` lasts until revoked."""
-    expires = utcnow() + timedelta(days=ttl_days) if ttl_days else None
     async with transaction(sessions) as session:
-        existing = (
-            await session.execute(
-                select(Grant).where(
-                    Grant.user_id == user_id,
-                    Grant.plugin_id == plugin_id,
-                    Grant.operation_id == operation_id,
-                )
-            )
-        ).scalar_one_or_none()
-        if existing is None:
-            session.add(
-                Grant(
-                    user_id=user_id,
-                    plugin_id=plugin_id,
-                    operation_id=operation_id,
-                    expires_at=expires,
-                )
-            )
-        else:
-            existing.created_at = utcnow()
-            existing.expires_at = expires
+        await put_grant(session, user_id, plugin_id, operation_id, ttl_days)
+
+
+async def put_grant(
+    session: AsyncSession, user_id: int, plugin_id: int, operation_id: str, ttl_days: int
+) -> None:
+    """Grant (or renew) "always allow" within the caller's transaction.
+
+    An upsert: two conversations of one user may "always allow" the same operation at the same
+    moment, and the grant that already exists is success, renewed, never a refused write.
+    """
+    now = utcnow()
+    await upsert(
+        session,
+        Grant,
+        {
+            "user_id": user_id,
+            "plugin_id": plugin_id,
+            "operation_id": operation_id,
+            "created_at": now,
+            "expires_at": now + timedelta(days=ttl_days) if ttl_days else None,
+        },
+        key=("user_id", "plugin_id", "operation_id"),
+        update=("created_at", "expires_at"),
+    )
 
 
 async def list_grants(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[GrantInfo]:

@@ -28,6 +28,7 @@ from powerstrip.store import (
     Conversation,
     ConversationPlugin,
     Credential,
+    Grant,
     Install,
     OAuthState,
     Plugin,
@@ -147,7 +148,11 @@ async def _store_user_key(
 
 
 async def uninstall(ctx: RegistryContext, user_id: int, plugin_id: int) -> None:
-    """Remove a user's install with its credentials, pending sign-ins and enablements."""
+    """Remove a user's install with its credentials, pending sign-ins, enablements and grants.
+
+    The user's "always allow" grants for the plugin go too: they were consent to the plugin as
+    installed then, and a reinstall (perhaps of a plugin that changed meanwhile) asks again.
+    """
     async with transaction(ctx.sessions) as session:
         install_row = await load_install(session, user_id, plugin_id)
         if install_row is None:
@@ -165,6 +170,9 @@ async def uninstall(ctx: RegistryContext, user_id: int, plugin_id: int) -> None:
             delete(OAuthState).where(
                 OAuthState.user_id == user_id, OAuthState.plugin_id == plugin_id
             )
+        )
+        await session.execute(
+            delete(Grant).where(Grant.user_id == user_id, Grant.plugin_id == plugin_id)
         )
         own_conversations = select(Conversation.id).where(Conversation.user_id == user_id)
         await session.execute(

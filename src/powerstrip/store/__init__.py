@@ -41,6 +41,7 @@ from powerstrip.store.models import (
 )
 from powerstrip.store.session import transaction
 from powerstrip.store.types import UTCDateTime, utcnow
+from powerstrip.store.upsert import upsert
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -73,5 +74,6 @@ __all__ = [
     "session_factory",
     "transaction",
     "upgrade",
+    "upsert",
     "utcnow",
 ]

@@ -23,8 +23,9 @@ _URL_FIX = (
     "set POWERSTRIP_DATABASE_URL to sqlite+aiosqlite:///PATH or "
     "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 )
-# How long a SQLite writer waits for another one before giving up.
-_SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a SQLite writer waits for another process's writer before giving up (writers of
+# the same process queue in `transaction` instead, without a limit).
+SQLITE_BUSY_TIMEOUT = 5.0
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -55,10 +56,14 @@ def display_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, echo: bool = False, busy_timeout: float = SQLITE_BUSY_TIMEOUT
+) -> AsyncEngine:
     """An async engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on connect.
 
-    The directory of a SQLite file is created when missing. Dispose of the engine when done.
+    `busy_timeout` (seconds, SQLite only) is how long a write waits for another process's
+    writer. The directory of a SQLite file is created when missing. Dispose of the engine when
+    done.
     """
     parsed = normalize_url(url)
     # hide_parameters: errors and echo logs never quote a row's values (secrets, user text).
@@ -74,7 +79,11 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_pre_ping"] = True  # a server restart must not fail the next request
     engine = _create_async_engine(parsed, **kwargs)
     if is_sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not memory))
+        event.listen(
+            engine.sync_engine,
+            "connect",
+            _sqlite_pragmas(wal=not memory, busy_ms=round(busy_timeout * 1000)),
+        )
     return engine
 
 
@@ -83,14 +92,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _sqlite_pragmas(*, wal: bool) -> Any:  # Any: SQLAlchemy's event signature is untyped
+# Any: SQLAlchemy's event signature is untyped.
+def _sqlite_pragmas(*, wal: bool, busy_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             # Foreign keys are off by default in SQLite, per connection: ON DELETE CASCADE and
             # every reference would be silently ignored without this.
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             if wal:
                 # WAL: readers never block the writer, and a crash cannot leave a torn page.
                 cursor.execute("PRAGMA journal_mode=WAL")

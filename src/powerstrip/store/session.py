@@ -4,14 +4,27 @@
 database's refusals (a unique or foreign key violation, a locked or unmigrated database) come out
 as `StoreError` saying what, where and how to fix it. Values are never quoted: a refused row may
 hold a sealed secret or a user's text.
+
+On SQLite, write transactions are serialised, twice over. In the process, one asyncio lock per
+engine queues them in the event loop: SQLite has one writer at a time anyway, and writers that
+wait in the event loop are served in order, where writers polling the busy handler are served
+by luck and time out under load. Then each one starts with `BEGIN IMMEDIATE`, which takes the
+write lock before the first read: a deferred transaction that reads, then writes, cannot be
+made to wait (SQLite refuses it at once when another writer got in between), and its reads
+would be stale. Against other processes (the CLI next to the server) the busy timeout of
+`create_engine` waits. Every block must therefore be short: no network I/O and no model
+streaming inside one. Reads outside a transaction are not serialised (WAL: they never block).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
+from weakref import WeakKeyDictionary
 
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,20 +54,44 @@ _FIXES = {
 }
 
 
+# One write lock per SQLite engine (a database file), created on first use.
+_SQLITE_WRITERS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+
+
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose writes commit together when the block ends, or not at all."""
+    """A session whose writes commit together when the block ends, or not at all.
+
+    On SQLite the block holds the database's write lock from start to commit: keep it short.
+    """
     async with sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except Exception as exc:
-            await session.rollback()
-            converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
-            if converted is exc:
-                raise
-            # Safe to chain: engines hide statement parameters, so the cause quotes no values.
-            raise converted from exc
+        lock = _sqlite_write_lock(session)
+        async with lock if lock is not None else nullcontext():
+            try:
+                if lock is not None:
+                    # The write lock now, before the block's first read (module docstring).
+                    await session.execute(text("BEGIN IMMEDIATE"))
+                yield session
+                await session.commit()
+            except Exception as exc:
+                await session.rollback()
+                converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
+                if converted is exc:
+                    raise
+                # Safe to chain: engines hide statement parameters, so the cause quotes no values.
+                raise converted from exc
+
+
+def _sqlite_write_lock(session: AsyncSession) -> asyncio.Lock | None:
+    """The in-process write lock of the session's database when it is SQLite, else None."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = _SQLITE_WRITERS.get(engine)
+    if lock is None:
+        lock = _SQLITE_WRITERS.setdefault(engine, asyncio.Lock())
+    return lock
 
 
 def store_error(exc: DBAPIError) -> StoreError | DBAPIError:

@@ -1,0 +1,126 @@
+"""Closing what a turn left open, so a conversation never waits for an answer no one will give.
+
+A turn that stops early (the client went away, the store refused a write, a bug) can leave the
+last assistant message with tool calls that have no answer. The loop reads such a history as a
+paused turn, so until something answers them every later message is refused with "a call is
+waiting for your approval". `close_open_calls` answers them with a tool message that says what
+happened, and declines the approvals it closes, in one transaction.
+
+What may be closed depends on why:
+- `interrupted`: the client left; calls put to the user stay open (they can still answer them),
+  the others are answered as interrupted.
+- `failed`: the turn broke; everything it left open is closed, unless the conversation was
+  already paused for the user before this turn began (`since`): that question still stands.
+  `since=None` closes only a conversation no one can answer (no approval is pending at all),
+  as a turn does before it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.host.recorder import message_from_row, message_to_row
+from powerstrip.runtime import ChatMessage
+from powerstrip.runtime.conversation import unanswered_calls
+from powerstrip.store import Approval, Conversation, Message, transaction, utcnow
+
+__all__ = ["close_open_calls"]
+
+logger = logging.getLogger(__name__)
+
+_INTERRUPTED = (
+    "The call was interrupted before its result arrived (the user's connection closed); it may "
+    "or may not have been made. Check before repeating it."
+)
+_FAILED = (
+    "The turn failed before this call's result was recorded; it may or may not have been made. "
+    "Check before repeating it."
+)
+_FAILED_UNDECIDED = "The turn failed before the user decided on this call; it was not made."
+
+
+async def close_open_calls(
+    sessions: async_sessionmaker[AsyncSession],
+    conversation_id: str,
+    *,
+    reason: Literal["interrupted", "failed"],
+    since: datetime | None = None,
+) -> int:
+    """Answer the calls of `conversation_id` no one will answer now; how many were closed.
+
+    One transaction: it reads the history and the pending approvals, and writes the answers,
+    so it cannot race with another write of the same conversation.
+    """
+    async with transaction(sessions) as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(Message.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        open_calls = unanswered_calls([message_from_row(row) for row in rows])
+        if not open_calls:
+            return 0
+        pending = await session.execute(
+            select(Approval.tool_call_id, Approval.created_at).where(
+                Approval.conversation_id == conversation_id,
+                Approval.tool_call_id.in_([call.id for call in open_calls]),
+                Approval.status == "pending",
+            )
+        )
+        asked = {tool_call_id: asked_at for tool_call_id, asked_at in pending.all()}
+        if reason == "interrupted":
+            closing = [call for call in open_calls if call.id not in asked]
+        elif any(since is None or asked_at < since for asked_at in asked.values()):
+            return 0  # paused for the user before this turn: their answer is still wanted
+        else:
+            closing = open_calls
+        last = await session.scalar(
+            select(func.max(Message.seq)).where(Message.conversation_id == conversation_id)
+        )
+        seq = last or 0
+        for call in closing:
+            if reason == "interrupted":
+                text = _INTERRUPTED
+            else:
+                text = _FAILED_UNDECIDED if call.id in asked else _FAILED
+            seq += 1
+            session.add(
+                message_to_row(
+                    conversation_id, seq, ChatMessage("tool", text, tool_call_id=call.id)
+                )
+            )
+            logger.info(
+                "chats.call_closed conversation=%s call=%s reason=%s",
+                conversation_id,
+                call.id,
+                reason,
+            )
+        declined = [call.id for call in closing if call.id in asked]
+        if declined:
+            await session.execute(
+                update(Approval)
+                .where(
+                    Approval.conversation_id == conversation_id,
+                    Approval.tool_call_id.in_(declined),
+                    Approval.status == "pending",
+                )
+                .values(status="declined", decided_at=utcnow())
+            )
+        if closing:
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(updated_at=utcnow())
+            )
+        return len(closing)
