@@ -67,7 +67,13 @@ class SignInLinks:
         """The ticket's user, or OAuthError when it is forged, altered, expired or for another
         plugin."""
         payload, _, signature = ticket.partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        # A real ticket is base64url text; anything else (compare_digest refuses non-ASCII
+        # text with a TypeError) is simply not one.
+        if (
+            not ticket.isascii()
+            or not payload
+            or not hmac.compare_digest(signature, self._sign(payload))
+        ):
             raise OAuthError(
                 "the sign-in link is not valid",
                 where="ticket",

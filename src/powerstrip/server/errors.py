@@ -6,7 +6,9 @@ it is shown as is; anything else is logged with its traceback and answered with 
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,15 +62,32 @@ def status_for(exc: PowerstripError) -> int:
     return 400
 
 
+class _ErrorJSON(JSONResponse):
+    """JSON that can always be written: an error may quote text the client sent, and that text
+    may hold a lone surrogate, which UTF-8 cannot encode; it goes out as its JSON escape."""
+
+    def render(self, content: Any) -> bytes:  # Any: JSON values
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        # backslashreplace writes U+D800 as `\ud800`: exactly JSON's escape for it.
+        return text.encode("utf-8", "backslashreplace")
+
+
 def error_response(
-    status: int, kind: str, message: str, *, where: str | None = None, fix: str | None = None
+    status: int,
+    kind: str,
+    message: str,
+    *,
+    where: str | None = None,
+    fix: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    """The error model of docs/api.md: `{"error": {"type", "message", "where", "fix"}}`."""
     body: dict[str, Any] = {"type": kind, "message": message}  # Any: JSON values
     if where:
         body["where"] = where
     if fix:
         body["fix"] = fix
-    return JSONResponse({"error": body}, status_code=status)
+    return _ErrorJSON({"error": body}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

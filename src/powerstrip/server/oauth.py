@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from powerstrip.errors import OAuthError, PowerstripError
 from powerstrip.server.deps import CurrentHost
+from powerstrip.server.input_types import PluginId
 from powerstrip.store import Plugin, User
 
 __all__ = ["router"]
@@ -52,7 +53,7 @@ def _page(title: str, text: str, status: int = 200, *, raw: bool = False) -> HTM
 
 
 @router.get("/aip/{plugin_id}/oauth/begin")
-async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
+async def confirm(plugin_id: PluginId, ticket: str, host: CurrentHost) -> Response:
     """Say who is signing in to what, where the browser goes next, and ask to continue.
 
     A link opened by someone else must not silently attach *their* provider account to the
@@ -84,7 +85,7 @@ async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
 
 
 @router.post("/aip/{plugin_id}/oauth/begin")
-async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response:
+async def begin(plugin_id: PluginId, request: Request, host: CurrentHost) -> Response:
     form = await request.form()
     ticket = form.get("ticket")
     try:
@@ -110,7 +111,7 @@ async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response
 
 
 @router.get("/aip/{plugin_id}/oauth/callback")
-async def callback(plugin_id: int, request: Request, host: CurrentHost) -> Response:
+async def callback(plugin_id: PluginId, request: Request, host: CurrentHost) -> Response:
     query = request.query_params
     if "error" in query:
         # The provider's own words, escaped: the user declined, or the provider refused.

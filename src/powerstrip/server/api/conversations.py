@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from powerstrip.host import ChatSummary, ChatView
 from powerstrip.server.deps import CurrentHost, CurrentUser
+from powerstrip.server.input_types import PluginId, RowId, Text
 from powerstrip.server.sse import events_response
 
 __all__ = ["router"]
@@ -21,22 +22,22 @@ _MESSAGE_LIMIT = 32_000
 
 
 class NewConversation(BaseModel):
-    title: str = Field(default="", max_length=300)
-    plugin_ids: list[int] = Field(default_factory=list, description="Plugins to enable (≤ 3).")
+    title: Text = Field(default="", max_length=300)
+    plugin_ids: list[RowId] = Field(default_factory=list, description="Plugins to enable (≤ 3).")
 
 
 class Rename(BaseModel):
-    title: str = Field(max_length=300)
+    title: Text = Field(max_length=300)
 
 
 class UserMessage(BaseModel):
-    content: str = Field(min_length=1, max_length=_MESSAGE_LIMIT)
+    content: Text = Field(min_length=1, max_length=_MESSAGE_LIMIT)
     stream: bool = Field(default=True, description="SSE when true, one JSON answer when false.")
 
 
 class Decisions(BaseModel):
-    decisions: dict[str, bool] = Field(description="Each pending call id: approve (true) or not.")
-    always_allow: list[str] = Field(
+    decisions: dict[Text, bool] = Field(description="Each pending call id: approve (true) or not.")
+    always_allow: list[Text] = Field(
         default_factory=list,
         description='Approved call ids whose operation to "always allow" from now on.',
     )
@@ -91,13 +92,15 @@ async def delete(conversation_id: str, host: CurrentHost, user: CurrentUser) -> 
 
 
 @router.put("/{conversation_id}/plugins/{plugin_id}")
-async def enable(conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def enable(
+    conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
+) -> Any:
     return _summary(await host.chats.enable(user, conversation_id, plugin_id))
 
 
 @router.delete("/{conversation_id}/plugins/{plugin_id}")
 async def disable(
-    conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser
+    conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
 ) -> Any:
     return _summary(await host.chats.disable(user, conversation_id, plugin_id))
 
