@@ -15,6 +15,7 @@ from powerstrip.runtime import Model
 from powerstrip.server import oauth
 from powerstrip.server.api import account_router, conversations_router, plugins_router
 from powerstrip.server.errors import install_error_handlers
+from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
 
 __all__ = ["create_app"]
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
     app.include_router(plugins_router, prefix="/api")
     app.include_router(conversations_router, prefix="/api")
     app.include_router(account_router, prefix="/api")

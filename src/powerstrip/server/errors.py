@@ -33,7 +33,13 @@ from powerstrip.errors import (
     VaultError,
 )
 
-__all__ = ["error_response", "install_error_handlers", "status_for"]
+__all__ = [
+    "BodyTooLargeError",
+    "error_response",
+    "install_error_handlers",
+    "status_for",
+    "too_large_response",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,25 @@ def error_response(
     return _ErrorJSON({"error": body}, status_code=status, headers=headers)
 
 
+class BodyTooLargeError(StarletteHTTPException):
+    """The request body passed the cap (raised from `receive` while the app reads it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+def too_large_response(limit: int) -> JSONResponse:
+    """The 413 answer, in the API's error model."""
+    return error_response(
+        413,
+        "RequestTooLarge",
+        f"the request body is larger than {limit} bytes",
+        where="request body",
+        fix="send a smaller body; the host's admin sets the cap with POWERSTRIP_MAX_REQUEST_BYTES",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PowerstripError)
     async def powerstrip_error(request: Request, exc: PowerstripError) -> JSONResponse:
@@ -110,6 +135,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "the request is not valid: " + "; ".join(problems),
             fix="see the API reference in docs/api.md",
         )
+
+    @app.exception_handler(BodyTooLargeError)
+    async def too_large(request: Request, exc: BodyTooLargeError) -> JSONResponse:
+        return too_large_response(exc.limit)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
