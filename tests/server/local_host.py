@@ -55,7 +55,9 @@ class LocalHost:
 
 
 @asynccontextmanager
-async def local_host(tmp_path: Path, **changes: Any) -> AsyncIterator[LocalHost]:
+async def local_host(
+    tmp_path: Path, *, access_log: bool = False, **changes: Any
+) -> AsyncIterator[LocalHost]:
     """Serve `create_app` on http://127.0.0.1:PORT with `Settings(**changes)`."""
     fields: dict[str, Any] = {
         "data_dir": tmp_path,
@@ -65,7 +67,7 @@ async def local_host(tmp_path: Path, **changes: Any) -> AsyncIterator[LocalHost]
     }
     settings = Settings(**(fields | changes))
     await upgrade(settings.database_url)
-    server = LoopbackServer(create_app(settings), lifespan=True)
+    server = LoopbackServer(create_app(settings), lifespan=True, access_log=access_log)
     server.start()
     try:
         yield LocalHost(server, settings)

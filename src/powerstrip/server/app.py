@@ -13,6 +13,7 @@ from powerstrip import __version__
 from powerstrip.host import Host
 from powerstrip.runtime import Model
 from powerstrip.server import oauth
+from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import account_router, conversations_router, plugins_router
 from powerstrip.server.errors import install_error_handlers
 from powerstrip.server.guard import RequestGuard
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # At startup, after the server configured its logging (which would drop a filter
+        # added earlier to a logger it configures).
+        install_access_log_redaction()
         host = await Host.start(chosen, model=model)
         app.state.host = host
         logger.info(
