@@ -15,7 +15,7 @@ from powerstrip.runtime import Model
 from powerstrip.server import oauth
 from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import account_router, conversations_router, plugins_router
-from powerstrip.server.errors import install_error_handlers
+from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
 
@@ -57,9 +57,11 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     )
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
-    app.include_router(plugins_router, prefix="/api")
-    app.include_router(conversations_router, prefix="/api")
-    app.include_router(account_router, prefix="/api")
+    # Every /api route can meet these; a route adds the ones only it can (403 for admins).
+    errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
+    app.include_router(plugins_router, prefix="/api", responses=errors)
+    app.include_router(conversations_router, prefix="/api", responses=errors)
+    app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(oauth.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from powerstrip.errors import (
     AccessError,
@@ -35,7 +37,10 @@ from powerstrip.errors import (
 
 __all__ = [
     "BodyTooLargeError",
+    "ErrorAnswer",
+    "ErrorDetail",
     "error_response",
+    "error_responses",
     "install_error_handlers",
     "status_for",
     "too_large_response",
@@ -66,6 +71,41 @@ def status_for(exc: PowerstripError) -> int:
         if isinstance(exc, kind):
             return status
     return 400
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, where, and how to fix it."""
+
+    type: str = Field(description="The kind of error, e.g. `NotFoundError`, `InvalidRequest`.")
+    message: str
+    where: str | None = None
+    fix: str | None = None
+
+
+class ErrorAnswer(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON (or not readable text).",
+    401: "No API token, or one that is not valid.",
+    403: "An admin action by a user who is not one.",
+    404: "No such plugin, conversation or grant, or it is another user's.",
+    409: "A plugin store rule refuses the action.",
+    413: "The body is larger than POWERSTRIP_MAX_REQUEST_BYTES.",
+    422: "The request breaks the API's rules, or the plugin is unusable (its findings).",
+    502: "The plugin or the model backend could not be reached or answered badly.",
+    503: "The database refused the write; nothing was written.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:  # Any: OpenAPI
+    """The OpenAPI `responses` entries of these error statuses, in the error model."""
+    return {
+        status: {"model": ErrorAnswer, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
 
 
 class _ErrorJSON(JSONResponse):
@@ -115,6 +155,38 @@ def too_large_response(limit: int) -> JSONResponse:
     )
 
 
+# Starlette's and FastAPI's own refusals, said in the API's words.
+_HTTP_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    400: (
+        "MalformedBody",
+        "the request body could not be read (not valid UTF-8, or not what its content type says)",
+        "send a UTF-8 JSON object with `Content-Type: application/json`",
+    ),
+    404: ("NotFound", "no such path", "see the API reference in docs/api.md"),
+    405: (
+        "MethodNotAllowed",
+        "this path does not answer this method",
+        "use one of the methods in the `Allow` header",
+    ),
+}
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Asked of the router itself (would this method match the path fully?), so routers nested
+    # by include_router answer too.
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PowerstripError)
     async def powerstrip_error(request: Request, exc: PowerstripError) -> JSONResponse:
@@ -125,8 +197,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        malformed = [e for e in errors if e.get("type") == "json_invalid"]
+        if malformed:
+            # Not JSON at all: a syntax error (400), not JSON that breaks the API's rules (422).
+            where = malformed[0].get("loc", ("body", 0))
+            reason = (malformed[0].get("ctx") or {}).get("error", "invalid JSON")
+            return error_response(
+                400,
+                "MalformedJSON",
+                f"the request body is not valid JSON: {reason} at character {where[-1]}",
+                where="request body",
+                fix="send a JSON object, as docs/api.md shows for this route",
+            )
         problems = []
-        for error in exc.errors():
+        for error in errors:
             location = ".".join(str(part) for part in error.get("loc", ()))
             problems.append(f"{location}: {error.get('msg', 'invalid')}")
         return error_response(
@@ -142,7 +227,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "HTTPError", str(exc.detail))
+        kind, message, fix = _HTTP_ERRORS.get(exc.status_code, ("HTTPError", str(exc.detail), None))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path only; the
+            # path may have more (GET and POST /api/plugins are two routes).
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, kind, message, fix=fix, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

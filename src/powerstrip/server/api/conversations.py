@@ -20,6 +20,14 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 _MESSAGE_LIMIT = 32_000
 
+# A turn answers as Server-Sent Events, or as one JSON object with `"stream": false`.
+_TURN: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The turn's events.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}, "application/json": {}},
+    }
+}
+
 
 class NewConversation(BaseModel):
     title: Text = Field(default="", max_length=300)
@@ -105,7 +113,7 @@ async def disable(
     return _summary(await host.chats.disable(user, conversation_id, plugin_id))
 
 
-@router.post("/{conversation_id}/messages")
+@router.post("/{conversation_id}/messages", responses=_TURN)
 async def send(
     conversation_id: str, body: UserMessage, host: CurrentHost, user: CurrentUser
 ) -> Response:
@@ -117,7 +125,7 @@ async def send(
     )
 
 
-@router.post("/{conversation_id}/approvals")
+@router.post("/{conversation_id}/approvals", responses=_TURN)
 async def decide(
     conversation_id: str, body: Decisions, host: CurrentHost, user: CurrentUser
 ) -> Response:

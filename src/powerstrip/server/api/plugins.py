@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.server.deps import Admin, CurrentHost, CurrentUser
+from powerstrip.server.errors import error_responses
 from powerstrip.server.input_types import PluginId, Text
 
 __all__ = ["router"]
@@ -162,14 +163,14 @@ async def verify_token(plugin_id: PluginId, host: CurrentHost, user: CurrentUser
     return {"plugin_id": plugin_id, "token_verified": True}
 
 
-@router.post("/{plugin_id}/verified")
+@router.post("/{plugin_id}/verified", responses=error_responses(403))
 async def set_verified(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
     """Admin: verify a plugin (lifts the install cap), or withdraw the verification."""
     await host.registry.set_verified(plugin_id, body.value)
     return {"plugin_id": plugin_id, "verified": body.value}
 
 
-@router.post("/{plugin_id}/banned")
+@router.post("/{plugin_id}/banned", responses=error_responses(403))
 async def set_banned(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
     """Admin: ban a plugin (nobody may install, enable or call it), or lift the ban."""
     await host.registry.ban(plugin_id, body.value)
