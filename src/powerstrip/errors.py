@@ -131,9 +131,17 @@ class DiscoveryError(PowerstripError):
 
 
 class _FindingsError(PowerstripError):
-    def __init__(self, message: str, findings: list[Finding], *, where: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        findings: list[Finding],
+        *,
+        where: str | None = None,
+        fix: str | None = None,
+    ) -> None:
         self.findings = findings
-        fix = findings[0].fix if findings else None
+        if fix is None and findings:
+            fix = findings[0].fix
         super().__init__(message, where=where, fix=fix)
 
 

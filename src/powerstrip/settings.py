@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         gt=0,
         description="The largest response body, in bytes, that the outbound client will read.",
     )
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        gt=0,
+        description=(
+            "The largest request body, in bytes, the server reads; a larger one is answered 413."
+        ),
+    )
     max_redirects: int = Field(
         default=5, ge=0, description="How many allowed redirects a manifest fetch may follow."
     )

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from powerstrip.errors import RegistryError
+from powerstrip.errors import ManifestError, RegistryError
 from powerstrip.examples import issue_user_key
 from powerstrip.registry import Registry
 from powerstrip.store import ConversationPlugin, Credential, Install, OAuthState, Plugin
@@ -62,7 +62,7 @@ def tiny_plugin(**manifest_changes: Any) -> Starlette:
 
 async def test_length_errors_are_refused_unless_lenient_mode(world: World, tmp_path: Path) -> None:
     world.servers.apps["plugin.example.com"].app = tiny_plugin(name_for_human="A" * 35)
-    with pytest.raises(RegistryError) as refused:
+    with pytest.raises(ManifestError) as refused:
         await world.registry.add_plugin("https://plugin.example.com")
     assert "PS102" in str(refused.value)
     assert "POWERSTRIP_LENIENT_INSTALL" in str(refused.value)
@@ -86,7 +86,7 @@ async def test_other_errors_are_refused_even_in_lenient_mode(world: World, tmp_p
     lenient = Registry(
         world.sessions, world.vault, world.client, make_settings(tmp_path, lenient_install=True)
     )
-    with pytest.raises(RegistryError) as refused:
+    with pytest.raises(ManifestError) as refused:
         await lenient.add_plugin("https://plugin.example.com")
     assert "PS201" in str(refused.value)
     assert "PS102" in str(refused.value)

@@ -191,7 +191,12 @@ class Hosted:
             assert page.status_code == 200, page.text
             assert "Continue to sign in" in page.text  # who, what and where, before going on
             ticket = query_of(sign_in_url)["ticket"][0]
-            begin = await browser.post(self._local(sign_in_url), data={"ticket": ticket})
+            token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            begin = await browser.post(
+                self._local(sign_in_url),
+                data={"ticket": ticket, "csrf": token},
+                headers={"Origin": PUBLIC_URL, "Sec-Fetch-Site": "same-origin"},
+            )
             assert begin.status_code == 303, begin.text
             provider = self._local(begin.headers["location"])
             form = await browser.get(provider)

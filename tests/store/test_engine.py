@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -130,3 +132,38 @@ def test_an_unparseable_url_is_refused_without_echoing_it() -> None:
 async def test_migrations_run_on_a_plain_sqlite_url(tmp_path: Path) -> None:
     await upgrade(f"sqlite:///{tmp_path / 'plain.db'}")
     assert (tmp_path / "plain.db").exists()
+
+
+async def test_a_sqlite_database_and_its_folder_are_private_to_their_owner(
+    tmp_path: Path,
+) -> None:
+    # The database holds sealed secrets, token digests and every conversation: like vault.key
+    # (0600), it must not be readable by other local users, whatever the umask.
+    folder = tmp_path / "fresh" / ".powerstrip"
+    path = folder / "powerstrip.db"
+    previous = os.umask(0o022)
+    try:
+        await upgrade(f"sqlite+aiosqlite:///{path}")
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT count(*) FROM users"))
+                modes = {
+                    name: stat.S_IMODE((folder / name).stat().st_mode)
+                    for name in ("powerstrip.db", "powerstrip.db-wal", "powerstrip.db-shm")
+                }
+        finally:
+            await engine.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+async def test_an_existing_world_readable_database_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "powerstrip.db"
+    await upgrade(f"sqlite+aiosqlite:///{path}")
+    path.chmod(0o644)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await engine.dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

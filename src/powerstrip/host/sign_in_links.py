@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import OAuthError, StoreError
@@ -40,6 +40,11 @@ class Ticket:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _digest(ticket: str) -> str:
+    # Uses are kept by digest: the store never holds a live ticket.
+    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 def _unb64(text: str) -> bytes:
@@ -67,7 +72,13 @@ class SignInLinks:
         """The ticket's user, or OAuthError when it is forged, altered, expired or for another
         plugin."""
         payload, _, signature = ticket.partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        # A real ticket is base64url text; anything else (compare_digest refuses non-ASCII
+        # text with a TypeError) is simply not one.
+        if (
+            not ticket.isascii()
+            or not payload
+            or not hmac.compare_digest(signature, self._sign(payload))
+        ):
             raise OAuthError(
                 "the sign-in link is not valid",
                 where="ticket",
@@ -93,7 +104,7 @@ class SignInLinks:
 
     async def use(self, sessions: async_sessionmaker[AsyncSession], ticket: str) -> None:
         """Record that `ticket` started a sign-in; OAuthError when it already did once."""
-        digest = hashlib.sha256(ticket.encode()).hexdigest()
+        digest = _digest(ticket)
         try:
             async with transaction(sessions) as session:
                 # Links older than their lifetime cannot be read any more: forget their uses.
@@ -106,6 +117,25 @@ class SignInLinks:
                 where="ticket",
                 fix="ask for a new link (`powerstrip plugins sign-in` or the install answer)",
             ) from None
+
+    async def was_used(self, sessions: async_sessionmaker[AsyncSession], ticket: str) -> bool:
+        """Whether `ticket` already started its one sign-in."""
+        async with sessions() as session:
+            found = await session.execute(
+                select(SignInUse.link_hash).where(SignInUse.link_hash == _digest(ticket))
+            )
+            return found.first() is not None
+
+    def form_token(self, ticket: str, browser_nonce: str) -> str:
+        """The token that ties a Continue form to the browser that was shown it.
+
+        `browser_nonce` is a random value kept in that browser's cookie; the form carries this
+        token. A page on another site can make a browser post a ticket, but cannot read this
+        browser's cookie, nor compute a token for a cookie it planted, without the host's key.
+        """
+        # The "form." prefix keeps these apart from ticket signatures made with the same key.
+        message = f"form.{ticket}.{browser_nonce}".encode()
+        return _b64(hmac.new(self._key, message, hashlib.sha256).digest())
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from powerstrip.errors import DiscoveryError
 
@@ -36,7 +36,7 @@ def manifest_url_for(target: str) -> str:
         host = text.split("/", 1)[0].rsplit(":", 1)[0] if "]" not in text else text
         local = any(text.startswith(h) for h in _LOCAL_HOSTS) or host in _LOCAL_HOSTS
         text = ("http://" if local else "https://") + text
-    parts = urlsplit(text)
+    parts = _split(text, target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DiscoveryError(
             f"{target!r} is not an http(s) URL",
@@ -47,6 +47,23 @@ def manifest_url_for(target: str) -> str:
         return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
     base = path.rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, base + WELL_KNOWN_PATH, "", ""))
+
+
+def _split(text: str, target: str) -> SplitResult:
+    """`urlsplit`, with its errors (and the ones it defers to `.port`) as DiscoveryError."""
+    fix = "give a URL such as https://example.com or https://example.com:8443/plugin"
+    if not text.isprintable() or any("\ud800" <= char <= "\udfff" for char in text):
+        # A lone surrogate or a control character cannot be sent on the wire, only echoed.
+        raise DiscoveryError(
+            f"{target!r} holds a control character or a lone surrogate, so it is not a URL",
+            fix=fix,
+        )
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as exc:
+        raise DiscoveryError(f"{target!r} is not a valid URL: {exc}", fix=fix) from None
+    return parts
 
 
 def spec_url_for(manifest_url: str, api_url: str) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 
 from powerstrip.check import CheckReport, ToolSummary, check_url
-from powerstrip.errors import NetError, RegistryError, SpecError
+from powerstrip.errors import ManifestError, NetError, RegistryError, SpecError
 from powerstrip.findings import Finding, Severity
 from powerstrip.openapi import Tool, convert, load_spec
 from powerstrip.plugin import Manifest, parse_manifest
@@ -314,8 +314,9 @@ async def _discover(ctx: RegistryContext, url: str) -> _Discovered:
         or report.api_base_url is None
         or report.root_domain is None
     ):
-        raise RegistryError(
+        raise ManifestError(
             f"the plugin at {url} could not be read completely (manifest, spec or API base URL)",
+            [],
             where=report.manifest_url or url,
             fix=f"run `powerstrip check {url}` to see what is missing",
         )
@@ -349,7 +350,14 @@ async def _fetch_spec(
     return response.text, response.headers.get("etag"), response.headers.get("last-modified")
 
 
-def _refusal(report: CheckReport, errors: list[Finding], *, eligible: bool) -> RegistryError:
+# Findings that say the plugin's server could not be reached or answered badly (a 502 at the
+# API), as opposed to a plugin that answered with something unusable (a 422).
+_UNREACHABLE = frozenset({"PS001", "PS002", "PS003", "PS006", "PS007"})
+
+
+def _refusal(
+    report: CheckReport, errors: list[Finding], *, eligible: bool
+) -> NetError | ManifestError | SpecError:
     listed = "; ".join(f"{f.code} at {f.location}: {f.message}" for f in errors)
     fix = f"fix the errors (`powerstrip check {report.target}` lists them with fixes)"
     if eligible:
@@ -357,6 +365,15 @@ def _refusal(report: CheckReport, errors: list[Finding], *, eligible: bool) -> R
             ", or set POWERSTRIP_LENIENT_INSTALL=true to install it anyway, marked lenient "
             "(only length and charset errors allow it)"
         )
+    message = f"the plugin has {len(errors)} error(s): {listed}"
+    where = report.manifest_url or report.target
+    if all(f.code in _UNREACHABLE for f in errors):
+        return NetError(
+            message, where=where, fix="check that the plugin is up and its URL right, then retry"
+        )
+    if any(f.code.startswith("PS3") for f in errors):
+        return SpecError(message, errors, where=where, fix=fix)
+    return ManifestError(message, errors, where=where, fix=fix)
     return RegistryError(
         f"the plugin has {len(errors)} error(s): {listed}",
         where=report.manifest_url or report.target,

@@ -13,8 +13,10 @@ from powerstrip import __version__
 from powerstrip.host import Host
 from powerstrip.runtime import Model
 from powerstrip.server import oauth
+from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import account_router, conversations_router, plugins_router
-from powerstrip.server.errors import install_error_handlers
+from powerstrip.server.errors import error_responses, install_error_handlers
+from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
 
 __all__ = ["create_app"]
@@ -31,6 +33,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # At startup, after the server configured its logging (which would drop a filter
+        # added earlier to a logger it configures).
+        install_access_log_redaction()
         host = await Host.start(chosen, model=model)
         app.state.host = host
         logger.info(
@@ -51,9 +56,12 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(plugins_router, prefix="/api")
-    app.include_router(conversations_router, prefix="/api")
-    app.include_router(account_router, prefix="/api")
+    app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
+    # Every /api route can meet these; a route adds the ones only it can (403 for admins).
+    errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
+    app.include_router(plugins_router, prefix="/api", responses=errors)
+    app.include_router(conversations_router, prefix="/api", responses=errors)
+    app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(oauth.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -9,6 +9,7 @@ wrong token is refused even then.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,7 +17,16 @@ from fastapi import Depends, Request
 from powerstrip.errors import AccessError, SignInRequiredError
 from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, user_for_token
 
-__all__ = ["DEV_USER", "Admin", "CurrentHost", "CurrentUser", "get_host", "get_user"]
+__all__ = [
+    "DEV_USER",
+    "USER_STATE_KEY",
+    "Admin",
+    "CurrentHost",
+    "CurrentUser",
+    "authenticate",
+    "get_host",
+    "get_user",
+]
 
 
 def get_host(request: Request) -> Host:
@@ -27,8 +37,18 @@ def get_host(request: Request) -> Host:
 CurrentHost = Annotated[Host, Depends(get_host)]
 
 
-async def get_user(request: Request, host: CurrentHost) -> UserInfo:
-    header = request.headers.get("authorization", "")
+# Where the RequestGuard middleware keeps the user it authenticated, in the request's state.
+USER_STATE_KEY = "powerstrip.user"
+
+_SIGN_IN_FIX = "send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`"
+
+
+async def authenticate(host: Host, headers: Mapping[str, str], client_host: str) -> UserInfo:
+    """The user the request's headers name; SignInRequiredError when there is none.
+
+    Headers only: the middleware calls this before any of the body is read.
+    """
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header:
         user = (
@@ -38,24 +58,27 @@ async def get_user(request: Request, host: CurrentHost) -> UserInfo:
         )
         if user is None:
             raise SignInRequiredError(
-                "the API token is not valid",
-                where="Authorization header",
-                fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
+                "the API token is not valid", where="Authorization header", fix=_SIGN_IN_FIX
             )
         return user
-    if host.settings.dev_mode and _from_loopback(request):
+    if host.settings.dev_mode and _is_loopback(client_host):
         return await ensure_user(host.sessions, DEV_USER, admin=True)
     raise SignInRequiredError(
-        "this API needs a signed-in user",
-        where="Authorization header",
-        fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
+        "this API needs a signed-in user", where="Authorization header", fix=_SIGN_IN_FIX
     )
 
 
-def _from_loopback(request: Request) -> bool:
+async def get_user(request: Request, host: CurrentHost) -> UserInfo:
+    """The signed-in user: authenticated by the RequestGuard before the body was read."""
+    known = request.scope.get("state", {}).get(USER_STATE_KEY)
+    if isinstance(known, UserInfo):
+        return known
+    return await authenticate(host, request.headers, request.client.host if request.client else "")
+
+
+def _is_loopback(address: str) -> bool:
     # Development mode trusts a caller without a token only on this machine: a dev server
     # listening on all interfaces must not make every network neighbour its admin.
-    address = request.client.host if request.client else ""
     try:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:

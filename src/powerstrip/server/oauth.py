@@ -2,14 +2,19 @@
 
 `begin` reads a signed sign-in ticket (see `powerstrip.host.sign_in_links`) and shows who is
 connecting which plugin and where the browser goes next; continuing (a POST) sets a fresh session
-cookie scoped to this plugin's OAuth paths and redirects to the provider. The provider sends the
-browser back to `callback`, which accepts the `state` only together with that cookie: a callback
-URL replayed in, or planted into, another browser finds no matching session.
+cookie scoped to this plugin's OAuth paths and redirects to the provider. Continuing is accepted
+only from the host's own page, in the browser that was shown it (origin headers, and a form
+token bound to a cookie the page set): otherwise another site could post its owner's ticket
+from a victim's browser and attach the victim's provider login to the attacker (login CSRF).
+The provider sends the browser back to `callback`, which accepts the `state` only together with
+that cookie: a callback URL replayed in, or planted into, another browser finds no matching
+session.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
 import logging
 import secrets
@@ -18,8 +23,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from powerstrip.errors import OAuthError, PowerstripError
+from powerstrip.errors import PowerstripError
 from powerstrip.server.deps import CurrentHost
+from powerstrip.server.input_types import PluginId
+from powerstrip.server.origin import cross_site_refusal
 from powerstrip.store import Plugin, User
 
 __all__ = ["router"]
@@ -31,6 +38,10 @@ router = APIRouter(tags=["oauth"], include_in_schema=False)
 
 def _cookie_name(plugin_id: int) -> str:
     return f"powerstrip_oauth_{plugin_id}"
+
+
+def _form_cookie_name(plugin_id: int) -> str:
+    return f"powerstrip_signin_form_{plugin_id}"
 
 
 def _session_id(nonce: str) -> str:
@@ -52,14 +63,23 @@ def _page(title: str, text: str, status: int = 200, *, raw: bool = False) -> HTM
 
 
 @router.get("/aip/{plugin_id}/oauth/begin")
-async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
+async def confirm(plugin_id: PluginId, ticket: str, host: CurrentHost) -> Response:
     """Say who is signing in to what, where the browser goes next, and ask to continue.
 
     A link opened by someone else must not silently attach *their* provider account to the
     user named in the ticket, nor silently send a browser to a site a plugin's manifest named.
+    The page sets a random cookie and carries a token bound to it and to the ticket: only a
+    browser that was shown this page can continue (see `begin`).
     """
     try:
         owner = host.sign_in_links.read(ticket, plugin_id)
+        if await host.sign_in_links.was_used(host.sessions, ticket):
+            return _page(
+                "This sign-in link was already used",
+                "Each sign-in link starts one sign-in only. If the sign-in did not finish, ask "
+                "for a new link (`powerstrip plugins sign-in` or the plugin store).",
+                400,
+            )
         async with host.sessions() as session:
             plugin = await session.get(Plugin, plugin_id)
             user = await session.get(User, owner.user_id)
@@ -70,6 +90,8 @@ async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
     manifest = plugin.manifest
     name = str(manifest.get("name_for_human") or plugin.name_for_model)
     provider = urlsplit(str((manifest.get("auth") or {}).get("client_url") or "")).netloc
+    browser_nonce = secrets.token_urlsafe(32)
+    form_token = host.sign_in_links.form_token(ticket, browser_nonce)
     body = (
         f"<p>You are about to connect <b>{html.escape(name)}</b> to the Powerstrip account "
         f"<b>{html.escape(user.username)}</b>. Next you sign in at "
@@ -78,18 +100,48 @@ async def confirm(plugin_id: int, ticket: str, host: CurrentHost) -> Response:
         "<p>If you did not start this, or you are not "
         f"{html.escape(user.username)}, close this page.</p>"
         f'<form method="post"><input type="hidden" name="ticket" value="{html.escape(ticket)}">'
+        f'<input type="hidden" name="csrf" value="{html.escape(form_token)}">'
         '<button type="submit">Continue to sign in</button></form>'
     )
-    return _page("Connect a plugin", body, raw=True)
+    response = _page("Connect a plugin", body, raw=True)
+    response.set_cookie(
+        _form_cookie_name(plugin_id),
+        browser_nonce,
+        max_age=host.sign_in_links.ttl_seconds,
+        path=f"/aip/{plugin_id}/oauth",
+        secure=host.settings.public_url.startswith("https://"),
+        httponly=True,
+        # Strict: a cross-site post never carries it, whatever the Origin checks make of it.
+        samesite="strict",
+    )
+    return response
 
 
 @router.post("/aip/{plugin_id}/oauth/begin")
-async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response:
+async def begin(plugin_id: PluginId, request: Request, host: CurrentHost) -> Response:
+    """Continue a sign-in: same-origin, from the browser that was shown the page; redirect."""
+    refused = cross_site_refusal(request.headers, host.settings.public_url)
+    if refused:
+        return _page("Sign-in refused", refused, 403)
     form = await request.form()
-    ticket = form.get("ticket")
+    ticket, form_token = form.get("ticket"), form.get("csrf")
+    browser_nonce = request.cookies.get(_form_cookie_name(plugin_id), "")
+    if not isinstance(ticket, str):
+        return _page("Sign-in could not start", "The sign-in form carried no ticket.", 400)
+    expected = host.sign_in_links.form_token(ticket, browser_nonce)
+    if (
+        not browser_nonce
+        or not isinstance(form_token, str)
+        or not form_token.isascii()
+        or not hmac.compare_digest(form_token, expected)
+    ):
+        return _page(
+            "Sign-in refused",
+            "This browser was not shown the sign-in page for this link (or took too long): "
+            "open the sign-in link again, read the page, and continue from there.",
+            403,
+        )
     try:
-        if not isinstance(ticket, str):
-            raise OAuthError("the sign-in form carried no ticket", where="ticket")
         owner = host.sign_in_links.read(ticket, plugin_id)
         await host.sign_in_links.use(host.sessions, ticket)
         nonce = secrets.token_urlsafe(32)
@@ -97,6 +149,7 @@ async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response
     except PowerstripError as exc:
         return _page("Sign-in could not start", str(exc), 400)
     response = RedirectResponse(url, status_code=303)
+    response.delete_cookie(_form_cookie_name(plugin_id), path=f"/aip/{plugin_id}/oauth")
     response.set_cookie(
         _cookie_name(plugin_id),
         nonce,
@@ -110,7 +163,7 @@ async def begin(plugin_id: int, request: Request, host: CurrentHost) -> Response
 
 
 @router.get("/aip/{plugin_id}/oauth/callback")
-async def callback(plugin_id: int, request: Request, host: CurrentHost) -> Response:
+async def callback(plugin_id: PluginId, request: Request, host: CurrentHost) -> Response:
     query = request.query_params
     if "error" in query:
         # The provider's own words, escaped: the user declined, or the provider refused.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ _URL_FIX = (
     "set POWERSTRIP_DATABASE_URL to sqlite+aiosqlite:///PATH or "
     "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 )
+logger = logging.getLogger(__name__)
+
 # How long a SQLite writer waits for another process's writer before giving up (writers of
 # the same process queue in `transaction` instead, without a limit).
 SQLITE_BUSY_TIMEOUT = 5.0
@@ -74,7 +80,7 @@ def create_engine(
         # Each new connection to :memory: would be a new, empty database: share one.
         kwargs["poolclass"] = StaticPool
     elif is_sqlite and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(parsed.database))
     else:
         kwargs["pool_pre_ping"] = True  # a server restart must not fail the next request
     engine = _create_async_engine(parsed, **kwargs)
@@ -85,6 +91,28 @@ def create_engine(
             _sqlite_pragmas(wal=not memory, busy_ms=round(busy_timeout * 1000)),
         )
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only.
+
+    The database holds sealed secrets, token digests and every conversation. SQLite creates a
+    missing file with the process umask (0644 by default) and gives its `-wal` and `-shm`
+    files the database file's mode, so creating the file 0600 first makes all three private.
+    An existing file that others can read is narrowed, as the vault does with its key file.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # O_EXCL: an existing database is never truncated or re-created.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            logger.warning("store.file_permissions path=%s mode=%o fixed_to=600", file, mode)
+            file.chmod(0o600)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

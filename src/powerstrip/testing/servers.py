@@ -53,6 +53,7 @@ class LoopbackServer:
         host: str = "127.0.0.1",
         lifespan: bool = False,
         graceful_seconds: int = 1,
+        access_log: bool = False,
     ) -> None:
         self.app = app
         self.ssl_context = ssl_context
@@ -60,6 +61,8 @@ class LoopbackServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self.lifespan = lifespan
+        # On: uvicorn logs each request to `uvicorn.access` at INFO (tests of what it shows).
+        self.access_log = access_log
         # How long stop() lets requests in flight finish before cancelling them.
         self.graceful_seconds = graceful_seconds
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -96,8 +99,8 @@ class LoopbackServer:
             # event loop, where they are then used.
             lifespan="on" if self.lifespan else "off",
             log_config=None,
-            log_level="warning",
-            access_log=False,
+            log_level="info" if self.access_log else "warning",
+            access_log=self.access_log,
             timeout_graceful_shutdown=self.graceful_seconds,
             # uvicorn builds its own SSLContext from files; this public hook hands it ours, so
             # tests control versions and ciphers exactly.

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from powerstrip.host import list_grants, revoke_grant
 from powerstrip.server.deps import CurrentHost, CurrentUser
+from powerstrip.server.input_types import GrantId
 
 __all__ = ["router"]
 
@@ -37,6 +38,6 @@ async def grants(host: CurrentHost, user: CurrentUser) -> Any:  # Any: JSON
 
 
 @router.delete("/grants/{grant_id}", status_code=204)
-async def revoke(grant_id: int, host: CurrentHost, user: CurrentUser) -> Response:
+async def revoke(grant_id: GrantId, host: CurrentHost, user: CurrentUser) -> Response:
     await revoke_grant(host.sessions, user.id, grant_id)
     return Response(status_code=204)

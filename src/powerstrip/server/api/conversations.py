@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from powerstrip.host import ChatSummary, ChatView
 from powerstrip.server.deps import CurrentHost, CurrentUser
+from powerstrip.server.input_types import PluginId, RowId, Text
 from powerstrip.server.sse import events_response
 
 __all__ = ["router"]
@@ -19,24 +20,32 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 _MESSAGE_LIMIT = 32_000
 
+# A turn answers as Server-Sent Events, or as one JSON object with `"stream": false`.
+_TURN: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The turn's events.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}, "application/json": {}},
+    }
+}
+
 
 class NewConversation(BaseModel):
-    title: str = Field(default="", max_length=300)
-    plugin_ids: list[int] = Field(default_factory=list, description="Plugins to enable (≤ 3).")
+    title: Text = Field(default="", max_length=300)
+    plugin_ids: list[RowId] = Field(default_factory=list, description="Plugins to enable (≤ 3).")
 
 
 class Rename(BaseModel):
-    title: str = Field(max_length=300)
+    title: Text = Field(max_length=300)
 
 
 class UserMessage(BaseModel):
-    content: str = Field(min_length=1, max_length=_MESSAGE_LIMIT)
+    content: Text = Field(min_length=1, max_length=_MESSAGE_LIMIT)
     stream: bool = Field(default=True, description="SSE when true, one JSON answer when false.")
 
 
 class Decisions(BaseModel):
-    decisions: dict[str, bool] = Field(description="Each pending call id: approve (true) or not.")
-    always_allow: list[str] = Field(
+    decisions: dict[Text, bool] = Field(description="Each pending call id: approve (true) or not.")
+    always_allow: list[Text] = Field(
         default_factory=list,
         description='Approved call ids whose operation to "always allow" from now on.',
     )
@@ -91,18 +100,20 @@ async def delete(conversation_id: str, host: CurrentHost, user: CurrentUser) -> 
 
 
 @router.put("/{conversation_id}/plugins/{plugin_id}")
-async def enable(conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def enable(
+    conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
+) -> Any:
     return _summary(await host.chats.enable(user, conversation_id, plugin_id))
 
 
 @router.delete("/{conversation_id}/plugins/{plugin_id}")
 async def disable(
-    conversation_id: str, plugin_id: int, host: CurrentHost, user: CurrentUser
+    conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
 ) -> Any:
     return _summary(await host.chats.disable(user, conversation_id, plugin_id))
 
 
-@router.post("/{conversation_id}/messages")
+@router.post("/{conversation_id}/messages", responses=_TURN)
 async def send(
     conversation_id: str, body: UserMessage, host: CurrentHost, user: CurrentUser
 ) -> Response:
@@ -114,7 +125,7 @@ async def send(
     )
 
 
-@router.post("/{conversation_id}/approvals")
+@router.post("/{conversation_id}/approvals", responses=_TURN)
 async def decide(
     conversation_id: str, body: Decisions, host: CurrentHost, user: CurrentUser
 ) -> Response:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.server.deps import Admin, CurrentHost, CurrentUser
+from powerstrip.server.errors import error_responses
+from powerstrip.server.input_types import PluginId, Text
 
 __all__ = ["router"]
 
@@ -19,19 +21,19 @@ router = APIRouter(prefix="/plugins", tags=["plugins"])
 
 
 class AddPlugin(BaseModel):
-    url: str = Field(description="The plugin's base URL, domain, or manifest URL.")
+    url: Text = Field(description="The plugin's base URL, domain, or manifest URL.")
 
 
 class InstallPlugin(BaseModel):
-    user_key: str | None = Field(
+    user_key: Text | None = Field(
         default=None, description="Your own key, for `user_http` plugins only."
     )
 
 
 class RegisterPlugin(BaseModel):
-    service_key: str | None = Field(default=None, description="For `service_http` plugins.")
-    client_id: str | None = Field(default=None, description="For `oauth` plugins.")
-    client_secret: str | None = Field(default=None, description="For `oauth` plugins.")
+    service_key: Text | None = Field(default=None, description="For `service_http` plugins.")
+    client_id: Text | None = Field(default=None, description="For `oauth` plugins.")
+    client_secret: Text | None = Field(default=None, description="For `oauth` plugins.")
 
 
 class SetFlag(BaseModel):
@@ -65,7 +67,7 @@ async def add_plugin(body: AddPlugin, host: CurrentHost, user: CurrentUser) -> A
 
 
 @router.post("/{plugin_id}/refresh")
-async def refresh_plugin(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def refresh_plugin(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
     """Fetch the plugin again and report what changed."""
     diff = await host.registry.refresh_plugin(plugin_id)
     return asdict(diff) | {"changed": diff.changed}
@@ -73,7 +75,7 @@ async def refresh_plugin(plugin_id: int, host: CurrentHost, user: CurrentUser) -
 
 @router.post("/{plugin_id}/install")
 async def install(
-    plugin_id: int, host: CurrentHost, user: CurrentUser, body: InstallPlugin | None = None
+    plugin_id: PluginId, host: CurrentHost, user: CurrentUser, body: InstallPlugin | None = None
 ) -> Any:
     """Install for yourself; an OAuth plugin answers with the sign-in link to open."""
     await host.registry.install(user.id, plugin_id, user_key=body.user_key if body else None)
@@ -92,7 +94,7 @@ async def install(
 
 
 @router.post("/{plugin_id}/sign-in")
-async def sign_in(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def sign_in(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
     """A fresh sign-in link for an installed OAuth plugin."""
     auth_type = await _auth_type(host, user.id, plugin_id)
     if not auth_type:
@@ -111,13 +113,13 @@ async def sign_in(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
 
 
 @router.delete("/{plugin_id}/install", status_code=204)
-async def uninstall(plugin_id: int, host: CurrentHost, user: CurrentUser) -> None:
+async def uninstall(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> None:
     """Uninstall; your credentials for the plugin are deleted."""
     await host.registry.uninstall(user.id, plugin_id)
 
 
 @router.get("/{plugin_id}/operations")
-async def operations(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def operations(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
     """The plugin's operations as the model sees them, with their consequential flag."""
     tools = await host.registry.tools(plugin_id, revalidate=False)
     return {
@@ -138,7 +140,7 @@ async def operations(plugin_id: int, host: CurrentHost, user: CurrentUser) -> An
 
 @router.post("/{plugin_id}/registration")
 async def register(
-    plugin_id: int, body: RegisterPlugin, host: CurrentHost, user: CurrentUser
+    plugin_id: PluginId, body: RegisterPlugin, host: CurrentHost, user: CurrentUser
 ) -> Any:
     """Register as the plugin's developer; publish the returned token in the manifest."""
     token = await host.registry.register(
@@ -155,21 +157,21 @@ async def register(
 
 
 @router.post("/{plugin_id}/registration/verify")
-async def verify_token(plugin_id: int, host: CurrentHost, user: CurrentUser) -> Any:
+async def verify_token(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
     """Check that the live manifest now carries the verification token."""
     await host.registry.verify_token(plugin_id)
     return {"plugin_id": plugin_id, "token_verified": True}
 
 
-@router.post("/{plugin_id}/verified")
-async def set_verified(plugin_id: int, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
+@router.post("/{plugin_id}/verified", responses=error_responses(403))
+async def set_verified(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
     """Admin: verify a plugin (lifts the install cap), or withdraw the verification."""
     await host.registry.set_verified(plugin_id, body.value)
     return {"plugin_id": plugin_id, "verified": body.value}
 
 
-@router.post("/{plugin_id}/banned")
-async def set_banned(plugin_id: int, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
+@router.post("/{plugin_id}/banned", responses=error_responses(403))
+async def set_banned(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
     """Admin: ban a plugin (nobody may install, enable or call it), or lift the ban."""
     await host.registry.ban(plugin_id, body.value)
     return {"plugin_id": plugin_id, "banned": body.value}

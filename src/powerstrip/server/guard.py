@@ -1,0 +1,97 @@
+"""The door every request passes first: the caller is known, and the body stays small.
+
+FastAPI reads and parses a request's body before it solves the route's dependencies, so an
+authentication dependency runs only after the body is in memory: anyone could make the server
+buffer and parse 200 MB without a token. This middleware runs before any route:
+
+- a body declared (`Content-Length`) bigger than `POWERSTRIP_MAX_REQUEST_BYTES` is answered 413
+  before one byte of it is read, and a streamed (chunked) body is cut off with a 413 as soon as
+  it passes the cap;
+- under `/api/`, the caller is authenticated from the headers alone (401 before the body is
+  read); the user is kept in the request's state for the `CurrentUser` dependency.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from powerstrip.errors import PowerstripError
+from powerstrip.server.deps import USER_STATE_KEY, authenticate
+from powerstrip.server.errors import (
+    BodyTooLargeError,
+    error_response,
+    status_for,
+    too_large_response,
+)
+
+__all__ = ["RequestGuard"]
+
+_API_PREFIX = "/api/"
+
+
+class RequestGuard:
+    """ASGI middleware: cap request bodies at `max_bytes`, authenticate `/api/` callers first."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = _content_length(headers)
+        if declared is not None and declared > self.max_bytes:
+            await too_large_response(self.max_bytes)(scope, receive, send)
+            return
+        if scope["path"].startswith(_API_PREFIX):
+            client = scope.get("client")
+            try:
+                user = await authenticate(
+                    scope["app"].state.host, headers, client[0] if client else ""
+                )
+            except PowerstripError as exc:
+                response = error_response(
+                    status_for(exc), type(exc).__name__, exc.message, where=exc.where, fix=exc.fix
+                )
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})[USER_STATE_KEY] = user
+        await self._capped(scope, receive, send)
+
+    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = 0
+        started = False
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException: FastAPI re-raises it from its body reading, and the
+                    # app's handler answers it; the except below covers any other reader.
+                    raise BodyTooLargeError(self.max_bytes)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, watched_send)
+        except BodyTooLargeError:
+            if started:
+                raise
+            await too_large_response(self.max_bytes)(scope, receive, send)
+
+
+def _content_length(headers: Headers) -> int | None:
+    value = headers.get("content-length")
+    if value is None or not value.strip().isdigit():
+        return None  # absent or malformed: the server's HTTP parser has the final word
+    return int(value)
