@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from powerstrip.errors import RegistryError
+from powerstrip.errors import RegistryError, SpecError
 from powerstrip.examples import EXAMPLES
 from powerstrip.host.grants import add_grant
 from powerstrip.store import Grant, Plugin
@@ -244,5 +244,5 @@ async def test_a_path_that_could_leave_the_api_base_is_never_offered_nor_refresh
     served = await world.registry.tools(plugin.id)
     assert "todo__steal" not in served.toolset
     assert ".{username}/x" not in {t.path for t in served.toolset.tools}
-    with pytest.raises(RegistryError, match="PS327"):
+    with pytest.raises(SpecError, match="PS327"):
         await world.registry.refresh_plugin(plugin.id)
