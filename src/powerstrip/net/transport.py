@@ -20,9 +20,11 @@ import httpx
 
 from powerstrip.errors import (
     AddressBlockedError,
+    BrokenConnectionError,
     ConnectError,
     FetchTimeoutError,
     NetError,
+    ProtocolError,
     TLSPolicyError,
 )
 from powerstrip.net.policy import NetPolicy, address_permitted
@@ -45,7 +47,13 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
 
 @contextmanager
 def map_httpcore_errors(where: str) -> Iterator[None]:
-    """Convert httpcore exceptions raised inside the block into Powerstrip errors."""
+    """Convert httpcore exceptions raised inside the block into Powerstrip errors, by kind.
+
+    The kind says what may have happened, which is what decides a retry: `ConnectError` means
+    no connection was made, so nothing was sent; `BrokenConnectionError` means the request was
+    (or may have been) sent before the connection broke; `ProtocolError` means one side did not
+    speak HTTP. httpx's own transport draws the same lines.
+    """
     try:
         yield
     except NetError:
@@ -58,12 +66,45 @@ def map_httpcore_errors(where: str) -> Iterator[None]:
         ) from None
     except httpcore.UnsupportedProtocol as exc:
         raise TLSPolicyError(str(exc), where=where, fix="use an https:// URL") from None
-    except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
+    except httpcore.ConnectError as exc:
         raise ConnectError(
-            f"the connection failed: {exc or type(exc).__name__}",
+            f"could not connect: {exc or type(exc).__name__}",
             where=where,
-            fix="check that the server is up and speaks HTTP/1.1 over TLS",
+            fix="check that the server is up and listening",
         ) from None
+    except httpcore.LocalProtocolError:
+        # h11 refused to write the request; its message quotes the offending header value,
+        # which may be a credential, so it is not repeated here.
+        raise ProtocolError(
+            "the request could not be written as HTTP: a header name or value holds "
+            "characters HTTP does not allow",
+            where=where,
+            fix="check the header values (keys must be printable ASCII without spaces)",
+        ) from None
+    except httpcore.RemoteProtocolError as exc:
+        if _disconnected(exc):
+            raise _broken(where, exc) from None
+        raise ProtocolError(
+            f"the answer is not well-formed HTTP: {exc or type(exc).__name__}",
+            where=where,
+            fix="check that the server speaks HTTP/1.1 (over TLS outside development mode)",
+        ) from None
+    except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
+        raise _broken(where, exc) from None
+
+
+def _disconnected(exc: httpcore.RemoteProtocolError) -> bool:
+    # h11 reports a peer that closed before answering as a protocol error; for a retry it is a
+    # broken connection (the request went out), not a malformed answer.
+    return "disconnected" in str(exc).lower()
+
+
+def _broken(where: str, exc: BaseException) -> BrokenConnectionError:
+    return BrokenConnectionError(
+        f"the connection broke after the request was sent: {exc or type(exc).__name__}",
+        where=where,
+        fix="check the server's log: it may have received (and acted on) the request",
+    )
 
 
 class _GuardedStream(httpcore.AsyncNetworkStream):

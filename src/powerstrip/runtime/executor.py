@@ -42,7 +42,6 @@ Outcome = Literal[
     "ok", "http_error", "network_error", "timeout", "refused", "invalid_arguments", "declined"
 ]
 _EXCERPT = 2_000
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _VALIDATOR_CACHE = 512
 
 
@@ -176,7 +175,7 @@ class Executor:
                 request=record,
                 error=reason,
                 request_bytes=sent,
-                attempts=1,
+                attempts=exc.attempts,
                 model_text=f"The call to {tool.function_name} failed: {reason}",
             )
         text = redactor.text(response.text)
@@ -212,7 +211,7 @@ class Executor:
         )
 
     def _retry_for(self, method: str) -> RetryPolicy:
-        if method in _IDEMPOTENT:
+        if method.upper() in self.retry.repeatable_methods:
             return self.retry
         # A POST or DELETE that failed with a 5xx may have happened: only a 429 (refused before
         # any work) is retried, so one approved action never runs twice.
