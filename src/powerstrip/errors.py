@@ -5,6 +5,7 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
 
     PowerstripError                 what, where, fix
     ├── ConfigError                 a setting is malformed
+    ├── InvalidInputError           a value the caller gave is malformed (a key with a newline)
     ├── NetError                    an outbound request did not complete
     │   ├── AddressBlockedError     the address guard refused the destination
     │   ├── TLSPolicyError          TLS version, certificate, scheme or port refused
@@ -44,6 +45,7 @@ __all__ = [
     "DiscoveryError",
     "FetchTimeoutError",
     "HTTPStatusError",
+    "InvalidInputError",
     "ManifestError",
     "ModelError",
     "NetError",
@@ -83,6 +85,10 @@ class PowerstripError(Exception):
 
 class ConfigError(PowerstripError):
     """A setting is malformed."""
+
+
+class InvalidInputError(PowerstripError):
+    """A value the caller gave is malformed: `where` names the field, `fix` the expected form."""
 
 
 class NetError(PowerstripError):
