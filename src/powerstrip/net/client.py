@@ -35,7 +35,7 @@ from powerstrip.net.policy import NetPolicy, check_url
 from powerstrip.net.resolver import resolve
 from powerstrip.net.response import FetchedResponse
 from powerstrip.net.retry import RetryPolicy, parse_retry_after
-from powerstrip.net.transport import GuardedTransport
+from powerstrip.net.transport import SITE_EXTENSION, GuardedTransport
 
 __all__ = ["GuardedClient", "RedirectPolicy"]
 
@@ -177,23 +177,30 @@ class GuardedClient:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - a budget, enforced with fail_after
         max_bytes: int | None = None,
+        origin: str | None = None,
     ) -> FetchedResponse:
         """GET a manifest or spec, following only the redirects `redirect_policy` allows.
 
         `timeout` (default `policy.fetch_timeout`) bounds the whole exchange, redirects
-        included. Non-2xx statuses are returned, not raised.
+        included. Non-2xx statuses are returned, not raised. `origin` is the URL of the site the
+        request is made for (a plugin's manifest URL; None: the destination itself): local
+        destinations in development mode and the operator's allowlist are opened per origin.
         """
         budget = self.policy.fetch_timeout if timeout is None else timeout
         cap = self.policy.max_response_bytes if max_bytes is None else max_bytes
         current = _parse_url(url)
+        # Without an origin, the first URL is the site: its redirects are made on its behalf.
+        on_behalf = _parse_url(origin) if origin is not None else current
         hop_headers = dict(headers or {})
         redirects: list[str] = []
         started = time.monotonic()
         try:
             with anyio.fail_after(budget):
                 while True:
-                    await self._check_url(current)
-                    exchange = await self._exchange("GET", current, headers=hop_headers, cap=cap)
+                    await self._check_url(current, on_behalf)
+                    exchange = await self._exchange(
+                        "GET", current, headers=hop_headers, cap=cap, origin=on_behalf
+                    )
                     location = exchange.headers.get("location")
                     if exchange.status_code not in _REDIRECT_STATUSES or location is None:
                         break
@@ -260,6 +267,7 @@ class GuardedClient:
         timeout: float | None = None,  # noqa: ASYNC109 - a budget, enforced with fail_after
         max_bytes: int | None = None,
         retry: RetryPolicy | None = None,
+        origin: str | None = None,
     ) -> FetchedResponse:
         """Make one API call; never follows redirects (a 3xx is returned as is).
 
@@ -267,14 +275,15 @@ class GuardedClient:
         included. With `retry`, a connection that could not be made, a broken connection (only
         for `retry.repeatable_methods`) and `retry.retry_statuses` are retried with backoff,
         honouring `Retry-After`, never sleeping past the deadline. A `NetError` raised here
-        carries the number of attempts made.
+        carries the number of attempts made. `origin` is as for `fetch`.
         """
         budget = self.policy.call_timeout if timeout is None else timeout
         cap = self.policy.max_response_bytes if max_bytes is None else max_bytes
         target = _parse_url(url)
         if params:
             target = target.copy_merge_params(dict(params))
-        await self._check_url(target)
+        on_behalf = _parse_url(origin) if origin is not None else None
+        await self._check_url(target, on_behalf)
         started = time.monotonic()
         deadline = started + budget
         attempts = 0
@@ -290,6 +299,7 @@ class GuardedClient:
                             cap=cap,
                             json=json,
                             content=content,
+                            origin=on_behalf or target,
                         )
                     except (ConnectError, BrokenConnectionError) as exc:
                         if not _may_retry(exc, method, retry, attempts):
@@ -337,14 +347,14 @@ class GuardedClient:
             attempts=attempts,
         )
 
-    async def _check_url(self, url: httpx.URL) -> None:
+    async def _check_url(self, url: httpx.URL, origin: httpx.URL | None) -> None:
         """`check_url`, except that a host that does not exist is named as such.
 
         `http://locahost:5005` breaks the scheme rule only because of a typo: saying "plain http
         is refused" would send its author looking in the wrong place.
         """
         try:
-            check_url(self.policy, url)
+            check_url(self.policy, url, origin)
         except TLSPolicyError:
             host = url.host
             overridden = any(rule.matches(host, rule.port or 0) for rule in self.policy.resolve)
@@ -404,6 +414,7 @@ class GuardedClient:
         *,
         headers: Mapping[str, str],
         cap: int,
+        origin: httpx.URL,
         json: object = None,
         content: bytes | None = None,
     ) -> _Exchange:
@@ -411,7 +422,12 @@ class GuardedClient:
         where = _log_url(url)
         try:
             request = self._client.build_request(
-                method, url, headers=headers, json=json, content=content
+                method,
+                url,
+                headers=headers,
+                json=json,
+                content=content,
+                extensions={SITE_EXTENSION: origin.host.lower()},
             )
             response = await self._client.send(request, stream=True)
         except NetError:

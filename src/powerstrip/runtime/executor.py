@@ -54,6 +54,8 @@ class CallRequest:
     context_headers: Mapping[str, str] = field(default_factory=dict)
     # Plaintext secrets of this call (credentials), masked wherever they would be recorded.
     secrets: tuple[str, ...] = ()
+    # The plugin's manifest URL, on whose behalf the call is made (None: the API's own origin).
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,7 @@ class Executor:
                 headers=headers,
                 content=plugin_request.body,
                 retry=self._retry_for(plugin_request.method),
+                origin=request.origin,
             )
         except NetError as exc:
             outcome: Outcome = (

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
 from powerstrip.host import Host
@@ -17,9 +18,29 @@ from powerstrip.server.api import account_router, conversations_router, plugins_
 from powerstrip.server.errors import install_error_handlers
 from powerstrip.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["OwnAddressMiddleware", "create_app"]
 
 logger = logging.getLogger(__name__)
+
+
+class OwnAddressMiddleware:
+    """Tells the host each local address and port it is reached at, before anything else runs.
+
+    Only the server sees the sockets it accepts on (a server bound to every interface is reached
+    at concrete addresses); the host refuses those as plugin destinations, so a plugin pointed at
+    this server can never make the host call itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        app = scope.get("app")  # Starlette puts itself here before its middleware runs
+        host = getattr(getattr(app, "state", None), "host", None)
+        if scope["type"] in ("http", "websocket") and server and server[1] and host is not None:
+            host.note_own_address(str(server[0]), int(server[1]))
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
@@ -51,6 +72,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(OwnAddressMiddleware)
     app.include_router(plugins_router, prefix="/api")
     app.include_router(conversations_router, prefix="/api")
     app.include_router(account_router, prefix="/api")

@@ -3,7 +3,8 @@
 The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`). In
 development mode a request without credentials from this machine (a loopback address) acts as
 the admin user `dev`, so `make run` works in a browser and with curl at once; a request with a
-wrong token is refused even then.
+wrong token is refused even then, and so is a request a Powerstrip host sent (it carries
+`OUTBOUND_HEADER`): a plugin pointed at this server must never make the host act as `dev`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from powerstrip.errors import AccessError, SignInRequiredError
-from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, user_for_token
+from powerstrip.host import (
+    DEV_USER,
+    OUTBOUND_HEADER,
+    Host,
+    UserInfo,
+    ensure_user,
+    user_for_token,
+)
 
 __all__ = ["DEV_USER", "Admin", "CurrentHost", "CurrentUser", "get_host", "get_user"]
 
@@ -43,6 +51,12 @@ async def get_user(request: Request, host: CurrentHost) -> UserInfo:
                 fix="send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`",
             )
         return user
+    if OUTBOUND_HEADER in request.headers:
+        raise SignInRequiredError(
+            "a request sent by a Powerstrip host never acts as a local user",
+            where="Authorization header",
+            fix="plugins must not point at a Powerstrip server; call it with an API token",
+        )
     if host.settings.dev_mode and _from_loopback(request):
         return await ensure_user(host.sessions, DEV_USER, admin=True)
     raise SignInRequiredError(
