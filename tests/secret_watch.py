@@ -6,16 +6,25 @@ vault keys); the fixed test secrets are watched from the start. A log handler ke
 record's text; at the end of each worker's session the logs and every `powerstrip.db*` file
 under its temporary directory are searched. Leaks are written to a report file that the xdist
 controller (or the single process) turns into a failed run.
+
+A secret is looked for in every form it could leak in, not only as written: escaped (Python
+repr, JSON), URL-encoded and base64-encoded (standard and URL-safe, at any alignment inside a
+longer encoded value). This is written independently of the host's redactor on purpose: the
+scan must find what the redactor misses.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "LogCapture",
+    "forms",
     "leaks_in_files",
     "leaks_in_text",
     "watch",
@@ -43,21 +52,61 @@ def describe(secret: str) -> str:
     return f"{secret[:4]}… ({len(secret)} chars)"
 
 
+_forms_cache: dict[str, frozenset[str]] = {}
+
+
+def forms(secret: str) -> frozenset[str]:
+    """Every spelling of `secret` a leak could take (see the module docstring)."""
+    cached = _forms_cache.get(secret)
+    if cached is not None:
+        return cached
+    found = {
+        secret,
+        secret.strip(),
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+    }
+    data = secret.encode("utf-8", "surrogatepass")
+    for offset in range(3):
+        # Encode behind `offset` filler bytes; keep only the characters that depend on the
+        # secret's bytes alone, so the form matches wherever the secret sits in a longer value.
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        first = -(-8 * offset // 6)
+        last = 8 * (offset + len(data)) // 6
+        core = encoded[first:last]
+        found.update({core, core.replace("+", "-").replace("/", "_")})
+    result = frozenset(form for form in found if len(form) >= _MIN_LENGTH)
+    _forms_cache[secret] = result
+    return result
+
+
 def leaks_in_text(text: str, secrets: frozenset[str] | None = None) -> list[str]:
-    """The watched secrets found in `text`, described."""
-    return [describe(s) for s in sorted(secrets or watched()) if s in text]
+    """The watched secrets found in `text` in any of their `forms`, described."""
+    return [
+        describe(s) for s in sorted(secrets or watched()) if any(form in text for form in forms(s))
+    ]
 
 
 def leaks_in_files(root: Path, secrets: frozenset[str] | None = None) -> list[str]:
-    """Watched secrets found in the bytes of any host database file under `root`."""
+    """Watched secrets found, in any of their `forms`, in the bytes of a host database file."""
     found = []
-    needles = [(s, s.encode()) for s in sorted(secrets or watched())]
+    needles = [
+        (s, [f.encode("utf-8", "surrogatepass") for f in forms(s)])
+        for s in sorted(secrets or watched())
+    ]
     for path in sorted(root.rglob("powerstrip.db*")):
         if not path.is_file():
             continue
         data = path.read_bytes()
         found += [
-            f"{path.name} in {path.parent.name}: {describe(s)}" for s, b in needles if b in data
+            f"{path.name} in {path.parent.name}: {describe(s)}"
+            for s, encoded in needles
+            if any(b in data for b in encoded)
         ]
     return found
 

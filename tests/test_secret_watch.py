@@ -42,3 +42,23 @@ def test_log_records_are_captured_with_their_tracebacks() -> None:
     # Short values are not watched: they would match by chance.
     secret_watch.watch("short")
     assert "short" not in secret_watch.watched()
+
+
+def test_a_watched_secret_is_found_in_every_encoded_form() -> None:
+    import base64
+    import json
+    from urllib.parse import quote
+
+    secret = 'sk-"odd"\\key/+?=\n'
+    secrets = frozenset({secret})
+    header = f"Bearer {secret}"
+    texts = [
+        repr(header.encode()),  # b'Bearer sk-"odd"\\key/+?=\n'
+        json.dumps({"e": header}),
+        quote(secret, safe=""),
+        base64.b64encode(f"user:{secret}".encode()).decode(),
+        base64.urlsafe_b64encode(f"ab{secret}".encode()).decode().rstrip("="),
+        base64.b64encode(secret.encode()).decode(),
+    ]
+    for text in texts:
+        assert secret_watch.leaks_in_text(f"noise {text} noise", secrets), text

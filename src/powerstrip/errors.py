@@ -5,13 +5,16 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
 
     PowerstripError                 what, where, fix
     ├── ConfigError                 a setting is malformed
+    ├── InvalidInputError           a value the caller gave is malformed (a key with a newline)
     ├── NetError                    an outbound request did not complete
     │   ├── AddressBlockedError     the address guard refused the destination
     │   ├── TLSPolicyError          TLS version, certificate, scheme or port refused
     │   ├── RedirectRefusedError    a redirect the caller's policy does not allow
     │   ├── ResponseTooLargeError   the body passed the size cap
     │   ├── FetchTimeoutError       the request ran past its time budget
-    │   ├── ConnectError            the destination could not be reached
+    │   ├── ConnectError            could not connect: nothing was sent
+    │   ├── BrokenConnectionError   the connection broke after the request was (maybe) sent
+    │   ├── ProtocolError           the request or the answer broke the HTTP protocol
     │   └── HTTPStatusError         the server answered with an error status
     ├── DiscoveryError              a plugin could not be found from the given target
     ├── ManifestError               an ai-plugin.json is unusable (carries findings)
@@ -36,17 +39,20 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessError",
     "AddressBlockedError",
+    "BrokenConnectionError",
     "ConfigError",
     "ConnectError",
     "DiscoveryError",
     "FetchTimeoutError",
     "HTTPStatusError",
+    "InvalidInputError",
     "ManifestError",
     "ModelError",
     "NetError",
     "NotFoundError",
     "OAuthError",
     "PowerstripError",
+    "ProtocolError",
     "RedirectRefusedError",
     "RegistryError",
     "ResponseTooLargeError",
@@ -81,8 +87,18 @@ class ConfigError(PowerstripError):
     """A setting is malformed."""
 
 
+class InvalidInputError(PowerstripError):
+    """A value the caller gave is malformed: `where` names the field, `fix` the expected form."""
+
+
 class NetError(PowerstripError):
-    """An outbound request did not complete."""
+    """An outbound request did not complete.
+
+    `attempts` is how many times the request was sent (or tried) before giving up, so a call
+    record can say it; the client sets it on the error it raises.
+    """
+
+    attempts: int = 1
 
 
 class AddressBlockedError(NetError):
@@ -106,7 +122,15 @@ class FetchTimeoutError(NetError):
 
 
 class ConnectError(NetError):
-    """The destination could not be reached (DNS, refused, reset)."""
+    """No connection could be made (DNS, refused, unreachable): nothing was sent."""
+
+
+class BrokenConnectionError(NetError):
+    """The connection broke once the request was (or may have been) sent: it may have happened."""
+
+
+class ProtocolError(NetError):
+    """The request could not be written as HTTP, or the answer was not well-formed HTTP."""
 
 
 class HTTPStatusError(NetError):

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
         default=False,
         description=(
             "Development mode: also allow plain-HTTP plugins on http://localhost and "
-            "http://127.0.0.1 (any port), as the platform's localhost flow did. Nothing else is "
-            "opened."
+            "http://127.0.0.1 (any port), as the platform's localhost flow did; each plugin "
+            "reaches only its own localhost origin. Nothing else is opened."
         ),
     )
     ca_bundle: Path | None = Field(
@@ -56,8 +56,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description=(
             "Destinations the address guard lets through although they are private or loopback, "
-            "comma-separated: host names (`intranet.example.com`, `*.corp.example`) or CIDRs "
-            "(`10.1.0.0/16`)."
+            "each for one plugin, comma-separated: `DESTINATION` or `DESTINATION=SITE`, a host "
+            "name, `*.suffix` or CIDR opened for the plugins whose manifest host is SITE (bare "
+            "host: the plugin it belongs to; a CIDR needs its SITE)."
         ),
     )
     fetch_timeout: float = Field(

@@ -119,3 +119,15 @@ def test_an_unknown_user_outside_dev_mode_is_refused(cli: Cli) -> None:
     result = cli("plugins", "list", code=1)
     assert "no user named 'dev'" in result.stderr
     assert "powerstrip users add dev" in result.stderr
+
+
+def test_a_malformed_user_key_is_refused_in_one_line_that_names_the_field(cli: Cli) -> None:
+    cli("plugins", "add", "https://www.example.com")
+    result = cli(
+        "plugins", "install", "todo_user", "--key-stdin", input="uk-caf\u00e9-0042\n", code=1
+    )
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: user_key has a non-ASCII character (U+00E9)")
+    assert "printable ASCII" in line
+    assert "0042" not in result.output
+    assert "No plugins" in cli("plugins", "list", "--installed").stdout

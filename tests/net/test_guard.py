@@ -75,7 +75,7 @@ async def test_allowlisted_cidr_opens_the_mapped_address(
     by_network = NetPolicy(
         ca_bundle=by_name.ca_bundle,
         resolve=by_name.resolve,
-        allow=AllowList.parse(["127.0.0.0/8"]),
+        allow=AllowList.parse(["127.0.0.0/8=plugin.example.com"]),
     )
     async with GuardedClient(by_network) as client:
         response = await client.fetch("https://plugin.example.com/echo")

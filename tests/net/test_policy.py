@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from powerstrip.errors import ConfigError, TLSPolicyError
-from powerstrip.net import AllowList, NetPolicy, ResolveRule
+from powerstrip.net import AllowEntry, AllowList, NetPolicy, ResolveRule
 from powerstrip.net.policy import check_url
 from powerstrip.settings import Settings
 
@@ -64,18 +64,53 @@ def test_resolve_rule_matches_host_and_port() -> None:
 
 
 def test_allowlist_matches_names_wildcards_and_networks() -> None:
-    allow = AllowList.parse(["intranet.example.com", "*.corp.example", "10.1.0.0/16", "fd00::/8"])
+    allow = AllowList.parse(
+        [
+            "intranet.example.com",
+            "*.corp.example",
+            "10.1.0.0/16=intranet.example.com",
+            "fd00::/8=*.corp.example",
+        ]
+    )
     private = ipaddress.ip_address("10.9.9.9")
     assert allow.permits("intranet.example.com", private)
     assert allow.permits("a.b.corp.example", private)
     assert not allow.permits("corp.example", private)
     assert not allow.permits("evilcorp.example", private)
-    assert allow.permits("anything", ipaddress.ip_address("10.1.2.3"))
-    assert allow.permits("anything", ipaddress.ip_address("fd00::5"))
-    assert not allow.permits("anything", private)
+    assert allow.permits("anything", ipaddress.ip_address("10.1.2.3"), "intranet.example.com")
+    assert allow.permits("anything", ipaddress.ip_address("fd00::5"), "a.corp.example")
+    assert not allow.permits("anything", private, "intranet.example.com")
 
 
-@pytest.mark.parametrize("entry", ["10.0.0.0/33", "bad host!", "*.", "a.*.b"])
+def test_an_allowance_opens_a_destination_for_its_own_plugin_only() -> None:
+    private = ipaddress.ip_address("10.9.9.9")
+    allow = AllowList.parse(
+        ["intranet.example.com", "10.1.0.0/16=tools.example.org", "db.internal=*.example.org"]
+    )
+    # A bare host is opened for the plugin it belongs to: its manifest host, or that host's
+    # root domain and subdomains (api.intranet.example.com for intranet.example.com).
+    assert allow.permits("intranet.example.com", private, "intranet.example.com")
+    assert allow.permits("intranet.example.com", private, "www.intranet.example.com")
+    assert not allow.permits("intranet.example.com", private, "evil.example.net")
+    assert not allow.permits("intranet.example.com", private, "example.com.evil.net")
+    # A network or a host with `=SITE` is opened for the plugins served from SITE only.
+    inside = ipaddress.ip_address("10.1.2.3")
+    assert allow.permits("anything", inside, "tools.example.org")
+    assert not allow.permits("anything", inside, "evil.example.net")
+    assert allow.permits("db.internal", private, "a.example.org")
+    assert not allow.permits("db.internal", private, "example.org.evil.net")
+
+
+def test_a_network_without_its_plugin_is_refused_as_open_to_every_plugin() -> None:
+    with pytest.raises(ConfigError, match="to every plugin") as caught:
+        AllowList.parse(["10.0.0.0/8"])
+    assert caught.value.fix is not None
+    assert "10.0.0.0/8=PLUGIN-HOST" in caught.value.fix
+
+
+@pytest.mark.parametrize(
+    "entry", ["10.0.0.0/33=a.example", "bad host!", "*.", "a.*.b", "a.example=bad site!"]
+)
 def test_allowlist_rejects_malformed_entries(entry: str) -> None:
     with pytest.raises(ConfigError, match="allowlist entry"):
         AllowList.parse([entry])
@@ -86,7 +121,7 @@ def test_from_settings_builds_the_policy(tmp_path: Path) -> None:
         dev_mode=True,
         ca_bundle=tmp_path / "ca.pem",
         resolve=["plugin.example.com:443=127.0.0.1:8443"],
-        allow_hosts=["plugin.example.com", "10.0.0.0/8"],
+        allow_hosts=["plugin.example.com", "10.0.0.0/8=plugin.example.com"],
         fetch_timeout=3,
         call_timeout=4,
         max_response_bytes=1000,
@@ -96,8 +131,10 @@ def test_from_settings_builds_the_policy(tmp_path: Path) -> None:
     assert policy.dev_mode
     assert policy.ca_bundle == tmp_path / "ca.pem"
     assert policy.resolve == (ResolveRule.parse("plugin.example.com:443=127.0.0.1:8443"),)
-    assert policy.allow.hosts == ("plugin.example.com",)
-    assert policy.allow.networks == (ipaddress.ip_network("10.0.0.0/8"),)
+    assert policy.allow.entries == (
+        AllowEntry(host="plugin.example.com"),
+        AllowEntry(network=ipaddress.ip_network("10.0.0.0/8"), site="plugin.example.com"),
+    )
     assert (policy.fetch_timeout, policy.call_timeout) == (3, 4)
     assert (policy.max_response_bytes, policy.max_redirects) == (1000, 2)
 
@@ -107,7 +144,7 @@ def test_from_settings_reads_comma_separated_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("POWERSTRIP_ALLOW_HOSTS", "*.corp.example")
     policy = NetPolicy.from_settings(Settings())
     assert [rule.host for rule in policy.resolve] == ["a.example.com", "b.example.com"]
-    assert policy.allow.hosts == ("*.corp.example",)
+    assert policy.allow.entries == (AllowEntry(host="*.corp.example"),)
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from powerstrip.net import GuardedClient, RetryPolicy
+from powerstrip.net import GuardedClient, NetPolicy, RetryPolicy
 from powerstrip.openapi import ToolSet, convert, load_spec
 from powerstrip.runtime.executor import CallRequest, Executor
 from powerstrip.testing import LoopbackServer, loopback_policy
 from tests.conftest import ServeApp
+from tests.net.dropping_server import DroppingServer
 from tests.runtime import fault_plugin
 
 pytestmark = pytest.mark.anyio
@@ -230,3 +231,28 @@ async def test_a_failed_post_is_not_retried_but_a_429_is(
         tools.lookup("faults__postFault"), '{"kind": "ratelimited-once"}', request()
     )
     assert (limited.outcome, limited.attempts) == ("ok", 2)
+
+
+async def test_a_post_the_plugin_read_is_sent_once_and_recorded_as_one_attempt(
+    tools: ToolSet,
+) -> None:
+    dropping = DroppingServer()
+    try:
+        async with GuardedClient(NetPolicy(dev_mode=True, call_timeout=2.0)) as client:
+            executor = Executor(client, retry=RetryPolicy(max_attempts=3, backoff_base=0.01))
+            base = f"http://127.0.0.1:{dropping.port}"
+            posted = await executor.execute(
+                tools.lookup("faults__postFault"),
+                '{"kind": "x"}',
+                CallRequest(base_url=base),
+            )
+            assert dropping.requests == [b"POST /fault/x HTTP/1.1"]
+            assert (posted.outcome, posted.attempts) == ("network_error", 1)
+            fetched = await executor.execute(
+                tools.lookup("faults__fault"), '{"kind": "x"}', CallRequest(base_url=base)
+            )
+    finally:
+        dropping.close()
+    # A GET is safe to repeat: it was, and the record says how often.
+    assert (fetched.outcome, fetched.attempts) == ("network_error", 3)
+    assert len(dropping.requests) == 4

@@ -36,3 +36,26 @@ def test_query_secrets_are_masked_in_urls() -> None:
     redactor = Redactor(["abc123secret"])
     url = redactor.url("https://api.example.com/x?api_key=k1&q=abc123secret&page=2#frag")
     assert url == "https://api.example.com/x?api_key=[redacted]&q=[redacted]&page=2"
+
+
+def test_every_encoded_form_of_a_secret_is_masked() -> None:
+    import base64
+    import json
+    from urllib.parse import quote
+
+    secret = 'sk-"odd"\\key/+?=\n'
+    redactor = Redactor([secret])
+    header = f"Bearer {secret}"
+    leaks = {
+        "bytes repr": f"Illegal header value {header.encode()!r}",
+        "escaped": header.encode("unicode_escape").decode(),
+        "json": json.dumps({"error": header}),
+        "url": f"?k={quote(secret, safe='')}",
+        "basic": base64.b64encode(f"user:{secret}".encode()).decode(),
+        "urlsafe": base64.urlsafe_b64encode(f"ab{secret}".encode()).decode().rstrip("="),
+        "standard": base64.b64encode(secret.encode()).decode(),
+    }
+    for kind, text in leaks.items():
+        cleaned = redactor.text(text)
+        assert MASK in cleaned, kind
+        assert "odd" not in cleaned, kind

@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 import powerstrip.testing
+from powerstrip.net import AllowEntry
 from powerstrip.testing import LoopbackServer, TestCA, loopback_policy
 
 pytestmark = pytest.mark.network
@@ -68,7 +69,7 @@ def test_loopback_policy_maps_names_to_the_server(ca_bundle: Path) -> None:
         443,
         server.port,
     )
-    assert policy.allow.hosts == ("plugin.example.com",)
+    assert policy.allow.entries == (AllowEntry(host="plugin.example.com"),)
     assert policy.ca_bundle == ca_bundle
 
 

@@ -4,6 +4,7 @@ request headers, and the host's side of the OAuth authorization-code flow.
 Nothing in this package stores a plaintext secret.
 """
 
+from powerstrip.auth.key_format import check_key
 from powerstrip.auth.oauth_client import (
     TokenSet,
     authorization_url,
@@ -22,6 +23,7 @@ __all__ = [
     "Vault",
     "authorization_header",
     "authorization_url",
+    "check_key",
     "exchange_code",
     "generate_key",
     "new_pkce",

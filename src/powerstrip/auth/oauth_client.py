@@ -97,12 +97,17 @@ def authorization_url(
 
 
 async def _token_request(
-    client: GuardedClient, url: str, content_type: str, fields: dict[str, str], what: str
+    client: GuardedClient,
+    url: str,
+    content_type: str,
+    fields: dict[str, str],
+    what: str,
+    origin: str | None,
 ) -> TokenSet:
     body = urlencode(fields).encode() if content_type == _FORM else json.dumps(fields).encode()
     headers = {"content-type": content_type, "accept": "application/json"}
     try:
-        response = await client.request("POST", url, headers=headers, content=body)
+        response = await client.request("POST", url, headers=headers, content=body, origin=origin)
     except NetError as exc:
         raise OAuthError(
             f"the {what} could not reach the token endpoint: {exc.message}",
@@ -181,8 +186,12 @@ async def exchange_code(
     code: str,
     redirect_uri: str,
     code_verifier: str,
+    origin: str | None = None,
 ) -> TokenSet:
-    """Step 3: trade the code for tokens at `authorization_url`, in the manifest's content type."""
+    """Step 3: trade the code for tokens at `authorization_url`, in the manifest's content type.
+
+    `origin` is the plugin's manifest URL, on whose behalf the token endpoint is called.
+    """
     fields = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -191,7 +200,7 @@ async def exchange_code(
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
-    return await _token_request(client, token_url, content_type, fields, "code exchange")
+    return await _token_request(client, token_url, content_type, fields, "code exchange", origin)
 
 
 async def refresh_tokens(
@@ -202,6 +211,7 @@ async def refresh_tokens(
     client_id: str,
     client_secret: str,
     refresh_token: str,
+    origin: str | None = None,
 ) -> TokenSet:
     """Step 5: new tokens from a refresh token; a provider may keep the old refresh token."""
     fields = {
@@ -210,7 +220,7 @@ async def refresh_tokens(
         "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
-    tokens = await _token_request(client, token_url, content_type, fields, "token refresh")
+    tokens = await _token_request(client, token_url, content_type, fields, "token refresh", origin)
     if tokens.refresh_token is None:
         return TokenSet(
             tokens.access_token, tokens.token_type, refresh_token, tokens.expires_at, tokens.scope

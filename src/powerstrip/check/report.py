@@ -20,6 +20,9 @@ class SpecSource:
     body: bytes
     url: str
     content_type: str | None = None
+    # False when the spec came from another origin than the manifest: its body is then never
+    # quoted in a finding (it may be some other service's answer, not the plugin author's).
+    quotable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ from powerstrip.plugin import (
     same_registrable_domain,
 )
 
-__all__ = ["LOCAL_HOSTS", "domain_findings", "steering_findings", "url_policy_findings"]
+__all__ = [
+    "LOCAL_HOSTS",
+    "domain_findings",
+    "steering_findings",
+    "url_findings",
+    "url_policy_findings",
+]
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -46,8 +52,13 @@ def url_policy_findings(
     manifest: Manifest, spec_url: str | None, *, dev_mode: bool
 ) -> list[Finding]:
     """Every URL the host or the user's browser will load must be HTTPS on port 443 (spec §3)."""
+    return url_findings(_urls(manifest, spec_url), dev_mode=dev_mode)
+
+
+def url_findings(urls: list[tuple[str, str]], *, dev_mode: bool) -> list[Finding]:
+    """PS203 for each (location, URL) that is not HTTPS on port 443 (dev mode: or localhost)."""
     found: list[Finding] = []
-    for where, url in _urls(manifest, spec_url):
+    for where, url in urls:
         parts = urlsplit(url)
         if not parts.scheme or not parts.netloc:
             continue  # relative or malformed: other rules speak about it

@@ -12,6 +12,7 @@ from powerstrip.check.rules import (
     LOCAL_HOSTS,
     domain_findings,
     steering_findings,
+    url_findings,
     url_policy_findings,
 )
 from powerstrip.errors import (
@@ -106,7 +107,7 @@ def evaluate(
         loaded = load_spec(spec.body, source=spec.url, content_type=spec.content_type)
         toolset = convert(loaded, namespace=manifest.name_for_model)
     except SpecError as exc:
-        report.add(exc.findings)
+        report.add(exc.findings if spec.quotable else [_foreign_spec(spec.url)])
         return
     report.add(toolset.findings)
     report.add(drop_covered(reference_findings(loaded), report.findings))
@@ -116,6 +117,10 @@ def evaluate(
     if root is not None and spec_url is not None:
         choice = choose_api_base_url(toolset.servers, spec_url, root)
         report.api_base_url = choice.url
+        # The rule every call is held to, said now rather than at the first call.
+        report.add(url_findings([("spec.servers", choice.url)], dev_mode=dev_mode))
+        if dev_mode and report.manifest_url and "://" in report.manifest_url:
+            report.add(_local_origin_findings(report.manifest_url, choice.url))
         if toolset.servers and not choice.from_servers:
             report.add(
                 [
@@ -140,6 +145,52 @@ def evaluate(
                 )
             ]
         )
+
+
+def _local_origin_findings(manifest_url: str, base: str) -> list[Finding]:
+    # Development mode opens a plugin's own localhost origin only (net.check_url): an API base
+    # on another local port would be refused at every call.
+    if host_of(base) not in LOCAL_HOSTS or _same_origin(base, manifest_url, local=True):
+        return []
+    return [
+        Finding(
+            RULES["PS203"],
+            "spec.servers",
+            f"the API base {base} is not the plugin's own localhost origin ({manifest_url}); "
+            "development mode opens only that one",
+            "serve the API from the host and port of the manifest",
+            base,
+        )
+    ]
+
+
+def _foreign_spec(url: str) -> Finding:
+    return Finding(
+        RULES["PS300"],
+        "api.url",
+        f"{url} did not return an OpenAPI document; its answer is not shown because it did not "
+        "come from the plugin's own origin (the manifest's host and port)",
+        "point api.url at the plugin's OpenAPI document",
+        url,
+    )
+
+
+def _same_origin(a: str, b: str, *, local: bool = False) -> bool:
+    """Same scheme, host and port; with `local`, any two loopback spellings on one port."""
+
+    def origin(url: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        default = 443 if parts.scheme == "https" else 80
+        host = (parts.hostname or "").lower()
+        if local and host in LOCAL_HOSTS:
+            return ("", "", port or default)
+        return (parts.scheme, host, port or default)
+
+    return origin(a) == origin(b)
 
 
 def _root_unknown(why: str) -> Finding:
@@ -203,14 +254,18 @@ async def _fetch_spec(
     report.spec_url = spec_url
     try:
         # Spec fetches follow no redirects (spec §3): the policy refuses every hop.
-        response = await client.fetch(spec_url, redirect_policy=None)
+        response = await client.fetch(spec_url, redirect_policy=None, origin=manifest_url)
     except NetError as exc:
         report.add([_net_finding(exc, "api.url")])
         return None
+    quotable = _same_origin(response.url, manifest_url)
     if response.status_code >= 300:
-        report.add([_status_finding("PS300", "api.url", response, "the spec URL")])
+        if quotable:
+            report.add([_status_finding("PS300", "api.url", response, "the spec URL")])
+        else:
+            report.add([_foreign_spec(response.url)])
         return None
-    return SpecSource(response.content, response.url, response.content_type)
+    return SpecSource(response.content, response.url, response.content_type, quotable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,11 @@ from powerstrip.host.users import (
     revoke_tokens,
     user_for_token,
 )
+from powerstrip.net import OUTBOUND_HEADER
 
 __all__ = [
     "DEV_USER",
+    "OUTBOUND_HEADER",
     "TOKEN_PREFIX",
     "ChatSummary",
     "ChatView",

@@ -380,6 +380,7 @@ class Chats:
             toolset=cached.toolset,
             description_for_model=cached.description_for_model,
             base_url=cached.api_base_url,
+            origin=cached.manifest_url,
             credentials=self.registry.credential_source(user.id, plugin_id),
             ephemeral_user_id=ephemeral_user_id(
                 self._ephemeral_secret, str(user.id), str(plugin_id)

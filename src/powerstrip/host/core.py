@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -90,6 +91,14 @@ class Host:
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
         )
+
+    def note_own_address(self, address: str, port: int) -> None:
+        """Remember a local address the server was reached at: never a plugin destination."""
+        try:
+            literal = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return  # a unix socket path, or a name: nothing to compare addresses against
+        self.client.policy.own.add_socket(literal, port)
 
     async def aclose(self) -> None:
         """Close the model backend's connections, the outbound client and the database engine."""

@@ -21,18 +21,21 @@ import httpx
 
 from powerstrip.errors import (
     AddressBlockedError,
+    BrokenConnectionError,
     ConnectError,
     FetchTimeoutError,
     NetError,
+    ProtocolError,
     RedirectRefusedError,
     ResponseTooLargeError,
     TLSPolicyError,
 )
 from powerstrip.net.address_guard import is_forbidden, parse_host_literal
 from powerstrip.net.policy import NetPolicy, check_url
+from powerstrip.net.resolver import resolve
 from powerstrip.net.response import FetchedResponse
 from powerstrip.net.retry import RetryPolicy, parse_retry_after
-from powerstrip.net.transport import GuardedTransport
+from powerstrip.net.transport import SITE_EXTENSION, GuardedTransport
 
 __all__ = ["GuardedClient", "RedirectPolicy"]
 
@@ -45,6 +48,19 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Credentials are never carried to another origin on a redirect.
 _ORIGIN_BOUND_HEADERS = ("authorization", "cookie", "proxy-authorization")
 QueryParams = Mapping[str, str | int | float | bool | None]
+
+
+def _may_retry(exc: NetError, method: str, retry: RetryPolicy | None, attempts: int) -> bool:
+    """Whether a failed attempt may be made again: never when it may have happened already.
+
+    A connection that could not be made sent nothing, so any method is retried; once the request
+    went out, only a method that is safe to repeat is (a POST the plugin read must not run twice).
+    """
+    if retry is None or attempts >= retry.max_attempts:
+        return False
+    if isinstance(exc, ConnectError):
+        return True
+    return method.upper() in retry.repeatable_methods
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +107,7 @@ class _BoundedDecoder:
         elif kind == "deflate":
             self._zlib = zlib.decompressobj()
         elif kind not in ("", "identity"):
-            raise ConnectError(
+            raise ProtocolError(
                 f"the response uses the {kind!r} content encoding, which is not accepted",
                 where=where,
                 fix="serve the response uncompressed, or gzip/deflate-encoded",
@@ -105,7 +121,7 @@ class _BoundedDecoder:
             # max_length bounds the output; what is left stays in unconsumed_tail.
             out = self._zlib.decompress(self._zlib.unconsumed_tail + chunk, max(limit, 1))
         except zlib.error as exc:
-            raise ConnectError(
+            raise ProtocolError(
                 f"the compressed response is corrupt: {exc}",
                 where=self._where,
                 fix="check the server's Content-Encoding",
@@ -161,23 +177,30 @@ class GuardedClient:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - a budget, enforced with fail_after
         max_bytes: int | None = None,
+        origin: str | None = None,
     ) -> FetchedResponse:
         """GET a manifest or spec, following only the redirects `redirect_policy` allows.
 
         `timeout` (default `policy.fetch_timeout`) bounds the whole exchange, redirects
-        included. Non-2xx statuses are returned, not raised.
+        included. Non-2xx statuses are returned, not raised. `origin` is the URL of the site the
+        request is made for (a plugin's manifest URL; None: the destination itself): local
+        destinations in development mode and the operator's allowlist are opened per origin.
         """
         budget = self.policy.fetch_timeout if timeout is None else timeout
         cap = self.policy.max_response_bytes if max_bytes is None else max_bytes
         current = _parse_url(url)
+        # Without an origin, the first URL is the site: its redirects are made on its behalf.
+        on_behalf = _parse_url(origin) if origin is not None else current
         hop_headers = dict(headers or {})
         redirects: list[str] = []
         started = time.monotonic()
         try:
             with anyio.fail_after(budget):
                 while True:
-                    check_url(self.policy, current)
-                    exchange = await self._exchange("GET", current, headers=hop_headers, cap=cap)
+                    await self._check_url(current, on_behalf)
+                    exchange = await self._exchange(
+                        "GET", current, headers=hop_headers, cap=cap, origin=on_behalf
+                    )
                     location = exchange.headers.get("location")
                     if exchange.status_code not in _REDIRECT_STATUSES or location is None:
                         break
@@ -244,19 +267,23 @@ class GuardedClient:
         timeout: float | None = None,  # noqa: ASYNC109 - a budget, enforced with fail_after
         max_bytes: int | None = None,
         retry: RetryPolicy | None = None,
+        origin: str | None = None,
     ) -> FetchedResponse:
         """Make one API call; never follows redirects (a 3xx is returned as is).
 
         `timeout` (default `policy.call_timeout`) bounds the whole round trip, retries
-        included. With `retry`, connect errors and `retry.retry_statuses` are retried with
-        backoff, honouring `Retry-After`, never sleeping past the deadline.
+        included. With `retry`, a connection that could not be made, a broken connection (only
+        for `retry.repeatable_methods`) and `retry.retry_statuses` are retried with backoff,
+        honouring `Retry-After`, never sleeping past the deadline. A `NetError` raised here
+        carries the number of attempts made. `origin` is as for `fetch`.
         """
         budget = self.policy.call_timeout if timeout is None else timeout
         cap = self.policy.max_response_bytes if max_bytes is None else max_bytes
         target = _parse_url(url)
         if params:
             target = target.copy_merge_params(dict(params))
-        check_url(self.policy, target)
+        on_behalf = _parse_url(origin) if origin is not None else None
+        await self._check_url(target, on_behalf)
         started = time.monotonic()
         deadline = started + budget
         attempts = 0
@@ -272,10 +299,12 @@ class GuardedClient:
                             cap=cap,
                             json=json,
                             content=content,
+                            origin=on_behalf or target,
                         )
-                    except ConnectError:
-                        if retry is None or attempts >= retry.max_attempts:
+                    except (ConnectError, BrokenConnectionError) as exc:
+                        if not _may_retry(exc, method, retry, attempts):
                             raise
+                        assert retry is not None  # _may_retry says no without a policy
                         delay = retry.backoff(attempts)
                         if time.monotonic() + delay >= deadline:
                             raise
@@ -292,7 +321,12 @@ class GuardedClient:
                     )
                     await anyio.sleep(delay)
         except TimeoutError:
-            raise self._timeout_error(target, budget) from None
+            error = self._timeout_error(target, budget)
+            error.attempts = attempts
+            raise error from None
+        except NetError as exc:
+            exc.attempts = attempts
+            raise
         elapsed = time.monotonic() - started
         logger.info(
             "net.request method=%s url=%s status=%s bytes=%s attempts=%s elapsed=%.3f",
@@ -312,6 +346,29 @@ class GuardedClient:
             redirects=(),
             attempts=attempts,
         )
+
+    async def _check_url(self, url: httpx.URL, origin: httpx.URL | None) -> None:
+        """`check_url`, except that a host that does not exist is named as such.
+
+        `http://locahost:5005` breaks the scheme rule only because of a typo: saying "plain http
+        is refused" would send its author looking in the wrong place.
+        """
+        try:
+            check_url(self.policy, url, origin)
+        except TLSPolicyError:
+            host = url.host
+            overridden = any(rule.matches(host, rule.port or 0) for rule in self.policy.resolve)
+            if url.scheme == "http" and parse_host_literal(host) is None and not overridden:
+                try:
+                    await resolve(host, url.port or 80)
+                except ConnectError:
+                    raise ConnectError(
+                        f"{host!r} is neither a name that resolves nor a local host "
+                        "(localhost, 127.0.0.1, ::1)",
+                        where=_log_url(url),
+                        fix="check the spelling of the host name",
+                    ) from None
+            raise
 
     @staticmethod
     def _retry_delay(
@@ -357,6 +414,7 @@ class GuardedClient:
         *,
         headers: Mapping[str, str],
         cap: int,
+        origin: httpx.URL,
         json: object = None,
         content: bytes | None = None,
     ) -> _Exchange:
@@ -364,14 +422,20 @@ class GuardedClient:
         where = _log_url(url)
         try:
             request = self._client.build_request(
-                method, url, headers=headers, json=json, content=content
+                method,
+                url,
+                headers=headers,
+                json=json,
+                content=content,
+                extensions={SITE_EXTENSION: origin.host.lower()},
             )
             response = await self._client.send(request, stream=True)
         except NetError:
             raise
         except httpx.HTTPError as exc:
-            raise ConnectError(
-                f"the request could not be sent: {exc}",
+            # Raised while building the request, before anything went out.
+            raise ProtocolError(
+                f"the request could not be built: {type(exc).__name__}",
                 where=where,
                 fix="check the URL and the request headers",
             ) from None
@@ -395,7 +459,7 @@ class GuardedClient:
         except NetError:
             raise
         except httpx.HTTPError as exc:
-            raise ConnectError(
+            raise ProtocolError(
                 f"the response could not be read: {exc}",
                 where=where,
                 fix="check that the server sends a well-formed HTTP response",

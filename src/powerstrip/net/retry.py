@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 _DEFAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# RFC 9110 §9.2.2 idempotent methods, less DELETE: a plugin's DELETE often means "delete the
+# newest", so repeating it is not known to be harmless.
+_REPEATABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How `GuardedClient.request` retries: connect errors and `retry_statuses`, with backoff.
+    """How `GuardedClient.request` retries: failed connections and `retry_statuses`, with backoff.
+
+    A connection that could not be made is retried for every method (nothing was sent); one
+    that broke after the request went out only for `repeatable_methods`.
 
     The wait before attempt n+1 is a random fraction ("full jitter") of
     `min(backoff_max, backoff_base * 2**(n-1))`, unless the server sent `Retry-After`, which wins.
@@ -25,6 +31,7 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     retry_statuses: frozenset[int] = field(default=_DEFAULT_STATUSES)
+    repeatable_methods: frozenset[str] = field(default=_REPEATABLE)
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import delete, select
 
@@ -20,7 +20,7 @@ from powerstrip.check import CheckReport, ToolSummary, check_url
 from powerstrip.errors import ManifestError, NetError, RegistryError, SpecError
 from powerstrip.findings import Finding, Severity
 from powerstrip.openapi import Tool, convert, load_spec
-from powerstrip.plugin import Manifest, parse_manifest
+from powerstrip.plugin import Manifest, OAuthAuth, parse_manifest
 from powerstrip.registry.context import RegistryContext, load_plugin, now
 from powerstrip.registry.operation_changes import (
     OperationChanges,
@@ -320,7 +320,8 @@ async def _discover(ctx: RegistryContext, url: str) -> _Discovered:
             where=report.manifest_url or url,
             fix=f"run `powerstrip check {url}` to see what is missing",
         )
-    body, etag, last_modified = await _fetch_spec(ctx, report.spec_url)
+    _refuse_own_urls(ctx, report, manifest)
+    body, etag, last_modified = await _fetch_spec(ctx, report.spec_url, report.manifest_url)
     return _Discovered(
         report=report,
         manifest=manifest,
@@ -335,13 +336,47 @@ async def _discover(ctx: RegistryContext, url: str) -> _Discovered:
     )
 
 
+def _refuse_own_urls(ctx: RegistryContext, report: CheckReport, manifest: Manifest) -> None:
+    """Refuse a plugin that names this host in a URL the host or a user's browser will open.
+
+    The guarded client already refuses to call the host; a logo, legal page or OAuth page on the
+    host's own origin would make a user's browser open the host's API as that user instead.
+    """
+    base = report.manifest_url or report.target
+    urls = [
+        ("api.url", report.spec_url or manifest.api.url),
+        ("api base URL", report.api_base_url or ""),
+        ("logo_url", manifest.logo_url),
+        ("legal_info_url", manifest.legal_info_url),
+    ]
+    if isinstance(manifest.auth, OAuthAuth):
+        urls += [
+            ("auth.client_url", manifest.auth.client_url),
+            ("auth.authorization_url", manifest.auth.authorization_url),
+        ]
+    for where, url in urls:
+        if not url or url.startswith("data:"):
+            continue
+        try:
+            parts = urlsplit(urljoin(base, url))
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            continue  # malformed: the manifest rules report it
+        if ctx.client.policy.own.is_own_origin(parts.hostname or "", port):
+            raise RegistryError(
+                f"the plugin's {where} is on this Powerstrip server's own address",
+                where=base,
+                fix="serve every URL of the plugin from the plugin's own host, not this server's",
+            )
+
+
 async def _fetch_spec(
-    ctx: RegistryContext, spec_url: str
+    ctx: RegistryContext, spec_url: str, manifest_url: str | None
 ) -> tuple[str | None, str | None, str | None]:
     # check_url keeps no spec bytes, so the body and its validators are fetched once more; a
     # failure here only leaves the spec cache cold (the runtime fetches the spec each turn).
     try:
-        response = await ctx.client.fetch(spec_url, redirect_policy=None)
+        response = await ctx.client.fetch(spec_url, redirect_policy=None, origin=manifest_url)
     except NetError as exc:
         logger.warning("registry.spec_fetch_failed url=%s error=%s", spec_url, exc.message)
         return None, None, None

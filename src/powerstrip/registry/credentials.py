@@ -199,6 +199,7 @@ async def refresh_credentials(
             client_id=loaded.client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
+            origin=plugin.manifest_url,
         )
     except OAuthError as exc:
         logger.info("registry.refresh_failed user=%s plugin=%s error=%s", user_id, plugin_id, exc)

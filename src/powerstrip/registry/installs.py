@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powerstrip.auth import check_key
 from powerstrip.errors import RegistryError
 from powerstrip.openapi import namespaces_clash
 from powerstrip.plugin import AuthType
@@ -46,7 +47,10 @@ async def install(
     """Install a plugin for a user, or renew the consent of an existing install.
 
     `user_key` is required by (and only used for) `user_http` plugins; it is sealed at rest.
+    A key HTTP could not carry as pasted raises `InvalidInputError` before anything changes.
     """
+    if user_key:
+        check_key("user_key", user_key)
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id, lock=True)
         require_not_banned(plugin)

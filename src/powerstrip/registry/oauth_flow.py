@@ -162,6 +162,7 @@ async def finish_oauth(
         code=code,
         redirect_uri=redirect,
         code_verifier=verifier,
+        origin=plugin.manifest_url,
     )
     async with transaction(ctx.sessions) as session:
         install = await load_install(session, user_id, plugin_id)

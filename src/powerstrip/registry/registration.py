@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 
+from powerstrip.auth import check_key
 from powerstrip.check import check_url
 from powerstrip.errors import RegistryError
 from powerstrip.plugin import AuthType
@@ -46,8 +47,16 @@ async def register(
     verification and its token, anyone else gets a new token to publish and verify. Another user
     may take over a registration only while its token is unverified: until someone proves
     control of the manifest by publishing the token, nobody owns the plugin, so a stranger who
-    registers first cannot lock out its developer.
+    registers first cannot lock out its developer. A secret HTTP could not carry as pasted
+    raises `InvalidInputError` before anything changes.
     """
+    for field, value in (
+        ("service_key", service_key),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ):
+        if value:
+            check_key(field, value)
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id)
         auth_type = AuthType(plugin.auth_type)

@@ -48,6 +48,7 @@ class CachedTools:
     name_for_model: str
     description_for_model: str
     api_base_url: str
+    manifest_url: str
     toolset: ToolSet
     # Whether the plugin answered this turn's revalidation (False: the stored copy was used).
     fresh: bool
@@ -69,10 +70,12 @@ class SpecCache:
             body, etag, modified = plugin.spec_body, plugin.spec_etag, plugin.spec_last_modified
             namespace, spec_url = plugin.name_for_model, plugin.spec_url
             description = str(plugin.manifest.get("description_for_model") or "")
-            api_base_url = plugin.api_base_url
+            api_base_url, manifest_url = plugin.api_base_url, plugin.manifest_url
         fresh = False
         if revalidate or body is None:
-            fetched = await self._revalidate(plugin_id, spec_url, namespace, body, etag, modified)
+            fetched = await self._revalidate(
+                plugin_id, spec_url, manifest_url, namespace, body, etag, modified
+            )
             if fetched is not None:
                 body, fresh = fetched, True
         if body is None:
@@ -86,6 +89,7 @@ class SpecCache:
             name_for_model=namespace,
             description_for_model=description,
             api_base_url=api_base_url,
+            manifest_url=manifest_url,
             toolset=self._convert(namespace, body),
             fresh=fresh,
         )
@@ -94,6 +98,7 @@ class SpecCache:
         self,
         plugin_id: int,
         spec_url: str,
+        manifest_url: str,
         namespace: str,
         body: str | None,
         etag: str | None,
@@ -106,7 +111,7 @@ class SpecCache:
         if body is not None and modified:
             headers["If-Modified-Since"] = modified
         try:
-            response = await self.ctx.client.fetch(spec_url, headers=headers)
+            response = await self.ctx.client.fetch(spec_url, headers=headers, origin=manifest_url)
         except NetError as exc:
             logger.warning("spec_cache.unreachable plugin=%s error=%s", plugin_id, exc.message)
             return None

@@ -82,6 +82,8 @@ class ActivePlugin:
     base_url: str
     credentials: CredentialSource
     ephemeral_user_id: str
+    # The plugin's manifest URL: the origin its calls are made for (see GuardedClient).
+    origin: str | None = None
 
 
 class ConversationRecorder(Protocol):
@@ -379,6 +381,7 @@ class Conversation:
     def _request(self, plugin: ActivePlugin, material: AuthMaterial) -> CallRequest:
         return CallRequest(
             base_url=plugin.base_url,
+            origin=plugin.origin,
             auth_headers=material.headers,
             context_headers=call_headers(
                 conversation_id=self.conversation_id,

@@ -42,7 +42,6 @@ Outcome = Literal[
     "ok", "http_error", "network_error", "timeout", "refused", "invalid_arguments", "declined"
 ]
 _EXCERPT = 2_000
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _VALIDATOR_CACHE = 512
 
 
@@ -55,6 +54,8 @@ class CallRequest:
     context_headers: Mapping[str, str] = field(default_factory=dict)
     # Plaintext secrets of this call (credentials), masked wherever they would be recorded.
     secrets: tuple[str, ...] = ()
+    # The plugin's manifest URL, on whose behalf the call is made (None: the API's own origin).
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,7 @@ class Executor:
                 headers=headers,
                 content=plugin_request.body,
                 retry=self._retry_for(plugin_request.method),
+                origin=request.origin,
             )
         except NetError as exc:
             outcome: Outcome = (
@@ -239,7 +241,7 @@ class Executor:
                 request=record,
                 error=reason,
                 request_bytes=sent,
-                attempts=1,
+                attempts=exc.attempts,
                 model_text=f"The call to {tool.function_name} failed: {reason}",
             )
         text = redactor.text(response.text)
@@ -275,7 +277,7 @@ class Executor:
         )
 
     def _retry_for(self, method: str) -> RetryPolicy:
-        if method in _IDEMPOTENT:
+        if method.upper() in self.retry.repeatable_methods:
             return self.retry
         # A POST or DELETE that failed with a 5xx may have happened: only a 429 (refused before
         # any work) is retried, so one approved action never runs twice.

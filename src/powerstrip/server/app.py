@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
 from powerstrip.host import Host
@@ -19,9 +20,29 @@ from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["OwnAddressMiddleware", "create_app"]
 
 logger = logging.getLogger(__name__)
+
+
+class OwnAddressMiddleware:
+    """Tells the host each local address and port it is reached at, before anything else runs.
+
+    Only the server sees the sockets it accepts on (a server bound to every interface is reached
+    at concrete addresses); the host refuses those as plugin destinations, so a plugin pointed at
+    this server can never make the host call itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        app = scope.get("app")  # Starlette puts itself here before its middleware runs
+        host = getattr(getattr(app, "state", None), "host", None)
+        if scope["type"] in ("http", "websocket") and server and server[1] and host is not None:
+            host.note_own_address(str(server[0]), int(server[1]))
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
@@ -57,6 +78,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     )
     install_error_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
+    app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
     app.include_router(plugins_router, prefix="/api", responses=errors)

@@ -3,7 +3,8 @@
 The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`). In
 development mode a request without credentials from this machine (a loopback address) acts as
 the admin user `dev`, so `make run` works in a browser and with curl at once; a request with a
-wrong token is refused even then.
+wrong token is refused even then, and so is a request a Powerstrip host sent (it carries
+`OUTBOUND_HEADER`): a plugin pointed at this server must never make the host act as `dev`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from powerstrip.errors import AccessError, SignInRequiredError
-from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, user_for_token
+from powerstrip.host import (
+    DEV_USER,
+    OUTBOUND_HEADER,
+    Host,
+    UserInfo,
+    ensure_user,
+    user_for_token,
+)
 
 __all__ = [
     "DEV_USER",
@@ -61,6 +69,12 @@ async def authenticate(host: Host, headers: Mapping[str, str], client_host: str)
                 "the API token is not valid", where="Authorization header", fix=_SIGN_IN_FIX
             )
         return user
+    if OUTBOUND_HEADER in headers:
+        raise SignInRequiredError(
+            "a request sent by a Powerstrip host never acts as a local user",
+            where="Authorization header",
+            fix="plugins must not point at a Powerstrip server; call it with an API token",
+        )
     if host.settings.dev_mode and _is_loopback(client_host):
         return await ensure_user(host.sessions, DEV_USER, admin=True)
     raise SignInRequiredError(
