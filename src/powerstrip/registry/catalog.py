@@ -363,8 +363,10 @@ def _refuse_own_urls(ctx: RegistryContext, report: CheckReport, manifest: Manife
         except ValueError:
             continue  # malformed: the manifest rules report it
         if ctx.client.policy.own.is_own_origin(parts.hostname or "", port):
-            raise RegistryError(
+            # An unusable manifest (422), like one whose API is the host's own address (PS004).
+            raise ManifestError(
                 f"the plugin's {where} is on this Powerstrip server's own address",
+                [],
                 where=base,
                 fix="serve every URL of the plugin from the plugin's own host, not this server's",
             )

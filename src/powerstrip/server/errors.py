@@ -213,13 +213,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 fix="send a JSON object, as docs/api.md shows for this route",
             )
         problems = []
+        locations = []
         for error in errors:
             location = ".".join(str(part) for part in error.get("loc", ()))
+            locations.append(location)
             problems.append(f"{location}: {error.get('msg', 'invalid')}")
         return error_response(
             422,
             "InvalidRequest",
             "the request is not valid: " + "; ".join(problems),
+            where=locations[0] if locations else "request",
             fix="see the API reference in docs/api.md",
         )
 
