@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
@@ -83,11 +83,25 @@ class StoreRecorder:
         self.user_id = user_id
 
     async def add_message(self, message: ChatMessage) -> None:
+        row = message_to_row(self.conversation_id, 0, message)
+        # The next seq is read in the INSERT itself: one round trip instead of two, and no
+        # window between reading the last seq and writing the next one.
+        next_seq = (
+            select(func.coalesce(func.max(Message.seq), 0) + 1)
+            .where(Message.conversation_id == self.conversation_id)
+            .scalar_subquery()
+        )
         async with transaction(self.sessions) as session:
-            last = await session.scalar(
-                select(func.max(Message.seq)).where(Message.conversation_id == self.conversation_id)
+            await session.execute(
+                insert(Message).values(
+                    conversation_id=row.conversation_id,
+                    seq=next_seq,
+                    role=row.role,
+                    content=row.content,
+                    tool_calls=row.tool_calls,
+                    tool_call_id=row.tool_call_id,
+                )
             )
-            session.add(message_to_row(self.conversation_id, (last or 0) + 1, message))
             await session.execute(
                 update(Conversation)
                 .where(Conversation.id == self.conversation_id)
