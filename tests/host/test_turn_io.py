@@ -31,7 +31,7 @@ MESSAGE = "show the teams of the 2024 season"
 # the credentials (one query); writes: four messages (two statements each) and the call.
 STATEMENT_BUDGET = 15
 # The user's message, the assistant's call, the call with its result, the final answer.
-COMMIT_BUDGET = 5
+COMMIT_BUDGET = 4
 
 
 @dataclass

@@ -83,6 +83,11 @@ class StoreRecorder:
         self.user_id = user_id
 
     async def add_message(self, message: ChatMessage) -> None:
+        """Append a message to the conversation, after the last one."""
+        async with transaction(self.sessions) as session:
+            await self._insert_message(session, message)
+
+    async def _insert_message(self, session: AsyncSession, message: ChatMessage) -> None:
         row = message_to_row(self.conversation_id, 0, message)
         # The next seq is read in the INSERT itself: one round trip instead of two, and no
         # window between reading the last seq and writing the next one.
@@ -91,24 +96,24 @@ class StoreRecorder:
             .where(Message.conversation_id == self.conversation_id)
             .scalar_subquery()
         )
-        async with transaction(self.sessions) as session:
-            await session.execute(
-                insert(Message).values(
-                    conversation_id=row.conversation_id,
-                    seq=next_seq,
-                    role=row.role,
-                    content=row.content,
-                    tool_calls=row.tool_calls,
-                    tool_call_id=row.tool_call_id,
-                )
+        await session.execute(
+            insert(Message).values(
+                conversation_id=row.conversation_id,
+                seq=next_seq,
+                role=row.role,
+                content=row.content,
+                tool_calls=row.tool_calls,
+                tool_call_id=row.tool_call_id,
             )
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.id == self.conversation_id)
-                .values(updated_at=utcnow())
-            )
+        )
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == self.conversation_id)
+            .values(updated_at=utcnow())
+        )
 
-    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None:
+    async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
+        """The call's row and the tool message answering it, in one transaction."""
         async with transaction(self.sessions) as session:
             session.add(
                 Call(
@@ -134,6 +139,7 @@ class StoreRecorder:
                     finished_at=outcome.finished_at,
                 )
             )
+            await self._insert_message(session, answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
         async with transaction(self.sessions) as session:

@@ -88,7 +88,8 @@ class ConversationRecorder(Protocol):
 
     async def add_message(self, message: ChatMessage) -> None: ...
 
-    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None: ...
+    async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
+        """Keep the call and the tool message that answers it, together (one write)."""
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None: ...
 
@@ -294,7 +295,11 @@ class Conversation:
                 outcome = await self.executor.execute(
                     tool, call.arguments, self._request(plugin, renewed)
                 )
-        await self.recorder.record_call(plugin.plugin_id, outcome)
+        # The call and its answer are written together: one transaction, and no history where
+        # a made call has no answer because the stream was closed in between.
+        answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)
+        self.history.append(answer)
+        await self.recorder.record_call(plugin.plugin_id, outcome, answer)
         yield CallFinished(
             call.id,
             call.name,
@@ -303,7 +308,6 @@ class Conversation:
             outcome.duration_ms,
             outcome.error,
         )
-        await self._answer(call, outcome.model_text)
 
     def _request(self, plugin: ActivePlugin, material: AuthMaterial) -> CallRequest:
         return CallRequest(
