@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
 from powerstrip.store import Approval, Call, Conversation, Message, transaction, utcnow
 
-__all__ = ["StoreRecorder", "message_from_row", "message_to_row"]
+__all__ = [
+    "MESSAGE_COLUMNS",
+    "StoreRecorder",
+    "message_from_columns",
+    "message_from_row",
+    "message_to_row",
+]
 
 
 _ROLES: dict[str, Role] = {
@@ -54,13 +60,29 @@ def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Mess
 
 def message_from_row(row: Message) -> ChatMessage:
     """The chat message a store row holds."""
+    return message_from_columns(row.role, row.content, row.tool_calls, row.tool_call_id)
+
+
+# The columns `message_from_columns` reads, in its order: selecting only these reads a history
+# without building an ORM object per message, which long conversations pay for on every turn.
+MESSAGE_COLUMNS = (Message.role, Message.content, Message.tool_calls, Message.tool_call_id)
+
+
+def message_from_columns(
+    role: str,
+    content: str | None,
+    tool_calls: list[Any] | None,  # Any: JSON values
+    tool_call_id: str | None,
+) -> ChatMessage:
+    """The chat message of a row's `MESSAGE_COLUMNS`."""
     calls = tuple(
         ToolCall(str(call["id"]), str(call["name"]), str(call["arguments"]))
-        for call in row.tool_calls or ()
+        for call in tool_calls or ()
         if isinstance(call, dict)
     )
-    role: Role = _ROLES.get(row.role, "assistant")
-    return ChatMessage(role, row.content, tool_calls=calls, tool_call_id=row.tool_call_id)
+    return ChatMessage(
+        _ROLES.get(role, "assistant"), content, tool_calls=calls, tool_call_id=tool_call_id
+    )
 
 
 def _arguments(text: str) -> dict[str, Any]:  # Any: JSON values
