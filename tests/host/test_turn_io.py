@@ -32,6 +32,9 @@ MESSAGE = "show the teams of the 2024 season"
 STATEMENT_BUDGET = 15
 # The user's message, the assistant's call, the call with its result, the final answer.
 COMMIT_BUDGET = 4
+# Sessions (connection checkouts, each with its rollback or commit): the turn's reads, the
+# spec cache, the grant, the credentials, and the four writes above.
+CHECKOUT_BUDGET = 8
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Counted:
     conversation_id: str
     statements: list[str] = field(default_factory=list)
     commits: int = 0
+    checkouts: int = 0
 
 
 @pytest.fixture
@@ -65,7 +69,11 @@ async def counted(tmp_path: Path, serve_app: ServeApp) -> AsyncIterator[Counted]
             result.commits += 1
 
         event.listen(host.engine.sync_engine, "before_cursor_execute", on_statement)
+        def on_checkout(*args: Any) -> None:
+            result.checkouts += 1
+
         event.listen(host.engine.sync_engine, "commit", on_commit)
+        event.listen(host.engine.sync_engine.pool, "checkout", on_checkout)
         yield result
     finally:
         await host.aclose()
@@ -74,6 +82,7 @@ async def counted(tmp_path: Path, serve_app: ServeApp) -> AsyncIterator[Counted]
 async def turn(counted: Counted) -> list[object]:
     counted.statements.clear()
     counted.commits = 0
+    counted.checkouts = 0
     return [
         event
         async for event in counted.host.chats.send(counted.user, counted.conversation_id, MESSAGE)
@@ -90,6 +99,7 @@ async def test_a_turn_with_one_call_stays_within_its_statement_and_commit_budget
     assert isinstance(events[-1], TurnDone)
     assert len(counted.statements) <= STATEMENT_BUDGET, "\n".join(counted.statements)
     assert counted.commits <= COMMIT_BUDGET
+    assert counted.checkouts <= CHECKOUT_BUDGET
 
 
 async def test_every_turn_records_its_call_once_and_its_messages_in_order(

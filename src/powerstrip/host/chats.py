@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, add_grant
-from powerstrip.host.recorder import StoreRecorder, message_from_row
+from powerstrip.host.recorder import MESSAGE_COLUMNS, StoreRecorder, message_from_columns
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
 from powerstrip.runtime import (
@@ -339,7 +339,13 @@ class Chats:
         return lock
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
-        summary = await self._summary(user, conversation_id)
+        # The ownership check, the enabled plugins and the history in one session: each
+        # session is a connection checkout and a rollback on return, on every turn.
+        async with self.sessions() as session:
+            row = await self._owned(session, user, conversation_id)
+            enabled = await self._enabled(session, [conversation_id])
+            history = await self._history_in(session, conversation_id)
+        summary = _summary(row, enabled.get(conversation_id, ()))
         # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
         # the slowest plugin, not the sum of them.
         plugins = await asyncio.gather(
@@ -350,7 +356,7 @@ class Chats:
             model=self.model,
             executor=self.executor,
             plugins=[plugin for plugin in plugins if plugin is not None],
-            history=await self._history(conversation_id),
+            history=history,
             recorder=StoreRecorder(self.sessions, conversation_id, user.id),
             grants=StoreGrants(self.sessions, user.id),
             subdivision=user.subdivision,
@@ -458,18 +464,16 @@ class Chats:
 
     async def _history(self, conversation_id: str) -> list[ChatMessage]:
         async with self.sessions() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(Message.conversation_id == conversation_id)
-                        .order_by(Message.seq)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [message_from_row(row) for row in rows]
+            return await self._history_in(session, conversation_id)
+
+    @staticmethod
+    async def _history_in(session: AsyncSession, conversation_id: str) -> list[ChatMessage]:
+        rows = await session.execute(
+            select(*MESSAGE_COLUMNS)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.seq)
+        )
+        return [message_from_columns(*row) for row in rows]
 
     async def _owned(
         self, session: AsyncSession, user: UserInfo, conversation_id: str
