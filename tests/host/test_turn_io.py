@@ -69,6 +69,7 @@ async def counted(tmp_path: Path, serve_app: ServeApp) -> AsyncIterator[Counted]
             result.commits += 1
 
         event.listen(host.engine.sync_engine, "before_cursor_execute", on_statement)
+
         def on_checkout(*args: Any) -> None:
             result.checkouts += 1
 

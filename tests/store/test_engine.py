@@ -130,3 +130,14 @@ def test_an_unparseable_url_is_refused_without_echoing_it() -> None:
 async def test_migrations_run_on_a_plain_sqlite_url(tmp_path: Path) -> None:
     await upgrade(f"sqlite:///{tmp_path / 'plain.db'}")
     assert (tmp_path / "plain.db").exists()
+
+
+async def test_a_postgresql_engine_keeps_enough_connections_for_concurrent_turns() -> None:
+    # Connections beyond the pool's size are closed on return: under a few dozen concurrent
+    # turns each checkout would then open a new PostgreSQL connection (a backend process and
+    # a SCRAM handshake), which cost more than the turn itself.
+    engine = create_engine("postgresql+psycopg://user:secret@127.0.0.1:1/db")
+    try:
+        assert engine.pool.size() >= 20  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
