@@ -63,7 +63,7 @@ async def counted(tmp_path: Path, serve_app: ServeApp) -> AsyncIterator[Counted]
         result = Counted(host, user, chat.id)
 
         def on_statement(*args: Any) -> None:  # Any: SQLAlchemy's event signature
-            result.statements.append(str(args[2]).split("\n")[0][:80])
+            result.statements.append(" ".join(str(args[2]).split()))
 
         def on_commit(*args: Any) -> None:
             result.commits += 1
@@ -101,6 +101,43 @@ async def test_a_turn_with_one_call_stays_within_its_statement_and_commit_budget
     assert len(counted.statements) <= STATEMENT_BUDGET, "\n".join(counted.statements)
     assert counted.commits <= COMMIT_BUDGET
     assert counted.checkouts <= CHECKOUT_BUDGET
+
+
+async def test_a_turn_reads_only_the_messages_written_since_the_last_one(
+    counted: Counted,
+) -> None:
+    await turn(counted)
+    await turn(counted)
+    history_reads = [
+        s for s in counted.statements if s.startswith("SELECT") and "FROM messages" in s
+    ]
+    assert len(history_reads) == 1
+    assert "messages.seq >" in history_reads[0]
+
+
+async def test_a_history_written_by_another_process_is_seen_whole(
+    counted: Counted, tmp_path: Path
+) -> None:
+    await turn(counted)
+    # Another server process on the same store runs a turn of this conversation.
+    other = await Host.start(counted.host.settings, migrate=False)
+    try:
+        async for _ in other.chats.send(counted.user, counted.conversation_id, MESSAGE):
+            pass
+    finally:
+        await other.aclose()
+    await turn(counted)
+    view = await counted.host.chats.get(counted.user, counted.conversation_id)
+    assert [m.role for m in view.messages] == ["user", "assistant", "tool", "assistant"] * 3
+    async with counted.host.sessions() as session:
+        stored = (
+            await session.scalars(
+                select(Message.content)
+                .where(Message.conversation_id == counted.conversation_id)
+                .order_by(Message.seq)
+            )
+        ).all()
+    assert [m.content for m in view.messages] == list(stored)
 
 
 async def test_every_turn_records_its_call_once_and_its_messages_in_order(

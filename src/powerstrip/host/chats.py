@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, add_grant
-from powerstrip.host.recorder import MESSAGE_COLUMNS, StoreRecorder, message_from_columns
+from powerstrip.host.history_cache import HistoryCache
+from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
 from powerstrip.runtime import (
@@ -44,7 +45,6 @@ from powerstrip.store import (
     Approval,
     Call,
     ConversationPlugin,
-    Message,
     transaction,
     utcnow,
 )
@@ -108,6 +108,7 @@ class Chats:
         # One turn at a time per conversation in this process: two interleaved turns would
         # write one history in two orders.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._histories = HistoryCache()
 
     # -- the list ----------------------------------------------------------------------------
 
@@ -177,6 +178,7 @@ class Chats:
         async with transaction(self.sessions) as session:
             row = await self._owned(session, user, conversation_id)
             await session.delete(row)
+        self._histories.forget(conversation_id)
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
 
     async def enable(self, user: UserInfo, conversation_id: str, plugin_id: int) -> ChatSummary:
@@ -340,11 +342,12 @@ class Chats:
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
         # The ownership check, the enabled plugins and the history in one session: each
-        # session is a connection checkout and a rollback on return, on every turn.
+        # session is a connection checkout and a rollback on return, on every turn. The
+        # history comes from the cache, topped up with what was written since.
         async with self.sessions() as session:
             row = await self._owned(session, user, conversation_id)
             enabled = await self._enabled(session, [conversation_id])
-            history = await self._history_in(session, conversation_id)
+            history = await self._histories.load(session, conversation_id)
         summary = _summary(row, enabled.get(conversation_id, ()))
         # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
         # the slowest plugin, not the sum of them.
@@ -464,16 +467,7 @@ class Chats:
 
     async def _history(self, conversation_id: str) -> list[ChatMessage]:
         async with self.sessions() as session:
-            return await self._history_in(session, conversation_id)
-
-    @staticmethod
-    async def _history_in(session: AsyncSession, conversation_id: str) -> list[ChatMessage]:
-        rows = await session.execute(
-            select(*MESSAGE_COLUMNS)
-            .where(Message.conversation_id == conversation_id)
-            .order_by(Message.seq)
-        )
-        return [message_from_columns(*row) for row in rows]
+            return await self._histories.load(session, conversation_id)
 
     async def _owned(
         self, session: AsyncSession, user: UserInfo, conversation_id: str
