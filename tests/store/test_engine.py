@@ -167,3 +167,14 @@ async def test_an_existing_world_readable_database_is_made_private(tmp_path: Pat
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     await engine.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_a_postgresql_engine_keeps_enough_connections_for_concurrent_turns() -> None:
+    # Connections beyond the pool's size are closed on return: under a few dozen concurrent
+    # turns each checkout would then open a new PostgreSQL connection (a backend process and
+    # a SCRAM handshake), which cost more than the turn itself.
+    engine = create_engine("postgresql+psycopg://user:secret@127.0.0.1:1/db")
+    try:
+        assert engine.pool.size() >= 20  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, put_grant
+from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import close_open_calls
-from powerstrip.host.recorder import StoreRecorder, message_from_row
+from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
 from powerstrip.runtime import (
@@ -45,7 +46,6 @@ from powerstrip.store import (
     Approval,
     Call,
     ConversationPlugin,
-    Message,
     transaction,
     utcnow,
 )
@@ -109,6 +109,7 @@ class Chats:
         # One turn at a time per conversation in this process: two interleaved turns would
         # write one history in two orders.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._histories = HistoryCache()
 
     # -- the list ----------------------------------------------------------------------------
 
@@ -187,6 +188,7 @@ class Chats:
         async with transaction(self.sessions) as session:
             row = await self._owned(session, user, conversation_id)
             await session.delete(row)
+        self._histories.forget(conversation_id)
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
 
     async def enable(self, user: UserInfo, conversation_id: str, plugin_id: int) -> ChatSummary:
@@ -343,7 +345,14 @@ class Chats:
         return lock
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
-        summary = await self._summary(user, conversation_id)
+        # The ownership check, the enabled plugins and the history in one session: each
+        # session is a connection checkout and a rollback on return, on every turn. The
+        # history comes from the cache, topped up with what was written since.
+        async with self.sessions() as session:
+            row = await self._owned(session, user, conversation_id)
+            enabled = await self._enabled(session, [conversation_id])
+            history = await self._histories.load(session, conversation_id)
+        summary = _summary(row, enabled.get(conversation_id, ()))
         # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
         # the slowest plugin, not the sum of them.
         plugins = await asyncio.gather(
@@ -354,7 +363,7 @@ class Chats:
             model=self.model,
             executor=self.executor,
             plugins=[plugin for plugin in plugins if plugin is not None],
-            history=await self._history(conversation_id),
+            history=history,
             recorder=StoreRecorder(self.sessions, conversation_id, user.id),
             grants=StoreGrants(self.sessions, user.id),
             subdivision=user.subdivision,
@@ -466,18 +475,7 @@ class Chats:
 
     async def _history(self, conversation_id: str) -> list[ChatMessage]:
         async with self.sessions() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(Message.conversation_id == conversation_id)
-                        .order_by(Message.seq)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [message_from_row(row) for row in rows]
+            return await self._histories.load(session, conversation_id)
 
     async def _owned(
         self, session: AsyncSession, user: UserInfo, conversation_id: str

@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
 from powerstrip.store import Approval, Call, Conversation, Message, transaction, utcnow
 
-__all__ = ["StoreRecorder", "message_from_row", "message_to_row"]
+__all__ = [
+    "MESSAGE_COLUMNS",
+    "StoreRecorder",
+    "message_from_columns",
+    "message_from_row",
+    "message_to_row",
+]
 
 
 _ROLES: dict[str, Role] = {
@@ -54,13 +60,29 @@ def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Mess
 
 def message_from_row(row: Message) -> ChatMessage:
     """The chat message a store row holds."""
+    return message_from_columns(row.role, row.content, row.tool_calls, row.tool_call_id)
+
+
+# The columns `message_from_columns` reads, in its order: selecting only these reads a history
+# without building an ORM object per message, which long conversations pay for on every turn.
+MESSAGE_COLUMNS = (Message.role, Message.content, Message.tool_calls, Message.tool_call_id)
+
+
+def message_from_columns(
+    role: str,
+    content: str | None,
+    tool_calls: list[Any] | None,  # Any: JSON values
+    tool_call_id: str | None,
+) -> ChatMessage:
+    """The chat message of a row's `MESSAGE_COLUMNS`."""
     calls = tuple(
         ToolCall(str(call["id"]), str(call["name"]), str(call["arguments"]))
-        for call in row.tool_calls or ()
+        for call in tool_calls or ()
         if isinstance(call, dict)
     )
-    role: Role = _ROLES.get(row.role, "assistant")
-    return ChatMessage(role, row.content, tool_calls=calls, tool_call_id=row.tool_call_id)
+    return ChatMessage(
+        _ROLES.get(role, "assistant"), content, tool_calls=calls, tool_call_id=tool_call_id
+    )
 
 
 def _arguments(text: str) -> dict[str, Any]:  # Any: JSON values
@@ -83,18 +105,37 @@ class StoreRecorder:
         self.user_id = user_id
 
     async def add_message(self, message: ChatMessage) -> None:
+        """Append a message to the conversation, after the last one."""
         async with transaction(self.sessions) as session:
-            last = await session.scalar(
-                select(func.max(Message.seq)).where(Message.conversation_id == self.conversation_id)
-            )
-            session.add(message_to_row(self.conversation_id, (last or 0) + 1, message))
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.id == self.conversation_id)
-                .values(updated_at=utcnow())
-            )
+            await self._insert_message(session, message)
 
-    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None:
+    async def _insert_message(self, session: AsyncSession, message: ChatMessage) -> None:
+        row = message_to_row(self.conversation_id, 0, message)
+        # The next seq is read in the INSERT itself: one round trip instead of two, and no
+        # window between reading the last seq and writing the next one.
+        next_seq = (
+            select(func.coalesce(func.max(Message.seq), 0) + 1)
+            .where(Message.conversation_id == self.conversation_id)
+            .scalar_subquery()
+        )
+        await session.execute(
+            insert(Message).values(
+                conversation_id=row.conversation_id,
+                seq=next_seq,
+                role=row.role,
+                content=row.content,
+                tool_calls=row.tool_calls,
+                tool_call_id=row.tool_call_id,
+            )
+        )
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == self.conversation_id)
+            .values(updated_at=utcnow())
+        )
+
+    async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
+        """The call's row and the tool message answering it, in one transaction."""
         async with transaction(self.sessions) as session:
             session.add(
                 Call(
@@ -120,6 +161,7 @@ class StoreRecorder:
                     finished_at=outcome.finished_at,
                 )
             )
+            await self._insert_message(session, answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
         async with transaction(self.sessions) as session:

@@ -26,6 +26,7 @@ __all__ = [
     "load_plugin",
     "load_registration",
     "now",
+    "plugin_not_found",
     "require_not_banned",
     "service_key_context",
     "verifier_context",
@@ -71,12 +72,17 @@ async def load_plugin(session: AsyncSession, plugin_id: int, *, lock: bool = Fal
         statement = statement.with_for_update()
     plugin = (await session.execute(statement)).scalar_one_or_none()
     if plugin is None:
-        raise NotFoundError(
-            f"no plugin with id {plugin_id}",
-            where="plugins",
-            fix="add the plugin from its URL first, or use the id the plugin list shows",
-        )
+        raise plugin_not_found(plugin_id)
     return plugin
+
+
+def plugin_not_found(plugin_id: int) -> NotFoundError:
+    """The error for a plugin id the store does not have."""
+    return NotFoundError(
+        f"no plugin with id {plugin_id}",
+        where="plugins",
+        fix="add the plugin from its URL first, or use the id the plugin list shows",
+    )
 
 
 async def load_registration(session: AsyncSession, plugin_id: int) -> Registration | None:

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.auth import TokenSet, authorization_header, refresh_tokens
@@ -25,13 +25,12 @@ from powerstrip.registry.context import (
     client_secret_context,
     credential_context,
     load_install,
-    load_plugin,
-    load_registration,
+    plugin_not_found,
     require_not_banned,
     service_key_context,
 )
 from powerstrip.runtime import AuthMaterial
-from powerstrip.store import Credential, Plugin, transaction
+from powerstrip.store import Credential, Install, Plugin, Registration, transaction
 
 __all__ = ["PluginCredentials", "credentials_for", "refresh_credentials", "store_tokens"]
 
@@ -75,27 +74,35 @@ class _Loaded:
 
 
 async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
-    async with ctx.sessions() as session:
-        plugin = await load_plugin(session, plugin_id)
-        require_not_banned(plugin)
-        install = await load_install(session, user_id, plugin_id)
-        if install is None:
-            raise RegistryError(
-                f"plugin {plugin.name_for_model!r} is not installed for this user",
-                where=f"plugin {plugin_id}",
-                fix="install the plugin first",
-            )
-        if install.needs_reconsent:
-            raise RegistryError(
-                f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
-                where=f"plugin {plugin_id}",
-                fix="install it again to consent to the change (and give new credentials)",
-            )
-        statement = select(Credential).where(
-            Credential.user_id == user_id, Credential.plugin_id == plugin_id
+    # One query for the four rows (each is unique for its keys): every call of every turn asks
+    # for credentials, and each statement is a round trip to the store.
+    statement = (
+        select(Plugin, Install, Credential, Registration)
+        .outerjoin(Install, and_(Install.plugin_id == Plugin.id, Install.user_id == user_id))
+        .outerjoin(
+            Credential, and_(Credential.plugin_id == Plugin.id, Credential.user_id == user_id)
         )
-        credential = (await session.execute(statement)).scalar_one_or_none()
-        registration = await load_registration(session, plugin_id)
+        .outerjoin(Registration, Registration.plugin_id == Plugin.id)
+        .where(Plugin.id == plugin_id)
+    )
+    async with ctx.sessions() as session:
+        found = (await session.execute(statement)).one_or_none()
+    if found is None:
+        raise plugin_not_found(plugin_id)
+    plugin, install, credential, registration = found
+    require_not_banned(plugin)
+    if install is None:
+        raise RegistryError(
+            f"plugin {plugin.name_for_model!r} is not installed for this user",
+            where=f"plugin {plugin_id}",
+            fix="install the plugin first",
+        )
+    if install.needs_reconsent:
+        raise RegistryError(
+            f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
+            where=f"plugin {plugin_id}",
+            fix="install it again to consent to the change (and give new credentials)",
+        )
     auth_type = AuthType(plugin.auth_type)
     if auth_type in (AuthType.SERVICE_HTTP, AuthType.OAUTH) and (
         registration is None or registration.token_verified_at is None

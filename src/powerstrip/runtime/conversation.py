@@ -91,7 +91,8 @@ class ConversationRecorder(Protocol):
 
     async def add_message(self, message: ChatMessage) -> None: ...
 
-    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None: ...
+    async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
+        """Keep the call and the tool message that answers it, together (one write)."""
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None: ...
 
@@ -344,9 +345,10 @@ class Conversation:
                 f"the plugin's credentials could not be read ({type(exc).__name__}); sign in "
                 "to the plugin again or set its key again",
             )
-            await self.recorder.record_call(plugin.plugin_id, outcome)
+            answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)
+            self.history.append(answer)
+            await self.recorder.record_call(plugin.plugin_id, outcome, answer)
             yield CallFinished(call.id, call.name, outcome.outcome, None, 0, outcome.error)
-            await self._answer(call, outcome.model_text)
             return
         outcome = await self.executor.execute(tool, call.arguments, self._request(plugin, material))
         if outcome.status_code == 401:
@@ -367,7 +369,11 @@ class Conversation:
                 outcome = await self.executor.execute(
                     tool, call.arguments, self._request(plugin, renewed)
                 )
-        await self.recorder.record_call(plugin.plugin_id, outcome)
+        # The call and its answer are written together: one transaction, and no history where
+        # a made call has no answer because the stream was closed in between.
+        answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)
+        self.history.append(answer)
+        await self.recorder.record_call(plugin.plugin_id, outcome, answer)
         yield CallFinished(
             call.id,
             call.name,
@@ -376,7 +382,6 @@ class Conversation:
             outcome.duration_ms,
             outcome.error,
         )
-        await self._answer(call, outcome.model_text)
 
     def _request(self, plugin: ActivePlugin, material: AuthMaterial) -> CallRequest:
         return CallRequest(

@@ -16,12 +16,12 @@ and answers every error as JSON.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import ipaddress
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import yaml
@@ -36,6 +36,7 @@ from powerstrip.sdk.auth import NoAuth, PluginAuth, credential_key
 from powerstrip.sdk.context import CallContext, context_from_request
 from powerstrip.sdk.errors import PluginError, install_error_handlers
 from powerstrip.sdk.openapi_export import OpenAPIVersion, export_openapi
+from powerstrip.sdk.plugin_files import PluginFiles, RenderedCache, RenderedDocument
 from powerstrip.sdk.ratelimit import RateLimit, RateLimiter
 
 __all__ = ["Operation", "Plugin"]
@@ -98,6 +99,8 @@ class Plugin:
         self._operations: list[Operation] = []
         self._routers: list[tuple[str, APIRouter]] = []
         self._app: FastAPI | None = None
+        self._built_at = datetime.now(UTC)
+        self._files = RenderedCache(self._render_files)
         # One callable each, so FastAPI runs the identity check once per request and both the
         # route and the context dependency share its result.
         self._identity_dependency = self._identity
@@ -146,6 +149,27 @@ class Plugin:
         """The OpenAPI document for a plugin served at `base_url`."""
         return export_openapi(
             self.app().openapi(), base_url=base_url.rstrip("/"), version=self.openapi_version
+        )
+
+    def files(self, base_url: str) -> PluginFiles:
+        """The manifest and spec as served at `base_url`: rendered once, then kept.
+
+        Register every operation first: the documents are rendered from the built app.
+        """
+        return self._files.get(base_url)
+
+    def _render_files(self, base_url: str) -> PluginFiles:
+        spec = self.openapi(base_url)
+        yaml_text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        when = self._built_at
+        return PluginFiles(
+            manifest=RenderedDocument.of(
+                bytes(JSONResponse(self.manifest(base_url)).body), "application/json", when
+            ),
+            openapi_yaml=RenderedDocument.of(yaml_text.encode(), "application/yaml", when),
+            openapi_json=RenderedDocument.of(
+                bytes(JSONResponse(spec).body), "application/json", when
+            ),
         )
 
     def _check_manifest(self) -> None:
@@ -226,6 +250,8 @@ class Plugin:
         return self._app
 
     def _build(self) -> FastAPI:
+        # The documents' Last-Modified: they cannot change once the app is built.
+        self._built_at = datetime.now(UTC)
         app = FastAPI(
             title=self.title,
             version=self.version,
@@ -262,24 +288,18 @@ class Plugin:
         return app
 
     def _add_plugin_files(self, app: FastAPI) -> None:
+        # Rendered once per base URL; a matching revalidation is a 304 without rendering.
         @app.get("/.well-known/ai-plugin.json", include_in_schema=False)
-        def manifest(request: Request) -> JSONResponse:
-            return JSONResponse(self.manifest(str(request.base_url)))
+        def manifest(request: Request) -> Response:
+            return self.files(str(request.base_url)).manifest.response(request)
 
         @app.get("/openapi.yaml", include_in_schema=False)
         def openapi_yaml(request: Request) -> Response:
-            text = yaml.safe_dump(
-                self.openapi(str(request.base_url)), sort_keys=False, allow_unicode=True
-            )
-            # A strong validator, so a host revalidating the spec each turn gets a cheap 304.
-            etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-            if etag in request.headers.get("if-none-match", ""):
-                return Response(status_code=304, headers={"ETag": etag})
-            return Response(text, media_type="application/yaml", headers={"ETag": etag})
+            return self.files(str(request.base_url)).openapi_yaml.response(request)
 
         @app.get("/openapi.json", include_in_schema=False)
-        def openapi_json(request: Request) -> JSONResponse:
-            return JSONResponse(self.openapi(str(request.base_url)))
+        def openapi_json(request: Request) -> Response:
+            return self.files(str(request.base_url)).openapi_json.response(request)
 
         @app.get("/logo.png", include_in_schema=False)
         def logo() -> Response:

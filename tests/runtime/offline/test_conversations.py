@@ -37,8 +37,9 @@ class Recorder:
     async def add_message(self, message: ChatMessage) -> None:
         self.messages.append(message)
 
-    async def record_call(self, plugin_id: str, outcome: CallOutcome) -> None:
+    async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         self.calls.append(outcome)
+        self.messages.append(answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
         pass
