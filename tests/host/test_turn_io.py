@@ -63,7 +63,11 @@ async def counted(tmp_path: Path, serve_app: ServeApp) -> AsyncIterator[Counted]
         result = Counted(host, user, chat.id)
 
         def on_statement(*args: Any) -> None:  # Any: SQLAlchemy's event signature
-            result.statements.append(" ".join(str(args[2]).split()))
+            statement = " ".join(str(args[2]).split())
+            # SQLite's write transactions open with BEGIN IMMEDIATE (the write lock before the
+            # first read); that is transaction control, counted with the commits below.
+            if statement != "BEGIN IMMEDIATE":
+                result.statements.append(statement)
 
         def on_commit(*args: Any) -> None:
             result.commits += 1

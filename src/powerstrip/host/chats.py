@@ -246,10 +246,15 @@ class Chats:
         )
 
     async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
+        conversation = await self._conversation(user, conversation_id)
         # Calls an earlier turn left open with no one to answer them (its own closing failed
         # too, say, while the store refused writes) are closed first: the message goes through.
-        await close_open_calls(self.sessions, conversation_id, reason="failed")
-        conversation = await self._conversation(user, conversation_id)
+        # Looked for in the history the turn holds anyway, so a turn with nothing open pays no
+        # write transaction for it; the closing itself re-reads under the write lock.
+        if unanswered_calls(conversation.history) and await close_open_calls(
+            self.sessions, conversation_id, reason="failed"
+        ):
+            conversation = await self._conversation(user, conversation_id)
         if not any(m.role == "user" for m in conversation.history):
             await self._default_title(conversation_id, text)
         async for event in conversation.send(text):
