@@ -470,3 +470,33 @@ def test_iter_descriptions_survives_alias_cycles() -> None:
     node: dict[str, Any] = {"description": "loop"}
     node["self"] = node
     assert list(iter_descriptions({"info": node})) == [("spec.info.description", "loop")]
+
+
+def _fits(schema: dict[str, Any], value: Any) -> bool:
+    return Draft202012Validator(schema).is_valid(value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "low", "high"),
+    [
+        ({"type": "integer", "format": "int32"}, -(2**31), 2**31 - 1),
+        ({"type": "integer", "format": "int64"}, -(2**63), 2**63 - 1),
+        ({"type": "integer", "format": "int32", "minimum": 1, "maximum": 50}, 1, 50),
+        ({"type": "integer", "format": "int64", "minimum": -(2**70)}, -(2**63), 2**63 - 1),
+    ],
+)
+def test_integer_formats_bound_the_value(schema: dict[str, Any], low: int, high: int) -> None:
+    op = operation("get", parameters=[{"name": "n", "in": "query", "schema": schema}])
+    tool, _ = _one(op, method="get")
+    prop = tool.parameters["properties"]["n"]
+    assert (prop["minimum"], prop["maximum"]) == (low, high)
+
+
+def test_exclusive_bounds_are_kept_beside_the_format_bounds() -> None:
+    schema = {"type": "integer", "format": "int32", "minimum": 0, "exclusiveMinimum": True}
+    op = operation("get", parameters=[{"name": "n", "in": "query", "schema": schema}])
+    tool, _ = _one(op, method="get")
+    prop = tool.parameters["properties"]["n"]
+    assert not _fits(prop, 0)
+    assert _fits(prop, 1)
+    assert not _fits(prop, 2**31)
