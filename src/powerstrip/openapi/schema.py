@@ -325,13 +325,13 @@ class SchemaCleaner:
 
     @staticmethod
     def _add_null(out: Schema) -> None:
+        # OpenAPI 3.0.3 settles what 3.0 meant: `nullable` adds null to an explicit `type` only,
+        # and other keywords keep their meaning, so an `enum` without null still refuses it.
         kind = out.get("type")
         if isinstance(kind, str) and kind != "null":
             out["type"] = [kind, "null"]
         elif isinstance(kind, list) and "null" not in kind:
             out["type"] = [*kind, "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
 
 
 def _bound_by_format(out: Schema) -> None:
