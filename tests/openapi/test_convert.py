@@ -344,6 +344,8 @@ def test_path_parameter_mismatches_are_warnings() -> None:
     assert len(messages) == 2
     assert tool.binding("id") is not None  # undeclared template variable still gets an argument
     assert "id" in tool.parameters["required"]
+    for refused in ("", ".", ".."):  # and refuses what the builder refuses, like a declared one
+        assert not _fits(tool.parameters["properties"]["id"], refused)
 
 
 @pytest.mark.parametrize(
@@ -501,3 +503,67 @@ def test_exclusive_bounds_are_kept_beside_the_format_bounds() -> None:
     assert not _fits(prop, 0)
     assert _fits(prop, 1)
     assert not _fits(prop, 2**31)
+
+
+def test_path_values_the_request_cannot_carry_do_not_fit() -> None:
+    # The builder refuses "", "." and ".." (a server would drop or resolve the segment) and
+    # sends null as ""; arguments that fit the schema must never be refused.
+    op = operation(
+        "get",
+        parameters=[
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "any", "in": "path", "required": True},
+            {"name": "n", "in": "path", "required": True, "schema": {"type": ["integer", "null"]}},
+        ],
+    )
+    tool, _ = _one(op, path="/todos/{id}/{any}/{n}", method="get", openapi="3.1.0")
+    props = tool.parameters["properties"]
+    for refused in ("", ".", "..", None):
+        assert not _fits(props["id"], refused), refused
+        assert not _fits(props["any"], refused), refused
+    assert not _fits(props["n"], None)
+    assert props["id"]["minLength"] == 1
+    for kept in ("a", "...", ".a", "a/b"):
+        assert _fits(props["id"], kept), kept
+    assert _fits(props["n"], 0)
+
+
+def test_query_strings_refuse_the_empty_string_unless_allow_empty_value() -> None:
+    # allowEmptyValue is false by default: `?q=` is not a value the spec accepts.
+    op = operation(
+        "get",
+        parameters=[
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "opt", "in": "query", "schema": {"type": "string", "minLength": 3}},
+            {"name": "e", "in": "query", "allowEmptyValue": True, "schema": {"type": "string"}},
+            {"name": "pick", "in": "query", "schema": {"enum": ["", "a"]}},
+        ],
+    )
+    tool, _ = _one(op, method="get")
+    props = tool.parameters["properties"]
+    assert props["q"] == {"type": "string", "minLength": 1}
+    assert props["opt"] == {"type": "string", "minLength": 3}
+    assert props["e"] == {"type": "string"}
+    assert props["pick"] == {"enum": ["a"]}
+
+
+def test_required_query_values_the_request_would_drop_do_not_fit() -> None:
+    # A null query value and an empty array are not sent at all: a required one would be missing.
+    op = operation(
+        "get",
+        parameters=[
+            {
+                "name": "ids",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "array", "items": {"type": "integer"}},
+            },
+            {"name": "tags", "in": "query", "schema": {"type": "array", "items": {}}},
+            {"name": "n", "in": "query", "required": True, "schema": {"type": ["integer", "null"]}},
+        ],
+    )
+    tool, _ = _one(op, method="get", openapi="3.1.0")
+    props = tool.parameters["properties"]
+    assert props["ids"]["minItems"] == 1
+    assert "minItems" not in props["tags"]
+    assert props["n"]["type"] == "integer"

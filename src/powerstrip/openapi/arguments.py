@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from powerstrip.findings import quote_value
 from powerstrip.openapi.finding_sink import FindingSink, at
+from powerstrip.openapi.location_rules import constrain_parameter
 from powerstrip.openapi.model import ArgumentBinding, ArgumentLocation
 from powerstrip.openapi.refs import RefResolver
 from powerstrip.openapi.schema import SchemaCleaner
@@ -124,6 +125,12 @@ class _Builder:
                 )
             schema = {**schema, "description": _truncate(description, MAX_PARAMETER_DESCRIPTION)}
         required = param.get("required") is True or place == "path"
+        schema = constrain_parameter(
+            schema,
+            place=place,
+            required=required,
+            allow_empty=param.get("allowEmptyValue") is True,
+        )
         self.add(name, cast(ArgumentLocation, place), schema, required, where)
 
     def _parameter_schema(self, param: dict[str, Any], where: str) -> dict[str, Any]:
@@ -191,7 +198,10 @@ class _Builder:
                     f"declare `- name: {name}` with `in: path` and `required: true`",
                     name,
                 )
-                self.add(name, "path", {"type": "string"}, True, where)
+                schema = constrain_parameter(
+                    {"type": "string"}, place="path", required=True, allow_empty=False
+                )
+                self.add(name, "path", schema, True, where)
         for name in declared - set(in_template):
             self.sink.add(
                 "PS316",
