@@ -567,3 +567,16 @@ def test_required_query_values_the_request_would_drop_do_not_fit() -> None:
     assert props["ids"]["minItems"] == 1
     assert "minItems" not in props["tags"]
     assert props["n"]["type"] == "integer"
+
+
+def test_required_body_names_without_a_schema_are_still_required() -> None:
+    # `required` may name a property that `properties` does not describe: it must be sent.
+    schema = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+        "required": ["title", "owner"],
+    }
+    tool, _ = _one(operation("add", requestBody=_json_body(schema)))
+    assert tool.parameters["required"] == ["title", "owner"]
+    assert tool.parameters["properties"]["owner"] == {}
+    assert tool.binding("owner") is not None

@@ -178,9 +178,15 @@ class _Builder:
         properties = schema.get("properties")
         object_like = schema.get("type", "object") == "object"
         if object_like and isinstance(properties, dict) and properties:
-            body_required = set(schema.get("required", ()))
+            body_required = list(schema.get("required", ()))
             for name, prop in properties.items():
                 self.add(name, "body", prop, name in body_required, where)
+            # `required` may name a property `properties` does not describe: it must still be
+            # sent, with whatever value additionalProperties allows.
+            extra = schema.get("additionalProperties", True)
+            for name in body_required:
+                if name not in properties and extra is not False:
+                    self.add(name, "body", extra if isinstance(extra, dict) else {}, True, where)
             return chosen, False
         self.add("body", "body", schema, required, where)
         return chosen, True
