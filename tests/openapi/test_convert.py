@@ -154,6 +154,23 @@ def test_all_of_body_is_flattened() -> None:
     assert tool.parameters["required"] == ["a"]
 
 
+def test_all_of_parts_that_describe_one_property_both_hold() -> None:
+    # allOf means every part holds: a later part must not drop the nested `required` of an
+    # earlier one.
+    owner = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+    named = {"type": "object", "properties": {"name": {"type": "string"}}}
+    schema = {
+        "allOf": [
+            {"type": "object", "properties": {"owner": owner}},
+            {"type": "object", "properties": {"owner": named}},
+        ]
+    }
+    tool, _ = _one(operation("send", requestBody=_json_body(schema)))
+    prop = tool.parameters["properties"]["owner"]
+    assert not _fits(prop, {"name": "x"})
+    assert _fits(prop, {"id": "1", "name": "x"})
+
+
 def test_form_body_is_converted_with_a_warning() -> None:
     form = {"type": "object", "properties": {"name": {"type": "string"}}}
     body = {"content": {"application/x-www-form-urlencoded": {"schema": form}}}

@@ -234,7 +234,12 @@ def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     properties = dict(merged.get("properties", {}))
     required = list(merged.get("required", []))
     for part in parts:
-        properties.update(part["properties"])
+        for name, prop in part["properties"].items():
+            # Every part holds: a property two parts describe must fit both descriptions.
+            earlier = properties.get(name)
+            properties[name] = (
+                prop if earlier is None or earlier == prop else {"allOf": [earlier, prop]}
+            )
         required.extend(part.get("required", []))
     merged["type"] = "object"
     merged["properties"] = properties
