@@ -154,6 +154,23 @@ def test_all_of_body_is_flattened() -> None:
     assert tool.parameters["required"] == ["a"]
 
 
+def test_all_of_parts_that_describe_one_property_both_hold() -> None:
+    # allOf means every part holds: a later part must not drop the nested `required` of an
+    # earlier one.
+    owner = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+    named = {"type": "object", "properties": {"name": {"type": "string"}}}
+    schema = {
+        "allOf": [
+            {"type": "object", "properties": {"owner": owner}},
+            {"type": "object", "properties": {"owner": named}},
+        ]
+    }
+    tool, _ = _one(operation("send", requestBody=_json_body(schema)))
+    prop = tool.parameters["properties"]["owner"]
+    assert not _fits(prop, {"name": "x"})
+    assert _fits(prop, {"id": "1", "name": "x"})
+
+
 def test_form_body_is_converted_with_a_warning() -> None:
     form = {"type": "object", "properties": {"name": {"type": "string"}}}
     body = {"content": {"application/x-www-form-urlencoded": {"schema": form}}}
@@ -234,7 +251,8 @@ def test_nullable_becomes_a_null_type_in_30() -> None:
     }
     tool, _ = _one(operation("send", requestBody=_json_body(schema)))
     assert tool.parameters["properties"]["note"] == {"type": ["string", "null"]}
-    assert tool.parameters["properties"]["color"]["enum"] == ["red", None]
+    # OpenAPI 3.0.3: `nullable` adds null to `type`; an `enum` without null still refuses it.
+    assert tool.parameters["properties"]["color"] == {"type": ["string", "null"], "enum": ["red"]}
 
 
 def test_31_type_lists_are_kept() -> None:
@@ -343,6 +361,8 @@ def test_path_parameter_mismatches_are_warnings() -> None:
     assert len(messages) == 2
     assert tool.binding("id") is not None  # undeclared template variable still gets an argument
     assert "id" in tool.parameters["required"]
+    for refused in ("", ".", ".."):  # and refuses what the builder refuses, like a declared one
+        assert not _fits(tool.parameters["properties"]["id"], refused)
 
 
 @pytest.mark.parametrize(
@@ -489,3 +509,110 @@ def test_a_query_in_a_path_template_is_kept() -> None:
     tool, ts = _one(operation("svc"), path="/services?funcs=Get&mobile=1", method="get")
     assert tool.path == "/services?funcs=Get&mobile=1"
     assert "PS327" not in codes(ts.findings)
+
+
+def _fits(schema: dict[str, Any], value: Any) -> bool:
+    return Draft202012Validator(schema).is_valid(value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "low", "high"),
+    [
+        ({"type": "integer", "format": "int32"}, -(2**31), 2**31 - 1),
+        ({"type": "integer", "format": "int64"}, -(2**63), 2**63 - 1),
+        ({"type": "integer", "format": "int32", "minimum": 1, "maximum": 50}, 1, 50),
+        ({"type": "integer", "format": "int64", "minimum": -(2**70)}, -(2**63), 2**63 - 1),
+    ],
+)
+def test_integer_formats_bound_the_value(schema: dict[str, Any], low: int, high: int) -> None:
+    op = operation("get", parameters=[{"name": "n", "in": "query", "schema": schema}])
+    tool, _ = _one(op, method="get")
+    prop = tool.parameters["properties"]["n"]
+    assert (prop["minimum"], prop["maximum"]) == (low, high)
+
+
+def test_exclusive_bounds_are_kept_beside_the_format_bounds() -> None:
+    schema = {"type": "integer", "format": "int32", "minimum": 0, "exclusiveMinimum": True}
+    op = operation("get", parameters=[{"name": "n", "in": "query", "schema": schema}])
+    tool, _ = _one(op, method="get")
+    prop = tool.parameters["properties"]["n"]
+    assert not _fits(prop, 0)
+    assert _fits(prop, 1)
+    assert not _fits(prop, 2**31)
+
+
+def test_path_values_the_request_cannot_carry_do_not_fit() -> None:
+    # The builder refuses "", "." and ".." (a server would drop or resolve the segment) and
+    # sends null as ""; arguments that fit the schema must never be refused.
+    op = operation(
+        "get",
+        parameters=[
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "any", "in": "path", "required": True},
+            {"name": "n", "in": "path", "required": True, "schema": {"type": ["integer", "null"]}},
+        ],
+    )
+    tool, _ = _one(op, path="/todos/{id}/{any}/{n}", method="get", openapi="3.1.0")
+    props = tool.parameters["properties"]
+    for refused in ("", ".", "..", None):
+        assert not _fits(props["id"], refused), refused
+        assert not _fits(props["any"], refused), refused
+    assert not _fits(props["n"], None)
+    assert props["id"]["minLength"] == 1
+    for kept in ("a", "...", ".a", "a/b"):
+        assert _fits(props["id"], kept), kept
+    assert _fits(props["n"], 0)
+
+
+def test_query_strings_refuse_the_empty_string_unless_allow_empty_value() -> None:
+    # allowEmptyValue is false by default: `?q=` is not a value the spec accepts.
+    op = operation(
+        "get",
+        parameters=[
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "opt", "in": "query", "schema": {"type": "string", "minLength": 3}},
+            {"name": "e", "in": "query", "allowEmptyValue": True, "schema": {"type": "string"}},
+            {"name": "pick", "in": "query", "schema": {"enum": ["", "a"]}},
+        ],
+    )
+    tool, _ = _one(op, method="get")
+    props = tool.parameters["properties"]
+    assert props["q"] == {"type": "string", "minLength": 1}
+    assert props["opt"] == {"type": "string", "minLength": 3}
+    assert props["e"] == {"type": "string"}
+    assert props["pick"] == {"enum": ["a"]}
+
+
+def test_required_query_values_the_request_would_drop_do_not_fit() -> None:
+    # A null query value and an empty array are not sent at all: a required one would be missing.
+    op = operation(
+        "get",
+        parameters=[
+            {
+                "name": "ids",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "array", "items": {"type": "integer"}},
+            },
+            {"name": "tags", "in": "query", "schema": {"type": "array", "items": {}}},
+            {"name": "n", "in": "query", "required": True, "schema": {"type": ["integer", "null"]}},
+        ],
+    )
+    tool, _ = _one(op, method="get", openapi="3.1.0")
+    props = tool.parameters["properties"]
+    assert props["ids"]["minItems"] == 1
+    assert "minItems" not in props["tags"]
+    assert props["n"]["type"] == "integer"
+
+
+def test_required_body_names_without_a_schema_are_still_required() -> None:
+    # `required` may name a property that `properties` does not describe: it must be sent.
+    schema = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+        "required": ["title", "owner"],
+    }
+    tool, _ = _one(operation("add", requestBody=_json_body(schema)))
+    assert tool.parameters["required"] == ["title", "owner"]
+    assert tool.parameters["properties"]["owner"] == {}
+    assert tool.binding("owner") is not None

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from powerstrip.findings import quote_value
 from powerstrip.openapi.finding_sink import FindingSink, at
+from powerstrip.openapi.location_rules import constrain_parameter
 from powerstrip.openapi.model import ArgumentBinding, ArgumentLocation
 from powerstrip.openapi.refs import RefResolver
 from powerstrip.openapi.schema import SchemaCleaner
@@ -124,6 +125,12 @@ class _Builder:
                 )
             schema = {**schema, "description": _truncate(description, MAX_PARAMETER_DESCRIPTION)}
         required = param.get("required") is True or place == "path"
+        schema = constrain_parameter(
+            schema,
+            place=place,
+            required=required,
+            allow_empty=param.get("allowEmptyValue") is True,
+        )
         self.add(name, cast(ArgumentLocation, place), schema, required, where)
 
     def _parameter_schema(self, param: dict[str, Any], where: str) -> dict[str, Any]:
@@ -171,9 +178,15 @@ class _Builder:
         properties = schema.get("properties")
         object_like = schema.get("type", "object") == "object"
         if object_like and isinstance(properties, dict) and properties:
-            body_required = set(schema.get("required", ()))
+            body_required = list(schema.get("required", ()))
             for name, prop in properties.items():
                 self.add(name, "body", prop, name in body_required, where)
+            # `required` may name a property `properties` does not describe: it must still be
+            # sent, with whatever value additionalProperties allows.
+            extra = schema.get("additionalProperties", True)
+            for name in body_required:
+                if name not in properties and extra is not False:
+                    self.add(name, "body", extra if isinstance(extra, dict) else {}, True, where)
             return chosen, False
         self.add("body", "body", schema, required, where)
         return chosen, True
@@ -191,7 +204,10 @@ class _Builder:
                     f"declare `- name: {name}` with `in: path` and `required: true`",
                     name,
                 )
-                self.add(name, "path", {"type": "string"}, True, where)
+                schema = constrain_parameter(
+                    {"type": "string"}, place="path", required=True, allow_empty=False
+                )
+                self.add(name, "path", schema, True, where)
         for name in declared - set(in_template):
             self.sink.add(
                 "PS316",
@@ -218,7 +234,12 @@ def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     properties = dict(merged.get("properties", {}))
     required = list(merged.get("required", []))
     for part in parts:
-        properties.update(part["properties"])
+        for name, prop in part["properties"].items():
+            # Every part holds: a property two parts describe must fit both descriptions.
+            earlier = properties.get(name)
+            properties[name] = (
+                prop if earlier is None or earlier == prop else {"allOf": [earlier, prop]}
+            )
         required.extend(part.get("required", []))
     merged["type"] = "object"
     merged["properties"] = properties

@@ -46,6 +46,7 @@ _NON_NEGATIVE_INTS = (
     "maxProperties",
 )
 _NUMBERS = ("minimum", "maximum")
+_INTEGER_FORMATS = {"int32": 32, "int64": 64}
 _STRINGS = ("format", "description", "title")
 # Deeper than this is either machine-made or an alias bomb; the model gains nothing from it.
 _MAX_DEPTH = 40
@@ -180,6 +181,7 @@ class SchemaCleaner:
                 else:
                     self._malformed(at(where, key), f"{key} must be a non-negative integer", value)
         self._clean_scalars(node, where, out)
+        _bound_by_format(out)
         self._clean_children(node, where, depth, out)
         if self._nullable and node.get("nullable") is True:
             self._add_null(out)
@@ -323,10 +325,25 @@ class SchemaCleaner:
 
     @staticmethod
     def _add_null(out: Schema) -> None:
+        # OpenAPI 3.0.3 settles what 3.0 meant: `nullable` adds null to an explicit `type` only,
+        # and other keywords keep their meaning, so an `enum` without null still refuses it.
         kind = out.get("type")
         if isinstance(kind, str) and kind != "null":
             out["type"] = [kind, "null"]
         elif isinstance(kind, list) and "null" not in kind:
             out["type"] = [*kind, "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
+
+
+def _bound_by_format(out: Schema) -> None:
+    """Turn `format: int32`/`int64` into the bounds they mean (JSON Schema only annotates them).
+
+    The spec's own validator asserts these formats, so an unbounded integer the model may send
+    would be refused by the plugin. A tighter bound the author wrote is kept.
+    """
+    bits = _INTEGER_FORMATS.get(str(out.get("format")))
+    if bits is None:
+        return
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    minimum, maximum = out.get("minimum"), out.get("maximum")
+    out["minimum"] = low if minimum is None or minimum < low else minimum
+    out["maximum"] = high if maximum is None or maximum > high else maximum
