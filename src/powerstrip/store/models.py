@@ -418,9 +418,12 @@ class Chunk(Base):
 
     __tablename__ = "chunks"
     # The unique constraint is also the index that reads a document's chunks in order.
+    # AUTOINCREMENT on SQLite as on PostgreSQL: an id is never reused, so a collection's
+    # (count, highest id) changes with every write and tells a worker its index is stale.
     __table_args__ = (
         UniqueConstraint("document_id", "position"),
         Index(None, "user_id", "collection"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

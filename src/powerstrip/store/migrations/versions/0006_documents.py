@@ -97,6 +97,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chunks")),
         sa.UniqueConstraint("document_id", "position", name=op.f("uq_chunks_document_id_position")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         op.f("ix_chunks_user_id_collection"), "chunks", ["user_id", "collection"], unique=False
