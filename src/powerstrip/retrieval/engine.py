@@ -307,10 +307,38 @@ class Retriever:
         return rankings
 
     async def _sync(self, scope: Scope) -> _Partition:
-        """Bring the scope's index in step with the store; only the difference is loaded."""
+        """Bring the scope's index in step with the store, loading only the difference.
+
+        Every chunk written since the last sync has an id above the highest id seen then, so
+        those are loaded first; if the index then holds as many vectors as the store, nothing
+        was deleted (the common case: a batch of adds). Otherwise the ids are reconciled.
+        """
         partition = self._partitions.setdefault(scope, _Partition())
         if self._embedder is None:
             return partition
+        name = self._embedder.name
+        async with partition.lock:
+            version = await records.scope_version(self._sessions, scope)
+            if version == partition.version:
+                return partition
+            seen = partition.version[1] if partition.version else 0
+            added = await records.chunk_ids(self._sessions, scope, name, after=seen)
+            ids, vectors = await records.load_vectors(self._sessions, sorted(added))
+            partition.index.add(ids, vectors)
+            if len(partition.index) != await records.count_vectors(self._sessions, scope, name):
+                stored = await records.chunk_ids(self._sessions, scope, name)
+                partition.index.remove(partition.index.ids() - stored)
+                missing = sorted(stored - partition.index.ids())
+                ids, vectors = await records.load_vectors(self._sessions, missing)
+                partition.index.add(ids, vectors)
+            partition.version = version
+            logger.debug(
+                "retrieval index in step user_id=%s collection=%s vectors=%d",
+                scope.user_id,
+                scope.collection,
+                len(partition.index),
+            )
+        return partition
         async with partition.lock:
             version = await records.scope_version(self._sessions, scope)
             if version == partition.version:

@@ -31,6 +31,7 @@ __all__ = [
     "Scope",
     "StoredHit",
     "chunk_ids",
+    "count_vectors",
     "delete_documents",
     "filtered_chunk_ids",
     "full_text_search",
@@ -224,14 +225,31 @@ async def scopes_with_vectors(
 
 
 async def chunk_ids(
-    sessions: async_sessionmaker[AsyncSession], scope: Scope, embedder: str
+    sessions: async_sessionmaker[AsyncSession],
+    scope: Scope,
+    embedder: str,
+    *,
+    after: int = 0,
 ) -> set[int]:
-    """The ids of the scope's chunks that hold a vector of `embedder`."""
+    """The ids above `after` of the scope's chunks that hold a vector of `embedder`."""
     async with sessions() as session:
         result = await session.scalars(
-            select(Chunk.id).where(*_in_scope(Chunk, scope), Chunk.embedder == embedder)
+            select(Chunk.id).where(
+                *_in_scope(Chunk, scope), Chunk.embedder == embedder, Chunk.id > after
+            )
         )
         return set(result.all())
+
+
+async def count_vectors(
+    sessions: async_sessionmaker[AsyncSession], scope: Scope, embedder: str
+) -> int:
+    """How many of the scope's chunks hold a vector of `embedder`."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(func.count(Chunk.id)).where(*_in_scope(Chunk, scope), Chunk.embedder == embedder)
+        )
+    return int(found or 0)
 
 
 async def load_vectors(
