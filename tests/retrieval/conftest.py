@@ -6,14 +6,22 @@ sentences a few milliseconds.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from powerstrip.retrieval import OnnxEmbedder, Retriever, Scope, packaged_model
 from powerstrip.store import User, create_engine, session_factory, transaction, upgrade
+from tests.conftest import ServeApp
 from tests.databases import backends, postgres_schema
 
 
@@ -63,3 +71,39 @@ async def users(sessions: async_sessionmaker[AsyncSession]) -> tuple[Scope, Scop
 def retriever(sessions: async_sessionmaker[AsyncSession], embedder: OnnxEmbedder) -> Retriever:
     """A hybrid retriever with the local model; a small chunk budget so tests see chunking."""
     return Retriever(sessions, embedder, chunk_tokens=60, chunk_overlap=10, max_file_bytes=50_000)
+
+
+class EmbeddingsServer:
+    """An OpenAI-compatible /v1/embeddings endpoint: a vector per text from the text's hash."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail_with: int | None = None
+        self.app = Starlette(routes=[Route("/v1/embeddings", self.embeddings, methods=["POST"])])
+
+    async def embeddings(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.requests.append({"body": body, "auth": request.headers.get("authorization")})
+        if self.fail_with is not None:
+            return JSONResponse({"error": {"message": "nope sk-secret"}}, self.fail_with)
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_vector(text)}
+            for i, text in reversed(list(enumerate(body["input"])))  # out of order on purpose
+        ]
+        usage = {"prompt_tokens": 1, "total_tokens": 1}
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body["model"], "usage": usage}
+        )
+
+
+def fake_vector(text: str) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [float(byte) - 128 for byte in digest[:8]]
+
+
+@pytest.fixture
+def endpoint(serve_app: ServeApp) -> tuple[EmbeddingsServer, str]:
+    """A scripted embeddings endpoint on loopback, and its base URL."""
+    server = EmbeddingsServer()
+    loopback = serve_app(server.app, tls=False)
+    return server, f"http://127.0.0.1:{loopback.port}/v1"

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from powerstrip.errors import ConfigError, EmbeddingError
 from powerstrip.retrieval import ModelFiles, OnnxEmbedder, OpenAIEmbedder, packaged_model
-from tests.conftest import ServeApp
+from tests.retrieval.conftest import EmbeddingsServer, fake_vector
 
 pytestmark = pytest.mark.anyio
 
@@ -84,43 +78,8 @@ def test_a_folder_whose_model_is_not_onnx_is_refused(tmp_path: Path) -> None:
         OnnxEmbedder(ModelFiles.from_dir(tmp_path))
 
 
-class _EmbeddingsServer:
-    """An OpenAI-compatible /v1/embeddings endpoint: a vector per text from the text's hash."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.fail_with: int | None = None
-        self.app = Starlette(routes=[Route("/v1/embeddings", self.embeddings, methods=["POST"])])
-
-    async def embeddings(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        self.requests.append({"body": body, "auth": request.headers.get("authorization")})
-        if self.fail_with is not None:
-            return JSONResponse({"error": {"message": "nope sk-secret"}}, self.fail_with)
-        data = [
-            {"object": "embedding", "index": i, "embedding": _fake_vector(text)}
-            for i, text in reversed(list(enumerate(body["input"])))  # out of order on purpose
-        ]
-        usage = {"prompt_tokens": 1, "total_tokens": 1}
-        return JSONResponse(
-            {"object": "list", "data": data, "model": body["model"], "usage": usage}
-        )
-
-
-def _fake_vector(text: str) -> list[float]:
-    digest = hashlib.sha256(text.encode()).digest()
-    return [float(byte) - 128 for byte in digest[:8]]
-
-
-@pytest.fixture
-def endpoint(serve_app: ServeApp) -> tuple[_EmbeddingsServer, str]:
-    server = _EmbeddingsServer()
-    loopback = serve_app(server.app, tls=False)
-    return server, f"http://127.0.0.1:{loopback.port}/v1"
-
-
 async def test_an_openai_compatible_endpoint_gives_normalized_vectors_in_order(
-    endpoint: tuple[_EmbeddingsServer, str],
+    endpoint: tuple[EmbeddingsServer, str],
 ) -> None:
     server, base_url = endpoint
     embedder = OpenAIEmbedder(base_url, "embed-small", "sk-test-key")
@@ -130,7 +89,7 @@ async def test_an_openai_compatible_endpoint_gives_normalized_vectors_in_order(
         await embedder.aclose()
     assert embedder.name == "openai:embed-small"
     assert vectors.shape == (3, 8)
-    expected = np.array([_fake_vector(t) for t in ("one", "two", "three")], dtype=np.float32)
+    expected = np.array([fake_vector(t) for t in ("one", "two", "three")], dtype=np.float32)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert np.allclose(vectors, expected, atol=1e-6)
     [request] = server.requests
@@ -140,7 +99,7 @@ async def test_an_openai_compatible_endpoint_gives_normalized_vectors_in_order(
 
 
 async def test_an_endpoint_error_says_the_status_and_never_echoes_its_message(
-    endpoint: tuple[_EmbeddingsServer, str],
+    endpoint: tuple[EmbeddingsServer, str],
 ) -> None:
     server, base_url = endpoint
     server.fail_with = 401

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from powerstrip.errors import IngestError, SearchError
-from powerstrip.retrieval import Filter, OnnxEmbedder, Query, Retriever, Scope
+from powerstrip.errors import EmbeddingError, IngestError, SearchError
+from powerstrip.retrieval import Filter, OnnxEmbedder, OpenAIEmbedder, Query, Retriever, Scope
 from powerstrip.store import Chunk, Document
+from tests.retrieval.conftest import EmbeddingsServer
 from tests.retrieval.files import write_docx, write_pdf
 
 pytestmark = pytest.mark.anyio
@@ -236,6 +237,11 @@ async def test_another_worker_sees_the_writes_of_this_one(
     await one.delete(ada, Filter(external_ids=("b",)))
     assert "b" not in await _top(two, ada, "arctic predators")
     assert two._partitions[ada].index.ids() == one._partitions[ada].index.ids()
+    # A delete and an add between two searches leave the count as it was: still noticed.
+    await one.delete(ada, Filter(external_ids=("a",)))
+    await one.add_text(ada, "c", "Camels store fat in their humps.")
+    assert await _top(two, ada, "penguins", top_k=10) == ["c"]
+    assert two._partitions[ada].index.ids() == one._partitions[ada].index.ids()
 
 
 async def test_a_top_k_out_of_range_is_refused(
@@ -244,3 +250,22 @@ async def test_a_top_k_out_of_range_is_refused(
     ada, _ = users
     with pytest.raises(SearchError, match="top_k must be from 1 to 100"):
         await retriever.search(ada, [Query("x", top_k=0)])
+
+
+async def test_a_failing_embedder_leaves_the_stored_document_as_it_was(
+    sessions: Sessions, users: tuple[Scope, Scope], endpoint: tuple[EmbeddingsServer, str]
+) -> None:
+    ada, _ = users
+    server, base_url = endpoint
+    retriever = Retriever(sessions, OpenAIEmbedder(base_url, "embed-small", None))
+    try:
+        await retriever.add_text(ada, "note", "The first version of the note.")
+        server.fail_with = 422
+        with pytest.raises(EmbeddingError, match="HTTP 422"):
+            await retriever.add_text(ada, "note", "A second version that never arrives.")
+        server.fail_with = None
+        [[hit]] = await retriever.search(ada, [Query("version of the note")])
+    finally:
+        await retriever.aclose()
+    assert hit.text == "The first version of the note."
+    assert await _counts(sessions) == (1, 1)
