@@ -27,7 +27,6 @@ from powerstrip.cli_host import (
 )
 from powerstrip.errors import IngestError
 from powerstrip.host import DEFAULT_COLLECTION, Documents
-from powerstrip.retrieval import SUFFIX_KINDS
 
 __all__ = ["docs_app"]
 
@@ -130,6 +129,8 @@ def search(
 
 def _expand(paths: list[Path]) -> list[Path]:
     """The files named, folders walked for the types we read; a missing path stops the command."""
+    from powerstrip.retrieval import SUFFIX_KINDS  # numpy and the model loaders: only when used
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():

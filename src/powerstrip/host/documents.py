@@ -15,13 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from powerstrip.retrieval import AddedDocument, Filter, Hit, Query, Retriever, Scope
-
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from powerstrip.host.users import UserInfo
+    from powerstrip.retrieval import AddedDocument, Filter, Hit, Retriever
     from powerstrip.settings import Settings
+
+# powerstrip.retrieval (numpy, the model loaders) is imported when the service starts, not
+# with the host: every CLI command and server start imports the host.
 
 __all__ = ["DEFAULT_COLLECTION", "Documents"]
 
@@ -39,6 +41,8 @@ class Documents:
         cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
     ) -> Documents:
         """The service with the settings' embedder, its indexes built from the store."""
+        from powerstrip.retrieval import Retriever
+
         retriever = Retriever.from_settings(sessions, settings)
         await retriever.start()
         return cls(retriever)
@@ -52,6 +56,8 @@ class Documents:
         self, user: UserInfo, path: Path, *, collection: str = DEFAULT_COLLECTION
     ) -> AddedDocument:
         """Index one file in the user's collection (skipped when already there unchanged)."""
+        from powerstrip.retrieval import Scope
+
         return await self._retriever.add_file(Scope(user.id, collection), path)
 
     async def search(
@@ -64,6 +70,8 @@ class Documents:
         collection: str = DEFAULT_COLLECTION,
     ) -> list[Hit]:
         """The user's best chunks for `query`."""
+        from powerstrip.retrieval import Filter, Query, Scope
+
         [hits] = await self._retriever.search(
             Scope(user.id, collection), [Query(query, top_k, where or Filter())]
         )
@@ -73,6 +81,8 @@ class Documents:
         self, user: UserInfo, where: Filter | None = None, *, collection: str = DEFAULT_COLLECTION
     ) -> int:
         """Delete the user's documents matching `where` (all of the collection when None)."""
+        from powerstrip.retrieval import Scope
+
         return await self._retriever.delete(Scope(user.id, collection), where)
 
     async def aclose(self) -> None:
