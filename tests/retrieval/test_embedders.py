@@ -113,7 +113,7 @@ async def test_an_endpoint_error_says_the_status_and_never_echoes_its_message(
 
 
 async def test_an_unreachable_endpoint_is_an_embedding_error() -> None:
-    embedder = OpenAIEmbedder("http://user:pw@127.0.0.1:9/v1", "m", None, timeout=2)
+    embedder = OpenAIEmbedder("http://user:pw@127.0.0.1:9/v1", "m", None, timeout=2, max_retries=0)
     try:
         with pytest.raises(EmbeddingError, match="could not be reached") as caught:
             await embedder.embed(["one"])

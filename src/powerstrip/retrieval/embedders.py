@@ -200,16 +200,29 @@ class OnnxEmbedder:
 
 
 class OpenAIEmbedder:
-    """Embeddings from an OpenAI-compatible `POST {base_url}/embeddings` endpoint."""
+    """Embeddings from an OpenAI-compatible `POST {base_url}/embeddings` endpoint.
+
+    `max_retries` is the client's budget for retrying failed requests (connection errors,
+    408/409/429/5xx): embedding the same texts again is always safe.
+    """
 
     def __init__(
-        self, base_url: str, model: str, api_key: str | None, *, timeout: float = 60
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None,
+        *,
+        timeout: float = 60,
+        max_retries: int = 2,
     ) -> None:
         self._model = model
         self._where = f"{_without_credentials(base_url)}, model {model}"
         try:
             self._client = openai.AsyncOpenAI(
-                base_url=base_url, api_key=api_key or _NO_KEY, timeout=timeout, max_retries=2
+                base_url=base_url,
+                api_key=api_key or _NO_KEY,
+                timeout=timeout,
+                max_retries=max_retries,
             )
         except openai.OpenAIError:
             raise EmbeddingError(
