@@ -23,6 +23,9 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── VaultError                  a secret cannot be sealed or opened (key missing, tampered)
     ├── StoreError                  the database refused a write or is not migrated
     ├── ModelError                  the model backend failed (unreachable, bad answer, mid-stream)
+    ├── IngestError                 a document cannot be read (empty, corrupt, wrong type, too big)
+    ├── EmbeddingError              the embedder cannot load or answer (model files, endpoint)
+    ├── SearchError                 a document search is malformed (top_k, filter)
     ├── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
     │   └── NotFoundError           the plugin, conversation or grant does not exist for the caller
     └── AccessError                 the caller may not do this (not an admin, not the owner)
@@ -43,8 +46,10 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "DiscoveryError",
+    "EmbeddingError",
     "FetchTimeoutError",
     "HTTPStatusError",
+    "IngestError",
     "InvalidInputError",
     "ManifestError",
     "ModelError",
@@ -56,6 +61,7 @@ __all__ = [
     "RedirectRefusedError",
     "RegistryError",
     "ResponseTooLargeError",
+    "SearchError",
     "SignInRequiredError",
     "SpecError",
     "StoreError",
@@ -187,6 +193,18 @@ class StoreError(PowerstripError):
 
 class ModelError(PowerstripError):
     """The model backend failed: unreachable, an error answer, or a broken stream."""
+
+
+class IngestError(PowerstripError):
+    """A document cannot be read: empty, corrupt, of a type we do not read, or too big."""
+
+
+class EmbeddingError(PowerstripError):
+    """The embedder cannot load its model or its endpoint gave no usable vectors."""
+
+
+class SearchError(PowerstripError):
+    """A document search is malformed: a `top_k` out of range, a filter that cannot apply."""
 
 
 class RegistryError(PowerstripError):

@@ -6,7 +6,7 @@ Every field is documented in docs/configuration.md; a test fails when one is not
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -167,6 +167,53 @@ class Settings(BaseSettings):
             'Days an "always allow" for an operation lasts before the user is asked again; '
             "0: until revoked."
         ),
+    )
+
+    retrieval_embedder: Literal["local", "openai", "lexical"] = Field(
+        default="local",
+        description=(
+            "How document search embeds text: `local` runs the built-in sentence-embedding model "
+            "(or `POWERSTRIP_RETRIEVAL_MODEL_DIR`) on this machine; `openai` asks "
+            "`POWERSTRIP_RETRIEVAL_EMBEDDINGS_BASE_URL`; `lexical` uses full-text search only."
+        ),
+    )
+    retrieval_model_dir: Path | None = Field(
+        default=None,
+        description=(
+            "A folder holding an ONNX sentence-embedding model (`model.onnx`) and its "
+            "`tokenizer.json`, for the local embedder. Unset: the built-in all-MiniLM-L6-v2."
+        ),
+    )
+    retrieval_embeddings_base_url: str = Field(
+        default="",
+        description=(
+            "The base URL of an OpenAI-compatible embeddings API (`POST {url}/embeddings`), "
+            "for `POWERSTRIP_RETRIEVAL_EMBEDDER=openai`."
+        ),
+    )
+    retrieval_embeddings_model: str = Field(
+        default="text-embedding-3-small",
+        description="The model to ask at `POWERSTRIP_RETRIEVAL_EMBEDDINGS_BASE_URL`.",
+    )
+    retrieval_embeddings_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The API key for `POWERSTRIP_RETRIEVAL_EMBEDDINGS_BASE_URL` (a bearer token).",
+    )
+    retrieval_chunk_tokens: int = Field(
+        default=200,
+        ge=16,
+        le=2000,
+        description="The token budget of one chunk of a document (words and punctuation marks).",
+    )
+    retrieval_chunk_overlap: int = Field(
+        default=40,
+        ge=0,
+        description="Tokens each chunk repeats from the end of the one before; under the budget.",
+    )
+    retrieval_max_file_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="The largest file `powerstrip docs add` accepts, in bytes (default 20 MiB).",
     )
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from powerstrip.store import (
     require_head,
     upgrade,
 )
+from powerstrip.store.fulltext import is_full_text_object
 from powerstrip.store.migrate import alembic_config
 
 pytestmark = pytest.mark.anyio
@@ -40,15 +41,35 @@ EXPECTED_TABLES = {
     "api_tokens",
     "host_secrets",
     "sign_in_uses",
+    "documents",
+    "chunks",
 }
 
 
 def _table_names(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names())
+    names = inspect(connection).get_table_names()
+    return {name for name in names if not is_full_text_object(name)}
+
+
+def _full_text_objects(connection: Connection) -> set[str]:
+    inspector = inspect(connection)
+    names = set(inspector.get_table_names())
+    names |= {index["name"] or "" for index in inspector.get_indexes("chunks")}
+    return {name for name in names if is_full_text_object(name)}
+
+
+def inspect_names(connection: Connection) -> list[str]:
+    return inspect(connection).get_table_names()
+
+
+def _outside_models(name: str | None, type_: str, _parents: object) -> bool:
+    return not (type_ in ("table", "index") and is_full_text_object(name))
 
 
 def _diffs(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": _outside_models}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -82,7 +103,7 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
 async def test_revision_is_none_before_and_head_after_upgrade(database_url: URL) -> None:
     assert await current_revision(database_url) is None
     await upgrade(database_url)
-    assert await current_revision(database_url) == head_revision() == "0005"
+    assert await current_revision(database_url) == head_revision() == "0006"
 
 
 async def test_upgrading_a_current_database_changes_nothing(engine: AsyncEngine) -> None:
@@ -93,10 +114,17 @@ async def test_upgrading_a_current_database_changes_nothing(engine: AsyncEngine)
 async def test_require_head_refuses_an_unmigrated_database(database_url: URL) -> None:
     engine = create_engine(database_url)
     try:
-        with pytest.raises(StoreError, match="at migration none, the code needs 0005"):
+        with pytest.raises(StoreError, match="at migration none, the code needs 0006"):
             await require_head(engine)
     finally:
         await engine.dispose()
+
+
+async def test_upgrade_creates_the_full_text_index(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        names = await connection.run_sync(_full_text_objects)
+    expected = {"chunks_fts"} if engine.dialect.name == "sqlite" else {"chunks_fts_english"}
+    assert expected <= names
 
 
 async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:
@@ -104,6 +132,7 @@ async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> Non
         await connection.run_sync(_downgrade_to_base)
     async with engine.connect() as connection:
         assert await connection.run_sync(_table_names) == {"alembic_version"}
+        assert set(await connection.run_sync(inspect_names)) == {"alembic_version"}
 
 
 async def test_processes_starting_at_once_migrate_once(database_url: URL) -> None:

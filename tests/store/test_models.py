@@ -17,6 +17,7 @@ NOT_SECRET = {
     "credentials.token_type",  # "bearer"
     "api_tokens.token_hash",  # a SHA-256 digest: a one-way hash, not the token
     "registrations.token_verified_at",
+    "chunks.token_count",  # how many tokens of text the chunk holds
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -33,13 +34,16 @@ __all__ = [
     "APPROVAL_STATUSES",
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
+    "DOCUMENT_KINDS",
     "ApiToken",
     "Approval",
     "Base",
     "Call",
+    "Chunk",
     "Conversation",
     "ConversationPlugin",
     "Credential",
+    "Document",
     "Grant",
     "HostSecret",
     "Install",
@@ -71,6 +75,8 @@ CALL_OUTCOMES = (
     "declined",
 )
 APPROVAL_STATUSES = ("pending", "approved", "declined")
+# What a document was read from; "text" is text given directly (an API upsert, a note).
+DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
 JSONValue = Any
@@ -367,3 +373,67 @@ class Grant(Base):
     operation_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column()  # NULL: until revoked
+
+
+class Document(Base):
+    """A document in a user's collection: its metadata; its text lives in its chunks.
+
+    A collection is named per user (`user_id`, `collection`): every read and write of retrieval
+    is scoped by both, so one user's text never reaches another's search. `external_id` is the
+    caller's name for the document (a plugin's document id, a file's path), unique in the
+    collection, so adding it again replaces it. `created_at` is the document's own date (as its
+    metadata says), `added_at` when it was indexed.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("user_id", "collection", "external_id"),
+        CheckConstraint(_one_of("kind", DOCUMENT_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    collection: Mapped[str] = mapped_column(String(100), default="default")
+    external_id: Mapped[str] = mapped_column(String(1024))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime | None] = mapped_column()
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    byte_count: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Chunk(Base):
+    """One piece of a document's text, in order (`position`), with its embedding.
+
+    `user_id` and `collection` repeat the document's, so search filters chunks without a join.
+    `embedding` is the vector as little-endian float32 bytes (no pgvector on Debian's
+    PostgreSQL: the in-memory index is rebuilt from these), NULL in lexical-only mode;
+    `embedder` names the model that made it, so a change of model is noticed, not mixed.
+    """
+
+    __tablename__ = "chunks"
+    # The unique constraint is also the index that reads a document's chunks in order.
+    # AUTOINCREMENT on SQLite as on PostgreSQL: an id is never reused, so a collection's
+    # (count, highest id) changes with every write and tells a worker its index is stale.
+    __table_args__ = (
+        UniqueConstraint("document_id", "position"),
+        Index(None, "user_id", "collection"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    collection: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    token_count: Mapped[int] = mapped_column(Integer)
+    embedder: Mapped[str | None] = mapped_column(String(200))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)

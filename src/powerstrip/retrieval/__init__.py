@@ -1,0 +1,55 @@
+"""Retrieval: ingest, chunk, embed, index and search a user's documents.
+
+    retriever = Retriever.from_settings(sessions, settings)
+    await retriever.start()
+    await retriever.add_file(Scope(user_id), Path("notes.md"))
+    [hits] = await retriever.search(Scope(user_id), [Query("when is the meeting?", top_k=3)])
+
+Modules, one job each: `extract` (files to text), `chunking`, `embedders`, `index` (in-memory
+vectors), `records` (the store's documents and chunks), `fusion` (reciprocal rank fusion) and
+`engine` (the `Retriever` tying them together). docs/retrieval.md describes the whole.
+"""
+
+from powerstrip.retrieval.chunking import Chunk, chunk_text, count_tokens
+from powerstrip.retrieval.embedders import (
+    EMBEDDER_KINDS,
+    Embedder,
+    ModelFiles,
+    OnnxEmbedder,
+    OpenAIEmbedder,
+    make_embedder,
+    packaged_model,
+)
+from powerstrip.retrieval.engine import AddedDocument, Hit, Query, Retriever
+from powerstrip.retrieval.extract import SUFFIX_KINDS, ExtractedText, extract, kind_of, read_file
+from powerstrip.retrieval.fusion import reciprocal_rank_fusion
+from powerstrip.retrieval.index import ExactIndex, VectorIndex
+from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
+
+__all__ = [
+    "EMBEDDER_KINDS",
+    "SUFFIX_KINDS",
+    "AddedDocument",
+    "Chunk",
+    "DocumentMeta",
+    "Embedder",
+    "ExactIndex",
+    "ExtractedText",
+    "Filter",
+    "Hit",
+    "ModelFiles",
+    "OnnxEmbedder",
+    "OpenAIEmbedder",
+    "Query",
+    "Retriever",
+    "Scope",
+    "VectorIndex",
+    "chunk_text",
+    "count_tokens",
+    "extract",
+    "kind_of",
+    "make_embedder",
+    "packaged_model",
+    "read_file",
+    "reciprocal_rank_fusion",
+]

@@ -1,0 +1,358 @@
+"""The retrieval engine: add documents, delete them, and search a user's collection.
+
+    retriever = Retriever.from_settings(sessions, settings)
+    await retriever.start()                        # build the vector indexes from the store
+    await retriever.add_file(Scope(user.id), Path("paper.pdf"))
+    [hits] = await retriever.search(Scope(user.id), [Query("what does the paper find?")])
+    await retriever.aclose()
+
+A search ranks the scope's chunks twice, by full-text relevance (BM25) and by vector similarity,
+and fuses the two by reciprocal rank; in lexical-only mode the full-text ranking alone answers.
+Metadata filters pick the allowed chunks first, and both rankings only ever see those.
+
+The store is the truth. Each collection's in-memory index is built at start and brought in step
+before every search: the collection's (count, highest id) in the store says whether any process
+wrote to it, and only the difference is loaded. So several workers on one PostgreSQL agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+
+from powerstrip.errors import IngestError, SearchError
+from powerstrip.retrieval import records
+from powerstrip.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_text
+from powerstrip.retrieval.embedders import Embedder, make_embedder
+from powerstrip.retrieval.extract import ExtractedText, extract, read_file
+from powerstrip.retrieval.fusion import reciprocal_rank_fusion
+from powerstrip.retrieval.index import ExactIndex
+from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from powerstrip.settings import Settings
+
+__all__ = ["AddedDocument", "Hit", "Query", "Retriever"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+_MAX_TOP_K = 100
+_POOL_FACTOR = 4  # each ranking offers this many times top_k candidates to the fusion
+_MIN_POOL = 20
+
+
+@dataclass(frozen=True)
+class Query:
+    """One search: its text, how many hits, and the metadata they must have."""
+
+    text: str
+    top_k: int = 5
+    where: Filter = field(default_factory=Filter)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found by a search, its document, and its fused score (higher is better)."""
+
+    chunk_id: int
+    text: str
+    position: int
+    score: float
+    document: DocumentMeta
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    """What adding a document did: `skipped` when the same content was already there."""
+
+    external_id: str
+    chunks: int
+    skipped: bool = False
+
+
+@dataclass
+class _Partition:
+    index: ExactIndex = field(default_factory=ExactIndex)
+    version: tuple[int, int] | None = None
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class Retriever:
+    """Documents in, ranked chunks out, over the store's documents and chunks tables."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        embedder: Embedder | None,
+        *,
+        chunk_tokens: int = DEFAULT_MAX_TOKENS,
+        chunk_overlap: int = DEFAULT_OVERLAP,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> None:
+        self._sessions = sessions
+        self._embedder = embedder
+        self._chunk_tokens = chunk_tokens
+        self._chunk_overlap = chunk_overlap
+        self.max_file_bytes = max_file_bytes
+        self._partitions: dict[Scope, _Partition] = {}
+
+    @classmethod
+    def from_settings(
+        cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> Retriever:
+        """A retriever with the embedder, chunking and size cap the settings choose."""
+        return cls(
+            sessions,
+            make_embedder(settings),
+            chunk_tokens=settings.retrieval_chunk_tokens,
+            chunk_overlap=settings.retrieval_chunk_overlap,
+            max_file_bytes=settings.retrieval_max_file_bytes,
+        )
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder in use; None in lexical-only mode."""
+        return self._embedder
+
+    async def start(self) -> None:
+        """Build the in-memory index of every collection from the vectors in the store."""
+        if self._embedder is None:
+            return
+        for scope in await records.scopes_with_vectors(self._sessions, self._embedder.name):
+            await self._sync(scope)
+
+    async def aclose(self) -> None:
+        """Release the embedder."""
+        if self._embedder is not None:
+            await self._embedder.aclose()
+
+    async def add_file(
+        self,
+        scope: Scope,
+        path: Path,
+        *,
+        external_id: str | None = None,
+        source: str | None = "file",
+        source_id: str | None = None,
+        url: str | None = None,
+        author: str | None = None,
+        created_at: datetime | None = None,
+    ) -> AddedDocument:
+        """Read, chunk, embed and store one file; a file already stored unchanged is skipped.
+
+        `external_id` defaults to the file's absolute path, so adding it again replaces it.
+        Metadata given here wins over what the file says about itself.
+        """
+        # Reading and parsing (a PDF, a DOCX) block: a worker thread does them.
+        extracted, resolved = await anyio.to_thread.run_sync(self._read, path)
+        return await self._add(
+            scope,
+            extracted,
+            external_id=external_id or resolved,
+            source=source,
+            source_id=source_id,
+            url=url,
+            author=author,
+            created_at=created_at,
+        )
+
+    def _read(self, path: Path) -> tuple[ExtractedText, str]:
+        return read_file(path, max_bytes=self.max_file_bytes), str(path.resolve())
+
+    async def add_text(
+        self,
+        scope: Scope,
+        external_id: str,
+        text: str,
+        *,
+        kind: str = "text",
+        source: str | None = None,
+        source_id: str | None = None,
+        url: str | None = None,
+        author: str | None = None,
+        created_at: datetime | None = None,
+    ) -> AddedDocument:
+        """Chunk, embed and store a text given directly (an API upsert, a note)."""
+        data = text.encode("utf-8")
+        if len(data) > self.max_file_bytes:
+            raise IngestError(
+                f"the text is {len(data)} bytes, above the {self.max_file_bytes}-byte cap",
+                where=external_id,
+                fix="split it into several documents",
+            )
+        extracted = extract(data, kind, name=external_id)
+        return await self._add(
+            scope,
+            extracted,
+            external_id=external_id,
+            source=source,
+            source_id=source_id,
+            url=url,
+            author=author,
+            created_at=created_at,
+        )
+
+    async def delete(self, scope: Scope, where: Filter | None = None) -> int:
+        """Delete the scope's documents matching `where` (all when None): how many went."""
+        deleted = await records.delete_documents(self._sessions, scope, where)
+        await self._sync(scope)
+        return deleted
+
+    async def search(self, scope: Scope, queries: Sequence[Query]) -> list[list[Hit]]:
+        """The best chunks of the scope for each query, best first."""
+        for query in queries:
+            if not 1 <= query.top_k <= _MAX_TOP_K:
+                raise SearchError(
+                    f"top_k must be from 1 to {_MAX_TOP_K}, not {query.top_k}",
+                    where="query",
+                    fix=f"ask for at most {_MAX_TOP_K} results",
+                )
+        vector_rankings = await self._vector_rankings(scope, queries)
+        results: list[list[Hit]] = []
+        for query, vector_ranking in zip(queries, vector_rankings, strict=True):
+            pool = max(_MIN_POOL, query.top_k * _POOL_FACTOR)
+            lexical = await records.full_text_search(
+                self._sessions, scope, query.text, pool, query.where
+            )
+            fused = reciprocal_rank_fusion([lexical, vector_ranking])[: query.top_k]
+            stored = await records.load_hits(self._sessions, scope, [i for i, _ in fused])
+            results.append(
+                [
+                    Hit(
+                        chunk_id=identifier,
+                        text=stored[identifier].text,
+                        position=stored[identifier].position,
+                        score=score,
+                        document=stored[identifier].document,
+                    )
+                    for identifier, score in fused
+                    if identifier in stored  # deleted by another worker since ranking
+                ]
+            )
+        return results
+
+    async def _add(
+        self,
+        scope: Scope,
+        extracted: ExtractedText,
+        *,
+        external_id: str,
+        source: str | None,
+        source_id: str | None,
+        url: str | None,
+        author: str | None,
+        created_at: datetime | None,
+    ) -> AddedDocument:
+        if await records.unchanged(self._sessions, scope, external_id, extracted.sha256):
+            return AddedDocument(external_id, 0, skipped=True)
+        chunks = chunk_text(
+            extracted.text, max_tokens=self._chunk_tokens, overlap=self._chunk_overlap
+        )
+        # Embedded before the transaction: a failing model leaves the store as it was.
+        vectors = None
+        if self._embedder is not None:
+            vectors = await self._embedder.embed([chunk.text for chunk in chunks])
+        meta = DocumentMeta(
+            external_id=external_id,
+            kind=extracted.kind,
+            title=extracted.title,
+            content_sha256=extracted.sha256,
+            byte_count=extracted.byte_count,
+            source=source,
+            source_id=source_id,
+            url=url,
+            author=author or extracted.author,
+            created_at=created_at or extracted.created_at,
+        )
+        await records.write_document(
+            self._sessions,
+            scope,
+            meta,
+            chunks,
+            vectors,
+            self._embedder.name if self._embedder else None,
+        )
+        await self._sync(scope)
+        return AddedDocument(external_id, len(chunks))
+
+    async def _vector_rankings(self, scope: Scope, queries: Sequence[Query]) -> list[list[int]]:
+        if self._embedder is None or not queries:
+            return [[] for _ in queries]
+        partition = await self._sync(scope)
+        if len(partition.index) == 0:
+            return [[] for _ in queries]
+        vectors = await self._embedder.embed([query.text for query in queries])
+        pools = [max(_MIN_POOL, query.top_k * _POOL_FACTOR) for query in queries]
+        if all(query.where.is_empty() for query in queries):
+            # One matrix product for the whole batch.
+            found = partition.index.search(vectors, max(pools))
+            return [[i for i, _ in hits[:pool]] for hits, pool in zip(found, pools, strict=True)]
+        rankings: list[list[int]] = []
+        for row, (query, pool) in enumerate(zip(queries, pools, strict=True)):
+            allowed = None
+            if not query.where.is_empty():
+                allowed = await records.filtered_chunk_ids(self._sessions, scope, query.where)
+            [hits] = partition.index.search(vectors[row : row + 1], pool, allowed=allowed)
+            rankings.append([i for i, _ in hits])
+        return rankings
+
+    async def _sync(self, scope: Scope) -> _Partition:
+        """Bring the scope's index in step with the store, loading only the difference.
+
+        Every chunk written since the last sync has an id above the highest id seen then, so
+        those are loaded first; if the index then holds as many vectors as the store, nothing
+        was deleted (the common case: a batch of adds). Otherwise the ids are reconciled.
+        """
+        partition = self._partitions.setdefault(scope, _Partition())
+        if self._embedder is None:
+            return partition
+        name = self._embedder.name
+        async with partition.lock:
+            version = await records.scope_version(self._sessions, scope)
+            if version == partition.version:
+                return partition
+            seen = partition.version[1] if partition.version else 0
+            added = await records.chunk_ids(self._sessions, scope, name, after=seen)
+            ids, vectors = await records.load_vectors(self._sessions, sorted(added))
+            partition.index.add(ids, vectors)
+            if len(partition.index) != await records.count_vectors(self._sessions, scope, name):
+                stored = await records.chunk_ids(self._sessions, scope, name)
+                partition.index.remove(partition.index.ids() - stored)
+                missing = sorted(stored - partition.index.ids())
+                ids, vectors = await records.load_vectors(self._sessions, missing)
+                partition.index.add(ids, vectors)
+            partition.version = version
+            logger.debug(
+                "retrieval index in step user_id=%s collection=%s vectors=%d",
+                scope.user_id,
+                scope.collection,
+                len(partition.index),
+            )
+        return partition
+        async with partition.lock:
+            version = await records.scope_version(self._sessions, scope)
+            if version == partition.version:
+                return partition
+            stored = await records.chunk_ids(self._sessions, scope, self._embedder.name)
+            held = partition.index.ids()
+            partition.index.remove(held - stored)
+            ids, vectors = await records.load_vectors(self._sessions, sorted(stored - held))
+            partition.index.add(ids, vectors)
+            partition.version = version
+            logger.debug(
+                "retrieval index in step user_id=%s collection=%s vectors=%d",
+                scope.user_id,
+                scope.collection,
+                len(partition.index),
+            )
+        return partition

@@ -1,0 +1,69 @@
+"""The exact index finds the true nearest rows, among the allowed ones, for a batch of queries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from powerstrip.errors import EmbeddingError
+from powerstrip.retrieval import ExactIndex
+
+
+def _unit(rows: int, dims: int, seed: int) -> np.ndarray:
+    matrix = np.random.default_rng(seed).standard_normal((rows, dims)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def test_a_batch_of_queries_gets_the_same_top_k_as_brute_force() -> None:
+    vectors, queries = _unit(500, 16, 1), _unit(7, 16, 2)
+    ids = list(range(1000, 1500))
+    index = ExactIndex()
+    index.add(ids, vectors)
+    found = index.search(queries, 10)
+    for query, hits in zip(queries, found, strict=True):
+        expected = np.argsort(-(vectors @ query))[:10] + 1000
+        assert [identifier for identifier, _ in hits] == expected.tolist()
+        scores = [score for _, score in hits]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_only_allowed_ids_are_ranked() -> None:
+    vectors = _unit(100, 8, 3)
+    index = ExactIndex()
+    index.add(list(range(100)), vectors)
+    allowed = np.array([5, 17, 63], dtype=np.int64)
+    [hits] = index.search(vectors[0], 10, allowed=allowed)
+    assert sorted(identifier for identifier, _ in hits) == [5, 17, 63]
+    assert index.search(vectors[0], 10, allowed=np.array([], dtype=np.int64)) == [[]]
+
+
+def test_removed_ids_are_never_found_and_the_rest_still_are() -> None:
+    vectors = _unit(50, 8, 4)
+    index = ExactIndex()
+    index.add(list(range(50)), vectors)
+    index.remove([0, 10, 49, 999])
+    assert len(index) == 47
+    assert index.ids() == set(range(50)) - {0, 10, 49}
+    for identifier in (0, 10, 49):
+        [hits] = index.search(vectors[identifier], 50)
+        assert identifier not in {i for i, _ in hits}
+    [[(best, score)]] = index.search(vectors[20], 1)
+    assert best == 20
+    assert score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_adding_an_id_again_replaces_its_vector() -> None:
+    vectors = _unit(2, 4, 5)
+    index = ExactIndex()
+    index.add([7], vectors[:1])
+    index.add([7], vectors[1:])
+    assert len(index) == 1
+    [[(_, score)]] = index.search(vectors[1], 1)
+    assert score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_vector_of_other_dimensions_is_refused() -> None:
+    index = ExactIndex()
+    index.add([1], _unit(1, 4, 6))
+    with pytest.raises(EmbeddingError, match="8 dimensions met an index of 4"):
+        index.add([2], _unit(1, 8, 7))
