@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 
 from powerstrip.check.spec_tree import JsonPath
 from powerstrip.findings import quote_value
+from powerstrip.openapi import JSON_TYPES, TYPE_ALIASES
 
 __all__ = ["Issue", "IssueKind", "explain", "first_line", "leaves", "object_kind"]
 
@@ -24,25 +25,9 @@ IssueKind = Literal[
     "missing", "unknown", "wrong-type", "bad-value", "type-name", "ref", "other", "stopped"
 ]
 
-_JSON_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
-# What the host reads a misspelt type name as (openapi/schema.py applies the same reading).
-_TYPE_READINGS = {
-    **{name: name for name in _JSON_TYPES},
-    "text": "string",
-    "str": "string",
-    "date": "string",
-    "datetime": "string",
-    "int": "integer",
-    "long": "integer",
-    "float": "number",
-    "double": "number",
-    "decimal": "number",
-    "bool": "boolean",
-    "list": "array",
-    "dict": "object",
-    "map": "object",
-    "json": "object",
-}
+_JSON_TYPES = JSON_TYPES
+# What the host reads a misspelt type name as: the converter's own reading.
+_TYPE_READINGS = {**{name: name for name in JSON_TYPES}, **TYPE_ALIASES}
 _OBJECT_LEVEL = frozenset({"required", "additionalProperties", "unevaluatedProperties", "not"})
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
 _QUOTED = re.compile(r"'([^']*)'")

@@ -6,6 +6,7 @@ render_namespace_prompt()    the TypeScript-like prompt for models without funct
 iter_descriptions(document)  every description/summary with its location, for the checker
 namespaces_clash(a, b)       whether two plugins' function names could collide
 path_template_problem(path)  why a path template could leave the API base (None when safe)
+JSON_TYPES, TYPE_ALIASES     the type names, and the misspellings the converter reads as them
 """
 
 from powerstrip.openapi.convert import convert
@@ -21,8 +22,11 @@ from powerstrip.openapi.model import (
 from powerstrip.openapi.naming import namespaces_clash
 from powerstrip.openapi.path_template import path_template_problem
 from powerstrip.openapi.prompt import render_namespace_prompt
+from powerstrip.openapi.schema import JSON_TYPES, TYPE_ALIASES
 
 __all__ = [
+    "JSON_TYPES",
+    "TYPE_ALIASES",
     "ArgumentBinding",
     "LoadedSpec",
     "Tool",

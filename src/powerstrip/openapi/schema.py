@@ -18,9 +18,11 @@ __all__ = ["SchemaCleaner"]
 
 Schema = dict[str, Any]  # Any: JSON values
 
-_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+# The JSON Schema type names, in the order a message lists them.
+JSON_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
+_TYPES = frozenset(JSON_TYPES)
 # Types authors write that mean a JSON Schema type unambiguously.
-_TYPE_ALIASES = {
+TYPE_ALIASES = {
     "text": "string",
     "str": "string",
     "date": "string",
@@ -196,8 +198,8 @@ class SchemaCleaner:
         for name in names:
             if isinstance(name, str) and name in _TYPES:
                 kept.append(name)
-            elif isinstance(name, str) and name.lower() in _TYPES | _TYPE_ALIASES.keys():
-                fixed = _TYPE_ALIASES.get(name.lower(), name.lower())
+            elif isinstance(name, str) and name.lower() in _TYPES | TYPE_ALIASES.keys():
+                fixed = TYPE_ALIASES.get(name.lower(), name.lower())
                 self._malformed(
                     at(where, "type"), f"type {name!r} is not a JSON Schema type; read as {fixed!r}"
                 )
