@@ -18,12 +18,14 @@ import hmac
 import html
 import logging
 import secrets
+from typing import Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from powerstrip.errors import PowerstripError
+from powerstrip.host import Host
 from powerstrip.server.deps import CurrentHost
 from powerstrip.server.input_types import PluginId
 from powerstrip.server.origin import cross_site_refusal
@@ -104,14 +106,14 @@ async def confirm(plugin_id: PluginId, ticket: str, host: CurrentHost) -> Respon
         '<button type="submit">Continue to sign in</button></form>'
     )
     response = _page("Connect a plugin", body, raw=True)
-    response.set_cookie(
+    # Strict: a cross-site post never carries it, whatever the Origin checks make of it.
+    _set_flow_cookie(
+        response,
+        host,
+        plugin_id,
         _form_cookie_name(plugin_id),
         browser_nonce,
         max_age=host.sign_in_links.ttl_seconds,
-        path=f"/aip/{plugin_id}/oauth",
-        secure=host.settings.public_url.startswith("https://"),
-        httponly=True,
-        # Strict: a cross-site post never carries it, whatever the Origin checks make of it.
         samesite="strict",
     )
     return response
@@ -150,16 +152,39 @@ async def begin(plugin_id: PluginId, request: Request, host: CurrentHost) -> Res
         return _page("Sign-in could not start", str(exc), 400)
     response = RedirectResponse(url, status_code=303)
     response.delete_cookie(_form_cookie_name(plugin_id), path=f"/aip/{plugin_id}/oauth")
-    response.set_cookie(
+    # Lax: the provider's redirect back to the callback is a cross-site top-level GET.
+    _set_flow_cookie(
+        response,
+        host,
+        plugin_id,
         _cookie_name(plugin_id),
         nonce,
         max_age=host.settings.oauth_state_ttl_seconds,
-        path=f"/aip/{plugin_id}/oauth",
-        secure=host.settings.public_url.startswith("https://"),
-        httponly=True,
         samesite="lax",
     )
     return response
+
+
+def _set_flow_cookie(
+    response: Response,
+    host: Host,
+    plugin_id: int,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    samesite: Literal["lax", "strict"],
+) -> None:
+    """A cookie of one plugin's sign-in flow: HttpOnly, for its /aip pages only, Secure on HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=f"/aip/{plugin_id}/oauth",
+        secure=host.settings.public_url.startswith("https://"),
+        httponly=True,
+        samesite=samesite,
+    )
 
 
 @router.get("/aip/{plugin_id}/oauth/callback")
