@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -125,3 +126,24 @@ async def test_a_refresh_after_a_401_renews_once_for_concurrent_callers(world: W
         await session.execute(update(Credential).values(refresh_sealed=stale_refresh))
         await session.commit()
     assert await source.refresh() is None
+
+
+async def test_concurrent_turns_refresh_an_expired_token_once(world: World) -> None:
+    # Each turn has its own credential source; the provider rotates refresh tokens, so two
+    # turns that both spent the same one would leave one of them "sign in again".
+    plugin_id = await world.add_verified("example.com")
+    alice = await world.add_user("alice")
+    await world.registry.install(alice, plugin_id)
+    await world.sign_in(alice, plugin_id, "alice")
+    (first,) = (await world.registry.credentials_for(alice, plugin_id)).secrets
+    async with world.sessions() as session:
+        await session.execute(
+            update(Credential).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        await session.commit()
+    sources = [world.registry.credential_source(alice, plugin_id) for _ in range(4)]
+    answers = await asyncio.gather(*(s.current() for s in sources), return_exceptions=True)
+    assert not [a for a in answers if isinstance(a, BaseException)], answers
+    secrets = {a.secrets for a in answers if not isinstance(a, BaseException)}
+    assert len(secrets) == 1
+    assert secrets != {(first,)}

@@ -223,17 +223,20 @@ async def refresh_credentials(
 class PluginCredentials:
     """The runtime's `CredentialSource` for one user and one plugin.
 
-    Refreshes are serialised per source, so concurrent 401s spend the refresh token once.
+    Reading and refreshing are serialised by `lock`, which the registry shares among every
+    source of one user and plugin (each turn has its own source): concurrent turns and 401s
+    spend a refresh token once, where a provider that rotates refresh tokens would refuse the
+    second spender and send that user to sign in again.
     """
 
     ctx: RegistryContext
     user_id: int
     plugin_id: int
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def current(self) -> AuthMaterial:
         """The credentials to send now (an expired OAuth token is refreshed first)."""
-        async with self._lock:
+        async with self.lock:
             return await credentials_for(self.ctx, self.user_id, self.plugin_id)
 
     async def refresh(self) -> AuthMaterial | None:
@@ -243,5 +246,5 @@ class PluginCredentials:
                 Credential.user_id == self.user_id, Credential.plugin_id == self.plugin_id
             )
             before = (await session.execute(statement)).scalar_one_or_none()
-        async with self._lock:
+        async with self.lock:
             return await refresh_credentials(self.ctx, self.user_id, self.plugin_id, stale=before)

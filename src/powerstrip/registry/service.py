@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from weakref import WeakValueDictionary
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
@@ -34,6 +37,11 @@ class Registry:
     ) -> None:
         self.context = RegistryContext(sessions, vault, client, settings)
         self.spec_cache = SpecCache(self.context)
+        # One lock per user and plugin, held by the credential sources alive for them (weakly
+        # here, so an idle pair's lock goes with its last source).
+        self._credential_locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
+            WeakValueDictionary()
+        )
 
     # The catalog (spec §2, §3, §7)
     async def add_plugin(self, url: str) -> PluginInfo:
@@ -111,7 +119,11 @@ class Registry:
 
     def credential_source(self, user_id: int, plugin_id: int) -> PluginCredentials:
         """The runtime's `CredentialSource` for this user and plugin (with refresh after 401)."""
-        return PluginCredentials(self.context, user_id, plugin_id)
+        key = (user_id, plugin_id)
+        lock = self._credential_locks.get(key)
+        if lock is None:
+            lock = self._credential_locks[key] = asyncio.Lock()
+        return PluginCredentials(self.context, user_id, plugin_id, lock)
 
     # Conversations (spec §6)
     async def enable(self, conversation_id: str, plugin_id: int) -> None:
