@@ -8,7 +8,9 @@ import powerstrip.openapi as openapi
 def test_exported_members() -> None:
     assert sorted(openapi.__all__) == [
         "ArgumentBinding",
+        "JSON_TYPES",
         "LoadedSpec",
+        "TYPE_ALIASES",
         "Tool",
         "ToolSet",
         "UnknownFunctionError",
