@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -58,3 +59,29 @@ def test_every_command_does_not_open_with_the_dev_key_warning(tmp_path: Path) ->
     ]
     assert "vault.dev_key" in runs[0].stderr, "the first command says the key was made"
     assert "vault.dev_key" not in runs[1].stderr
+
+
+def test_no_hint_in_the_cli_names_a_bare_powerstrip_command() -> None:
+    # A hint written as "`powerstrip plugins ...`" fails when pasted after make run: every hint
+    # that names a command goes through powerstrip_command(). Docstrings describe, not hint.
+    src = Path(__file__).resolve().parents[1] / "src" / "powerstrip"
+    offenders = []
+    for module in sorted(src.glob("cli*.py")):
+        tree = ast.parse(module.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and "`powerstrip " in node.value
+            ):
+                offenders.append(f"{module.name}:{node.lineno}: {node.value!r}")
+    assert not offenders, "\n".join(offenders)

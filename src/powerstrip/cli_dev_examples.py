@@ -26,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key, resolve_secrets
 from powerstrip.host import Host, UserInfo, ensure_user
@@ -120,7 +121,8 @@ class ExampleServers:
                 raise ConfigError(
                     "the example plugins did not start",
                     where="powerstrip serve --with-examples",
-                    fix="run one alone with `powerstrip example serve NAME` to see why",
+                    fix=f"run one alone with `{powerstrip_command()} example serve NAME` to "
+                    "see why",
                 )
             time.sleep(0.01)
 
@@ -242,6 +244,6 @@ def _sign_in(host: Host, servers: ExampleServers, plugin: PluginInfo, user: User
     accounts = ", ".join(f"{name} / {password}" for name, password in demo.items())
     link = host.sign_in_links.link(user.id, plugin.id)
     return (
-        f"sign in (valid 10 minutes; `powerstrip plugins sign-in {plugin.id}` makes a new "
-        f"link) as one of {accounts}:\n    {link}"
+        f"sign in (valid 10 minutes; `{powerstrip_command()} plugins sign-in {plugin.id}` makes "
+        f"a new link) as one of {accounts}:\n    {link}"
     )

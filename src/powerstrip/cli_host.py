@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
 from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, find_user
 from powerstrip.registry import StoreEntry
@@ -114,7 +115,7 @@ class _NoModel:
         raise ModelError(
             "this command does not talk to a model",
             where="powerstrip CLI",
-            fix="use `powerstrip chat` or the server to chat",
+            fix=f"use `{powerstrip_command()} chat` or the server to chat",
         )
         yield  # an async generator, like every Model's stream
 
@@ -146,8 +147,8 @@ async def acting_user(host: Host, username: str, *, admin: bool = False) -> User
         raise AccessError(
             f"only an admin may do this, and {username!r} is not one",
             where=f"user {username}",
-            fix="act as an admin with --user, or create one with `powerstrip users add NAME "
-            "--admin`",
+            fix="act as an admin with --user, or create one with "
+            f"`{powerstrip_command()} users add NAME --admin`",
         )
     return user
 
@@ -176,7 +177,8 @@ async def find_plugin(host: Host, user: UserInfo, reference: str) -> StoreEntry:
     raise NotFoundError(
         f"no plugin {reference!r} in the store",
         where="plugins",
-        fix="`powerstrip plugins list` shows the plugins; `powerstrip plugins add URL` adds one",
+        fix=f"`{powerstrip_command()} plugins list` shows the plugins; "
+        f"`{powerstrip_command()} plugins add URL` adds one",
     )
 
 

@@ -218,7 +218,7 @@ def _print_sign_in(link: str, public_url: str, plugin_id: int) -> None:
     out_console.print(f"  {escape(link)}", overflow="ignore", crop=False)
     out_console.print(
         f"The Powerstrip server must be running at {escape(public_url)}; "
-        f"`powerstrip plugins sign-in {plugin_id}` makes a new link."
+        f"`{escape(powerstrip_command())} plugins sign-in {plugin_id}` makes a new link."
     )
 
 
