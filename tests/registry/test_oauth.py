@@ -94,11 +94,7 @@ async def test_an_expired_access_token_is_refreshed_before_use(world: World) -> 
     await world.registry.install(alice, plugin_id)
     await world.sign_in(alice, plugin_id, "alice")
     (first,) = (await world.registry.credentials_for(alice, plugin_id)).secrets
-    async with world.sessions() as session:
-        await session.execute(
-            update(Credential).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        await session.commit()
+    await _expire_access_tokens(world)
     material = await world.registry.credentials_for(alice, plugin_id)
     (second,) = material.secrets
     assert second != first
@@ -136,14 +132,19 @@ async def test_concurrent_turns_refresh_an_expired_token_once(world: World) -> N
     await world.registry.install(alice, plugin_id)
     await world.sign_in(alice, plugin_id, "alice")
     (first,) = (await world.registry.credentials_for(alice, plugin_id)).secrets
-    async with world.sessions() as session:
-        await session.execute(
-            update(Credential).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        await session.commit()
+    await _expire_access_tokens(world)
     sources = [world.registry.credential_source(alice, plugin_id) for _ in range(4)]
     answers = await asyncio.gather(*(s.current() for s in sources), return_exceptions=True)
     assert not [a for a in answers if isinstance(a, BaseException)], answers
     secrets = {a.secrets for a in answers if not isinstance(a, BaseException)}
     assert len(secrets) == 1
     assert secrets != {(first,)}
+
+
+async def _expire_access_tokens(world: World) -> None:
+    """Make every stored access token a minute past its expiry."""
+    async with world.sessions() as session:
+        await session.execute(
+            update(Credential).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        await session.commit()
