@@ -77,8 +77,9 @@ class Plugins:
         `include_banned` lists banned plugins too, for an admin (who may lift a ban); it is
         ignored for anyone else.
         """
+        banned = include_banned and user.may("admin")
         return await self._registry.list_plugins(
-            user.id, installed_only=installed_only, include_banned=include_banned and user.may("admin")
+            user.id, installed_only=installed_only, include_banned=banned
         )
 
     async def get(self, user: UserInfo, plugin_id: int) -> StoreEntry:
