@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 
 from powerstrip.aliases import ASGIApp
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key, resolve_secrets
 from powerstrip.host import Host, PluginInfo, UserInfo
