@@ -3,34 +3,36 @@
 Twenty users (by default) each hold their own key for the `todo-user` example (user_http) and
 their own OAuth token for `todo-oauth` (signed in for real at the example provider, through the
 host's sign-in link, in a browser of their own), and share the `todo-service` example
-(service_http). Every user runs several conversations at once through the REST API of a real
-host process (`powerstrip serve --dev`); in each turn the scripted model asks for the user's
-list on all three plugins in one step (three parallel calls). Access tokens last 33 s, so the
-host renews them within seconds (its leeway is 30 s) while other turns of the same user are in
-flight: renewals race each other and the calls holding the token they revoke (a 401, renewed
-and retried).
+(service_http). Every user runs two conversations at once through the REST API of a real host
+process (`powerstrip serve --dev`), a fresh conversation every ten turns; in each turn the
+scripted model asks for the user's list twice on each of the three plugins in one step (six
+parallel calls). Tokens expire mid-run two ways: they last 33 s, so the host renews them on its
+own clock within seconds (its leeway is 30 s) while the user's other turns are in flight; and
+after every 120 calls the provider ends the live tokens of the next quarter of the users early,
+so their next calls are refused (401) and renewed while other calls race them.
 
 A checker sits in front of each plugin and judges every request it receives, from what the
 plugins themselves know: the keys the bench issued and the provider's token table (owners by
 SHA-256 digest, expired and revoked tokens included). On an API call it checks that
-- the conversation the host names (`openai-conversation-id`) is one of ours, and its user is
-  the user the host says the call is for (`openai-ephemeral-user-id`, pinned one-to-one to the
-  user per plugin, different across plugins, both spellings of each header equal);
+- the conversation the host names (`openai-conversation-id`) is one of ours with a turn under
+  way, and its user is the user the host says the call is for (`openai-ephemeral-user-id`,
+  pinned one-to-one to the user per plugin, different across plugins, both spellings of each
+  header equal);
 - the credential due is there and is that user's (their key, their access token, the service
   key);
 - nothing else in the request (any header, the query, the body) is a credential of anyone:
   not another user's, not the same user's for another plugin.
 Token requests (renewals) may carry one refresh token and nothing else; manifest and spec
 fetches no credential at all. The model checks the other direction: every list a plugin
-answered holds only the marker todo of the conversation's own user.
+answered, and the whole history the host sent, holds only the conversation's own user.
 
 Prints calls made, requests checked, mismatches (must be 0), crossed answers (must be 0),
-renewals, and turns/s; exits 1 on any mismatch. Runs on SQLite, and on PostgreSQL when
+refreshes, and turns/s; exits 1 on any mismatch. Runs on SQLite, and on PostgreSQL when
 `--postgres-url` or POWERSTRIP_TEST_POSTGRES_URL names a database (a fresh schema, dropped
 after). A run crossing midnight UTC sees new ephemeral ids and reports them as mismatches.
 
-    .venv/bin/python bench/isolation.py [--calls 10000] [--users 20] [--seconds 900]
-    bash .ci/postgres.sh .venv/bin/python bench/isolation.py
+    .venv/bin/python bench/isolation.py [--calls 10000] [--users 20] [--seconds 2400]
+    bash .ci/postgres.sh .venv/bin/python bench/isolation.py --no-sqlite
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import json
 import os
 import re
 import secrets
+import signal
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -229,6 +232,7 @@ class Checker:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.conversations: dict[str, str] = {}  # conversation id -> its user
+        self.turning: set[str] = set()  # the conversations with a turn under way
         self.tally = Tally()
         self.credentials: set[str] = set()  # every credential seen, for a secret scan
         self._lock = threading.Lock()
@@ -283,6 +287,8 @@ class Checker:
         user = self.conversations.get(said["conversation-id"])
         if user is None:
             return [*problems, "the call names no conversation of ours"]
+        if said["conversation-id"] not in self.turning:
+            problems.append(f"the call names {user}'s conversation, which has no turn under way")
         problems += self._pin(plugin, user, said["ephemeral-user-id"])
         due = self._due(plugin, user, seen, found)
         if due is None:
@@ -418,6 +424,21 @@ def model_step(answers: Answers, calls_per_plugin: int) -> ScriptStep:
         messages = body["messages"]
         asked = next(m for m in reversed(messages) if m["role"] == "user")
         user = _USER.findall(str(asked["content"]))[-1]
+        # The whole history is the conversation's own: its user's messages and lists only.
+        others = {
+            name
+            for message in messages
+            for name in (
+                _MARKER.findall(str(message.get("content")))
+                if message["role"] == "tool"
+                else _USER.findall(str(message.get("content")))
+                if message["role"] == "user"
+                else []
+            )
+        } - {user}
+        if others:
+            with answers.lock:
+                answers.crossed.append(f"{user}'s history holds messages of {sorted(others)}")
         if messages[-1]["role"] != "tool":
             names = [tool["function"]["name"] for tool in body.get("tools", [])]
             return CallTools(
@@ -468,7 +489,7 @@ class Options:
     calls_per_plugin: int = 2  # parallel list calls on each plugin in one model step
     token_seconds: int = 33
     expire_every: int = 120  # calls between early expiries at the provider
-    seconds: float = 900.0
+    seconds: float = 2400.0
 
 
 @dataclass
@@ -480,6 +501,7 @@ class Figures:
     calls_made: int = 0
     calls_ok: int = 0
     expiries: int = 0  # rounds of early expiry
+    reported: int = 0  # thousands of calls reported so far
     expired_early: int = 0  # access tokens the provider ended before their time
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -579,59 +601,71 @@ def add_markers(config: ExampleConfig, usernames: Iterable[str]) -> None:
 # -- the load -----------------------------------------------------------------------------------
 
 
-async def crowd(
-    client: httpx.AsyncClient,
-    seats: list[Seat],
-    ids: dict[str, int],
-    checker: Checker,
-    model: ScriptedModelServer,
-    answers: Answers,
-    tokens: ProviderTokens,
-    options: Options,
-) -> Figures:
-    """Every user's conversations turn at once until enough calls were made or time is up."""
-    figures = Figures(answers=answers)
-    deadline = time.monotonic() + options.seconds
-    plugin_ids = [ids[name] for name in PLUGINS]
+class Crowd:
+    """Every user's conversations turning at once until enough calls were made or time is up."""
 
-    async def conversation(seat: Seat) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        seats: list[Seat],
+        plugin_ids: list[int],
+        checker: Checker,
+        model: ScriptedModelServer,
+        answers: Answers,
+        tokens: ProviderTokens,
+        options: Options,
+        log: Callable[[str], None],
+    ) -> None:
+        self.client, self.seats, self.plugin_ids = client, seats, plugin_ids
+        self.checker, self.model, self.answers, self.tokens = checker, model, answers, tokens
+        self.options, self.log = options, log
+        self.figures = Figures(answers=answers)
+        self._deadline = time.monotonic() + options.seconds
+        self._start = time.perf_counter()
+        self._share = max(1, len(seats) // 4)  # users whose tokens end early in one round
+
+    async def run(self) -> Figures:
+        self._start = time.perf_counter()
+        conversations = range(self.options.conversations)
+        await asyncio.gather(*(self._converse(seat) for seat in self.seats for _ in conversations))
+        self.figures.seconds = time.perf_counter() - self._start
+        return self.figures
+
+    def _more(self) -> bool:
+        return self.figures.calls_made < self.options.calls and time.monotonic() < self._deadline
+
+    async def _converse(self, seat: Seat) -> None:
+        """Conversations of one user, one after another, each for a few turns."""
         headers = {"Authorization": f"Bearer {seat.token}"}
-        while figures.calls_made < options.calls and time.monotonic() < deadline:
-            made = await client.post(
-                "/api/conversations", json={"plugin_ids": plugin_ids}, headers=headers
+        while self._more():
+            made = await self.client.post(
+                "/api/conversations", json={"plugin_ids": self.plugin_ids}, headers=headers
             )
             made.raise_for_status()
             chat_id = str(made.json()["id"])
-            checker.conversations[chat_id] = seat.username
-            for number in range(options.turns_per_conversation):
-                if figures.calls_made >= options.calls or time.monotonic() >= deadline:
+            self.checker.conversations[chat_id] = seat.username
+            for number in range(self.options.turns_per_conversation):
+                if not self._more():
                     return
-                step = model_step(answers, options.calls_per_plugin)
-                model.push(step, step)
-                error = await turn(client, chat_id, headers, f"list {seat.username} #{number}")
-                figures.turns += 1
-                await expire_some()
+                step = model_step(self.answers, self.options.calls_per_plugin)
+                self.model.push(step, step)
+                self.checker.turning.add(chat_id)
+                try:
+                    error = await self._turn(chat_id, headers, f"list {seat.username} #{number}")
+                finally:
+                    self.checker.turning.discard(chat_id)
+                self.figures.turns += 1
                 if error:
-                    figures.failed_turns += 1
-                    figures.errors.append(f"{seat.username}: {error}")
+                    self.figures.failed_turns += 1
+                    self.figures.errors.append(f"{seat.username}: {error}")
+                self._progress()
+                await self._expire_some()
 
-    names = [seat.username for seat in seats]
-    share = max(1, len(names) // 4)
-    rounds = itertools.count()
-
-    async def expire_some() -> None:
-        """After every `expire_every` calls, the next quarter of the users lose their token."""
-        while figures.calls_made >= (figures.expiries + 1) * options.expire_every:
-            round_ = next(rounds)
-            figures.expiries += 1
-            chosen = [names[(round_ * share + n) % len(names)] for n in range(share)]
-            figures.expired_early += await asyncio.to_thread(tokens.expire_now, chosen)
-
-    async def turn(
-        client: httpx.AsyncClient, chat_id: str, headers: dict[str, str], text: str
-    ) -> str | None:
+    async def _turn(self, chat_id: str, headers: dict[str, str], text: str) -> str | None:
+        """One turn; None when each of its calls was made and answered ok, else what went wrong."""
+        figures = self.figures
         try:
-            reply = await client.post(
+            reply = await self.client.post(
                 f"/api/conversations/{chat_id}/messages",
                 json={"content": text, "stream": False},
                 headers=headers,
@@ -645,18 +679,27 @@ async def crowd(
         figures.calls_made += len(finished)
         figures.calls_ok += sum(1 for e in finished if e["outcome"] == "ok")
         errors = [e for e in events if e["type"] == "error"]
-        if errors or len(finished) != len(PLUGINS) * options.calls_per_plugin:
+        if errors or len(finished) != len(PLUGINS) * self.options.calls_per_plugin:
             return str(errors[:1] or [e["outcome"] for e in finished])[:200]
         if any(e["outcome"] != "ok" for e in finished):
             return str(finished)[:300]
         return None
 
-    start = time.perf_counter()
-    await asyncio.gather(
-        *(conversation(seat) for seat in seats for _ in range(options.conversations))
-    )
-    figures.seconds = time.perf_counter() - start
-    return figures
+    def _progress(self) -> None:
+        thousands = self.figures.calls_made // 1000
+        if thousands > self.figures.reported:
+            self.figures.reported = thousands
+            elapsed = time.perf_counter() - self._start
+            self.log(f"  {self.figures.calls_made} calls, {elapsed:.0f} s")
+
+    async def _expire_some(self) -> None:
+        """After every `expire_every` calls, the next quarter of the users lose their token."""
+        figures, names = self.figures, [seat.username for seat in self.seats]
+        while figures.calls_made >= (figures.expiries + 1) * self.options.expire_every:
+            first = figures.expiries * self._share
+            figures.expiries += 1
+            chosen = [names[(first + n) % len(names)] for n in range(self._share)]
+            figures.expired_early += await asyncio.to_thread(self.tokens.expire_now, chosen)
 
 
 @contextlib.asynccontextmanager
@@ -739,9 +782,11 @@ async def run_backend(
                         f"conversations at once, {options.calls_per_plugin * len(PLUGINS)} "
                         f"calls a turn, access tokens last {options.token_seconds} s"
                     )
-                    figures = await crowd(
-                        client, seats, ids, checker, model, answers, tokens, options
+                    plugin_ids = [ids[name] for name in PLUGINS]
+                    crowd = Crowd(
+                        client, seats, plugin_ids, checker, model, answers, tokens, options, log
                     )
+                    figures = await crowd.run()
         finally:
             servers.close()
             tokens.close()
@@ -783,6 +828,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV, ""))
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
+    # Stopped with SIGTERM, still stop the host process and the servers on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     options = Options(
         calls=args.calls,
         users=args.users,

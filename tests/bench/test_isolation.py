@@ -42,7 +42,10 @@ def _checker() -> Any:  # Any: the bench's Checker, loaded from its file
     ledger.add_user_key("alice", ALICE_KEY)
     ledger.add_user_key("bob", BOB_KEY)
     checker = bench.Checker(ledger)
-    checker.conversations.update({"conv-of-alice": "alice", "conv-of-bob": "bob"})
+    checker.conversations.update(
+        {"conv-of-alice": "alice", "conv-of-bob": "bob", "idle-conv-of-alice": "alice"}
+    )
+    checker.turning.update({"conv-of-alice", "conv-of-bob"})
     return checker
 
 
@@ -95,6 +98,8 @@ def test_calls_with_their_own_user_s_credentials_pass() -> None:
         ("todo-user", _call(ALICE_KEY, query=f"k={BOB_KEY}".encode()), "bob's user key"),
         ("todo-oauth", _call(ALICE_TOKEN, body=BOB_REFRESH.encode()), "bob's refresh token"),
         ("todo-user", _call(ALICE_KEY, conversation="conv-unknown"), "no conversation of ours"),
+        # Her key and her conversation, but not the conversation whose turn is making calls.
+        ("todo-user", _call(ALICE_KEY, conversation="idle-conv-of-alice"), "no turn under way"),
     ],
 )
 def test_a_credential_that_landed_wrong_is_a_mismatch(plugin: str, seen: Any, problem: str) -> None:
@@ -158,7 +163,22 @@ def test_the_model_flags_a_list_of_another_user() -> None:
     }
     assert step.choose(body) == bench.Reply("Listed.")
     assert (answers.checked, answers.failed) == (3, 1)
-    assert answers.crossed == ["user03's turn read the list of ['user04']"]
+    assert "user03's turn read the list of ['user04']" in answers.crossed
+
+
+def test_the_model_flags_a_history_with_another_user_s_messages() -> None:
+    answers = bench.Answers()
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": "user", "content": "list user04 #0"},
+            {"role": "tool", "content": '{"todos": [{"id": 2, "todo": "marker of user04"}]}'},
+            {"role": "assistant", "content": "Listed."},
+            {"role": "user", "content": "list user03 #1"},
+        ],
+        "tools": [{"function": {"name": "todo_user__list_todos"}}],
+    }
+    bench.model_step(answers, 1).choose(body)
+    assert answers.crossed == ["user03's history holds messages of ['user04']"]
 
 
 def test_the_model_lists_on_every_plugin_for_the_turn_s_user() -> None:
