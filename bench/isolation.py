@@ -89,6 +89,7 @@ _CANDIDATE = re.compile(rb"[A-Za-z0-9_\-]{20,}")
 _MARKER = re.compile(r"marker of (user\d+)")
 _USER = re.compile(r"\b(user\d+)\b")
 _HEADERS = ("conversation-id", "ephemeral-user-id")
+PROBE_COOKIE = "isolation-probe"
 
 ASGIApp = Callable[
     [
@@ -242,6 +243,16 @@ class Checker:
     def front(self, plugin: str, app: ASGIApp) -> ASGIApp:
         return CheckedPlugin(self, plugin, app)
 
+    def probe_cookie(self, seen: Seen) -> tuple[bytes, bytes] | None:
+        """A `Set-Cookie` for the answer to `seen`, naming whose call it was (the browser's
+        sign-in pages excepted): a host that kept it would send it on later calls, and the
+        checker refuses every cookie."""
+        if seen.path == "/oauth/authorize":
+            return None
+        said = (seen.header("openai-conversation-id") or [""])[0]
+        whose = self.conversations.get(said, "the-host")
+        return b"set-cookie", f"{PROBE_COOKIE}={whose}; Path=/".encode()
+
     def judge(self, plugin: str, seen: Seen) -> list[str]:
         """What is wrong with `seen` (nothing: an empty list), counted in the tally."""
         found = self._credentials(seen)
@@ -277,7 +288,7 @@ class Checker:
         return {value: owner for value, owner in owners.items() if owner is not None}
 
     def _judge_call(self, plugin: str, seen: Seen, found: dict[str, Owner]) -> list[str]:
-        problems: list[str] = []
+        problems = _cookies(seen)
         said: dict[str, str] = {}
         for name in _HEADERS:
             values = seen.header(f"openai-{name}") + seen.header(f"powerstrip-{name}")
@@ -335,13 +346,21 @@ class Checker:
     def _judge_other(self, plugin: str, seen: Seen, found: dict[str, Owner]) -> list[str]:
         if seen.path == "/oauth/authorize":
             return []  # a browser signing in: no host request
+        problems = _cookies(seen)
         kinds = sorted(f"{owner.user}'s {owner.kind}" for owner in found.values())
         if seen.path == "/oauth/token":
             refresh = [o for o in found.values() if o.kind == "refresh token"]
-            if len(refresh) == len(found) <= 1:
-                return []
-            return [f"a token request carries {kinds}"]
-        return [f"a fetch of the plugin's files carries {kinds}"] if found else []
+            if len(refresh) != len(found) or len(found) > 1:
+                problems.append(f"a token request carries {kinds}")
+        elif found:
+            problems.append(f"a fetch of the plugin's files carries {kinds}")
+        return problems
+
+
+def _cookies(seen: Seen) -> list[str]:
+    """Every call stands alone: a cookie is state a plugin left on an earlier one (whose?)."""
+    cookies = seen.header("cookie")
+    return [f"the request carries a cookie set on an earlier call: {c}" for c in cookies]
 
 
 def _grant(seen: Seen) -> str:
@@ -394,10 +413,14 @@ class CheckedPlugin:
                 return {"type": "http.request", "body": seen.body, "more_body": False}
             return await receive()
 
+        probe = self.checker.probe_cookie(seen)
+
         async def watch(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                if probe:
+                    message = {**message, "headers": [*message["headers"], probe]}
             await send(message)
 
         await self.app(scope, replay, watch)

@@ -109,6 +109,22 @@ def test_a_credential_that_landed_wrong_is_a_mismatch(plugin: str, seen: Any, pr
     assert checker.tally.mismatches == [f"{plugin} GET {seen.path}: {p}" for p in problems]
 
 
+def test_a_cookie_on_any_request_is_a_mismatch() -> None:
+    # The checker sets one on every answer, naming whose call it was; a host must keep none.
+    checker = _checker()
+    probe = checker.probe_cookie(_call(BOB_KEY, conversation="conv-of-bob"))
+    assert probe == (b"set-cookie", b"isolation-probe=bob; Path=/")
+    seen = _call(ALICE_KEY)
+    carried = bench.Seen(
+        "GET", "/todos", (*seen.headers, ("cookie", "isolation-probe=bob")), b"", b""
+    )
+    assert checker.judge("todo-user", carried) == [
+        "the request carries a cookie set on an earlier call: isolation-probe=bob"
+    ]
+    spec = bench.Seen("GET", "/openapi.yaml", (("cookie", "isolation-probe=the-host"),), b"", b"")
+    assert checker.judge("todo-user", spec) != []
+
+
 def test_the_ephemeral_id_must_stand_for_one_user_on_each_plugin() -> None:
     checker = _checker()
     assert checker.judge("todo-user", _call(ALICE_KEY)) == []
