@@ -5,9 +5,9 @@ their own OAuth token for `todo-oauth` (signed in for real at the example provid
 host's sign-in link, in a browser of their own), and share the `todo-service` example
 (service_http). Every user runs two conversations at once through the REST API of a real host
 process (`powerstrip serve --dev`), a fresh conversation every ten turns; in each turn the
-scripted model asks for the user's list twice on each of the three plugins in one step (six
-parallel calls). Tokens expire mid-run two ways: they last 33 s, so the host renews them on its
-own clock within seconds (its leeway is 30 s) while the user's other turns are in flight; and
+scripted model asks for the user's list three times on each of the three plugins in one step
+(nine parallel calls). Tokens expire mid-run two ways: they last 36 s, so the host renews them on
+its own clock within seconds (its leeway is 30 s) while the user's other turns are in flight; and
 after every 120 calls the provider ends the live tokens of the next quarter of the users early,
 so their next calls are refused (401) and renewed while other calls race them.
 
@@ -509,8 +509,8 @@ class Options:
     users: int = 20
     conversations: int = 2  # each user's conversations turning at once
     turns_per_conversation: int = 10  # then a fresh one (histories stay short)
-    calls_per_plugin: int = 2  # parallel list calls on each plugin in one model step
-    token_seconds: int = 33
+    calls_per_plugin: int = 3  # parallel list calls on each plugin in one model step
+    token_seconds: int = 36
     expire_every: int = 120  # calls between early expiries at the provider
     seconds: float = 2400.0
 
