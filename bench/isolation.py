@@ -61,7 +61,7 @@ from urllib.parse import parse_qsl
 import httpx
 from turns import POSTGRES_ENV, POWERSTRIP, free_port, postgres_schema, process, wait_for
 
-from powerstrip.cli_dev_examples import ExampleServers, wire_examples
+from powerstrip.cli.dev_examples import ExampleServers, wire_examples
 from powerstrip.examples import ExampleConfig, issue_user_key
 from powerstrip.examples.todo.store import TodoStore
 from powerstrip.host import Host, add_grant, ensure_user, issue_token
