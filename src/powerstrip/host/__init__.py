@@ -16,6 +16,8 @@ from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
+from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
     DEV_USER,
     TOKEN_PREFIX,
@@ -33,6 +35,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
+    "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
     "ChatSummary",
     "ChatView",
@@ -40,11 +43,15 @@ __all__ = [
     "Documents",
     "GrantInfo",
     "Host",
+    "OpenAITranscription",
     "PendingApproval",
     "RotationReport",
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "Transcriber",
+    "TranscriptionBackend",
+    "TranscriptionInfo",
     "UserInfo",
     "add_grant",
     "call_record",

@@ -23,6 +23,7 @@ from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.transcription import Transcriber
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -46,6 +47,7 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    transcriber: Transcriber
 
     @classmethod
     async def start(
@@ -90,6 +92,7 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            transcriber=Transcriber(settings),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -105,6 +108,7 @@ class Host:
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
+        await self.transcriber.aclose()
         await self.client.aclose()
         await self.engine.dispose()
 
