@@ -26,9 +26,9 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── IngestError                 a document cannot be read (empty, corrupt, wrong type, too big)
     ├── EmbeddingError              the embedder cannot load or answer (model files, endpoint)
     ├── SearchError                 a document search is malformed (top_k, filter)
-    ├── AudioError                  audio cannot be transcribed (empty, corrupt, wrong kind, too long)
+    ├── AudioError                  a recording cannot be used (empty, corrupt, wrong kind, long)
     │   └── AudioTooLargeError      the audio file passed the size cap
-    ├── TranscriptionUnavailableError  no speech-to-text is there (turned off, no model, no backend)
+    ├── TranscriptionUnavailableError  no speech to text: turned off, no model, no backend
     ├── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
     │   └── NotFoundError           the plugin, conversation or grant does not exist for the caller
     └── AccessError                 the caller may not do this (not an admin, not the owner)

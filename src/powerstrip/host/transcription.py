@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from powerstrip.host.users import UserInfo
     from powerstrip.settings import Settings
 
-__all__ = ["TranscriptionBackend", "Transcriber", "TranscriptionInfo"]
+__all__ = ["Transcriber", "TranscriptionBackend", "TranscriptionInfo"]
 
 logger = logging.getLogger(__name__)
 
@@ -233,4 +233,3 @@ def _prompt(value: str | None) -> str | None:
             fix="send a shorter prompt: a few words to spell, or the last sentence before",
         )
     return value
-

@@ -9,9 +9,14 @@ buffer and parse 200 MB without a token. This middleware runs before any route:
   it passes the cap;
 - under `/api/`, the caller is authenticated from the headers alone (401 before the body is
   read); the user is kept in the request's state for the `CurrentUser` dependency.
+
+A few paths take bigger bodies by design (an audio upload): `route_caps` gives each its own cap,
+applied the same way.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,20 +36,25 @@ _API_PREFIX = "/api/"
 
 
 class RequestGuard:
-    """ASGI middleware: cap request bodies at `max_bytes`, authenticate `/api/` callers first."""
+    """ASGI middleware: cap request bodies at `max_bytes` (or the path's own cap in
+    `route_caps`), authenticate `/api/` callers first."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, route_caps: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_caps = dict(route_caps or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        cap = self.route_caps.get(scope["path"], self.max_bytes)
         declared = _content_length(headers)
-        if declared is not None and declared > self.max_bytes:
-            await too_large_response(self.max_bytes)(scope, receive, send)
+        if declared is not None and declared > cap:
+            await too_large_response(cap)(scope, receive, send)
             return
         if scope["path"].startswith(_API_PREFIX):
             client = scope.get("client")
@@ -59,9 +69,9 @@ class RequestGuard:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})[USER_STATE_KEY] = user
-        await self._capped(scope, receive, send)
+        await self._capped(scope, receive, send, cap)
 
-    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _capped(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         received = 0
         started = False
 
@@ -70,10 +80,10 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     # An HTTPException: FastAPI re-raises it from its body reading, and the
                     # app's handler answers it; the except below covers any other reader.
-                    raise BodyTooLargeError(self.max_bytes)
+                    raise BodyTooLargeError(cap)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -87,7 +97,7 @@ class RequestGuard:
         except BodyTooLargeError:
             if started:
                 raise
-            await too_large_response(self.max_bytes)(scope, receive, send)
+            await too_large_response(cap)(scope, receive, send)
 
 
 def _content_length(headers: Headers) -> int | None:

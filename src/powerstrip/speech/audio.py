@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -109,7 +109,7 @@ def decode_audio(data: bytes, *, max_seconds: float) -> DecodedAudio:
     import av  # imported here: the server starts without loading FFmpeg's libraries
 
     limit = int(max_seconds * SAMPLE_RATE)
-    pieces: list[NDArray[np.int16]] = []
+    pieces: list[NDArray[Any]] = []  # Any: s16 samples, whatever dtype PyAV's stubs name
     count = 0
     try:
         with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:

@@ -5,6 +5,7 @@ Nothing else in Powerstrip imports this package. It needs the `dev` extras (`tru
 """
 
 from powerstrip.testing.scripted_model import (
+    AudioRequest,
     BreakStream,
     CallTool,
     CallTools,
@@ -20,6 +21,7 @@ from powerstrip.testing.tls import TestCA
 
 __all__ = [
     "ASGIApp",
+    "AudioRequest",
     "BreakStream",
     "CallTool",
     "CallTools",
