@@ -136,6 +136,9 @@ class LocalWhisper:
                 language="en" if loaded.english_only else language,
                 initial_prompt=prompt or None,
                 beam_size=5,
+                # One temperature: no fallback passes at higher ones, each as costly as the
+                # first, which a hard-to-hear clip would trigger six times over.
+                temperature=0.0,
                 vad_filter=False,
             )
             # `pieces` is a generator: the model runs while it is consumed, so under the lock.

@@ -355,22 +355,22 @@ class ScriptedModelServer:
 
     async def _transcriptions(self, request: Request) -> Response:
         try:
-            form = await request.form()
+            async with request.form() as form:  # closes the uploaded file's spooled copy
+                upload = form.get("file")
+                if isinstance(upload, str) or upload is None:
+                    return _error(400, "There is no `file` part.", "invalid_request_error")
+                fields = {key: value for key, value in form.items() if isinstance(value, str)}
+                received = AudioRequest(
+                    model=fields.get("model", ""),
+                    filename=upload.filename or "",
+                    content_type=upload.content_type or "",
+                    file=await upload.read(),
+                    language=fields.get("language"),
+                    prompt=fields.get("prompt"),
+                    response_format=fields.get("response_format", "json"),
+                )
         except Exception:  # a body python-multipart cannot parse, whatever it raises
             return _error(400, "The body is not multipart/form-data.", "invalid_request_error")
-        upload = form.get("file")
-        if isinstance(upload, str) or upload is None:
-            return _error(400, "There is no `file` part.", "invalid_request_error")
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        received = AudioRequest(
-            model=fields.get("model", ""),
-            filename=upload.filename or "",
-            content_type=upload.content_type or "",
-            file=await upload.read(),
-            language=fields.get("language"),
-            prompt=fields.get("prompt"),
-            response_format=fields.get("response_format", "json"),
-        )
         with self._lock:
             self._audio_requests.append(received)
             number = len(self._audio_requests)
