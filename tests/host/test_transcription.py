@@ -90,7 +90,8 @@ async def test_off_or_a_missing_backend_means_unavailable(
 async def test_the_local_engine_transcribes_real_speech(
     tmp_path: Path, local_whisper: LocalWhisper, speech_clips: Clips
 ) -> None:
-    transcript = await Transcriber(settings(tmp_path)).transcribe(ADA, speech_clips.of("webm"))
+    # As Safari records: MP4 with AAC.
+    transcript = await Transcriber(settings(tmp_path)).transcribe(ADA, speech_clips.of("m4a/mp4"))
     assert hears_the_sentence(transcript.text), transcript.text
     assert transcript.language == "en"
     assert 2.0 < transcript.duration < 4.0

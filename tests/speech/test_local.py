@@ -18,13 +18,13 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# One clip here: every kind decodes to the same samples (test_audio.py), and other tests
-# transcribe WebM (Chrome, Firefox) and M4A (Safari) end to end. Each transcription costs
-# about a second of both cores.
+# One clip here, as Chrome and Firefox record: every kind decodes to the same samples
+# (test_audio.py), and other tests transcribe M4A (Safari) and WAV end to end. Each
+# transcription costs about a second of both cores.
 async def test_speech_is_transcribed_offline(
     local_whisper: LocalWhisper, speech_clips: Clips
 ) -> None:
-    audio = decode_audio(speech_clips.wav, max_seconds=60)
+    audio = decode_audio(speech_clips.of("webm"), max_seconds=60)
     transcript = await local_whisper.transcribe(audio, language=None, prompt=None)
     assert hears_the_sentence(transcript.text), transcript.text
     assert transcript.language == "en"
