@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian programs the tests use, when missing: espeak-ng speaks the sentences the
-# speech-to-text tests transcribe. Called by the Makefile when it builds the venv; as root (CI,
+# speech-to-text tests transcribe. `make test` (and so CI) runs it before pytest; as root (CI,
 # the developers' machines) it runs apt-get, otherwise it says the command to run.
 set -euo pipefail
 

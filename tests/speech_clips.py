@@ -1,8 +1,8 @@
 """Speech for the speech-to-text tests: sentences spoken by Debian's espeak-ng, in every kind of
 file browsers record, re-encoded with PyAV (the FFmpeg libraries faster-whisper brings).
 
-espeak-ng is installed by `.ci/apt-packages.sh` (the Makefile runs it); a test that needs speech
-fails, naming that script, when it is missing.
+espeak-ng is installed by `.ci/apt-packages.sh` (`make test` runs it); a test that needs
+speech fails, naming that script, when it is missing.
 """
 
 from __future__ import annotations
