@@ -374,10 +374,11 @@ class ScriptedModelServer:
         with self._lock:
             self._audio_requests.append(received)
             number = len(self._audio_requests)
-            step = self._transcripts.popleft() if self._transcripts else None
         denied = self._refuse_key(request)
         if denied is not None:
-            return denied
+            return denied  # a refused request uses no step, as in chat
+        with self._lock:
+            step = self._transcripts.popleft() if self._transcripts else None
         if step is None:
             return _script_error(
                 f"ScriptedModelServer: the transcript script ran out at transcription request "
