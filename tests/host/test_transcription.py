@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from openai.types.audio import Transcription, TranscriptionVerbose
 
@@ -95,6 +96,30 @@ async def test_the_local_engine_transcribes_real_speech(
     assert hears_the_sentence(transcript.text), transcript.text
     assert transcript.language == "en"
     assert 2.0 < transcript.duration < 4.0
+
+
+async def test_recordings_are_transcribed_off_the_event_loop_one_at_a_time(
+    tmp_path: Path, local_whisper: LocalWhisper, speech_clips: Clips
+) -> None:
+    transcriber = Transcriber(settings(tmp_path))
+    seen_busy = 0
+    async with anyio.create_task_group() as group:
+        results: list[str] = []
+
+        async def one() -> None:
+            results.append((await transcriber.transcribe(ADA, speech_clips.wav)).text)
+
+        group.start_soon(one)
+        group.start_soon(one)
+        # The loop keeps running while the model works: it sees the model busy. Were the model
+        # run on the loop's thread, nothing could look while it held its lock.
+        while len(results) < 2:
+            seen_busy += local_whisper.busy
+            await anyio.sleep(0.001)
+    assert seen_busy > 0
+    assert not local_whisper.busy
+    assert len(results) == 2
+    assert all(hears_the_sentence(text) for text in results), results
 
 
 async def test_the_english_model_refuses_another_language(

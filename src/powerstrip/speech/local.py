@@ -112,6 +112,12 @@ class LocalWhisper:
         """Whether the model is in memory already (it loads on first use)."""
         return self._files.folder.resolve() in _MODELS
 
+    @property
+    def busy(self) -> bool:
+        """Whether the model is transcribing a clip right now (others wait their turn)."""
+        loaded = _MODELS.get(self._files.folder.resolve())
+        return loaded is not None and loaded.lock.locked()
+
     async def load(self) -> None:
         """Load the model now, in a worker thread, unless it is loaded already."""
         await anyio.to_thread.run_sync(self._load_sync)
