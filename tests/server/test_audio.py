@@ -124,6 +124,22 @@ async def test_a_missing_file_field_is_refused(tmp_path: Path) -> None:
     assert answer.json()["error"]["where"] == "body.file"
 
 
+async def test_a_token_without_the_chat_scope_is_refused(
+    tmp_path: Path, speech_clips: Clips
+) -> None:
+    async with local_host(tmp_path) as host:
+        async with await host.user("ada") as ada:
+            made = await ada.post("/api/tokens", json={"name": "files only", "scopes": ["files"]})
+            assert made.status_code in (200, 201), made.text
+        narrow = host.client({"Authorization": f"Bearer {made.json()['token']}"})
+        async with narrow:
+            probe = await narrow.get("/api/audio")
+            answer = await narrow.post("/api/audio/transcriptions", **upload(speech_clips.wav))
+    assert probe.status_code == 403
+    assert answer.status_code == 403
+    assert "chat" in answer.json()["error"]["message"]
+
+
 async def test_with_voice_input_off_the_probe_and_the_upload_say_so(
     tmp_path: Path, speech_clips: Clips
 ) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from powerstrip.errors import ModelError
-from powerstrip.runtime.redact import Redactor
+from powerstrip.redaction import Redactor
 from powerstrip.speech.languages import language_code
 from powerstrip.speech.transcript import Segment, Transcript
 

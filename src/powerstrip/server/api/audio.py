@@ -66,6 +66,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {  # Any: OpenAPI
 
 @router.get("")
 async def capability(host: CurrentHost, user: CurrentUser) -> AudioCapability:
+    """Whether voice input is there, and the caps a recording must fit."""
     info = host.transcriber.info
     return AudioCapability(
         available=info.available,
@@ -85,6 +86,7 @@ async def transcribe(
     language: Annotated[Text | None, Form(max_length=40)] = None,
     prompt: Annotated[Text | None, Form(max_length=4000)] = None,
 ) -> TranscriptionAnswer:
+    """The text of a recording (wav, mp3, m4a/mp4, webm, ogg or flac)."""
     # The guard held the whole body to upload_cap(), so this read is bounded.
     data = await file.read()
     transcript = await host.transcriber.transcribe(user, data, language=language, prompt=prompt)
