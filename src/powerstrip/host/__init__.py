@@ -18,6 +18,8 @@ from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_k
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
+from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
     ALL_SCOPES,
     DEV_USER,
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
+    "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
     "ChatSummary",
     "ChatView",
@@ -51,6 +54,7 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "OpenAITranscription",
     "OperationView",
     "PendingApproval",
     "PluginDiff",
@@ -64,6 +68,9 @@ __all__ = [
     "TableRotation",
     "TokenInfo",
     "TokenUser",
+    "Transcriber",
+    "TranscriptionBackend",
+    "TranscriptionInfo",
     "UserInfo",
     "Users",
     "add_grant",

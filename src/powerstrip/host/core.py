@@ -24,6 +24,7 @@ from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
 from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
@@ -51,6 +52,7 @@ class Host:
     sign_in_links: SignInLinks
     plugins: Plugins
     users: Users
+    transcriber: Transcriber
 
     @classmethod
     async def start(
@@ -101,6 +103,7 @@ class Host:
             sign_in_links=sign_in_links,
             plugins=Plugins(registry, sign_in_links, settings),
             users=Users(sessions),
+            transcriber=Transcriber(settings),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -116,6 +119,7 @@ class Host:
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
+        await self.transcriber.aclose()
         await self.client.aclose()
         await self.engine.dispose()
 

@@ -6,6 +6,7 @@ Nothing else in Powerstrip imports this package. It needs the `dev` extras (`tru
 
 from powerstrip.testing.browser import SignInError, sign_in_through_host
 from powerstrip.testing.scripted_model import (
+    AudioRequest,
     BreakStream,
     CallTool,
     CallTools,
@@ -21,6 +22,7 @@ from powerstrip.testing.tls import TestCA
 
 __all__ = [
     "ASGIApp",
+    "AudioRequest",
     "BreakStream",
     "CallTool",
     "CallTools",
