@@ -317,7 +317,7 @@ async def main() -> None:
             sub = score([cases[i] for i in part], [outcomes[i] for i in part])
             name_acc, full, _ = sub.row()
             print(f"{label + ' / ' + category:28} {name_acc:>9} {full:>10}")
-    for total in (30, 90):
+    for total in () if "--no-latency" in sys.argv else (30, 90):
         cold, p50, p99 = await latency(router, total)
         print(
             f"latency, 3 plugins / {total} operations: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
