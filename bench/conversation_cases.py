@@ -121,8 +121,11 @@ def _named(plugin: str, owner: str, group: str) -> list[Case]:
             plugin,
             "delete the second one",
             [("delete_todo", {"username": u, "todo_id": Nth(1)})],
-            setup=(f"add walk the dog to {u}'s list", f"add wash the car to {u}'s list",
-                   f"show {u}'s todos"),
+            setup=(
+                f"add walk the dog to {u}'s list",
+                f"add wash the car to {u}'s list",
+                f"show {u}'s todos",
+            ),
         ),
         Case(
             plugin,
@@ -193,13 +196,33 @@ _OWN = [
         "put eggs and flour on my shopping list",
         [("add_todo", {"todo": "eggs and flour"})],
     ),
-    Case("todo-user", "I need to renew my library card", [("add_todo", {"todo": Contains("renew my library card")})]),
-    Case("todo-user", "new todo: email the landlord", [("add_todo", {"todo": "email the landlord"})]),
+    Case(
+        "todo-user",
+        "I need to renew my library card",
+        [("add_todo", {"todo": Contains("renew my library card")})],
+    ),
+    Case(
+        "todo-user", "new todo: email the landlord", [("add_todo", {"todo": "email the landlord"})]
+    ),
     Case("todo-user", "todo: file the taxes", [("add_todo", {"todo": "file the taxes"})]),
-    Case("todo-user", "create a todo to book a dentist appointment", [("add_todo", {"todo": Contains("book a dentist appointment")})]),
-    Case("todo-user", "add a to-do: clean the garage", [("add_todo", {"todo": "clean the garage"})]),
-    Case("todo-user", "don't let me forget to buy a birthday card", [("add_todo", {"todo": Contains("buy a birthday card")})]),
-    Case("todo-user", "add 'send the invoice to ACME' to my list", [("add_todo", {"todo": "send the invoice to ACME"})]),
+    Case(
+        "todo-user",
+        "create a todo to book a dentist appointment",
+        [("add_todo", {"todo": Contains("book a dentist appointment")})],
+    ),
+    Case(
+        "todo-user", "add a to-do: clean the garage", [("add_todo", {"todo": "clean the garage"})]
+    ),
+    Case(
+        "todo-user",
+        "don't let me forget to buy a birthday card",
+        [("add_todo", {"todo": Contains("buy a birthday card")})],
+    ),
+    Case(
+        "todo-user",
+        "add 'send the invoice to ACME' to my list",
+        [("add_todo", {"todo": "send the invoice to ACME"})],
+    ),
     Case(
         "todo-user",
         "also add feed the cat",
@@ -252,7 +275,9 @@ _SPORTS = [
     # Teams and records.
     Case("sports", "show the teams of the 2024 season", [("list_teams", {"season": 2024})]),
     Case("sports", "list all AL teams in 2023", [("list_teams", {"season": 2023, "league": "AL"})]),
-    Case("sports", "national league teams 2025", [("list_teams", {"season": 2025, "league": "NL"})]),
+    Case(
+        "sports", "national league teams 2025", [("list_teams", {"season": 2025, "league": "NL"})]
+    ),
     Case("sports", "which teams are in the american league?", [("list_teams", {"league": "AL"})]),
     Case(
         "sports",
@@ -272,7 +297,11 @@ _SPORTS = [
         [("list_teams", {"season": 2025, "team_ids": ["NYN"]})],
         has=("83",),
     ),
-    Case("sports", "show me team NYA in 2023", [("list_teams", {"season": 2023, "team_ids": ["NYA"]})]),
+    Case(
+        "sports",
+        "show me team NYA in 2023",
+        [("list_teams", {"season": 2023, "team_ids": ["NYA"]})],
+    ),
     Case(
         "sports",
         "which team won the most games in 2023?",
@@ -318,7 +347,11 @@ _SPORTS = [
         [("list_series", {"season": 2024, "round": "WS"})],
         has=("Los Angeles Dodgers",),
     ),
-    Case("sports", "show the ALCS results for 2025", [("list_series", {"season": 2025, "round": "ALCS"})]),
+    Case(
+        "sports",
+        "show the ALCS results for 2025",
+        [("list_series", {"season": 2025, "round": "ALCS"})],
+    ),
     Case("sports", "nlds 2024", [("list_series", {"season": 2024, "round": "NLDS"})]),
     Case("sports", "postseason series in 2023", [("list_series", {"season": 2023})]),
     Case("sports", "playoff results 2024", [("list_series", {"season": 2024})]),
@@ -332,13 +365,31 @@ _SPORTS = [
         "how did the Yankees do in the 2024 playoffs",
         [("list_series", {"season": 2024, "team_id": "NYA"})],
     ),
-    Case("sports", "the wild card series of 2025", [("list_series", {"season": 2025, "round": Contains("WC")})]),
+    Case(
+        "sports",
+        "the wild card series of 2025",
+        [("list_series", {"season": 2025, "round": Contains("WC")})],
+    ),
     # Players.
     Case("sports", "find aaron judge", [("list_players", {"search": Contains("judge")})]),
-    Case("sports", "look up the player Shohei Ohtani", [("list_players", {"search": Contains("ohtani")})]),
-    Case("sports", "search for players named Soto", [("list_players", {"search": Contains("soto")})]),
-    Case("sports", "who played for the Mets in 2024?", [("list_players", {"seasons": [2024], "team_ids": ["NYN"]})]),
-    Case("sports", "players on LAN in 2025", [("list_players", {"seasons": [2025], "team_ids": ["LAN"]})]),
+    Case(
+        "sports",
+        "look up the player Shohei Ohtani",
+        [("list_players", {"search": Contains("ohtani")})],
+    ),
+    Case(
+        "sports", "search for players named Soto", [("list_players", {"search": Contains("soto")})]
+    ),
+    Case(
+        "sports",
+        "who played for the Mets in 2024?",
+        [("list_players", {"seasons": [2024], "team_ids": ["NYN"]})],
+    ),
+    Case(
+        "sports",
+        "players on LAN in 2025",
+        [("list_players", {"seasons": [2025], "team_ids": ["LAN"]})],
+    ),
     Case(
         "sports",
         "where was Mookie Betts born",
@@ -421,12 +472,29 @@ _SPORTS = [
         [("list_stats", {"seasons": [2024], "team_ids": ["NYA"]})],
         has=("Judge",),
     ),
-    Case("sports", "Yankees batting stats 2023", [("list_stats", {"seasons": [2023], "team_ids": ["NYA"]})]),
+    Case(
+        "sports",
+        "Yankees batting stats 2023",
+        [("list_stats", {"seasons": [2023], "team_ids": ["NYA"]})],
+    ),
     Case("sports", "season averages for 2023", [("get_season_averages", {"season": 2023})]),
     Case("sports", "per-game averages 2025", [("get_season_averages", {"season": 2025})]),
-    Case("sports", "top 5 players by batting average in 2024", [("get_season_averages", {"season": 2024})]),
-    Case("sports", "show 10 stat lines from 2023", [("list_stats", {"seasons": [2023], "limit": 10})]),
-    Case("sports", "Judge stats 2024", [("list_players", {"search": Contains("judge")}), ("list_stats", {"player_ids": ["judgeaa01"], "seasons": [2024]})]),
+    Case(
+        "sports",
+        "top 5 players by batting average in 2024",
+        [("get_season_averages", {"season": 2024})],
+    ),
+    Case(
+        "sports", "show 10 stat lines from 2023", [("list_stats", {"seasons": [2023], "limit": 10})]
+    ),
+    Case(
+        "sports",
+        "Judge stats 2024",
+        [
+            ("list_players", {"search": Contains("judge")}),
+            ("list_stats", {"player_ids": ["judgeaa01"], "seasons": [2024]}),
+        ],
+    ),
 ]
 _SPORTS = [Case(c.plugin, c.text, c.expect, c.setup, c.has, "sports") for c in _SPORTS]
 

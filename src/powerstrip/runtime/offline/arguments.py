@@ -20,9 +20,14 @@ from typing import Any
 from powerstrip.runtime.offline.dates import DateMention
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.scan import Number, Phrase, Scan
-from powerstrip.runtime.offline.tokenize import STOPWORDS, word_set
+from powerstrip.runtime.offline.tokenize import (
+    STOPWORDS,
+    identifier_words,
+    is_function_word,
+    word_set,
+)
 
-__all__ = ["Filled", "answer_value", "coerce", "fill_arguments"]
+__all__ = ["Filled", "answer_value", "coerce", "fill_arguments", "is_identifier", "shape"]
 
 # Offers below this score need a required parameter to be taken; optional ones need evidence.
 _REQUIRED_MIN = 1.4
@@ -37,7 +42,7 @@ _LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
 _LEADING_FILLER = word_set(
     """
     please can could you would will i want need to a an the new my our add create put remember
-    note make set up remind me todo item task entry also
+    note make set up remind me todo item task entry also and then plus
     """
 )
 _TRAILING_FILLER = word_set("to on in onto for my the list todo todos please . ! ?")
@@ -194,8 +199,9 @@ def _initials(scan: Scan, code: str) -> tuple[int, int] | None:
     tokens = scan.tokens
     for i in range(len(tokens) - size + 1):
         run = tokens[i : i + size]
-        capitalised = all(t.text[0].isupper() and t.text.isalpha() for t in run)
-        if capitalised and "".join(t.text[0] for t in run) == code:
+        # "American League" or "world series": content words, whatever their case.
+        words = all(t.text.isalpha() and not is_function_word(t.text) for t in run)
+        if words and "".join(t.text[0] for t in run).upper() == code:
             return i, i + size - 1
     return None
 
@@ -204,8 +210,9 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
     if not member.strip():
         return None
     words = member.replace("_", " ").strip()
-    # Short codes are matched case-sensitively, or "in" would match the enum member "IN".
-    span = _find_phrase(scan, words, exact_case=len(words) <= 3)
+    # Short codes are matched case-sensitively, or "in" would match the enum member "IN";
+    # a longer one is a code however it is typed ("nlds").
+    span = _find_phrase(scan, words, exact_case=len(words) <= 3 and not words.islower())
     return span or _initials(scan, member)
 
 
@@ -241,7 +248,34 @@ def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
 
 def _looks_like_value(text: str) -> bool:
     """Not a plain lower-case word: a name, a code, an id ("Alice", "NYA", "judgeaa01")."""
-    return not (text.isalpha() and text.islower())
+    return not (text.isalpha() and text.islower()) and not is_function_word(text)
+
+
+def shape(text: str) -> str:
+    """The letter/digit pattern of an identifier: `judgeaa01` → `a9`, `NYA` → `A`."""
+    out = ""
+    for ch in text:
+        kind = "A" if ch.isupper() else "a" if ch.isalpha() else "9" if ch.isdigit() else ch
+        if not out or out[-1] != kind:
+            out += kind
+    return out
+
+
+_EXAMPLE = re.compile(r"\b(?=[A-Za-z0-9_]*[0-9_])(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{3,}\b")
+
+
+_ID_WORDS = frozenset({"id", "ids", "code", "codes", "key", "keys", "symbol", "ticker", "uuid"})
+
+
+def is_identifier(param: Param) -> bool:
+    """Whether the parameter holds identifiers (`player_ids`, `teamId`, `symbol`)."""
+    return bool(set(identifier_words(param.name)) & _ID_WORDS)
+
+
+def _example_shapes(param: Param) -> frozenset[str]:
+    """Shapes of the example ids the description gives ("e.g. judgeaa01", "NYA")."""
+    examples = [*_EXAMPLE.findall(param.description), *param.options]
+    return frozenset(shape(e) for e in examples if len(e) >= 2)
 
 
 def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
@@ -254,29 +288,43 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     if free_text:
         # Free text is what is left of the message once everything else is placed.
         return offers
+    identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     for phrase in scan.names:
+        if identifier_shapes and shape(phrase.text) not in identifier_shapes:
+            # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
+            continue
         score = 1.5 + _nearness(phrase.first, phrase.last, strong, weak)
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
         offers.append(_phrase_offer(param, phrase, score))
-    identifier = bool(param.name_terms & {"id", "code", "symbol", "ticker"})
+    identifier = is_identifier(param)
+    shapes = _example_shapes(param) if identifier else frozenset()
     for i, token in enumerate(scan.tokens):
         text, previous = token.text, _previous(scan, i)
         # A lower-case name still counts where people are named: "alice's list", "for bob".
         possessive = token.lower.endswith(("'s", "’s")) and len(text) > 2
-        if possessive and (person or place):
+        if possessive and (person or place) and not is_function_word(text):
             offers.append(_Offer(param.name, text[:-2], 3.0, frozenset({i}), i))
             continue
-        if not text.isalnum() or token.lower in STOPWORDS:
+        word = text.replace("_", "").replace("-", "")
+        if not word.isalnum() or token.lower in STOPWORDS or is_function_word(text):
+            continue
+        # An id written the way the description's example is ("judgeaa01" like judgeaa01).
+        plain = text.isdigit() or (text.isalpha() and text.islower())
+        if shapes and shape(text) in shapes and len(text) >= 2 and not plain:
+            value = _as_listed(param, text)
+            offers.append(_Offer(param.name, value, 2.8, frozenset({i}), i))
             continue
         linked = i - 2 in strong and previous in _LINKS
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
             offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
-        elif person and previous in ("for", "by"):
+        elif person and previous in ("for", "by", "remind", "tell", "ask"):
             offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
-        elif identifier and text.isupper() and text.isalpha() and 2 <= len(text) <= 5:
+        elif (
+            identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
+        ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
     return offers
 
@@ -375,8 +423,11 @@ def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int
     if param.is_a("free_text"):
         text = _remainder(scan, claimed)
         return (text, set()) if text else None
+    shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     for phrase in scan.names:
         span = set(range(phrase.first, phrase.last + 1))
+        if shapes and shape(phrase.text) not in shapes:
+            continue
         if not span & claimed:
             return ([phrase.text] if param.type == "array" else phrase.text), span
     return None
@@ -399,6 +450,11 @@ def fill_arguments(
         offer for param in params if param.name not in chosen for offer in _offers(param, scan)
     ]
     required = {param.name for param in params if param.required}
+    free = {p.name for p in params if p.is_a("free_text") and p.type == "string"}
+    if free and ":" in scan.text:
+        # "new todo for alice: book flights to Chicago, IL": after the colon is the text.
+        colon = scan.token_at(scan.text.index(":"))
+        offers = [o for o in offers if o.param in free or not o.claims or min(o.claims) < colon]
     offers.sort(key=lambda o: (-o.score, o.order))
     claimed: set[int] = set()
     for offer in offers:
