@@ -46,6 +46,12 @@ _LEADING_FILLER = word_set(
     """
 )
 _TRAILING_FILLER = word_set("to on in onto for my the list todo todos please . ! ?")
+_DESTINATION = re.compile(
+    r"\s+(?:on|to|onto|in|into|for)\s+(?:my|our|the|your|his|her|their|[\w-]+['’]s)"
+    r"(?:\s+[\w-]+)?(?:\s+(?:list|todos?|todo\s+list))?\s*$",
+    re.IGNORECASE,
+)
+_ENDS_WITH_LIST = re.compile(r"\b(?:list|todos?)\W*$", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
 _ANSWER_LEAD = re.compile(
     r"^\s*(?:(?:it'?s|it is|use|try|call it|my \w+ is|the \w+ is|\w+ is|that'?s)\s+)",
@@ -304,7 +310,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         text, previous = token.text, _previous(scan, i)
         # A lower-case name still counts where people are named: "alice's list", "for bob".
         possessive = token.lower.endswith(("'s", "’s")) and len(text) > 2
-        if possessive and (person or place) and not is_function_word(text):
+        named = possessive and (person or place) and not is_function_word(text)
+        if named and (not shapes or shape(text[:-2]) in shapes):
             offers.append(_Offer(param.name, text[:-2], 3.0, frozenset({i}), i))
             continue
         word = text.replace("_", "").replace("-", "")
@@ -399,7 +406,11 @@ def _remainder(scan: Scan, claimed: set[int]) -> str | None:
             best = run
     if not best:
         return None
-    return text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    found = text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    # "eggs and flour on my shopping list": where it goes is not part of what it is.
+    if not _ENDS_WITH_LIST.search(text):
+        return found
+    return _DESTINATION.sub("", found).strip() or found
 
 
 def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int]] | None:
