@@ -440,7 +440,7 @@ _SPORTS = [
         "what was Shohei Ohtani's batting average in 2024",
         [
             ("list_players", {"search": Contains("ohtani")}),
-            ("get_season_averages|list_stats", {"player_ids": ["ohtansh01"]}),
+            ("get_season_averages", {"season": 2024, "player_ids": ["ohtansh01"]}),
         ],
     ),
     Case(

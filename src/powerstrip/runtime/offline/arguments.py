@@ -323,6 +323,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             value = _as_listed(param, text)
             offers.append(_Offer(param.name, value, 2.8, frozenset({i}), i))
             continue
+        if shapes:
+            # An id parameter with an example takes only values written like it.
+            continue
         linked = i - 2 in strong and previous in _LINKS
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
