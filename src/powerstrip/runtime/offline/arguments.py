@@ -42,7 +42,8 @@ _LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
 _LEADING_FILLER = word_set(
     """
     please can could you would will i want need to a an the new my our add create put remember
-    note make set up remind me todo item task entry also and then plus
+    note make set up remind me todo item task entry also and then plus find search look
+    for show get
     """
 )
 _TRAILING_FILLER = word_set("to on in onto for my the list todo todos please . ! ?")

@@ -146,6 +146,9 @@ def _records(key: str | None, items: list[Any], whole: Any) -> str:  # Any: JSON
     if not items:
         return f"No {noun}: the list is empty."
     count = _count_line(len(items), min(len(items), MAX_ROWS), noun, _reported_total(whole))
+    if len(items) == 1 and isinstance(items[0], Mapping):
+        # One record: every field of it, not a table that hides some columns.
+        return f"{count}\n\n" + "\n".join(_fields(items[0]))
     if all(isinstance(item, Mapping) for item in items):
         return f"{count}\n\n{_table(items)}"
     bullets = "\n".join(f"- {_cell(item)}" for item in items[:MAX_ROWS])

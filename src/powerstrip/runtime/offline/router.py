@@ -39,8 +39,10 @@ from powerstrip.runtime.offline.arguments import (
 )
 from powerstrip.runtime.offline.followup import (
     earlier_arguments,
+    last_record,
     last_records,
     ordinal,
+    points_back,
     record_arguments,
 )
 from powerstrip.runtime.offline.lookup import (
@@ -190,6 +192,13 @@ class OfflineRouter:
             position = pointed[0]
             if -len(records) <= position < len(records):
                 found = record_arguments(missing, records[position])
+                arguments.update(found)
+                missing = [p for p in missing if p.name not in found]
+        if missing and pointed is None and points_back(text):
+            # "take it off": the record the last answer was about.
+            record = last_record(earlier)
+            if record is not None:
+                found = record_arguments(missing, record)
                 arguments.update(found)
                 missing = [p for p in missing if p.name not in found]
         if missing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from powerstrip.runtime.offline.dates import DateMention, find_dates
 from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
@@ -194,8 +195,13 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
     return phrases
 
 
+@lru_cache(maxsize=256)
 def scan(text: str, today: date) -> Scan:
-    """Tokens and candidate values of `text`; relative dates count from `today`."""
+    """Tokens and candidate values of `text`; relative dates count from `today`.
+
+    Cached: selection, argument filling and lookups read the same message, and a `Scan` is
+    immutable.
+    """
     tokens = [Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text)]
     dates = find_dates(text, today)
     date_spans = [(d.start, d.end) for d in dates]

@@ -90,6 +90,8 @@ _PHRASES = (
         " add ",
     ),
     (re.compile(r"(?<![A-Za-z])new(?=\s+[a-z])"), " add "),
+    # The first person is the user: "my list" is what a description calls "the user's list".
+    (re.compile(r"\b(?:my|mine)\b", re.IGNORECASE), " user "),
     (
         re.compile(
             r"\b(?:take|cross|tick|strike|scratch|knock)\b(?=(?:\s+[\w'’]+){0,4}\s+off\b)|"
@@ -204,7 +206,7 @@ def terms(text: str | Iterable[str]) -> list[str]:
     tokens = words(fold_phrases(text)) if isinstance(text, str) else list(text)
     out: list[str] = []
     for token in tokens:
-        if token in STOPWORDS or not token.isalpha():
+        if token in FUNCTION_WORDS or not token.isalpha():
             continue
         folded = _SYNONYMS.get(token) or _SYNONYMS.get(stem(token), token)
         out.append(stem(folded))
