@@ -334,10 +334,16 @@ def _probabilities(beta: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(np.hstack([np.ones((len(x), 1)), x]) @ beta)))
 
 
-def _balanced(p: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    positives = (p[y == 1] >= threshold).mean() if (y == 1).any() else 1.0
-    negatives = (p[y == 0] < threshold).mean() if (y == 0).any() else 1.0
-    return float((positives + negatives) / 2)
+def _worst(p: np.ndarray, y: np.ndarray, source: np.ndarray, threshold: float) -> float:
+    """The accuracy of the worst (source, class) group: a threshold good for every source."""
+    shares = []
+    for group in set(source.tolist()):
+        for label in (0, 1):
+            mask = (source == group) & (y == label)
+            if mask.any():
+                right = p[mask] >= threshold if label else p[mask] < threshold
+                shares.append(float(right.mean()))
+    return min(shares)
 
 
 def fit(cases: list[Case]) -> None:
@@ -365,7 +371,7 @@ def fit(cases: list[Case]) -> None:
         train, test = folds != fold, folds == fold
         beta = _logistic(x[train], y[train], _weights(source[train], y[train]))
         p_train = _probabilities(beta, x[train])
-        best = max(thresholds, key=lambda t: _balanced(p_train, y[train], t))
+        best = max(thresholds, key=lambda t: _worst(p_train, y[train], source[train], t))
         held.append((_probabilities(beta, x[test]) >= best, y[test], source[test]))
     decided = np.concatenate([h[0] for h in held])
     truth = np.concatenate([h[1] for h in held])
@@ -380,7 +386,7 @@ def fit(cases: list[Case]) -> None:
                 print(f"  {group:18} {noun:26} {100 * share:5.1f}% of {part.sum()}")
     beta = _logistic(x, y, _weights(source, y))
     p = _probabilities(beta, x)
-    best = max(thresholds, key=lambda t: _balanced(p, y, t))
+    best = max(thresholds, key=lambda t: _worst(p, y, source, t))
     names = ", ".join(f"{n}={b:.2f}" for n, b in zip(("bias", *FEATURES), beta, strict=True))
     print(f"fitted on all: {names}; threshold {best:.2f}")
 

@@ -36,6 +36,8 @@ _NEGATIONS = frozenset({"no", "not", "without", "exclude", "excluding", "don't",
 _NEGATIONS |= {"skip", "disable", "false", "off", "nor"}
 _PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around", "visit"})
 _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
+# A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
+_PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
 _COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
 _LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
 _LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
@@ -331,7 +333,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
             offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
-        elif person and previous in ("for", "by", "remind", "tell", "ask"):
+        elif person and previous in _PERSON_BEFORE:
             offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
         elif (
             identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
