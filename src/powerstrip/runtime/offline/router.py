@@ -62,6 +62,7 @@ from powerstrip.runtime.offline.render import (
 )
 from powerstrip.runtime.offline.scan import Scan, scan
 from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selection, select
+from powerstrip.runtime.offline.semantic import preload
 from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
 
 __all__ = ["OfflineRouter"]
@@ -102,6 +103,7 @@ class OfflineRouter:
     ) -> None:
         self.threshold = threshold
         self._today = today
+        preload()
 
     @property
     def name(self) -> str:

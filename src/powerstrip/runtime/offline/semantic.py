@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["embed", "semantic_available"]
+__all__ = ["embed", "preload", "semantic_available"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,12 @@ def _model() -> Any:  # Any: WordLlamaInference (untyped package)
                 logger.exception("offline.semantic_unavailable")
                 _MODEL.append(None)
         return _MODEL[0]
+
+
+def preload() -> None:
+    """Start loading the model in the background, so the first turn does not wait a second."""
+    if not _MODEL:
+        threading.Thread(target=_model, name="offline-semantic-load", daemon=True).start()
 
 
 def semantic_available() -> bool:
