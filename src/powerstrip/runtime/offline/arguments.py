@@ -39,6 +39,7 @@ _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of"
 # A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
 _PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
 _COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
+_COUNT_CUES |= {"show", "list", "give", "get", "fetch", "return"}
 _LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
 _LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
 _LEADING_FILLER = word_set(
@@ -388,6 +389,11 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
+def _claimed_text(scan: Scan, offer: _Offer) -> str:
+    index = next(iter(offer.claims))
+    return scan.tokens[index].text if index < len(scan.tokens) else ""
+
+
 def _remainder(scan: Scan, claimed: set[int]) -> str | None:
     """Free text left once the other arguments and the request's own words are taken out."""
     text = scan.text
@@ -455,6 +461,7 @@ def fill_arguments(
     scan: Scan,
     *,
     preset: Mapping[str, Any] | None = None,
+    vocabulary: frozenset[str] = frozenset(),
 ) -> Filled:
     """The arguments `scan` gives for a tool with these JSON Schema `parameters`.
 
@@ -464,7 +471,12 @@ def fill_arguments(
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
     offers = [
-        offer for param in params if param.name not in chosen for offer in _offers(param, scan)
+        offer
+        for param in params
+        if param.name not in chosen
+        for offer in _offers(param, scan)
+        # A word the operation's own description uses ("ERA") is vocabulary, not a value.
+        if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
     required = {param.name for param in params if param.required}
     free = {p.name for p in params if p.is_a("free_text") and p.type == "string"}

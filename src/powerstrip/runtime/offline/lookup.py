@@ -21,13 +21,21 @@ from powerstrip.runtime.model import ToolSpec
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.tokenize import identifier_words, stem
 
-__all__ = ["FIND_PREFIX", "Match", "finder_arguments", "finders", "match_records", "thing_of"]
+__all__ = [
+    "FIND_PREFIX",
+    "SEARCH_WORDS",
+    "Match",
+    "finder_arguments",
+    "finders",
+    "match_records",
+    "thing_of",
+]
 
 # Call ids of lookups start with this, then the parameter and the finder's position: the next
 # turn reads the plan back from the history.
 FIND_PREFIX = "offline-find-"
 _ID_WORDS = frozenset({"id", "ids", "code", "codes", "key", "keys", "uuid"})
-_SEARCH_WORDS = frozenset({"search", "query", "q", "name", "keyword", "keywords", "term"})
+SEARCH_WORDS = frozenset({"search", "query", "q", "name", "keyword", "keywords", "term"})
 _READ_WORDS = frozenset({"list", "get", "find", "search", "lookup", "query", "fetch", "show"})
 _NAME_KEYS = ("name", "full_name", "fullname", "title", "display_name", "label")
 
@@ -57,7 +65,7 @@ def finders(tool: ToolSpec, param: Param, tools: Sequence[ToolSpec]) -> list[Too
         words = [stem(w) for w in identifier_words(other.name.rpartition("__")[2])]
         if thing not in words or not set(words) & {stem(w) for w in _READ_WORDS}:
             continue
-        searcher = any(p.name.lower() in _SEARCH_WORDS for p in params_of(other.parameters))
+        searcher = any(p.name.lower() in SEARCH_WORDS for p in params_of(other.parameters))
         found.append((0 if searcher else 1, other))
     found.sort(key=lambda pair: pair[0])
     return [tool for _, tool in found]
@@ -70,7 +78,7 @@ def finder_arguments(
     arguments: dict[str, Any] = {}
     for param in params_of(finder.parameters):
         lowered = param.name.lower()
-        if lowered in _SEARCH_WORDS and param.type == "string":
+        if lowered in SEARCH_WORDS and param.type == "string":
             arguments[param.name] = name
         elif param.name in known and not thing_of(param):
             arguments[param.name] = known[param.name]

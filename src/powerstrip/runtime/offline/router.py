@@ -47,6 +47,7 @@ from powerstrip.runtime.offline.followup import (
 )
 from powerstrip.runtime.offline.lookup import (
     FIND_PREFIX,
+    SEARCH_WORDS,
     finder_arguments,
     finders,
     match_records,
@@ -187,7 +188,8 @@ class OfflineRouter:
                 return _Decision(self._abstain(text, selection, tools))
             tool = chosen.tool
         params = params_of(tool.parameters)
-        filled = fill_arguments(tool.parameters, scanned, preset=preset)
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        filled = fill_arguments(tool.parameters, scanned, preset=preset, vocabulary=vocabulary)
         arguments = dict(filled.arguments)
         missing = list(filled.missing)
         if missing and records and pointed is not None:
@@ -216,6 +218,14 @@ class OfflineRouter:
             name: coerce(by_name[name], value) if name in by_name else value
             for name, value in arguments.items()
         }
+        search = next(
+            (p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"), None
+        )
+        if search is not None and search.name not in arguments:
+            used = " ".join(str(v) for v in arguments.values()).casefold()
+            unused = [p.text for p in scanned.names if p.text.casefold() not in used]
+            if unused:
+                arguments[search.name] = unused[0]
         if preset is None or not any(is_identifier(p) and p.name in preset for p in params):
             lookup = self._lookup(tool, params, arguments, scanned, tools, text)
             if lookup is not None:
@@ -264,6 +274,10 @@ class OfflineRouter:
         used = " ".join(str(v) for v in arguments.values()).casefold()
         names = [p.text for p in scanned.names if p.text.casefold() not in used]
         if not names:
+            return None
+        searches = [p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"]
+        if searches and searches[0].name not in arguments:
+            # The operation finds things itself ("look up the player Shohei Ohtani").
             return None
         for index, param in enumerate(params):
             if index < after or param.name in arguments or not is_identifier(param):
