@@ -20,9 +20,14 @@ from typing import Any
 from powerstrip.runtime.offline.dates import DateMention
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.scan import Number, Phrase, Scan
-from powerstrip.runtime.offline.tokenize import STOPWORDS, word_set
+from powerstrip.runtime.offline.tokenize import (
+    STOPWORDS,
+    identifier_words,
+    is_function_word,
+    word_set,
+)
 
-__all__ = ["Filled", "answer_value", "coerce", "fill_arguments"]
+__all__ = ["Filled", "answer_value", "coerce", "fill_arguments", "is_identifier", "shape"]
 
 # Offers below this score need a required parameter to be taken; optional ones need evidence.
 _REQUIRED_MIN = 1.4
@@ -31,16 +36,26 @@ _NEGATIONS = frozenset({"no", "not", "without", "exclude", "excluding", "don't",
 _NEGATIONS |= {"skip", "disable", "false", "off", "nor"}
 _PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around", "visit"})
 _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
+# A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
+_PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
 _COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
+_COUNT_CUES |= {"show", "list", "give", "get", "fetch", "return"}
 _LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
 _LIST_JOINERS = frozenset({",", "and", "&", "or", ";"})
 _LEADING_FILLER = word_set(
     """
     please can could you would will i want need to a an the new my our add create put remember
-    note make set up remind me todo item task entry also
+    note make set up remind me todo item task entry also and then plus find search look
+    for show get
     """
 )
 _TRAILING_FILLER = word_set("to on in onto for my the list todo todos please . ! ?")
+_DESTINATION = re.compile(
+    r"\s+(?:on|to|onto|in|into|for)\s+(?:my|our|the|your|his|her|their|[\w-]+['’]s)"
+    r"(?:\s+[\w-]+)?(?:\s+(?:list|todos?|todo\s+list))?\s*$",
+    re.IGNORECASE,
+)
+_ENDS_WITH_LIST = re.compile(r"\b(?:list|todos?)\W*$", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
 _ANSWER_LEAD = re.compile(
     r"^\s*(?:(?:it'?s|it is|use|try|call it|my \w+ is|the \w+ is|\w+ is|that'?s)\s+)",
@@ -194,8 +209,9 @@ def _initials(scan: Scan, code: str) -> tuple[int, int] | None:
     tokens = scan.tokens
     for i in range(len(tokens) - size + 1):
         run = tokens[i : i + size]
-        capitalised = all(t.text[0].isupper() and t.text.isalpha() for t in run)
-        if capitalised and "".join(t.text[0] for t in run) == code:
+        # "American League" or "world series": content words, whatever their case.
+        words = all(t.text.isalpha() and not is_function_word(t.text) for t in run)
+        if words and "".join(t.text[0] for t in run).upper() == code:
             return i, i + size - 1
     return None
 
@@ -204,8 +220,9 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
     if not member.strip():
         return None
     words = member.replace("_", " ").strip()
-    # Short codes are matched case-sensitively, or "in" would match the enum member "IN".
-    span = _find_phrase(scan, words, exact_case=len(words) <= 3)
+    # Short codes are matched case-sensitively, or "in" would match the enum member "IN";
+    # a longer one is a code however it is typed ("nlds").
+    span = _find_phrase(scan, words, exact_case=len(words) <= 3 and not words.islower())
     return span or _initials(scan, member)
 
 
@@ -241,7 +258,34 @@ def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
 
 def _looks_like_value(text: str) -> bool:
     """Not a plain lower-case word: a name, a code, an id ("Alice", "NYA", "judgeaa01")."""
-    return not (text.isalpha() and text.islower())
+    return not (text.isalpha() and text.islower()) and not is_function_word(text)
+
+
+def shape(text: str) -> str:
+    """The letter/digit pattern of an identifier: `judgeaa01` → `a9`, `NYA` → `A`."""
+    out = ""
+    for ch in text:
+        kind = "A" if ch.isupper() else "a" if ch.isalpha() else "9" if ch.isdigit() else ch
+        if not out or out[-1] != kind:
+            out += kind
+    return out
+
+
+_EXAMPLE = re.compile(r"\b(?=[A-Za-z0-9_]*[0-9_])(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{3,}\b")
+
+
+_ID_WORDS = frozenset({"id", "ids", "code", "codes", "key", "keys", "symbol", "ticker", "uuid"})
+
+
+def is_identifier(param: Param) -> bool:
+    """Whether the parameter holds identifiers (`player_ids`, `teamId`, `symbol`)."""
+    return bool(set(identifier_words(param.name)) & _ID_WORDS)
+
+
+def _example_shapes(param: Param) -> frozenset[str]:
+    """Shapes of the example ids the description gives ("e.g. judgeaa01", "NYA")."""
+    examples = [*_EXAMPLE.findall(param.description), *param.options]
+    return frozenset(shape(e) for e in examples if len(e) >= 2)
 
 
 def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
@@ -254,29 +298,47 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     if free_text:
         # Free text is what is left of the message once everything else is placed.
         return offers
+    identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     for phrase in scan.names:
+        if identifier_shapes and shape(phrase.text) not in identifier_shapes:
+            # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
+            continue
         score = 1.5 + _nearness(phrase.first, phrase.last, strong, weak)
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
         offers.append(_phrase_offer(param, phrase, score))
-    identifier = bool(param.name_terms & {"id", "code", "symbol", "ticker"})
+    identifier = is_identifier(param)
+    shapes = _example_shapes(param) if identifier else frozenset()
     for i, token in enumerate(scan.tokens):
         text, previous = token.text, _previous(scan, i)
         # A lower-case name still counts where people are named: "alice's list", "for bob".
         possessive = token.lower.endswith(("'s", "’s")) and len(text) > 2
-        if possessive and (person or place):
+        named = possessive and (person or place) and not is_function_word(text)
+        if named and (not shapes or shape(text[:-2]) in shapes):
             offers.append(_Offer(param.name, text[:-2], 3.0, frozenset({i}), i))
             continue
-        if not text.isalnum() or token.lower in STOPWORDS:
+        word = text.replace("_", "").replace("-", "")
+        if not word.isalnum() or token.lower in STOPWORDS or is_function_word(text):
+            continue
+        # An id written the way the description's example is ("judgeaa01" like judgeaa01).
+        plain = text.isdigit() or (text.isalpha() and text.islower())
+        if shapes and shape(text) in shapes and len(text) >= 2 and not plain:
+            value = _as_listed(param, text)
+            offers.append(_Offer(param.name, value, 2.8, frozenset({i}), i))
+            continue
+        if shapes:
+            # An id parameter with an example takes only values written like it.
             continue
         linked = i - 2 in strong and previous in _LINKS
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
             offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
-        elif person and previous in ("for", "by"):
+        elif person and previous in _PERSON_BEFORE:
             offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
-        elif identifier and text.isupper() and text.isalpha() and 2 <= len(text) <= 5:
+        elif (
+            identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
+        ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
     return offers
 
@@ -327,6 +389,11 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
+def _claimed_text(scan: Scan, offer: _Offer) -> str:
+    index = next(iter(offer.claims))
+    return scan.tokens[index].text if index < len(scan.tokens) else ""
+
+
 def _remainder(scan: Scan, claimed: set[int]) -> str | None:
     """Free text left once the other arguments and the request's own words are taken out."""
     text = scan.text
@@ -351,7 +418,11 @@ def _remainder(scan: Scan, claimed: set[int]) -> str | None:
             best = run
     if not best:
         return None
-    return text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    found = text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    # "eggs and flour on my shopping list": where it goes is not part of what it is.
+    if not _ENDS_WITH_LIST.search(text):
+        return found
+    return _DESTINATION.sub("", found).strip() or found
 
 
 def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int]] | None:
@@ -375,8 +446,11 @@ def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int
     if param.is_a("free_text"):
         text = _remainder(scan, claimed)
         return (text, set()) if text else None
+    shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     for phrase in scan.names:
         span = set(range(phrase.first, phrase.last + 1))
+        if shapes and shape(phrase.text) not in shapes:
+            continue
         if not span & claimed:
             return ([phrase.text] if param.type == "array" else phrase.text), span
     return None
@@ -387,6 +461,7 @@ def fill_arguments(
     scan: Scan,
     *,
     preset: Mapping[str, Any] | None = None,
+    vocabulary: frozenset[str] = frozenset(),
 ) -> Filled:
     """The arguments `scan` gives for a tool with these JSON Schema `parameters`.
 
@@ -396,9 +471,19 @@ def fill_arguments(
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
     offers = [
-        offer for param in params if param.name not in chosen for offer in _offers(param, scan)
+        offer
+        for param in params
+        if param.name not in chosen
+        for offer in _offers(param, scan)
+        # A word the operation's own description uses ("ERA") is vocabulary, not a value.
+        if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
     required = {param.name for param in params if param.required}
+    free = {p.name for p in params if p.is_a("free_text") and p.type == "string"}
+    if free and ":" in scan.text:
+        # "new todo for alice: book flights to Chicago, IL": after the colon is the text.
+        colon = scan.token_at(scan.text.index(":"))
+        offers = [o for o in offers if o.param in free or not o.claims or min(o.claims) < colon]
     offers.sort(key=lambda o: (-o.score, o.order))
     claimed: set[int] = set()
     for offer in offers:

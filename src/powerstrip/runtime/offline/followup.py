@@ -16,7 +16,38 @@ from powerstrip.runtime.model import ChatMessage
 from powerstrip.runtime.offline.params import Param
 from powerstrip.runtime.offline.render import main_records, parse_body
 
-__all__ = ["ORDINAL_WORDS", "earlier_arguments", "last_records", "ordinal", "record_arguments"]
+__all__ = [
+    "ORDINAL_WORDS",
+    "earlier_arguments",
+    "last_record",
+    "last_records",
+    "ordinal",
+    "points_back",
+    "record_arguments",
+]
+
+_POINTER = re.compile(r"\b(?:it|that|this|that one|this one)\b", re.IGNORECASE)
+
+
+def points_back(text: str) -> bool:
+    """Whether the message points at something already said ("take it off", "delete that")."""
+    return _POINTER.search(text) is not None
+
+
+def last_record(history: Sequence[ChatMessage]) -> Mapping[str, Any] | None:
+    """The one record the most recent tool result was about (the todo just added)."""
+    for message in reversed(history):
+        if message.role != "tool" or not message.content:
+            continue
+        value, _ = parse_body(message.content)
+        if isinstance(value, Mapping):
+            _, items = main_records(value)
+            if items is None:
+                inner = [v for v in value.values() if isinstance(v, Mapping)]
+                return inner[0] if len(inner) == 1 and "id" not in value else value
+        return None
+    return None
+
 
 ORDINAL_WORDS = {
     "first": 0,

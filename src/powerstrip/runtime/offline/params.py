@@ -38,7 +38,7 @@ _PLACE = _stems(
 )
 _FREE_TEXT = _stems(
     "todo text content query message note title task description question prompt body comment "
-    "keyword item subject topic phrase sentence"
+    "keyword item subject topic phrase sentence search"
 )
 _COUNT = _stems("limit count top max size num")
 _YEAR = _stems("year season")

@@ -17,6 +17,7 @@ __all__ = [
     "is_declined",
     "main_records",
     "parse_body",
+    "render_ranked",
     "render_result",
 ]
 
@@ -145,6 +146,9 @@ def _records(key: str | None, items: list[Any], whole: Any) -> str:  # Any: JSON
     if not items:
         return f"No {noun}: the list is empty."
     count = _count_line(len(items), min(len(items), MAX_ROWS), noun, _reported_total(whole))
+    if len(items) == 1 and isinstance(items[0], Mapping):
+        # One record: every field of it, not a table that hides some columns.
+        return f"{count}\n\n" + "\n".join(_fields(items[0]))
     if all(isinstance(item, Mapping) for item in items):
         return f"{count}\n\n{_table(items)}"
     bullets = "\n".join(f"- {_cell(item)}" for item in items[:MAX_ROWS])
@@ -241,3 +245,36 @@ def render_result(content: str | None) -> str:
     if note:
         rendered += f"\n\n(The response was too long and was cut: {note}.)"
     return rendered
+
+
+def _label(record: Mapping[str, Any]) -> str:
+    """What a record is called: its name-like field, else its id."""
+    for key, value in record.items():
+        if isinstance(value, str) and value and str(key).lower().endswith("name"):
+            return value
+    for key in ("title", "label", "id"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, Mapping | list):
+            return str(value)
+    return ""
+
+
+def _dotted(record: Mapping[str, Any], field: str) -> Any:  # Any: JSON
+    value: Any = record
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def render_ranked(
+    field: str, records: Sequence[Mapping[str, Any]], count: int, fetched: int
+) -> str:
+    """Records sorted by `field` (by the caller): the first `count` named, then a table."""
+    top = records[:count]
+    named = ", ".join(f"{_label(r)} ({_cell(_dotted(r, field))})" for r in top)
+    lead = "Top" if count > 1 else "First"
+    shown = records[: max(count, 5)]
+    return (
+        f"{lead} by {field.replace('_', ' ')} (of the {fetched} records returned): {named}."
+        f"\n\n{_table(shown)}"
+    )

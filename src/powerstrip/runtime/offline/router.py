@@ -31,17 +31,40 @@ from powerstrip.runtime.model import (
     ToolCall,
     ToolSpec,
 )
-from powerstrip.runtime.offline.arguments import answer_value, coerce, fill_arguments
+from powerstrip.runtime.offline.arguments import (
+    answer_value,
+    coerce,
+    fill_arguments,
+    is_identifier,
+)
 from powerstrip.runtime.offline.followup import (
     earlier_arguments,
+    last_record,
     last_records,
     ordinal,
+    points_back,
     record_arguments,
 )
+from powerstrip.runtime.offline.lookup import (
+    FIND_PREFIX,
+    SEARCH_WORDS,
+    finder_arguments,
+    finders,
+    match_records,
+)
 from powerstrip.runtime.offline.params import Param, params_of
-from powerstrip.runtime.offline.render import is_declined, render_result
-from powerstrip.runtime.offline.scan import scan
-from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Selection, select
+from powerstrip.runtime.offline.reasoning import rank_records, ranking_of
+from powerstrip.runtime.offline.render import (
+    is_declined,
+    main_records,
+    parse_body,
+    render_ranked,
+    render_result,
+)
+from powerstrip.runtime.offline.scan import Scan, scan
+from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selection, select
+from powerstrip.runtime.offline.semantic import preload
+from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
 
 __all__ = ["OfflineRouter"]
 
@@ -51,6 +74,11 @@ _QUESTION = re.compile(r"^To call `([^`]+)` I need `([^`]+)`")
 # An answer longer than this is a new request, not the value that was asked for.
 _ANSWER_WORDS = 12
 _MENU_SIZE = 8
+# Below the threshold but above this, the best operation is named in a clarifying question.
+_MIDDLING = 0.25
+# An operation below the threshold is still called when its name is in the message and the
+# message fills every argument it requires: the words say what to do and what with.
+_RESCUE_FLOOR = 0.12
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +104,7 @@ class OfflineRouter:
     ) -> None:
         self.threshold = threshold
         self._today = today
+        preload()
 
     @property
     def name(self) -> str:
@@ -111,6 +140,10 @@ class OfflineRouter:
     def _decide(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> _Decision:
         """The reply to the history as it stands (no I/O; `stream` wraps it)."""
         history = [m for m in messages if m.role != "system"]
+        if history and history[-1].role == "tool" and tools:
+            continued = self._after_lookup(history, tools)
+            if continued is not None:
+                return continued
         if history and history[-1].role == "tool":
             return _Decision(self._results(history))
         user_index = next(
@@ -144,14 +177,19 @@ class OfflineRouter:
         query = text
         if pointed is not None and records:
             query = text[: pointed[1][0]] + " " + text[pointed[1][1] :]
+        elif pointed is not None:
+            # "item number 3" with no list shown: a position, never an id; leave it out.
+            query = text[: pointed[1][0]] + " " + text[pointed[1][1] :]
+        scanned = scan(query, self._today())
         if tool is None:
             selection = select(query, tools, threshold=self.threshold)
-            chosen = selection.chosen
+            chosen = selection.chosen or self._rescue(query, selection, scanned)
             if chosen is None:
                 return _Decision(self._abstain(text, selection, tools))
             tool = chosen.tool
         params = params_of(tool.parameters)
-        filled = fill_arguments(tool.parameters, scan(query, self._today()), preset=preset)
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        filled = fill_arguments(tool.parameters, scanned, preset=preset, vocabulary=vocabulary)
         arguments = dict(filled.arguments)
         missing = list(filled.missing)
         if missing and records and pointed is not None:
@@ -160,10 +198,19 @@ class OfflineRouter:
                 found = record_arguments(missing, records[position])
                 arguments.update(found)
                 missing = [p for p in missing if p.name not in found]
+        if missing and pointed is None and points_back(text):
+            # "take it off": the record the last answer was about.
+            record = last_record(earlier)
+            if record is not None:
+                found = record_arguments(missing, record)
+                arguments.update(found)
+                missing = [p for p in missing if p.name not in found]
         if missing:
             carried = earlier_arguments(earlier)
+            said = " ".join(m.content or "" for m in earlier if m.role == "user").casefold()
             for param in list(missing):
-                if param.name in carried:
+                # Only what the user gave is reused, never a value the router guessed.
+                if param.name in carried and _said(carried[param.name], said):
                     arguments[param.name] = carried[param.name]
                     missing.remove(param)
         by_name = {param.name: param for param in params}
@@ -171,10 +218,149 @@ class OfflineRouter:
             name: coerce(by_name[name], value) if name in by_name else value
             for name, value in arguments.items()
         }
+        search = next(
+            (p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"), None
+        )
+        if search is not None and search.name not in arguments:
+            used = " ".join(str(v) for v in arguments.values()).casefold()
+            unused = [p.text for p in scanned.names if p.text.casefold() not in used]
+            if unused:
+                arguments[search.name] = unused[0]
+        if preset is None or not any(is_identifier(p) and p.name in preset for p in params):
+            lookup = self._lookup(tool, params, arguments, scanned, tools, text)
+            if lookup is not None:
+                return lookup
+        ranking = ranking_of(text)
+        for param in params:
+            # "top 3 by wins": the records are sorted here, so fetch as many as allowed.
+            if ranking is not None and param.is_a("count") and param.maximum is not None:
+                arguments[param.name] = int(param.maximum)
         if missing:
             return _Decision(self._ask(tool, missing[0], arguments))
         call = ToolCall(f"offline-{uuid.uuid4().hex[:12]}", tool.name, _dumps(arguments))
         return _Decision(call=call)
+
+    def _rescue(self, query: str, selection: Selection, scanned: Scan) -> Candidate | None:
+        """A candidate below the threshold whose name words and required arguments are there."""
+        words = set(terms(query))
+        for candidate in selection.ranked[:3]:
+            if candidate.fit < _RESCUE_FLOOR:
+                continue
+            name = candidate.tool.name.rpartition("__")[2]
+            # A specific word of its name ("add", "delete", "series"), not "get" or "list".
+            if not (set(terms(identifier_words(name))) - GENERIC_TERMS) & words:
+                continue
+            filled = fill_arguments(candidate.tool.parameters, scanned)
+            required = [p for p in params_of(candidate.tool.parameters) if p.required]
+            if not filled.missing and all(
+                p.name in filled.arguments and not (p.has_default and not p.is_a("free_text"))
+                for p in required
+            ):
+                return candidate
+        return None
+
+    def _lookup(
+        self,
+        tool: ToolSpec,
+        params: Sequence[Param],
+        arguments: dict[str, Any],
+        scanned: Scan,
+        tools: Sequence[ToolSpec],
+        text: str,
+        start: int = 0,
+        after: int = 0,
+    ) -> _Decision | None:
+        """A call to the operation that finds an id the message names but does not give."""
+        used = " ".join(str(v) for v in arguments.values()).casefold()
+        names = [p.text for p in scanned.names if p.text.casefold() not in used]
+        if not names:
+            return None
+        searches = [p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"]
+        if searches and searches[0].name not in arguments:
+            # The operation finds things itself ("look up the player Shohei Ohtani").
+            return None
+        for index, param in enumerate(params):
+            if index < after or param.name in arguments or not is_identifier(param):
+                continue
+            found = finders(tool, param, tools)
+            first = start if index == after else 0
+            if first >= len(found):
+                continue
+            finder = found[first]
+            call_id = f"{FIND_PREFIX}{param.name}-{first}-{uuid.uuid4().hex[:8]}"
+            lookup_arguments = finder_arguments(finder, names[0], arguments)
+            return _Decision(call=ToolCall(call_id, finder.name, _dumps(lookup_arguments)))
+        return None
+
+    def _after_lookup(
+        self, history: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+    ) -> _Decision | None:
+        """After a lookup's result: the call asked for, with the id found (or a question)."""
+        call_index = next(
+            (i for i in range(len(history) - 1, -1, -1) if history[i].tool_calls), None
+        )
+        if call_index is None:
+            return None
+        call = history[call_index].tool_calls[0]
+        if not call.id.startswith(FIND_PREFIX):
+            return None
+        param_name, _, rest = call.id.removeprefix(FIND_PREFIX).rpartition("-")[0].rpartition("-")
+        position = int(rest) if rest.isdigit() else 0
+        user_index = next(
+            (i for i in range(call_index - 1, -1, -1) if history[i].role == "user"), None
+        )
+        if user_index is None:
+            return None
+        text = history[user_index].content or ""
+        earlier = history[:user_index]
+        selection = select(text, tools, threshold=self.threshold)
+        scanned = scan(text, self._today())
+        chosen = selection.chosen or self._rescue(text, selection, scanned)
+        if chosen is None:
+            return None
+        tool = chosen.tool
+        param = next((p for p in params_of(tool.parameters) if p.name == param_name), None)
+        if param is None:
+            return None
+        value, _ = parse_body(history[-1].content or "")
+        _, records = main_records(value)
+        known = {str(v).casefold() for v in json.loads(call.arguments or "{}").values()}
+        names = [p.text for p in scanned.names]
+        looked = [n for n in names if n.casefold() in known] or names[:1]
+        matches = [m for name in looked for m in match_records(records or [], name, param)]
+        if not matches and not (records and len(names) > len(looked)):
+            # Not found by this operation: try the next one that finds such things.
+            filled = fill_arguments(tool.parameters, scanned)
+            params = params_of(tool.parameters)
+            # The next finder of this parameter, else the next id parameter's first finder.
+            index = next(i for i, p in enumerate(params) if p.name == param_name)
+            again = self._lookup(
+                tool, params, dict(filled.arguments), scanned, tools, text, position + 1, index
+            )
+            if again is None:
+                again = self._lookup(
+                    tool, params, dict(filled.arguments), scanned, tools, text, 0, index + 1
+                )
+            if again is not None:
+                return again
+            return _Decision(
+                f"Called {call.name} with {call.arguments}: nothing matched "
+                f"“{looked[0] if looked else text}”, so I did not call {tool.name}."
+            )
+        # A listing names every thing at once: "compare the Yankees and the Mets".
+        for name in names:
+            if name not in looked:
+                matches += match_records(records or [], name, param)
+        distinct = list({json.dumps(m.id): m for m in matches}.values())
+        if len(distinct) > 1 and (param.type != "array" or len(distinct) > len(names)):
+            options = ", ".join(f"{m.label} ({m.id})" for m in distinct[:8])
+            return _Decision(
+                f"Called {call.name} with {call.arguments}. Several match: {options}. "
+                f"Which one do you mean for {tool.name}?"
+            )
+        ids = [m.id for m in distinct]
+        preset = {param.name: ids if param.type == "array" else ids[0]}
+        return self._request(text, tools, earlier, preset, tool)
 
     def _answered_question(
         self, earlier: Sequence[ChatMessage], answer: str, tools: Sequence[ToolSpec]
@@ -236,21 +422,19 @@ class OfflineRouter:
 
     def _abstain(self, text: str, selection: Selection, tools: Sequence[ToolSpec]) -> str:
         best = selection.best
-        closest = (
-            f" The closest is `{best.tool.name}` (fit {best.fit:.2f}; I call from "
-            f"{selection.threshold:.2f})."
-            if best is not None
-            else ""
-        )
-        menu = "\n".join(
-            f"- `{tool.name}`: {_first_sentence(tool.description)}" for tool in tools[:_MENU_SIZE]
-        )
-        more = f"\n- … and {len(tools) - _MENU_SIZE} more" if len(tools) > _MENU_SIZE else ""
-        return (
-            "I did not call any plugin: none of the enabled operations fits this request well "
-            f"enough.{closest} Without a language model I can only run these operations; "
-            f"ask for one of them in your own words:\n{menu}{more}"
-        )
+        by_plugin: dict[str, list[str]] = {}
+        for tool in tools:
+            namespace, _, operation = tool.name.rpartition("__")
+            by_plugin.setdefault(namespace or "plugin", []).append(
+                " ".join(identifier_words(operation))
+            )
+        can = "; ".join(f"{name}: {', '.join(ops[:_MENU_SIZE])}" for name, ops in by_plugin.items())
+        if best is not None and best.fit >= _MIDDLING:
+            return (
+                f"I did not call any plugin. Did you mean `{best.tool.name}` "
+                f"({_first_sentence(best.tool.description)})? Ask again with the details."
+            )
+        return f"I did not call any plugin: that is not something they do. I can do {can}."
 
     def _results(self, history: Sequence[ChatMessage]) -> str:
         """The answer after tool results: one paragraph per call, naming call and arguments."""
@@ -269,8 +453,30 @@ class OfflineRouter:
                 parts.append(f"Did not call {call.name} with {arguments}: you declined it.")
                 continue
             parts.append(f"Called {call.name} with {arguments}.")
-            parts.append(render_result(answers[call.id]))
+            parts.append(self._answer(history, answers[call.id]))
         return "\n\n".join(parts)
+
+    def _answer(self, history: Sequence[ChatMessage], content: str | None) -> str:
+        """The result, sorted and cut when the request asked for the most or the top N."""
+        request = next((m.content or "" for m in reversed(history) if m.role == "user"), "")
+        ranking = ranking_of(request)
+        if ranking is not None and content:
+            value, _ = parse_body(content)
+            _, records = main_records(value)
+            if records and all(isinstance(r, dict) for r in records):
+                ranked = rank_records(records, ranking)
+                if ranked is not None:
+                    return render_ranked(ranked[0], ranked[1], ranking.count, len(records))
+        return render_result(content)
+
+
+def _said(value: Any, said: str) -> bool:  # Any: JSON
+    """Whether the user's own words contain `value` (every item, for a list)."""
+    if isinstance(value, list):
+        return bool(value) and all(_said(item, said) for item in value)
+    if isinstance(value, bool) or value is None:
+        return False
+    return str(value).casefold() in said
 
 
 def _first_sentence(text: str) -> str:

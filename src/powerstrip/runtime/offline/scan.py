@@ -10,13 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from powerstrip.runtime.offline.dates import DateMention, find_dates
-from powerstrip.runtime.offline.tokenize import stem, word_set
+from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
 
 __all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
 
-_TOKEN = re.compile(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[A-Za-z]+(?:['’][A-Za-z]+)*|\S")
+# An identifier stays one token: `judgeaa01`, `YOUR_API_KEY`, `user-42`; so does a hyphenated
+# word ("to-do", "one-way") and a word with an apostrophe ("alice's", "I'm").
+_TOKEN = re.compile(
+    r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_[A-Za-z0-9_]+"
+    r"|[A-Za-z]+[0-9][A-Za-z0-9]*"
+    r"|[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?"
+    r"|[A-Za-z]+(?:-[A-Za-z]+)*(?:['’][A-Za-z]+)*|\S"
+)
 _QUOTED = re.compile(r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)")
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -164,12 +172,22 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
                 j += 2
             else:
                 break
+        # "Chicago, IL", "Springfield, MO": a place and its qualifier are one value.
+        if (
+            j + 2 < len(tokens)
+            and tokens[j + 1].text == ","
+            and tokens[j + 2].text.isupper()
+            and tokens[j + 2].text.isalpha()
+            and 2 <= len(tokens[j + 2].text) <= 3
+            and not _inside(tokens[j + 2], taken)
+        ):
+            j += 2
         words = tokens[i : j + 1]
-        while words and words[0].lower in _NOT_NAMES:
+        while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
             words = words[1:]
         if words:
             first = i + (j + 1 - i - len(words))
-            text = " ".join(w.text for w in words)
+            text = " ".join(w.text for w in words).replace(" ,", ",")
             if text.endswith(("'s", "’s")):
                 text = text[:-2]
             phrases.append(Phrase(text, first, j, "name"))
@@ -177,8 +195,13 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
     return phrases
 
 
+@lru_cache(maxsize=256)
 def scan(text: str, today: date) -> Scan:
-    """Tokens and candidate values of `text`; relative dates count from `today`."""
+    """Tokens and candidate values of `text`; relative dates count from `today`.
+
+    Cached: selection, argument filling and lookups read the same message, and a `Scan` is
+    immutable.
+    """
     tokens = [Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text)]
     dates = find_dates(text, today)
     date_spans = [(d.start, d.end) for d in dates]
