@@ -9,13 +9,17 @@ UI and the CLI all call, so none of them holds logic another would need.
     await host.aclose()
 """
 
+from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
+from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.responses import ResponseRequest
 from powerstrip.host.users import (
     DEV_USER,
     TOKEN_PREFIX,
@@ -34,13 +38,21 @@ __all__ = [
     "DEV_USER",
     "OUTBOUND_HEADER",
     "TOKEN_PREFIX",
+    "ApiObjects",
+    "ApiTurn",
+    "ApiTurns",
     "ChatSummary",
     "ChatView",
     "Chats",
     "Documents",
     "GrantInfo",
     "Host",
+    "OpenAIApi",
+    "Page",
+    "PageRequest",
     "PendingApproval",
+    "PluginChoice",
+    "ResponseRequest",
     "RotationReport",
     "StoreGrants",
     "StoreRecorder",

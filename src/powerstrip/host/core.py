@@ -22,6 +22,7 @@ from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
@@ -46,6 +47,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    # The services of the OpenAI-compatible API (/v1).
+    openai: OpenAIApi
 
     @classmethod
     async def start(
@@ -90,6 +93,7 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            openai=OpenAIApi(sessions, settings, chats),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -102,6 +106,7 @@ class Host:
 
     async def aclose(self) -> None:
         """Close the model backend's connections, the outbound client and the database engine."""
+        await self.openai.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

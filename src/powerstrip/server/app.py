@@ -18,6 +18,7 @@ from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import account_router, conversations_router, plugins_router
 from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
+from powerstrip.server.v1 import create_v1_app
 from powerstrip.settings import Settings
 
 __all__ = ["OwnAddressMiddleware", "create_app"]
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         install_access_log_redaction()
         host = await Host.start(chosen, model=model)
         app.state.host = host
+        v1.state.host = host
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -77,7 +79,14 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_bytes=chosen.max_request_bytes,
+        # Uploads of /v1/files may be as large as a document the retrieval engine reads.
+        larger={
+            "/v1/files": max(chosen.max_request_bytes, chosen.retrieval_max_file_bytes + 65536)
+        },
+    )
     app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
@@ -85,6 +94,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.include_router(conversations_router, prefix="/api", responses=errors)
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(oauth.router)
+    # The OpenAI-compatible API: its own schema, errors in OpenAI's shape, and its own door.
+    v1 = create_v1_app()
+    app.mount("/v1", v1)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON

@@ -13,6 +13,8 @@ buffer and parse 200 MB without a token. This middleware runs before any route:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,9 +35,13 @@ _API_PREFIX = "/api/"
 class RequestGuard:
     """ASGI middleware: cap request bodies at `max_bytes`, authenticate `/api/` callers first."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
+        """`larger` raises the cap for the paths that start with a key (file uploads)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,8 +49,9 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         declared = _content_length(headers)
-        if declared is not None and declared > self.max_bytes:
-            await too_large_response(self.max_bytes)(scope, receive, send)
+        cap = self._cap(scope["path"])
+        if declared is not None and declared > cap:
+            await too_large_response(cap)(scope, receive, send)
             return
         if scope["path"].startswith(_API_PREFIX):
             client = scope.get("client")
@@ -59,9 +66,15 @@ class RequestGuard:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})[USER_STATE_KEY] = user
-        await self._capped(scope, receive, send)
+        await self._capped(scope, receive, send, cap)
 
-    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _cap(self, path: str) -> int:
+        for prefix, cap in self.larger.items():
+            if path.startswith(prefix):
+                return cap
+        return self.max_bytes
+
+    async def _capped(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         received = 0
         started = False
 
@@ -70,10 +83,10 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     # An HTTPException: FastAPI re-raises it from its body reading, and the
                     # app's handler answers it; the except below covers any other reader.
-                    raise BodyTooLargeError(self.max_bytes)
+                    raise BodyTooLargeError(cap)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -87,7 +100,7 @@ class RequestGuard:
         except BodyTooLargeError:
             if started:
                 raise
-            await too_large_response(self.max_bytes)(scope, receive, send)
+            await too_large_response(cap)(scope, receive, send)
 
 
 def _content_length(headers: Headers) -> int | None:
