@@ -60,7 +60,7 @@ def matches(filter_: Any, attributes: JSON) -> bool:  # Any: an OpenAI filter, u
     value = attributes[key]
     if kind in ("in", "nin"):
         options = wanted if isinstance(wanted, list) else [wanted]
-        return bool(value in options) == (kind == "in")
+        return bool(value in options) is (kind == "in")
     if kind == "eq":
         return bool(value == wanted)
     if kind == "ne":
