@@ -218,8 +218,17 @@ class Responses:
         return _public(run.response)
 
     async def _drain(self, run: _Run) -> None:
-        async for _ in run.events():
-            pass
+        try:
+            async for _ in run.events():
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # No one is reading this run's stream: its failure goes into the kept response.
+            logger.exception("responses.background_failed id=%s", run.response["id"])
+            run.response["status"] = "failed"
+            run.response["error"] = {"code": "server_error", "message": "the response failed"}
+            await self._keep(run)
 
     # -- stored responses --------------------------------------------------------------------
 
@@ -431,6 +440,8 @@ class _Run:
         """The Responses API's stream events, ending with completed, incomplete or failed."""
         response = self.response
         response["status"] = "in_progress"
+        if self.request.background:
+            await self.engine._keep(self)  # a poller sees it start
         yield self._event("response.created", response=_public(response))
         yield self._event("response.in_progress", response=_public(response))
         decisions = {
