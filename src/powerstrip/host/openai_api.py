@@ -45,7 +45,9 @@ class OpenAIApi:
         self.turns = ApiTurns(chats)
         self.conversations = Conversations(self.objects)
         self.responses = Responses(self.objects, self.turns, self.vector_stores, self.conversations)
-        self.assistants = Assistants(self.objects, self.responses, self.conversations)
+        self.assistants = Assistants(
+            self.objects, self.responses, self.conversations, self.vector_stores
+        )
         self.replays = Replays(sessions)
 
     @property

@@ -89,6 +89,8 @@ class ResponseRequest:
     parallel_tool_calls: bool = True
     text: JSON | None = None
     user: str | None = None
+    # Added to each item this response adds to its conversation (an Assistants run's ids).
+    item_tags: JSON = field(default_factory=dict)
 
 
 class Conversations:
@@ -463,7 +465,9 @@ class _Run:
         await self.engine._keep(self)
         if response["conversation"]:
             await self.engine.conversations.add_items(
-                self.user, response["conversation"]["id"], [*self.items, *response["output"]]
+                self.user,
+                response["conversation"]["id"],
+                [*self.items, *(item | self.request.item_tags for item in response["output"])],
             )
         final = {"completed": "response.completed", "failed": "response.failed"}.get(
             response["status"], "response.incomplete"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from powerstrip import __version__
-from powerstrip.server.v1 import chat, files, models, responses, vector_stores
+from powerstrip.server.v1 import assistants, chat, files, models, responses, vector_stores
 from powerstrip.server.v1.access import Idempotent, V1Guard
 from powerstrip.server.v1.errors import install_openai_errors
 
@@ -28,6 +28,6 @@ def create_v1_app() -> FastAPI:
     # Added last runs first: the guard authenticates, then Idempotent may replay.
     app.add_middleware(Idempotent)
     app.add_middleware(V1Guard)
-    for module in (models, chat, responses, files, vector_stores):
+    for module in (models, chat, responses, files, vector_stores, assistants):
         app.include_router(module.router)
     return app
