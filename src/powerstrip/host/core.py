@@ -23,7 +23,9 @@ from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.users import Users
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -47,6 +49,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    plugins: Plugins
+    users: Users
     # The services of the OpenAI-compatible API (/v1).
     openai: OpenAIApi
 
@@ -82,6 +86,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         return cls(
             settings=settings,
             engine=engine,
@@ -92,7 +97,9 @@ class Host:
             executor=executor,
             model=chosen,
             chats=chats,
-            sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            sign_in_links=sign_in_links,
+            plugins=Plugins(registry, sign_in_links, settings),
+            users=Users(sessions),
             openai=OpenAIApi(sessions, settings, chats),
         )
 

@@ -25,7 +25,6 @@ __all__ = ["Caller", "CurrentCaller", "Idempotent", "V1Guard", "caller_of"]
 
 CALLER_STATE_KEY = "powerstrip.v1.caller"
 _FILE_PATHS = ("/files", "/vector_stores", "/uploads")
-ALL_SCOPES = frozenset({"chat", "files", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +36,9 @@ class Caller:
 
 
 async def _caller(host: Host, headers: Headers, client: str) -> Caller:
-    # Tokens carry no scopes yet: a token may do all its user may (admin only for admins).
-    # The host's users service (host.users.authenticate) replaces this with the token's own.
+    # The server's one way of reading a token (host.users underneath), scopes included.
     user = await authenticate(host, headers, client)
-    return Caller(user, ALL_SCOPES if user.is_admin else ALL_SCOPES - {"admin"})
+    return Caller(user, frozenset(scope for scope in user.scopes if user.may(scope)))
 
 
 def _needed_scope(path: str) -> str:
