@@ -44,8 +44,11 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
         extension = paused.model_extra["powerstrip"]  # type: ignore[index]
         [approval] = extension["approvals"]
         assert approval["call_id"] == "call-p1"
-        assert approval["approve_url"].endswith(f"/api/conversations/{extension['conversation_id']}/approvals")
-        assert "needs your approval" in text and approval["approve_url"] in text
+        assert approval["approve_url"].endswith(
+            f"/api/conversations/{extension['conversation_id']}/approvals"
+        )
+        assert "needs your approval" in text
+        assert approval["approve_url"] in text
         assert hosted.recorders["plugin.example.com"].api_calls() == []
         assert get_todos in [t["function"]["name"] for t in hosted.model.requests[-1]["tools"]]
 
@@ -67,7 +70,11 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
         )
         assert completion.choices[0].message.content == "Still empty."
         [call] = completion.model_extra["powerstrip"]["plugin_calls"]  # type: ignore[index]
-        assert (call["function_name"], call["status"], call["status_code"]) == (get_todos, "ok", 200)
+        assert (call["function_name"], call["status"], call["status_code"]) == (
+            get_todos,
+            "ok",
+            200,
+        )
         assert len(hosted.recorders["plugin.example.com"].api_calls()) == 2
 
         # 4. A response with the plugins as an mcp tool: an mcp_call item with the output.
@@ -78,6 +85,7 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
             tools=[{"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"}],  # type: ignore[list-item]
         )
         mcp_call, message = response.output
+        assert message.type == "message"
         assert mcp_call.type == "mcp_call"
         assert (mcp_call.name, mcp_call.status) == (get_todos, "completed")  # type: ignore[union-attr]
         assert json.loads(mcp_call.output or "null") is not None  # type: ignore[union-attr]

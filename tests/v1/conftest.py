@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class V1:
     server: LoopbackServer
     model: ScriptedModelServer
     settings: Settings
+    clients: list[openai.OpenAI] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -55,10 +56,22 @@ class V1:
     def token(self, username: str) -> str:
         return asyncio.run(make_token(self.settings, username))
 
-    def client(self, username: str, **options: Any) -> openai.OpenAI:
-        return openai.OpenAI(
-            base_url=self.base_url, api_key=self.token(username), max_retries=0, **options
+    def client(
+        self, username: str, *, api_key: str | None = None, base_url: str | None = None
+    ) -> openai.OpenAI:
+        """An official client with a new token of `username` (or `api_key`), closed with the
+        module's server."""
+        client = openai.OpenAI(
+            base_url=base_url or self.base_url,
+            api_key=api_key or self.token(username),
+            max_retries=0,
         )
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
 
 def serve_v1(tmp_path: Path, model: ScriptedModelServer, **changes: Any) -> LoopbackServer:
@@ -82,4 +95,6 @@ def v1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V1]:
     with ScriptedModelServer() as model:
         server = serve_v1(tmp_path_factory.mktemp("v1"), model)
         with server:
-            yield V1(server, model, server.settings)  # type: ignore[attr-defined]
+            running = V1(server, model, server.settings)  # type: ignore[attr-defined]
+            yield running
+            running.close()

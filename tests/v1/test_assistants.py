@@ -36,9 +36,7 @@ def _settle(client: openai.OpenAI, thread_id: str, run_id: str, *statuses: str) 
     raise AssertionError(f"run {run_id} stayed {run.status}")
 
 
-def test_a_streamed_run_searches_the_thread_s_files_and_cites_them(
-    v1: V1, tmp_path: Path
-) -> None:
+def test_a_streamed_run_searches_the_thread_s_files_and_cites_them(v1: V1, tmp_path: Path) -> None:
     client = v1.client("ada")
     pdf = write_pdf(tmp_path / "tides.pdf", ["High tide on the first of May was at 06:12."])
     with pdf.open("rb") as handle:
@@ -67,8 +65,10 @@ def test_a_streamed_run_searches_the_thread_s_files_and_cites_them(
         "content": "Answer from the files.",
     }
     messages = client.beta.threads.messages.list(thread.id, order="asc")
-    user, answer = messages.data
-    assert answer.role == "assistant" and answer.run_id == run.id
+    question, answer = messages.data
+    assert question.role == "user"
+    assert answer.role == "assistant"
+    assert answer.run_id == run.id
     text = answer.content[0].text  # type: ignore[union-attr]
     assert text.value == "At 06:12 [1]."
     [citation] = text.annotations
@@ -77,9 +77,12 @@ def test_a_streamed_run_searches_the_thread_s_files_and_cites_them(
     assert citation.text == "[1]"  # type: ignore[union-attr]
     steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc")
     assert [step.type for step in steps] == ["tool_calls", "message_creation"]
-    assert client.beta.threads.runs.steps.retrieve(
-        steps.data[0].id, thread_id=thread.id, run_id=run.id
-    ).id == steps.data[0].id
+    assert (
+        client.beta.threads.runs.steps.retrieve(
+            steps.data[0].id, thread_id=thread.id, run_id=run.id
+        ).id
+        == steps.data[0].id
+    )
 
 
 def test_a_run_requires_action_then_takes_tool_outputs(v1: V1) -> None:
@@ -100,7 +103,8 @@ def test_a_run_requires_action_then_takes_tool_outputs(v1: V1) -> None:
     v1.model.push(Reply("Foggy in Lima."))
     done = client.beta.threads.runs.submit_tool_outputs_and_poll(
         run_id=run.id,
-        thread_id=thread.id, tool_outputs=[{"tool_call_id": "call_a1", "output": "fog"}]
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": "call_a1", "output": "fog"}],
     )
     assert done.status == "completed"
     assert v1.model.requests[-1]["messages"][-1] == {

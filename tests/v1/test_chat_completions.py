@@ -112,11 +112,13 @@ def test_errors_come_in_openai_s_shape(v1: V1) -> None:
     client = v1.client("ada")
     with pytest.raises(openai.BadRequestError) as bad:
         client.chat.completions.create(
-            model="scripted-model", messages=[{"role": "wizard", "content": "Hi"}]  # type: ignore[list-item, misc]
+            model="scripted-model",
+            messages=[{"role": "wizard", "content": "Hi"}],  # type: ignore[list-item, misc]
         )
     assert bad.value.status_code == 400
     assert "wizard" in bad.value.message
-    assert isinstance(bad.value.body, dict) and bad.value.body["type"] == "invalid_request_error"
-    wrong = openai.OpenAI(base_url=v1.base_url, api_key="pst_not-a-token", max_retries=0)
+    assert isinstance(bad.value.body, dict)
+    assert bad.value.body["type"] == "invalid_request_error"
+    wrong = v1.client("nobody", api_key="pst_not-a-token")
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()

@@ -73,7 +73,10 @@ def test_a_vector_store_ingests_searches_and_filters(v1: V1, pdf: Path) -> None:
     )
     assert batch.status == "completed"
     assert batch.file_counts.completed == 1
-    assert [f.id for f in client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)] == [note.id]
+    assert [
+        f.id
+        for f in client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
+    ] == [note.id]
     store = client.vector_stores.retrieve(store.id)
     assert store.file_counts.completed == 2
     assert store.file_counts.total == 2
@@ -123,7 +126,8 @@ def test_a_bad_chunking_strategy_is_refused_and_a_good_one_reported(v1: V1) -> N
 def _cite(body: dict[str, object]) -> ScriptStep:
     # The model read the numbered passages; it answers citing the first one.
     tool_output = str(body["messages"][-1]["content"])  # type: ignore[index]
-    assert "[1]" in tool_output and "1947" in tool_output
+    assert "[1]" in tool_output
+    assert "1947" in tool_output
     return Reply("The harbour froze in 1947 [1].")
 
 

@@ -82,7 +82,9 @@ def test_a_client_function_round_trips_with_previous_response_id(v1: V1) -> None
 def test_a_streamed_function_call_has_argument_events(v1: V1) -> None:
     v1.model.push(CallTool("get_weather", {"city": "Rome"}))
     with v1.client("ada").responses.stream(
-        model="scripted-model", input="Rome?", tools=[WEATHER]  # type: ignore[list-item]
+        model="scripted-model",
+        input="Rome?",
+        tools=[WEATHER],  # type: ignore[list-item]
     ) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_response()
@@ -109,7 +111,10 @@ def test_a_conversation_keeps_the_turns(v1: V1) -> None:
     items = client.conversations.items.list(conversation.id, order="asc")
     assert [item.type for item in items] == ["message"] * 5
     first = items.data[0]
-    assert client.conversations.items.retrieve(first.id, conversation_id=conversation.id).id == first.id
+    assert (
+        client.conversations.items.retrieve(first.id, conversation_id=conversation.id).id
+        == first.id
+    )
     client.conversations.items.delete(first.id, conversation_id=conversation.id)
     assert len(client.conversations.items.list(conversation.id).data) == 4
     updated = client.conversations.update(conversation.id, metadata={"topic": "ada"})

@@ -32,7 +32,8 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:  # Any: 
 def _openai_error_shape(response: Any) -> None:  # Any: schemathesis's response
     if response.status_code >= 400:
         error = response.json()["error"]
-        assert isinstance(error["message"], str) and error["type"], response.text
+        assert isinstance(error["message"], str), response.text
+        assert error["type"], response.text
 
 
 def test_no_generated_request_is_a_server_error(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ from powerstrip.store import Message, transaction
 
 if TYPE_CHECKING:
     from powerstrip.host.chats import Chats
+    from powerstrip.host.plugins import Plugins
     from powerstrip.host.users import UserInfo
 
 __all__ = ["ApiTurn", "ApiTurns", "PluginChoice"]
@@ -133,8 +134,9 @@ async def _guarded(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
 class ApiTurns:
     """Opens API turns over the chats service's model, executor and plugins."""
 
-    def __init__(self, chats: Chats) -> None:
+    def __init__(self, chats: Chats, plugins: Plugins) -> None:
         self._chats = chats
+        self._plugins = plugins
 
     async def open(
         self,
@@ -198,7 +200,7 @@ class ApiTurns:
     ) -> tuple[list[int], tuple[int, ...]]:
         if not plugins.enabled:
             return [], ()
-        installed = await self._chats.registry.list_plugins(user.id, installed_only=True)
+        installed = await self._plugins.store(user, installed_only=True)
         if plugins.named is None:
             limit = self._chats.settings.max_plugins_per_conversation
             ids = [entry.plugin.id for entry in installed]

@@ -443,10 +443,10 @@ class Assistants:
                             },
                             thread_id,
                         )
-                        step = _finish(steps, "message_id", item["id"])
+                        finished = _finish(steps, "message_id", item["id"])
                         yield "thread.message.completed", view
-                        if step is not None:
-                            yield "thread.run.step.completed", step
+                        if finished is not None:
+                            yield "thread.run.step.completed", finished
                     elif item["type"] == "file_search_call":
                         step = _step(
                             run,

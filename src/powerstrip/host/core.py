@@ -87,6 +87,7 @@ class Host:
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
         sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
+        plugins = Plugins(registry, sign_in_links, settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -98,9 +99,9 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=sign_in_links,
-            plugins=Plugins(registry, sign_in_links, settings),
+            plugins=plugins,
             users=Users(sessions),
-            openai=OpenAIApi(sessions, settings, chats),
+            openai=OpenAIApi(sessions, settings, chats, plugins),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

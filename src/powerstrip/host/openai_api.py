@@ -21,6 +21,7 @@ from powerstrip.host.assistants import Assistants
 from powerstrip.host.chats import Chats
 from powerstrip.host.documents import Documents
 from powerstrip.host.files import Files
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.replays import Replays
 from powerstrip.host.responses import Conversations, Responses
 from powerstrip.host.vector_stores import VectorStores
@@ -33,7 +34,11 @@ class OpenAIApi:
     """Files, vector stores, turns, responses, conversations, assistants and replays."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, chats: Chats
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        chats: Chats,
+        plugins: Plugins,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -42,7 +47,7 @@ class OpenAIApi:
         self.objects = ApiObjects(sessions)
         self.files = Files(sessions, self.objects, settings.retrieval_max_file_bytes)
         self.vector_stores = VectorStores(self.objects, self.files, self.documents, settings)
-        self.turns = ApiTurns(chats)
+        self.turns = ApiTurns(chats, plugins)
         self.conversations = Conversations(self.objects)
         self.responses = Responses(self.objects, self.turns, self.vector_stores, self.conversations)
         self.assistants = Assistants(
