@@ -52,6 +52,32 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
         assert hosted.recorders["plugin.example.com"].api_calls() == []
         assert get_todos in [t["function"]["name"] for t in hosted.model.requests[-1]["tools"]]
 
+        # 1b. In a response, the same wait is an mcp_approval_request item; an
+        # mcp_approval_response in the next response lets the call run.
+        plugins_tool = {"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"}
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-r0"))
+        asking = await client.responses.create(
+            model="any-model",
+            input="What is on my list?",
+            tools=[plugins_tool],  # type: ignore[list-item]
+        )
+        [request] = asking.output
+        assert request.type == "mcp_approval_request"
+        assert (request.id, request.name) == ("call-r0", get_todos)  # type: ignore[union-attr]
+        assert hosted.recorders["plugin.example.com"].api_calls() == []
+        hosted.model.push(Reply("Nothing on it."))
+        approved = await client.responses.create(
+            model="any-model",
+            previous_response_id=asking.id,
+            input=[
+                {"type": "mcp_approval_response", "approval_request_id": "call-r0", "approve": True}
+            ],
+            tools=[plugins_tool],  # type: ignore[list-item]
+        )
+        assert [item.type for item in approved.output] == ["mcp_call", "message"]
+        assert approved.output_text == "Nothing on it."
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 1
+
         # 2. The user approves it at the link, allowing the operation from now on.
         hosted.model.push(Reply("Your list is empty."))
         decided = await api.post(
@@ -59,7 +85,7 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
             json={"decisions": {"call-p1": True}, "always_allow": ["call-p1"], "stream": False},
         )
         assert decided.status_code == 200, decided.text
-        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 1
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 2
 
         # 3. Now a completion calls it on the host, and says so in its extension field.
         hosted.model.push(CallTool(get_todos, {"username": "ada"}), Reply("Still empty."))
@@ -75,7 +101,7 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
             "ok",
             200,
         )
-        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 2
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 3
 
         # 4. A response with the plugins as an mcp tool: an mcp_call item with the output.
         hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-p3"), Reply("Empty."))
@@ -90,7 +116,7 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
         assert (mcp_call.name, mcp_call.status) == (get_todos, "completed")  # type: ignore[union-attr]
         assert json.loads(mcp_call.output or "null") is not None  # type: ignore[union-attr]
         assert response.output_text == "Empty."
-        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 3
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 4
 
         # 5. Without the extension field's plugins, or an mcp tool, no plugin is offered.
         hosted.model.push(Reply("No tools."))

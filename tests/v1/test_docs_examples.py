@@ -26,9 +26,7 @@ def test_the_page_has_its_examples() -> None:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client deprecates Assistants
 @pytest.mark.parametrize(("script", "code"), _examples())
-def test_the_example_runs(
-    v1: V1, monkeypatch: pytest.MonkeyPatch, script: str, code: str
-) -> None:
+def test_the_example_runs(v1: V1, monkeypatch: pytest.MonkeyPatch, script: str, code: str) -> None:
     steps = eval(f"({script},)", vars(testing))  # noqa: S307 - the docs' own model script
     v1.model.push(*steps)
     monkeypatch.setenv("POWERSTRIP_URL", v1.base_url)

@@ -151,3 +151,43 @@ def _token(server: Any) -> str:
 def test_schema_is_served(v1: V1) -> None:
     schema = httpx.get(f"{v1.base_url}/openapi.json").json()
     assert "/chat/completions" in schema["paths"]
+
+
+async def _scoped_token(v1: V1, username: str, scopes: tuple[str, ...]) -> str:
+    from powerstrip.host import ensure_user, issue_token
+    from powerstrip.store import create_engine, session_factory
+    from tests import secret_watch
+
+    engine = create_engine(v1.settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        user = await ensure_user(sessions, username)
+        token = await issue_token(sessions, user.id, "scoped", scopes=scopes)
+    finally:
+        await engine.dispose()
+    secret_watch.watch(token)
+    return token
+
+
+def test_a_token_reaches_only_what_its_scopes_allow(v1: V1) -> None:
+    import asyncio
+
+    chat_only = v1.client("scoped", api_key=asyncio.run(_scoped_token(v1, "scoped", ("chat",))))
+    files_only = v1.client("scoped", api_key=asyncio.run(_scoped_token(v1, "scoped", ("files",))))
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        chat_only.files.create(file=("a.txt", b"x"), purpose="assistants")
+    assert "files" in refused.value.message
+    with pytest.raises(openai.PermissionDeniedError):
+        chat_only.vector_stores.list()
+    with pytest.raises(openai.PermissionDeniedError):
+        files_only.chat.completions.create(
+            model="scripted-model", messages=[{"role": "user", "content": "hi"}]
+        )
+    with pytest.raises(openai.PermissionDeniedError):
+        files_only.responses.create(model="scripted-model", input="hi")
+    assert files_only.files.create(file=("a.txt", b"x"), purpose="assistants").bytes == 1
+    v1.model.push(Reply("Chat is allowed."))
+    answer = chat_only.chat.completions.create(
+        model="scripted-model", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "Chat is allowed."
