@@ -191,3 +191,46 @@ def test_a_token_reaches_only_what_its_scopes_allow(v1: V1) -> None:
         model="scripted-model", messages=[{"role": "user", "content": "hi"}]
     )
     assert answer.choices[0].message.content == "Chat is allowed."
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the client deprecates Assistants
+def test_another_user_s_assistants_threads_and_runs_are_404(v1: V1) -> None:
+    ada = v1.client("ada")
+    eve = v1.client("eve")
+    assistant = ada.beta.assistants.create(model="scripted-model")
+    thread = ada.beta.threads.create(messages=[{"role": "user", "content": "private"}])
+    [message] = ada.beta.threads.messages.list(thread.id).data
+    v1.model.push(Reply("Hi Ada."))
+    run = ada.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    [step] = ada.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    beta = eve.beta
+    attempts: list[Callable[[], Any]] = [
+        lambda: beta.assistants.retrieve(assistant.id),
+        lambda: beta.assistants.update(assistant.id, name="mine"),
+        lambda: beta.assistants.delete(assistant.id),
+        lambda: beta.threads.retrieve(thread.id),
+        lambda: beta.threads.update(thread.id, metadata={"a": "b"}),
+        lambda: beta.threads.delete(thread.id),
+        lambda: beta.threads.messages.list(thread.id),
+        lambda: beta.threads.messages.create(thread.id, role="user", content="x"),
+        lambda: beta.threads.messages.retrieve(message.id, thread_id=thread.id),
+        lambda: beta.threads.messages.delete(message.id, thread_id=thread.id),
+        lambda: beta.threads.runs.list(thread.id),
+        lambda: beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id),
+        lambda: beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+        lambda: beta.threads.runs.cancel(run.id, thread_id=thread.id),
+        lambda: beta.threads.runs.submit_tool_outputs(
+            run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "x", "output": "y"}]
+        ),
+        lambda: beta.threads.runs.steps.list(run.id, thread_id=thread.id),
+        lambda: beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id),
+        # A thread is a conversation of its owner's only.
+        lambda: eve.conversations.retrieve(thread.id),
+    ]
+    for number, attempt in enumerate(attempts):
+        try:
+            attempt()
+        except openai.NotFoundError:
+            continue
+        pytest.fail(f"attempt {number} was answered, not refused as not found")
+    assert ada.beta.threads.retrieve(thread.id).id == thread.id

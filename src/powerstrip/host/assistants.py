@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from powerstrip.errors import InvalidInputError, RegistryError
+from powerstrip.errors import InvalidInputError, NotFoundError, RegistryError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
 from powerstrip.host.responses import Conversations, ResponseRequest, Responses
 from powerstrip.host.users import UserInfo
@@ -260,8 +260,6 @@ class Assistants:
         for step in (await self._run_row(user, thread_id, run_id))["_steps"]:
             if step["id"] == step_id:
                 return dict(step)
-        from powerstrip.errors import NotFoundError
-
         raise NotFoundError(
             f"no run step {step_id!r}", where="run step", fix="list the run's steps"
         )
@@ -577,8 +575,6 @@ class Assistants:
     async def _thread_row(self, user: UserInfo, thread_id: str) -> JSON:
         data = await self.objects.get(user, "conversation", thread_id, what="thread")
         if not str(data["id"]).startswith("thread_"):
-            from powerstrip.errors import NotFoundError
-
             raise NotFoundError(
                 f"no thread with id {thread_id!r}", where="thread", fix="list your threads"
             )
@@ -587,8 +583,6 @@ class Assistants:
     async def _run_row(self, user: UserInfo, thread_id: str, run_id: str) -> JSON:
         await self._thread_row(user, thread_id)
         if await self.objects.parent_of(user, "run", run_id) != thread_id:
-            from powerstrip.errors import NotFoundError
-
             raise NotFoundError(f"no run {run_id!r} in this thread", where="run", fix="list runs")
         return await self.objects.get(user, "run", run_id)
 

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from powerstrip.errors import InvalidInputError
+from powerstrip.errors import InvalidInputError, NotFoundError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.response_items import (
@@ -162,8 +162,6 @@ class Conversations:
 
 
 def raise_missing_item(item_id: str) -> None:
-    from powerstrip.errors import NotFoundError
-
     raise NotFoundError(
         f"no item with id {item_id!r} in this conversation",
         where="item",
@@ -426,6 +424,7 @@ class _Run:
         self.ledger = ledger
         self._sequence = 0
         self._results: list[JSON] = []
+        self._usage: JSON | None = None
 
     def _event(self, kind: str, **fields: Any) -> JSON:
         event = {"type": kind, "sequence_number": self._sequence, **fields}
@@ -473,8 +472,6 @@ class _Run:
             response["status"], "response.incomplete"
         )
         yield self._event(final, response=_public(response))
-
-    _usage: JSON | None = None
 
     async def _turns(self, decisions: dict[str, bool]) -> AsyncIterator[JSON]:
         if decisions and self.ledger:

@@ -172,6 +172,9 @@ class VectorStores:
         return await self._add(user, store_id, file_id, attributes or {}, strategy, None)
 
     async def file(self, user: UserInfo, store_id: str, file_id: str) -> JSON:
+        return _public(await self._entry(user, store_id, file_id))
+
+    async def _entry(self, user: UserInfo, store_id: str, file_id: str) -> JSON:
         await self.get(user, store_id)
         return await self.objects.get(
             user, "vector_store_file", _row(store_id, file_id), what="vector store file"
@@ -216,7 +219,7 @@ class VectorStores:
         return _public(data)
 
     async def remove_file(self, user: UserInfo, store_id: str, file_id: str) -> JSON:
-        entry = await self.file(user, store_id, file_id)
+        entry = await self._entry(user, store_id, file_id)
         from powerstrip.retrieval import Filter
 
         if entry.get("external_id"):

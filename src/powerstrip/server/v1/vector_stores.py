@@ -152,8 +152,7 @@ async def list_files(
 
 @router.get("/vector_stores/{store_id}/files/{file_id}", summary="Retrieve a vector store file")
 async def get_file(store_id: str, file_id: str, host: CurrentHost, caller: CurrentCaller) -> Any:
-    entry = await host.openai.vector_stores.file(caller.user, store_id, file_id)
-    return {k: v for k, v in entry.items() if k not in ("filename", "batch_id", "external_id")}
+    return await host.openai.vector_stores.file(caller.user, store_id, file_id)
 
 
 @router.post("/vector_stores/{store_id}/files/{file_id}", summary="Update a file's attributes")
