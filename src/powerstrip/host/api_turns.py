@@ -11,7 +11,7 @@ approvals and messages are recorded there, and a call awaiting approval can be a
 REST API (`/api/conversations/ID/approvals`) like any other. A turn without plugins needs no
 record and writes nothing: its history is the request's.
 
-    turn = await turns.open(user, messages, client_tools=tools, plugin_ids=None)
+    turn = await turns.open(user, messages, client_tools=tools, plugins=PluginChoice())
     async for event in turn.run():
         ...
 """
