@@ -255,6 +255,15 @@ def test_every_request_body_is_recorded_in_order(server: ScriptedModelServer) ->
     assert server.remaining == ()
 
 
+def test_keep_requests_keeps_only_the_last_bodies() -> None:
+    with ScriptedModelServer(keep_requests=2) as server, client(server) as openai_client:
+        for text in ("one", "two", "three"):
+            server.push(Reply(text))
+            messages = [{"role": "user", "content": text}]
+            openai_client.chat.completions.create(model="gpt-test", messages=messages)
+        assert [body["messages"][0]["content"] for body in server.requests] == ["two", "three"]
+
+
 def test_push_appends_steps_while_the_server_runs(server: ScriptedModelServer) -> None:
     server.push(Reply("one"))
     with client(server) as openai_client:

@@ -26,6 +26,7 @@ from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.users import Users
+from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -67,6 +68,9 @@ class Host:
 
         `model` replaces the backend the settings choose (tests pass a scripted one).
         """
+        install_log_hygiene()
+        for secret in _configured_secrets(settings):
+            remember_secret(secret)
         if migrate:
             await upgrade(settings.database_url)
         vault = Vault.from_settings(settings)
@@ -120,6 +124,14 @@ class Host:
             await close()
         await self.client.aclose()
         await self.engine.dispose()
+
+
+def _configured_secrets(settings: Settings) -> list[str]:
+    """The secrets the settings hold: the model key and the vault's key material."""
+    found = [settings.model_api_key.get_secret_value()]
+    for entry in settings.vault_keys.get_secret_value().split(","):
+        found.append(entry.partition(":")[2].strip())
+    return [value for value in found if value]
 
 
 def derive_secret(base: bytes, purpose: str) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from powerstrip.aliases import JSONValue
 from powerstrip.store.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -96,7 +96,6 @@ API_OBJECT_KINDS = (
 )
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
-JSONValue = Any
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -4,6 +4,7 @@ Nothing else in Powerstrip imports this package. It needs the `dev` extras (`tru
 `uvicorn`); each helper says the exact install command when one is missing.
 """
 
+from powerstrip.testing.browser import SignInError, sign_in_through_host
 from powerstrip.testing.scripted_model import (
     BreakStream,
     CallTool,
@@ -30,6 +31,8 @@ __all__ = [
     "Respond",
     "ScriptStep",
     "ScriptedModelServer",
+    "SignInError",
     "TestCA",
     "loopback_policy",
+    "sign_in_through_host",
 ]

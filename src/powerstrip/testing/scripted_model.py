@@ -173,7 +173,8 @@ class ScriptedModelServer:
     also while the server runs. With `expected_api_key`, requests without
     `Authorization: Bearer <that key>` get an OpenAI-style 401. The server answers for any
     model name; `GET /v1/models` lists `models`. `app` is the Starlette app, should you want to
-    serve it in-process.
+    serve it in-process. `keep_requests=N` keeps only the last N request bodies, for long runs
+    (a bench's thousands of turns) that would otherwise hold every one in memory.
     """
 
     def __init__(
@@ -182,12 +183,14 @@ class ScriptedModelServer:
         *,
         expected_api_key: str | None = None,
         models: Sequence[str] = ("scripted-model",),
+        keep_requests: int | None = None,
     ) -> None:
         self.expected_api_key = expected_api_key
         self.models = tuple(models)
         self._lock = threading.Lock()
         self._script: deque[ScriptStep] = deque()
-        self._requests: list[dict[str, Any]] = []
+        self._requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
+        self._received = 0
         self._played = 0
         self._call_ids = itertools.count(1)
         self.push(*script)
@@ -277,7 +280,8 @@ class ScriptedModelServer:
             return _error(400, "The request body must be a JSON object.", "invalid_request_error")
         with self._lock:
             self._requests.append(body)
-            number = len(self._requests)
+            self._received += 1
+            number = self._received
         denied = self._refuse_key(request)
         if denied is not None:
             return denied

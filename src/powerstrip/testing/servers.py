@@ -12,7 +12,6 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -23,17 +22,9 @@ from powerstrip.net.address_guard import ip_address
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["ASGIApp", "LoopbackServer", "loopback_policy"]
+from powerstrip.aliases import ASGIApp
 
-# The ASGI callable shape; Any because ASGI messages are free-form dicts by specification.
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
+__all__ = ["ASGIApp", "LoopbackServer", "loopback_policy"]
 
 _STARTUP_SECONDS = 10.0
 
@@ -42,7 +33,8 @@ class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a background thread.
 
     Use as a context manager (or call `start()` / `stop()`); `port` is known as soon as the
-    object exists, because the listening socket is bound in `__init__`.
+    object exists, because the listening socket is bound in `__init__` (to a free port, or to
+    `port` when given: an app that must know its own URL before it is built).
     """
 
     def __init__(
@@ -51,6 +43,7 @@ class LoopbackServer:
         *,
         ssl_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        port: int = 0,
         lifespan: bool = False,
         graceful_seconds: int = 1,
         access_log: bool = False,
@@ -70,7 +63,7 @@ class LoopbackServer:
         # accepts; Linux copies the option from the listening socket. Without it every response
         # (headers, then body) waited out the client's delayed ACK: ~40 ms a request.
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvicorn.config
 from rich.markup import escape
 from rich.table import Table
 
 from powerstrip import __version__
-from powerstrip.cli_dev_examples import ExampleServers, WiredExample, wire_examples
-from powerstrip.cli_host import fail, load_settings, out_console, run
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.dev_examples import ExampleServers, WiredExample, wire_examples
+from powerstrip.cli.host import fail, load_settings, out_console, run
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import ExampleConfig
 from powerstrip.host import Host
@@ -113,10 +115,23 @@ async def _prepare(settings: Settings, servers: ExampleServers | None) -> _Start
 
 
 def _run_server(settings: Settings, listener: socket.socket) -> None:
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), log_level="info", log_config=_log_config(settings))
+    )
     # uvicorn shuts down cleanly on Ctrl-C, then raises it again: that is the way out.
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[listener])
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:  # Any: logging's dictConfig schema
+    """uvicorn's logging, with Powerstrip's own records on the same stream at the set level."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["powerstrip"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def _bind(host: str, port: int) -> socket.socket:
