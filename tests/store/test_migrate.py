@@ -46,6 +46,9 @@ EXPECTED_TABLES = {
     "sign_in_uses",
     "documents",
     "chunks",
+    "api_objects",
+    "api_file_contents",
+    "api_replays",
 }
 
 

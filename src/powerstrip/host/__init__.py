@@ -10,14 +10,18 @@ UI and the CLI all call, so none of them holds logic another would need.
     await host.aclose()
 """
 
+from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
+from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.responses import ResponseRequest
 from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
 from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
@@ -46,6 +50,9 @@ __all__ = [
     "OUTBOUND_HEADER",
     "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
+    "ApiObjects",
+    "ApiTurn",
+    "ApiTurns",
     "ChatSummary",
     "ChatView",
     "Chats",
@@ -54,13 +61,18 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "OpenAIApi",
     "OpenAITranscription",
     "OperationView",
+    "Page",
+    "PageRequest",
     "PendingApproval",
+    "PluginChoice",
     "PluginDiff",
     "PluginInfo",
     "Plugins",
     "Registration",
+    "ResponseRequest",
     "RotationReport",
     "StoreEntry",
     "StoreGrants",

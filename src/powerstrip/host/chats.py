@@ -260,6 +260,19 @@ class Chats:
             self._resume(user, conversation_id, decisions, always_allow), conversation_id, user
         )
 
+    def guarded(
+        self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
+    ) -> AsyncIterator[Event]:
+        """`events` run as a chat's turn runs: one at a time per conversation, and whatever
+        fails ends with an error event and closes the calls the turn left open (API turns)."""
+        return self._guarded(events, conversation_id, user)
+
+    async def active(
+        self, user: UserInfo, plugin_id: int, conversation_id: str
+    ) -> ActivePlugin | None:
+        """The plugin as a turn calls it (its tools revalidated), None when it cannot be had."""
+        return await self._active(user, plugin_id, conversation_id)
+
     async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
         conversation = await self._conversation(user, conversation_id)
         # Calls an earlier turn left open with no one to answer them (its own closing failed

@@ -22,6 +22,7 @@ from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.transcription import Transcriber
@@ -53,6 +54,8 @@ class Host:
     plugins: Plugins
     users: Users
     transcriber: Transcriber
+    # The services of the OpenAI-compatible API (/v1).
+    openai: OpenAIApi
 
     @classmethod
     async def start(
@@ -90,6 +93,7 @@ class Host:
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
         sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
+        plugins = Plugins(registry, sign_in_links, settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -101,9 +105,10 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=sign_in_links,
-            plugins=Plugins(registry, sign_in_links, settings),
+            plugins=plugins,
             users=Users(sessions),
             transcriber=Transcriber(settings),
+            openai=OpenAIApi(sessions, settings, chats, plugins),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -116,6 +121,7 @@ class Host:
 
     async def aclose(self) -> None:
         """Close the model backend's connections, the outbound client and the database engine."""
+        await self.openai.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

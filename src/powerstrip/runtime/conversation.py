@@ -20,6 +20,7 @@ from powerstrip.runtime.events import (
     ApprovalNeeded,
     CallFinished,
     CallStarted,
+    ClientCalls,
     ErrorEvent,
     Event,
     TextDelta,
@@ -31,6 +32,7 @@ from powerstrip.runtime.model import (
     TOOL_RESULT_TAG,
     ChatMessage,
     Model,
+    ModelDone,
     ModelTextDelta,
     ModelToolCall,
     ToolCall,
@@ -164,7 +166,12 @@ class Conversation:
         grants: GrantChecker,
         subdivision: str | None = None,
         max_steps: int = 8,
+        client_tools: Sequence[ToolSpec] = (),
+        host_prompt: bool = True,
     ) -> None:
+        """`client_tools` are functions the caller runs itself (an API client's own tools): a
+        call of one ends the turn with `ClientCalls`. `host_prompt=False` leaves out the
+        plugins' system message when no plugin is enabled (the caller brings its own prompt)."""
         self.conversation_id = conversation_id
         self.model = model
         self.executor = executor
@@ -182,6 +189,12 @@ class Conversation:
         self.grants = grants
         self.subdivision = subdivision
         self.max_steps = max_steps
+        # A plugin's function wins a name clash: the host's security model decides its calls.
+        self.client_tools = [tool for tool in client_tools if self.find(tool.name)[0] is None]
+        self.host_prompt = host_prompt or bool(self.plugins)
+        # Tokens the model reported for this object's completions, when it reports them.
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -221,6 +234,16 @@ class Conversation:
         async for event in self._loop():
             yield event
 
+    async def run(self) -> AsyncIterator[Event]:
+        """Run the turn from the history as it stands (an API caller brought the messages)."""
+        async for event in self._loop():
+            yield event
+
+    async def answer(self, outputs: Mapping[str, str]) -> None:
+        """Answer client calls (call id → the output the client sent), before `run()`."""
+        for call_id, output in outputs.items():
+            await self._append(ChatMessage("tool", output, tool_call_id=call_id))
+
     def pending_calls(self) -> list[ToolCall]:
         """Tool calls of the last assistant message that have no answer yet."""
         return unanswered_calls(self.history)
@@ -238,7 +261,10 @@ class Conversation:
                         yield TextDelta(piece.text)
                     elif isinstance(piece, ModelToolCall):
                         calls.append(piece.call)
-                    # ModelDone ends the stream; reading on lets the backend close cleanly.
+                    elif isinstance(piece, ModelDone):
+                        # Ends the stream; reading on lets the backend close cleanly.
+                        self.prompt_tokens += piece.prompt_tokens or 0
+                        self.completion_tokens += piece.completion_tokens or 0
             except ModelError as exc:
                 logger.warning("conversation.model_failed id=%s", self.conversation_id)
                 yield ErrorEvent(f"the model failed: {exc}")
@@ -260,9 +286,16 @@ class Conversation:
                         )
                 yield TurnDone(text, paused=True)
                 return
+            client_names = {tool.name for tool in self.client_tools}
+            for_client = tuple(call for call in calls if call.name in client_names)
             for call in calls:
-                async for event in self._run_call(call):
-                    yield event
+                if call.name not in client_names:
+                    async for event in self._run_call(call):
+                        yield event
+            if for_client:
+                yield ClientCalls(for_client)
+                yield TurnDone(text)
+                return
         yield ErrorEvent(f"stopped after {self.max_steps} steps without a final answer")
         yield TurnDone("")
 
@@ -280,9 +313,14 @@ class Conversation:
             else message
             for message in self.history
         ]
+        if not self.host_prompt:
+            return labelled
         return [ChatMessage("system", system_prompt(self.plugins)), *labelled]
 
     def _tools(self) -> list[ToolSpec]:
+        return [*self._plugin_tools(), *self.client_tools]
+
+    def _plugin_tools(self) -> list[ToolSpec]:
         return [
             ToolSpec(
                 tool.function_name, tool.description[:_TOOL_DESCRIPTION_LIMIT], tool.parameters

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from powerstrip.runtime.model import ToolCall
+
 __all__ = [
     "ApprovalNeeded",
     "CallFinished",
     "CallStarted",
+    "ClientCalls",
     "ErrorEvent",
     "Event",
     "TextDelta",
@@ -57,6 +60,14 @@ class ApprovalNeeded:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientCalls:
+    """The model called functions the client runs (an API caller's own tools): the turn ends
+    here, and the client answers them with the next request."""
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     """Something failed that the user should know about; the turn ends after it."""
 
@@ -71,7 +82,9 @@ class TurnDone:
     paused: bool = False
 
 
-Event = TextDelta | CallStarted | CallFinished | ApprovalNeeded | ErrorEvent | TurnDone
+Event = (
+    TextDelta | CallStarted | CallFinished | ApprovalNeeded | ClientCalls | ErrorEvent | TurnDone
+)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:  # Any: JSON values
@@ -81,8 +94,13 @@ def event_to_dict(event: Event) -> dict[str, Any]:  # Any: JSON values
         CallStarted: "call_started",
         CallFinished: "call_finished",
         ApprovalNeeded: "approval_needed",
+        ClientCalls: "client_calls",
         ErrorEvent: "error",
         TurnDone: "turn_done",
     }
     data = {name: getattr(event, name) for name in event.__slots__}
+    if isinstance(event, ClientCalls):
+        data["calls"] = [
+            {"id": call.id, "name": call.name, "arguments": call.arguments} for call in event.calls
+        ]
     return {"type": names[type(event)], **data}

@@ -26,6 +26,7 @@ from powerstrip.server.api import (
 from powerstrip.server.deps import require_scope
 from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
+from powerstrip.server.v1 import create_v1_app
 from powerstrip.settings import Settings
 
 __all__ = ["OwnAddressMiddleware", "create_app"]
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         install_access_log_redaction()
         host = await Host.start(chosen, model=model)
         app.state.host = host
+        v1.state.host = host
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -91,7 +93,12 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.add_middleware(
         RequestGuard,
         max_bytes=chosen.max_request_bytes,
-        route_caps={TRANSCRIPTIONS_PATH: audio_cap, "/v1/audio/transcriptions": audio_cap},
+        route_caps={
+            TRANSCRIPTIONS_PATH: audio_cap,
+            "/v1/audio/transcriptions": audio_cap,
+            # Uploads of /v1/files may be as large as a document the retrieval engine reads.
+            "/v1/files": upload_cap(chosen.retrieval_max_file_bytes),
+        },
     )
     app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
@@ -103,6 +110,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(audio_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)
+    # The OpenAI-compatible API: its own schema, errors in OpenAI's shape, and its own door.
+    v1 = create_v1_app()
+    app.mount("/v1", v1)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON

@@ -19,10 +19,14 @@ from powerstrip.store.migrate import (
     upgrade,
 )
 from powerstrip.store.models import (
+    API_OBJECT_KINDS,
     APPROVAL_STATUSES,
     CALL_OUTCOMES,
     CREDENTIAL_KINDS,
     DOCUMENT_KINDS,
+    ApiFileContent,
+    ApiObject,
+    ApiReplay,
     ApiToken,
     Approval,
     Base,
@@ -47,10 +51,14 @@ from powerstrip.store.types import UTCDateTime, utcnow
 from powerstrip.store.upsert import upsert
 
 __all__ = [
+    "API_OBJECT_KINDS",
     "APPROVAL_STATUSES",
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
     "DOCUMENT_KINDS",
+    "ApiFileContent",
+    "ApiObject",
+    "ApiReplay",
     "ApiToken",
     "Approval",
     "Base",

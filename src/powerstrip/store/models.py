@@ -31,10 +31,14 @@ from powerstrip.aliases import JSONValue
 from powerstrip.store.types import UTCDateTime, utcnow
 
 __all__ = [
+    "API_OBJECT_KINDS",
     "APPROVAL_STATUSES",
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
     "DOCUMENT_KINDS",
+    "ApiFileContent",
+    "ApiObject",
+    "ApiReplay",
     "ApiToken",
     "Approval",
     "Base",
@@ -77,6 +81,19 @@ CALL_OUTCOMES = (
 APPROVAL_STATUSES = ("pending", "approved", "declined")
 # What a document was read from; "text" is text given directly (an API upsert, a note).
 DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
+
+# What the OpenAI-compatible API (/v1) keeps, one kind per object of OpenAI's API.
+API_OBJECT_KINDS = (
+    "file",
+    "vector_store",
+    "vector_store_file",
+    "file_batch",
+    "response",
+    "conversation",
+    "item",
+    "assistant",
+    "run",
+)
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
 
@@ -438,3 +455,58 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer)
     embedder: Mapped[str | None] = mapped_column(String(200))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ApiObject(Base):
+    """An object of the OpenAI-compatible API (/v1), in OpenAI's own JSON shape (`data`).
+
+    One table for every kind: each is a user's JSON object, listed by its parent (a vector
+    store's files, a conversation's items, a thread's runs) in creation order (`seq`), which is
+    all the API ever asks of them; the engines above decide what `data` holds.
+    """
+
+    __tablename__ = "api_objects"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", API_OBJECT_KINDS), name="kind"),
+        Index(None, "user_id", "kind", "parent_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiFileContent(Base):
+    """The bytes of an uploaded file (`/v1/files`), kept apart from its listing row."""
+
+    __tablename__ = "api_file_contents"
+
+    file_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+
+
+class ApiReplay(Base):
+    """The answer to a create sent with an `Idempotency-Key`, replayed when it is sent again.
+
+    `retry_ref` is the SHA-256 of the client's key (with the route), `body_sha256` of the request
+    body: a key sent again with another body is refused, not replayed. `status` 0 means the
+    first request is still being answered.
+    """
+
+    __tablename__ = "api_replays"
+    __table_args__ = (Index(None, "created_at"),)
+
+    user_id: Mapped[int] = mapped_column(_user_fk(), primary_key=True)
+    retry_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    media_type: Mapped[str] = mapped_column(String(100), default="application/json")
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

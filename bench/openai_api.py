@@ -1,0 +1,189 @@
+"""What `/v1/chat/completions` costs over the model it fronts: time to first token and in total.
+
+Two processes on loopback: the host (`powerstrip serve`, SQLite, its model the scripted one) and
+this driver, which also runs the scripted OpenAI-compatible model (`powerstrip.testing`) in a
+thread. Each request is a streamed chat completion of a short answer (no plugins offered), sent
+once straight to the scripted model and once through the host's `/v1`; the driver times the
+first content delta (TTFT) and the last byte, and prints p50/p99 of both paths and their ratio,
+at each concurrency.
+
+    .venv/bin/python bench/openai_api.py [--requests 500] [--concurrency 1,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from powerstrip.host import ensure_user, issue_token
+from powerstrip.settings import Settings
+from powerstrip.store import create_engine, session_factory, upgrade
+from powerstrip.testing import Reply, ScriptedModelServer
+
+POWERSTRIP = Path(sys.executable).with_name("powerstrip")
+STARTUP_SECONDS = 60.0
+ANSWER = "The quick brown fox jumps over the lazy dog, twice."
+BODY = {
+    "model": "scripted-model",
+    "messages": [{"role": "user", "content": "Say the pangram."}],
+    "stream": True,
+    "powerstrip": {"plugins": []},
+}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value at `share` (0..1) of the sorted values, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Timings:
+    ttft: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+async def one(client: httpx.AsyncClient, url: str, headers: dict[str, str], into: Timings) -> None:
+    started = time.perf_counter()
+    first: float | None = None
+    text = []
+    try:
+        async with client.stream("POST", url, json=BODY, headers=headers) as answer:
+            async for line in answer.aiter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices") or ():
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        first = first or time.perf_counter()
+                        text.append(piece)
+    except httpx.HTTPError:
+        into.errors += 1
+        return
+    if "".join(text) != ANSWER or first is None:
+        into.errors += 1
+        return
+    into.ttft.append(first - started)
+    into.total.append(time.perf_counter() - started)
+
+
+async def run(url: str, headers: dict[str, str], requests: int, concurrency: int) -> Timings:
+    timings = Timings()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(requests):
+        queue.put_nowait(number)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                await one(client, url, headers, timings)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return timings
+
+
+async def token(settings: Settings) -> str:
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        user = await ensure_user(sessions, "bench")
+        return await issue_token(sessions, user.id, "bench")
+    finally:
+        await engine.dispose()
+
+
+@contextlib.contextmanager
+def host(model: ScriptedModelServer, data: Path) -> Iterator[tuple[str, Settings]]:
+    port = free_port()
+    env = os.environ | {
+        "POWERSTRIP_DATA_DIR": str(data),
+        "POWERSTRIP_MODEL_BASE_URL": model.base_url,
+        "POWERSTRIP_MODEL_NAME": "scripted-model",
+    }
+    settings = Settings(data_dir=data)
+    log = data / "host.log"
+    with log.open("wb") as out:
+        args = [str(POWERSTRIP), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the host did not start:\n{log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{url}/healthz", timeout=1.0)
+                break
+            time.sleep(0.1)
+        yield url, settings
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def line(name: str, timings: Timings, base: Timings | None) -> str:
+    ttft = (percentile(timings.ttft, 0.5), percentile(timings.ttft, 0.99))
+    total = (percentile(timings.total, 0.5), percentile(timings.total, 0.99))
+    text = (
+        f"  {name:8} TTFT p50 {ttft[0] * 1000:7.2f} ms  p99 {ttft[1] * 1000:7.2f} ms   "
+        f"total p50 {total[0] * 1000:7.2f} ms  p99 {total[1] * 1000:7.2f} ms   "
+        f"errors {timings.errors}"
+    )
+    if base is not None:
+        ratio = total[0] / percentile(base.total, 0.5)
+        ttft_ratio = ttft[0] / percentile(base.ttft, 0.5)
+        text += f"   p50 ratio TTFT {ttft_ratio:.2f}x total {ratio:.2f}x"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", default="1,32")
+    options = parser.parse_args()
+    levels = [int(level) for level in options.concurrency.split(",")]
+    with tempfile.TemporaryDirectory() as folder, ScriptedModelServer() as model:
+        model.push(*(Reply(ANSWER) for _ in range(options.requests * len(levels) * 2 + 20)))
+        with host(model, Path(folder)) as (url, settings):
+            headers = {"Authorization": f"Bearer {asyncio.run(token(settings))}"}
+            asyncio.run(run(f"{url}/v1/chat/completions", headers, 10, 1))  # warm up
+            asyncio.run(run(f"{model.base_url}/chat/completions", {}, 10, 1))
+            print(f"streamed chat completions, {options.requests} requests each")
+            for level in levels:
+                direct = asyncio.run(
+                    run(f"{model.base_url}/chat/completions", {}, options.requests, level)
+                )
+                through = asyncio.run(
+                    run(f"{url}/v1/chat/completions", headers, options.requests, level)
+                )
+                print(f"concurrency {level}:")
+                print(line("direct", direct, None))
+                print(line("via /v1", through, direct))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The user's installed plugins as server-side tools of `/v1`, through the official `openai` client:
+a call that needs approval ends the completion with a link and runs nothing; once the user
+approved ("always allow"), chat completions and responses call the plugin on the host."""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+
+from powerstrip.testing import CallTool, Reply
+from tests.server.conftest import Hosted
+from tests.v1.conftest import make_token
+
+pytestmark = pytest.mark.anyio
+
+
+async def _client(hosted: Hosted, username: str) -> openai.AsyncOpenAI:
+    token = await make_token(hosted.settings, username, admin=True)
+    return openai.AsyncOpenAI(
+        base_url=f"{hosted.server.url}/v1",
+        api_key=token,
+        max_retries=0,
+        http_client=openai.DefaultAsyncHttpxClient(verify=hosted.tls),
+    )
+
+
+async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
+    async with await hosted.user("ada", admin=True) as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        assert (await api.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        operations = (await api.get(f"/api/plugins/{plugin_id}/operations")).json()["operations"]
+        names = {op["operation_id"]: op["function_name"] for op in operations}
+        get_todos = names["list_todos"]
+        client = await _client(hosted, "ada")
+
+        # 1. The call needs the user's yes: the completion ends saying so, and runs nothing.
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-p1"))
+        paused = await client.chat.completions.create(
+            model="any-model", messages=[{"role": "user", "content": "What is on my list?"}]
+        )
+        text = paused.choices[0].message.content or ""
+        extension = paused.model_extra["powerstrip"]  # type: ignore[index]
+        [approval] = extension["approvals"]
+        assert approval["call_id"] == "call-p1"
+        assert approval["approve_url"].endswith(
+            f"/api/conversations/{extension['conversation_id']}/approvals"
+        )
+        assert "needs your approval" in text
+        assert approval["approve_url"] in text
+        assert hosted.recorders["plugin.example.com"].api_calls() == []
+        assert get_todos in [t["function"]["name"] for t in hosted.model.requests[-1]["tools"]]
+
+        # 1b. In a response, the same wait is an mcp_approval_request item; an
+        # mcp_approval_response in the next response lets the call run.
+        plugins_tool = {"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"}
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-r0"))
+        asking = await client.responses.create(
+            model="any-model",
+            input="What is on my list?",
+            tools=[plugins_tool],  # type: ignore[list-item]
+        )
+        [request] = asking.output
+        assert request.type == "mcp_approval_request"
+        assert (request.id, request.name) == ("call-r0", get_todos)  # type: ignore[union-attr]
+        assert hosted.recorders["plugin.example.com"].api_calls() == []
+        hosted.model.push(Reply("Nothing on it."))
+        approved = await client.responses.create(
+            model="any-model",
+            previous_response_id=asking.id,
+            input=[
+                {"type": "mcp_approval_response", "approval_request_id": "call-r0", "approve": True}
+            ],
+            tools=[plugins_tool],  # type: ignore[list-item]
+        )
+        assert [item.type for item in approved.output] == ["mcp_call", "message"]
+        assert approved.output_text == "Nothing on it."
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 1
+
+        # 2. The user approves it at the link, allowing the operation from now on.
+        hosted.model.push(Reply("Your list is empty."))
+        decided = await api.post(
+            approval["approve_url"].removeprefix(hosted.settings.public_url),
+            json={"decisions": {"call-p1": True}, "always_allow": ["call-p1"], "stream": False},
+        )
+        assert decided.status_code == 200, decided.text
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 2
+
+        # 3. Now a completion calls it on the host, and says so in its extension field.
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}), Reply("Still empty."))
+        completion = await client.chat.completions.create(
+            model="any-model",
+            messages=[{"role": "user", "content": "And now?"}],
+            extra_body={"powerstrip": {"plugins": [plugin_id]}},
+        )
+        assert completion.choices[0].message.content == "Still empty."
+        [call] = completion.model_extra["powerstrip"]["plugin_calls"]  # type: ignore[index]
+        assert (call["function_name"], call["status"], call["status_code"]) == (
+            get_todos,
+            "ok",
+            200,
+        )
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 3
+
+        # 4. A response with the plugins as an mcp tool: an mcp_call item with the output.
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-p3"), Reply("Empty."))
+        response = await client.responses.create(
+            model="any-model",
+            input="Check my list",
+            tools=[{"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"}],  # type: ignore[list-item]
+        )
+        mcp_call, message = response.output
+        assert message.type == "message"
+        assert mcp_call.type == "mcp_call"
+        assert (mcp_call.name, mcp_call.status) == (get_todos, "completed")  # type: ignore[union-attr]
+        assert json.loads(mcp_call.output or "null") is not None  # type: ignore[union-attr]
+        assert response.output_text == "Empty."
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 4
+
+        # 5. Without the extension field's plugins, or an mcp tool, no plugin is offered.
+        hosted.model.push(Reply("No tools."))
+        await client.chat.completions.create(
+            model="any-model",
+            messages=[{"role": "user", "content": "Hi"}],
+            extra_body={"powerstrip": {"plugins": []}},
+        )
+        assert "tools" not in hosted.model.requests[-1]
+        await client.close()
