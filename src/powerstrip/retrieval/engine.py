@@ -31,7 +31,7 @@ from powerstrip.errors import IngestError, SearchError
 from powerstrip.retrieval import records
 from powerstrip.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_text
 from powerstrip.retrieval.embedders import Embedder, make_embedder
-from powerstrip.retrieval.extract import ExtractedText, extract, read_file
+from powerstrip.retrieval.extract import ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import reciprocal_rank_fusion
 from powerstrip.retrieval.index import ExactIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
@@ -120,6 +120,11 @@ class Retriever:
         )
 
     @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The store's sessions the retriever reads and writes with."""
+        return self._sessions
+
+    @property
     def embedder(self) -> Embedder | None:
         """The embedder in use; None in lexical-only mode."""
         return self._embedder
@@ -191,6 +196,39 @@ class Retriever:
                 fix="split it into several documents",
             )
         extracted = extract(data, kind, name=external_id)
+        return await self._add(
+            scope,
+            extracted,
+            external_id=external_id,
+            source=source,
+            source_id=source_id,
+            url=url,
+            author=author,
+            created_at=created_at,
+        )
+
+    async def add_bytes(
+        self,
+        scope: Scope,
+        external_id: str,
+        data: bytes,
+        *,
+        filename: str,
+        source: str | None = "file",
+        source_id: str | None = None,
+        url: str | None = None,
+        author: str | None = None,
+        created_at: datetime | None = None,
+    ) -> AddedDocument:
+        """Read, chunk, embed and store a file's bytes (an upload); `filename` gives its type."""
+        if len(data) > self.max_file_bytes:
+            raise IngestError(
+                f"the file is {len(data)} bytes, above the {self.max_file_bytes}-byte cap",
+                where=filename,
+                fix="split it, or raise POWERSTRIP_RETRIEVAL_MAX_FILE_BYTES",
+            )
+        kind = kind_of(filename)
+        extracted = await anyio.to_thread.run_sync(lambda: extract(data, kind, name=filename))
         return await self._add(
             scope,
             extracted,
@@ -331,23 +369,6 @@ class Retriever:
                 missing = sorted(stored - partition.index.ids())
                 ids, vectors = await records.load_vectors(self._sessions, missing)
                 partition.index.add(ids, vectors)
-            partition.version = version
-            logger.debug(
-                "retrieval index in step user_id=%s collection=%s vectors=%d",
-                scope.user_id,
-                scope.collection,
-                len(partition.index),
-            )
-        return partition
-        async with partition.lock:
-            version = await records.scope_version(self._sessions, scope)
-            if version == partition.version:
-                return partition
-            stored = await records.chunk_ids(self._sessions, scope, self._embedder.name)
-            held = partition.index.ids()
-            partition.index.remove(held - stored)
-            ids, vectors = await records.load_vectors(self._sessions, sorted(stored - held))
-            partition.index.add(ids, vectors)
             partition.version = version
             logger.debug(
                 "retrieval index in step user_id=%s collection=%s vectors=%d",

@@ -188,10 +188,29 @@ async def delete_documents(
         if where is not None:
             conditions.extend(_document_filter(where))
         ids = list((await session.scalars(select(Document.id).where(*conditions))).all())
-        if ids:
-            # Chunks go by ON DELETE CASCADE, their full-text entries with them (triggers).
-            await session.execute(delete(Document).where(Document.id.in_(ids)))
-        return len(ids)
+        if not ids:
+            return 0
+        # Chunks go by ON DELETE CASCADE, their full-text entries with them (triggers).
+        await session.execute(delete(Document).where(Document.id.in_(ids)))
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if sqlite:
+            # FTS5 records a deletion as a tombstone beside the old entries, which keep the
+            # words; merging every segment into one drops them (secure_delete zeroes the pages).
+            await session.execute(text("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')"))
+    if sqlite:
+        await _checkpoint(sessions)
+    return len(ids)
+
+
+async def _checkpoint(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Copy the write-ahead log into the database and empty it.
+
+    The log still holds the pages the document was written in, text included, until a
+    checkpoint; TRUNCATE also cuts the file to nothing. A reader in another process may keep
+    part of the log alive: the next checkpoint (SQLite runs one every 1000 pages) finishes it.
+    """
+    async with sessions() as session:
+        await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 async def scope_version(
