@@ -11,7 +11,7 @@ UI and the CLI all call, so none of them holds logic another would need.
 
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
-from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
+from powerstrip.host.documents import DEFAULT_COLLECTION, DocumentInfo, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
@@ -37,6 +37,7 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "DocumentInfo",
     "Documents",
     "GrantInfo",
     "Host",

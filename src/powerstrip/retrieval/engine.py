@@ -246,6 +246,12 @@ class Retriever:
         await self._sync(scope)
         return deleted
 
+    async def documents(
+        self, scope: Scope, where: Filter | None = None
+    ) -> list[tuple[DocumentMeta, int]]:
+        """The scope's documents (matching `where`), each with its number of chunks."""
+        return await records.list_documents(self._sessions, scope, where)
+
     async def search(self, scope: Scope, queries: Sequence[Query]) -> list[list[Hit]]:
         """The best chunks of the scope for each query, best first."""
         for query in queries:

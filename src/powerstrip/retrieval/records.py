@@ -35,6 +35,7 @@ __all__ = [
     "delete_documents",
     "filtered_chunk_ids",
     "full_text_search",
+    "list_documents",
     "load_hits",
     "load_vectors",
     "scope_version",
@@ -211,6 +212,26 @@ async def _checkpoint(sessions: async_sessionmaker[AsyncSession]) -> None:
     """
     async with sessions() as session:
         await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+async def list_documents(
+    sessions: async_sessionmaker[AsyncSession], scope: Scope, where: Filter | None = None
+) -> list[tuple[DocumentMeta, int]]:
+    """The scope's documents matching `where`, each with its chunk count, by external id."""
+    chunks = (
+        select(Chunk.document_id, func.count(Chunk.id).label("chunks"))
+        .where(*_in_scope(Chunk, scope))
+        .group_by(Chunk.document_id)
+        .subquery()
+    )
+    async with sessions() as session:
+        result = await session.execute(
+            select(Document, func.coalesce(chunks.c.chunks, 0))
+            .outerjoin(chunks, chunks.c.document_id == Document.id)
+            .where(*_in_scope(Document, scope), *_document_filter(where or Filter()))
+            .order_by(Document.external_id)
+        )
+        return [(_meta(document), int(count)) for document, count in result.all()]
 
 
 async def scope_version(
