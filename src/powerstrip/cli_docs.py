@@ -192,9 +192,7 @@ def delete(
         )
         raise typer.Exit(2)
     if everything and not yes:
-        typer.confirm(
-            f"Delete every document of {user}'s collection {collection!r}?", abort=True
-        )
+        typer.confirm(f"Delete every document of {user}'s collection {collection!r}?", abort=True)
     # A file is known by its absolute path (what `docs add` stored); an id is taken as given.
     ids = [str(Path(name).resolve()) if Path(name).exists() else name for name in names]
 

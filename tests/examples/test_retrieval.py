@@ -138,9 +138,7 @@ def test_upsert_and_several_queries_each_with_top_k_and_a_filter(
     assert not any("tomatoes" in text for text in texts)
 
 
-def test_bad_requests_are_refused_and_change_nothing(
-    client: httpx.Client, plugin: Plugin
-) -> None:
+def test_bad_requests_are_refused_and_change_nothing(client: httpx.Client, plugin: Plugin) -> None:
     ada = _as(plugin, "ada")
     refused = client.post(
         "/upsert",

@@ -75,8 +75,8 @@ async def conversation(
 ) -> AsyncIterator[Conversation]:
     config = make_config(tmp_path)
     server = serve_app(EXAMPLES["retrieval"].build(config))
-    with httpx.Client(verify=test_ca.client_context()) as client:
-        spec = client.get(f"https://127.0.0.1:{server.port}/openapi.yaml").text
+    async with httpx.AsyncClient(verify=test_ca.client_context()) as http:
+        spec = (await http.get(f"https://127.0.0.1:{server.port}/openapi.yaml")).text
     tools = convert(load_spec(spec), namespace="retrieval")
     key = issue_user_key(config, "ada", example="retrieval")
     async with GuardedClient(loopback_policy(server, [HOST], ca_bundle=ca_bundle)) as client:

@@ -164,7 +164,9 @@ class Documents:
 
         if not external_ids:
             return 0
-        return await self.delete(user, Filter(external_ids=tuple(external_ids)), collection=collection)
+        return await self.delete(
+            user, Filter(external_ids=tuple(external_ids)), collection=collection
+        )
 
     async def aclose(self) -> None:
         """Release the embedding model."""

@@ -33,7 +33,8 @@ from powerstrip.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, c
 from powerstrip.retrieval.embedders import Embedder, make_embedder
 from powerstrip.retrieval.extract import ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import reciprocal_rank_fusion
-from powerstrip.retrieval.index import ExactIndex
+from powerstrip.retrieval.hnsw import HnswIndex
+from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 if TYPE_CHECKING:
@@ -41,7 +42,10 @@ if TYPE_CHECKING:
 
     from powerstrip.settings import Settings
 
-__all__ = ["AddedDocument", "Hit", "Query", "Retriever"]
+__all__ = ["INDEX_KINDS", "AddedDocument", "Hit", "Query", "Retriever"]
+
+INDEX_KINDS = ("auto", "exact", "hnsw")
+DEFAULT_HNSW_MIN_VECTORS = 200_000
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ class AddedDocument:
 
 @dataclass
 class _Partition:
-    index: ExactIndex = field(default_factory=ExactIndex)
+    index: VectorIndex
     version: tuple[int, int] | None = None
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
@@ -98,7 +102,13 @@ class Retriever:
         chunk_tokens: int = DEFAULT_MAX_TOKENS,
         chunk_overlap: int = DEFAULT_OVERLAP,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        index: str = "auto",
+        hnsw_min_vectors: int = DEFAULT_HNSW_MIN_VECTORS,
     ) -> None:
+        if index not in INDEX_KINDS:
+            raise ValueError(f"index must be one of {', '.join(INDEX_KINDS)}, not {index!r}")
+        self._index_kind = index
+        self._hnsw_min_vectors = hnsw_min_vectors
         self._sessions = sessions
         self._embedder = embedder
         self._chunk_tokens = chunk_tokens
@@ -117,6 +127,8 @@ class Retriever:
             chunk_tokens=settings.retrieval_chunk_tokens,
             chunk_overlap=settings.retrieval_chunk_overlap,
             max_file_bytes=settings.retrieval_max_file_bytes,
+            index=settings.retrieval_index,
+            hnsw_min_vectors=settings.retrieval_hnsw_min_vectors,
         )
 
     @property
@@ -357,7 +369,10 @@ class Retriever:
         those are loaded first; if the index then holds as many vectors as the store, nothing
         was deleted (the common case: a batch of adds). Otherwise the ids are reconciled.
         """
-        partition = self._partitions.setdefault(scope, _Partition())
+        partition = self._partitions.get(scope)
+        if partition is None:
+            first: VectorIndex = HnswIndex() if self._index_kind == "hnsw" else ExactIndex()
+            partition = self._partitions.setdefault(scope, _Partition(first))
         if self._embedder is None:
             return partition
         name = self._embedder.name
@@ -376,6 +391,20 @@ class Retriever:
                 ids, vectors = await records.load_vectors(self._sessions, missing)
                 partition.index.add(ids, vectors)
             partition.version = version
+            if (
+                self._index_kind == "auto"
+                and isinstance(partition.index, ExactIndex)
+                and len(partition.index) >= self._hnsw_min_vectors
+            ):
+                # Once: the graph is built from the rows already in memory, off the event loop.
+                exact = partition.index
+                partition.index = await anyio.to_thread.run_sync(HnswIndex.from_exact, exact)
+                logger.info(
+                    "retrieval index now hnsw user_id=%s collection=%s vectors=%d",
+                    scope.user_id,
+                    scope.collection,
+                    len(partition.index),
+                )
             logger.debug(
                 "retrieval index in step user_id=%s collection=%s vectors=%d",
                 scope.user_id,

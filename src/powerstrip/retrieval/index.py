@@ -63,6 +63,10 @@ class ExactIndex:
         """Every id held."""
         return set(self._rows)
 
+    def items(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The ids and their vectors, row for row (views: copy before changing the index)."""
+        return self._ids[: self._size], self._matrix[: self._size]
+
     def add(self, ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
         """Add (or replace) one vector per id."""
         if len(ids) == 0:

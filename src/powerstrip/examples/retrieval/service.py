@@ -250,7 +250,7 @@ def _passage(hit: Hit) -> DocumentChunkWithScore:
         score=round(hit.score, 6),
         metadata=DocumentChunkMetadata(
             document_id=document.external_id,
-            source=source,  # type: ignore[arg-type]  # narrowed to the Literal just above
+            source=source,
             source_id=document.source_id,
             url=document.url,
             author=document.author,
