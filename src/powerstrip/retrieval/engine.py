@@ -38,6 +38,8 @@ from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from powerstrip.settings import Settings
@@ -53,6 +55,7 @@ DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 _MAX_TOP_K = 100
 _POOL_FACTOR = 4  # each ranking offers this many times top_k candidates to the fusion
 _MIN_POOL = 20
+_HNSW_INLINE_ROWS = 256  # larger HNSW insertions go to a worker thread
 
 
 @dataclass(frozen=True)
@@ -383,13 +386,13 @@ class Retriever:
             seen = partition.version[1] if partition.version else 0
             added = await records.chunk_ids(self._sessions, scope, name, after=seen)
             ids, vectors = await records.load_vectors(self._sessions, sorted(added))
-            partition.index.add(ids, vectors)
+            await _add_vectors(partition.index, ids, vectors)
             if len(partition.index) != await records.count_vectors(self._sessions, scope, name):
                 stored = await records.chunk_ids(self._sessions, scope, name)
                 partition.index.remove(partition.index.ids() - stored)
                 missing = sorted(stored - partition.index.ids())
                 ids, vectors = await records.load_vectors(self._sessions, missing)
-                partition.index.add(ids, vectors)
+                await _add_vectors(partition.index, ids, vectors)
             partition.version = version
             if (
                 self._index_kind == "auto"
@@ -412,3 +415,16 @@ class Retriever:
                 len(partition.index),
             )
         return partition
+
+
+async def _add_vectors(index: VectorIndex, ids: list[int], vectors: NDArray[np.float32]) -> None:
+    """Add to an index; a large batch into an HNSW graph is built in a worker thread.
+
+    Inserting into the graph costs far more than copying rows (a second per few thousand
+    vectors): other collections' requests must not wait for it. usearch takes concurrent
+    searches while it inserts; the exact index is only ever changed on the event loop.
+    """
+    if isinstance(index, HnswIndex) and len(ids) > _HNSW_INLINE_ROWS:
+        await anyio.to_thread.run_sync(index.add, ids, vectors)
+    else:
+        index.add(ids, vectors)
