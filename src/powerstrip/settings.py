@@ -176,12 +176,29 @@ class Settings(BaseSettings):
         ),
     )
 
-    retrieval_embedder: Literal["local", "openai", "lexical"] = Field(
+    retrieval_embedder: Literal["local", "wordllama", "openai", "lexical"] = Field(
         default="local",
         description=(
             "How document search embeds text: `local` runs the built-in sentence-embedding model "
-            "(or `POWERSTRIP_RETRIEVAL_MODEL_DIR`) on this machine; `openai` asks "
+            "(or `POWERSTRIP_RETRIEVAL_MODEL_DIR`) on this machine; `wordllama` the built-in "
+            "static embeddings (faster, less accurate); `openai` asks "
             "`POWERSTRIP_RETRIEVAL_EMBEDDINGS_BASE_URL`; `lexical` uses full-text search only."
+        ),
+    )
+    retrieval_index: Literal["auto", "exact", "hnsw"] = Field(
+        default="auto",
+        description=(
+            "The in-memory vector index of each collection: `exact` (numpy, every vector "
+            "scored), `hnsw` (approximate, usearch) or `auto`: exact until a collection holds "
+            "`POWERSTRIP_RETRIEVAL_HNSW_MIN_VECTORS` vectors, HNSW from then on."
+        ),
+    )
+    retrieval_hnsw_min_vectors: int = Field(
+        default=200_000,
+        ge=1,
+        description=(
+            "With `POWERSTRIP_RETRIEVAL_INDEX=auto`, the collection size from which its vectors "
+            "are indexed by HNSW instead of scored exactly."
         ),
     )
     retrieval_model_dir: Path | None = Field(

@@ -56,3 +56,42 @@ def test_a_missing_path_stops_before_anything_is_added(cli: Cli, tmp_path: Path)
     cli.env["POWERSTRIP_RETRIEVAL_EMBEDDER"] = "lexical"
     result = cli("docs", "add", str(tmp_path / "nowhere"), "--dev", code=1)
     assert "no such file or folder" in result.stderr
+
+
+def _database_bytes(cli: Cli) -> bytes:
+    """The SQLite file of the commands' store, with its write-ahead log."""
+    files = [p for p in cli.data_dir.iterdir() if p.name.startswith("powerstrip.db")]
+    assert files
+    return b"".join(path.read_bytes() for path in files)
+
+
+def test_documents_are_listed_and_deleted_by_path_or_id_and_leave_the_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "quokka.md").write_text("# Quokka\n\nThe quokka smiles on Rottnest.", "utf-8")
+    (folder / "axolotl.txt").write_text("An axolotl regrows its gills.", encoding="utf-8")
+    (folder / "narwhal.txt").write_text("A narwhal's tusk is a tooth.", encoding="utf-8")
+    cli("docs", "add", str(folder), "--dev")
+    listed = cli("docs", "list", "--dev").stdout
+    assert "Quokka" in listed
+    assert "narwhal.txt" in listed
+
+    one = cli("docs", "delete", str(folder / "quokka.md"), "--dev")  # by the file's path
+    assert "Deleted 1 document(s)" in one.stdout
+    two = cli("docs", "delete", str((folder / "axolotl.txt").resolve()), "nope", "--dev", code=1)
+    assert "Deleted 1 document(s)" in two.stdout
+    assert "1 of the documents named were not in the collection" in two.stderr
+    for word in ("quokka", "axolotl"):
+        # Vector search still offers the nearest remaining passage, never the deleted one.
+        assert word not in cli("docs", "search", word, "--dev").stdout.lower()
+        assert word.encode() not in _database_bytes(cli).lower(), word
+    assert "narwhal" in cli("docs", "search", "narwhal tusk", "--dev").stdout
+
+    assert cli("docs", "delete", "--dev", code=2).stderr  # nothing named, no --all
+    cli("docs", "delete", "--all", "--dev", input="n\n", code=1)  # not confirmed: kept
+    assert "narwhal" in cli("docs", "search", "narwhal tusk", "--dev").stdout
+    assert "Deleted 1 document(s)" in cli("docs", "delete", "--all", "--yes", "--dev").stdout
+    assert "is empty" in cli("docs", "list", "--dev").stdout
+    assert b"narwhal" not in _database_bytes(cli).lower()

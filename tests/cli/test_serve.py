@@ -24,7 +24,7 @@ from powerstrip.testing import ScriptedModelServer
 from tests.cli.conftest import run_async
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_NAMES = ["todo", "todo_service", "todo_user", "todo_oauth", "sports"]
+EXAMPLE_NAMES = ["todo", "todo_service", "todo_user", "todo_oauth", "sports", "retrieval"]
 
 
 def _free_port() -> int:
@@ -61,7 +61,7 @@ def test_serve_with_examples_answers_with_the_examples_installed(
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=5) as client:
-            # Starting the host wires five example plugins: under load (xdist on 2 cores) that
+            # Starting the host wires six example plugins: under load (xdist on 2 cores) that
             # has taken over 20 s. This bounds a hang; it measures nothing.
             deadline = time.monotonic() + 60
             while True:
@@ -115,6 +115,7 @@ def test_wiring_the_examples_again_finds_them_in_the_store(tmp_path: Path) -> No
         ("todo-user", 3),
         ("todo-oauth", 4),
         ("sports", 5),
+        ("retrieval", 6),
     ]
     assert second == first
     assert installed == EXAMPLE_NAMES

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from powerstrip.errors import ConfigError, EmbeddingError
-from powerstrip.retrieval import ModelFiles, OnnxEmbedder, OpenAIEmbedder, packaged_model
+from powerstrip.retrieval import (
+    ModelFiles,
+    OnnxEmbedder,
+    OpenAIEmbedder,
+    WordLlamaEmbedder,
+    make_embedder,
+    packaged_model,
+)
+from powerstrip.settings import Settings
 from tests.retrieval.conftest import EmbeddingsServer, fake_vector
 
 pytestmark = pytest.mark.anyio
@@ -120,3 +129,32 @@ async def test_an_unreachable_endpoint_is_an_embedding_error() -> None:
     finally:
         await embedder.aclose()
     assert "pw" not in str(caught.value)
+
+
+def test_wordllama_loads_from_its_wheel_and_ranks_by_meaning() -> None:
+    embedder = WordLlamaEmbedder()
+    assert embedder.name == "wordllama-l2_supercat-256"
+    vectors = embedder.embed_sync(
+        ["How do I cook pasta?", "Boil spaghetti in salted water.", "The stock market fell."]
+    )
+    assert vectors.shape == (3, 256)
+    assert vectors.flags["C_CONTIGUOUS"]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similarity = vectors @ vectors[0]
+    assert similarity[1] > similarity[2]
+    docs = (ROOT / "docs" / "retrieval.md").read_text(encoding="utf-8")
+    spec = importlib.util.find_spec("wordllama")
+    assert spec is not None
+    assert spec.origin is not None
+    folder = Path(spec.origin).parent
+    for relative in (
+        "weights/l2_supercat_256.safetensors",
+        "tokenizers/l2_supercat_tokenizer_config.json",
+    ):
+        digest = hashlib.sha256((folder / relative).read_bytes()).hexdigest()
+        assert digest in docs, f"{relative}'s sha256 is not in docs/retrieval.md"
+
+
+def test_the_settings_choose_each_embedder() -> None:
+    assert isinstance(make_embedder(Settings(retrieval_embedder="wordllama")), WordLlamaEmbedder)
+    assert make_embedder(Settings(retrieval_embedder="lexical")) is None

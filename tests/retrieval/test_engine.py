@@ -10,7 +10,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import EmbeddingError, IngestError, SearchError
-from powerstrip.retrieval import Filter, OnnxEmbedder, OpenAIEmbedder, Query, Retriever, Scope
+from powerstrip.retrieval import (
+    Filter,
+    HnswIndex,
+    OnnxEmbedder,
+    OpenAIEmbedder,
+    Query,
+    Retriever,
+    Scope,
+)
 from powerstrip.store import Chunk, Document
 from tests.retrieval.conftest import EmbeddingsServer
 from tests.retrieval.files import write_docx, write_pdf
@@ -269,3 +277,25 @@ async def test_a_failing_embedder_leaves_the_stored_document_as_it_was(
         await retriever.aclose()
     assert hit.text == "The first version of the note."
     assert await _counts(sessions) == (1, 1)
+
+
+@pytest.mark.parametrize("index", ["hnsw", "auto"])
+async def test_the_hnsw_index_answers_searches_and_deletes_like_the_exact_one(
+    sessions: Sessions, embedder: OnnxEmbedder, users: tuple[Scope, Scope], index: str
+) -> None:
+    # auto with a threshold of 2 vectors: the collection moves to HNSW as it grows.
+    retriever = Retriever(sessions, embedder, index=index, hnsw_min_vectors=2)
+    ada, bob = users
+    await _add_notes(retriever, ada)
+    await retriever.add_text(bob, "bob", "Bob's tomatoes are red.")
+    assert isinstance(retriever._partitions[ada].index, HnswIndex)
+    assert (await _top(retriever, ada, "when should I irrigate the vegetables?"))[0] == "garden"
+    assert await _top(retriever, ada, "garden", where=Filter(author="author-car")) == ["car"]
+    assert "bob" not in await _top(retriever, ada, "red tomatoes", top_k=10)
+    await retriever.delete(ada, Filter(external_ids=("garden",)))
+    assert "garden" not in await _top(retriever, ada, "tomatoes water", top_k=10)
+    # A new process builds its indexes from the store.
+    again = Retriever(sessions, embedder, index=index, hnsw_min_vectors=2)
+    await again.start()
+    assert isinstance(again._partitions[ada].index, HnswIndex)
+    assert (await _top(again, ada, "brake pads"))[0] == "car"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from powerstrip.errors import EmbeddingError
-from powerstrip.retrieval import ExactIndex
+from powerstrip.retrieval import ExactIndex, HnswIndex
 
 
 def _unit(rows: int, dims: int, seed: int) -> np.ndarray:
@@ -67,3 +67,44 @@ def test_a_vector_of_other_dimensions_is_refused() -> None:
     index.add([1], _unit(1, 4, 6))
     with pytest.raises(EmbeddingError, match="8 dimensions met an index of 4"):
         index.add([2], _unit(1, 8, 7))
+
+
+@pytest.mark.parametrize("make", [ExactIndex, HnswIndex], ids=["exact", "hnsw"])
+def test_each_index_filters_before_ranking_and_forgets_removed_ids(make: type) -> None:
+    vectors = _unit(300, 16, 8)
+    index = make()
+    index.add(list(range(300)), vectors)
+    index.add([5], vectors[6:7])  # replaced: id 5 now holds row 6's vector
+    assert len(index) == 300
+    index.remove([0, 1, 2, 12345])
+    assert index.ids() == set(range(3, 300))
+    [[(best, score)]] = index.search(vectors[6], 1, allowed=np.array([5, 200], dtype=np.int64))
+    assert best == 5
+    assert score == pytest.approx(1.0, abs=1e-4)
+    [hits] = index.search(vectors[0], 10, allowed=np.array([0, 1, 7, 8], dtype=np.int64))
+    assert sorted(i for i, _ in hits) == [7, 8]
+    [hits] = index.search(vectors[0], 300)
+    assert {0, 1, 2}.isdisjoint(i for i, _ in hits)
+
+
+def test_hnsw_finds_nearly_all_of_the_exact_top_10() -> None:
+    vectors, queries = _unit(3000, 32, 9), _unit(50, 32, 10)
+    exact, approximate = ExactIndex(), HnswIndex()
+    exact.add(list(range(3000)), vectors)
+    approximate = HnswIndex.from_exact(exact)
+    assert len(approximate) == 3000
+    truth = exact.search(queries, 10)
+    found = approximate.search(queries, 10)
+    overlap = [
+        len({i for i, _ in a} & {i for i, _ in b}) / 10 for a, b in zip(truth, found, strict=True)
+    ]
+    assert sum(overlap) / len(overlap) >= 0.95
+    scores = [score for _, score in found[0]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_hnsw_refuses_vectors_of_another_size() -> None:
+    index = HnswIndex()
+    index.add([1], _unit(1, 8, 11))
+    with pytest.raises(EmbeddingError, match="re-index"):
+        index.add([2], _unit(1, 4, 12))

@@ -237,8 +237,12 @@ async def _install(
     entry = mine.get(plugin.id)
     if entry is not None and entry.installed and not entry.needs_reconsent:
         return
-    # todo-user's list belongs to whoever its key was issued to: the dev user, here.
-    key = issue_user_key(config, user.username) if plugin.auth_type == "user_http" else None
+    # A user_http example's data belongs to whoever its key was issued to: the dev user, here.
+    key = (
+        issue_user_key(config, user.username, example=name)
+        if plugin.auth_type == "user_http"
+        else None
+    )
     await host.plugins.install(user, plugin.id, user_key=key)
 
 

@@ -1,4 +1,4 @@
-"""`powerstrip docs …`: add documents to a user's collection and search them.
+"""`powerstrip docs …`: add documents to a user's collection, list, search and delete them.
 
 Adding is resumable: a file already indexed with the same content is skipped, and each file is
 written in one transaction, so a batch stopped part-way (Ctrl-C, a crash) leaves only whole
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from powerstrip.cli.host import (
     DevOption,
@@ -25,13 +26,16 @@ from powerstrip.cli.host import (
     out_console,
     run,
 )
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import IngestError
-from powerstrip.host import DEFAULT_COLLECTION, Documents
+from powerstrip.host import DEFAULT_COLLECTION, DocumentInfo, Documents
 
 __all__ = ["docs_app"]
 
 docs_app = typer.Typer(
-    name="docs", help="Add documents to your collection and search them.", no_args_is_help=True
+    name="docs",
+    help="Add documents to your collection, list, search and delete them.",
+    no_args_is_help=True,
 )
 
 CollectionOption = Annotated[
@@ -125,6 +129,94 @@ def search(
             out_console.print(f"   {escape(_excerpt(hit.text))}")
 
     run(main())
+
+
+@docs_app.command("list")
+def list_documents(
+    collection: CollectionOption = DEFAULT_COLLECTION,
+    user: UserOption = "dev",
+    dev: DevOption = False,
+) -> None:
+    """List the documents of a collection: id (what delete takes), title, passages."""
+
+    async def main() -> list[DocumentInfo]:
+        async with open_host(load_settings(dev=dev)) as host:
+            person = await acting_user(host, user)
+            documents = await Documents.start(host.sessions, host.settings)
+            try:
+                return await documents.list_documents(person, collection=collection)
+            finally:
+                await documents.aclose()
+
+    found = run(main())
+    if not found:
+        out_console.print(f"{escape(user)}'s collection {escape(collection)!r} is empty.")
+        return
+    table = Table("id", "title", "kind", "passages", "added from")
+    for info in found:
+        meta = info.document
+        table.add_row(
+            escape(meta.external_id),
+            escape(meta.title),
+            meta.kind,
+            str(info.chunks),
+            escape(meta.source or ""),
+        )
+    out_console.print(table)
+
+
+@docs_app.command("delete")
+def delete(
+    documents_named: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Documents to delete: a file added before (its path) or a document id from "
+            "`docs list`.",
+            show_default=False,
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Delete every document of the collection.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm --all.")] = False,
+    collection: CollectionOption = DEFAULT_COLLECTION,
+    user: UserOption = "dev",
+    dev: DevOption = False,
+) -> None:
+    """Delete documents: their text, vectors and index entries, and the text in the database."""
+    names = documents_named or []
+    if everything == bool(names):
+        err_console.print(
+            "[bold red]error:[/] name the documents to delete, or pass --all (not both). "
+            f"Fix: see `{powerstrip_command()} docs list`"
+        )
+        raise typer.Exit(2)
+    if everything and not yes:
+        typer.confirm(f"Delete every document of {user}'s collection {collection!r}?", abort=True)
+    # A file is known by its absolute path (what `docs add` stored); an id is taken as given.
+    ids = [str(Path(name).resolve()) if Path(name).exists() else name for name in names]
+
+    async def main() -> int:
+        async with open_host(load_settings(dev=dev)) as host:
+            person = await acting_user(host, user)
+            documents = await Documents.start(host.sessions, host.settings)
+            try:
+                if everything:
+                    return await documents.delete(person, collection=collection)
+                return await documents.delete_ids(person, ids, collection=collection)
+            finally:
+                await documents.aclose()
+
+    deleted = run(main())
+    out_console.print(
+        f"Deleted {deleted} document(s) from {escape(user)}'s collection {escape(collection)!r}."
+    )
+    if names and deleted < len(names):
+        err_console.print(
+            f"{len(names) - deleted} of the documents named were not in the collection. "
+            f"Fix: see `{powerstrip_command()} docs list`"
+        )
+        raise typer.Exit(1)
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -6,8 +6,7 @@ app = EXAMPLES["todo-oauth"].build(ExampleConfig(data_dir=Path("data")))
 
 from powerstrip.examples.config import DEV_REDIRECT_URI, ExampleConfig, OAuthContentType
 from powerstrip.examples.dev_secrets import DevSecrets, resolve_secrets
-from powerstrip.examples.registry import EXAMPLES, ExampleSpec
-from powerstrip.examples.todo import issue_user_key
+from powerstrip.examples.registry import EXAMPLES, ExampleSpec, issue_user_key
 
 __all__ = [
     "DEV_REDIRECT_URI",

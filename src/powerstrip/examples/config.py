@@ -30,7 +30,8 @@ class ExampleConfig:
     and the generated development secrets. `service_key`, `oauth_client_secret` and the
     passwords of `demo_users` are generated when None. `verification_tokens` is what the host
     issued at registration (`{"powerstrip": "..."}`): `todo-service` and `todo-oauth` publish
-    it, the other schemes have no place for it in the manifest.
+    it, the other schemes have no place for it in the manifest. `retrieval_embedder` chooses
+    how the `retrieval` example embeds text (`local` or `lexical`).
     """
 
     data_dir: Path = Path(".powerstrip/examples")
@@ -47,6 +48,8 @@ class ExampleConfig:
     contact_email: str = "support@example.com"
     rate_limit: RateLimit | None = None
     host_origins: tuple[str, ...] = ()
+    # `retrieval`'s embedder: the built-in local model, or full-text search only.
+    retrieval_embedder: Literal["local", "lexical"] = "local"
 
     def database(self, name: str) -> Path:
         """The SQLite file of the example `name`."""

@@ -14,7 +14,7 @@ from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
-from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
+from powerstrip.host.documents import DEFAULT_COLLECTION, DocumentInfo, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
@@ -56,6 +56,7 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "DocumentInfo",
     "Documents",
     "GrantInfo",
     "Host",

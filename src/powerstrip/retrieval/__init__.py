@@ -6,8 +6,9 @@
     [hits] = await retriever.search(Scope(user_id), [Query("when is the meeting?", top_k=3)])
 
 Modules, one job each: `extract` (files to text), `chunking`, `embedders`, `index` (in-memory
-vectors), `records` (the store's documents and chunks), `fusion` (reciprocal rank fusion) and
-`engine` (the `Retriever` tying them together). docs/retrieval.md describes the whole.
+exact vectors), `hnsw` (approximate, for large collections), `records` (the store's documents
+and chunks), `fusion` (reciprocal rank fusion) and `engine` (the `Retriever` tying them
+together). docs/retrieval.md describes the whole.
 """
 
 from powerstrip.retrieval.chunking import Chunk, chunk_text, count_tokens
@@ -17,17 +18,20 @@ from powerstrip.retrieval.embedders import (
     ModelFiles,
     OnnxEmbedder,
     OpenAIEmbedder,
+    WordLlamaEmbedder,
     make_embedder,
     packaged_model,
 )
-from powerstrip.retrieval.engine import AddedDocument, Hit, Query, Retriever
+from powerstrip.retrieval.engine import INDEX_KINDS, AddedDocument, Hit, Query, Retriever
 from powerstrip.retrieval.extract import SUFFIX_KINDS, ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import reciprocal_rank_fusion
+from powerstrip.retrieval.hnsw import HnswIndex
 from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 __all__ = [
     "EMBEDDER_KINDS",
+    "INDEX_KINDS",
     "SUFFIX_KINDS",
     "AddedDocument",
     "Chunk",
@@ -37,6 +41,7 @@ __all__ = [
     "ExtractedText",
     "Filter",
     "Hit",
+    "HnswIndex",
     "ModelFiles",
     "OnnxEmbedder",
     "OpenAIEmbedder",
@@ -44,6 +49,7 @@ __all__ = [
     "Retriever",
     "Scope",
     "VectorIndex",
+    "WordLlamaEmbedder",
     "chunk_text",
     "count_tokens",
     "extract",

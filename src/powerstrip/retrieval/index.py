@@ -63,6 +63,10 @@ class ExactIndex:
         """Every id held."""
         return set(self._rows)
 
+    def items(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The ids and their vectors, row for row (views: copy before changing the index)."""
+        return self._ids[: self._size], self._matrix[: self._size]
+
     def add(self, ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
         """Add (or replace) one vector per id."""
         if len(ids) == 0:
@@ -110,7 +114,13 @@ class ExactIndex:
             matrix, ids = matrix[rows], ids[rows]
             if len(ids) == 0:
                 return [[] for _ in range(len(queries))]
-        scores = queries @ matrix.T  # (queries, rows): one pass over the matrix for the batch
+        # (queries, rows): one pass over the matrix for the whole batch. One query is a
+        # matrix-vector product over the rows as stored (BLAS gemv), which streams the matrix
+        # fastest; `@` on the transposed view ran several times slower (numpy 2, OpenBLAS).
+        if len(queries) == 1:
+            scores = np.dot(matrix, queries[0])[None, :]
+        else:
+            scores = np.dot(queries, matrix.T)
         k = min(k, len(ids))
         best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         results: list[list[ScoredId]] = []

@@ -35,6 +35,7 @@ __all__ = [
     "delete_documents",
     "filtered_chunk_ids",
     "full_text_search",
+    "list_documents",
     "load_hits",
     "load_vectors",
     "scope_version",
@@ -188,10 +189,49 @@ async def delete_documents(
         if where is not None:
             conditions.extend(_document_filter(where))
         ids = list((await session.scalars(select(Document.id).where(*conditions))).all())
-        if ids:
-            # Chunks go by ON DELETE CASCADE, their full-text entries with them (triggers).
-            await session.execute(delete(Document).where(Document.id.in_(ids)))
-        return len(ids)
+        if not ids:
+            return 0
+        # Chunks go by ON DELETE CASCADE, their full-text entries with them (triggers).
+        await session.execute(delete(Document).where(Document.id.in_(ids)))
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if sqlite:
+            # FTS5 records a deletion as a tombstone beside the old entries, which keep the
+            # words; merging every segment into one drops them (secure_delete zeroes the pages).
+            await session.execute(text("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')"))
+    if sqlite:
+        await _checkpoint(sessions)
+    return len(ids)
+
+
+async def _checkpoint(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Copy the write-ahead log into the database and empty it.
+
+    The log still holds the pages the document was written in, text included, until a
+    checkpoint; TRUNCATE also cuts the file to nothing. A reader in another process may keep
+    part of the log alive: the next checkpoint (SQLite runs one every 1000 pages) finishes it.
+    """
+    async with sessions() as session:
+        await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+async def list_documents(
+    sessions: async_sessionmaker[AsyncSession], scope: Scope, where: Filter | None = None
+) -> list[tuple[DocumentMeta, int]]:
+    """The scope's documents matching `where`, each with its chunk count, by external id."""
+    chunks = (
+        select(Chunk.document_id, func.count(Chunk.id).label("chunks"))
+        .where(*_in_scope(Chunk, scope))
+        .group_by(Chunk.document_id)
+        .subquery()
+    )
+    async with sessions() as session:
+        result = await session.execute(
+            select(Document, func.coalesce(chunks.c.chunks, 0))
+            .outerjoin(chunks, chunks.c.document_id == Document.id)
+            .where(*_in_scope(Document, scope), *_document_filter(where or Filter()))
+            .order_by(Document.external_id)
+        )
+        return [(_meta(document), int(count)) for document, count in result.all()]
 
 
 async def scope_version(

@@ -38,14 +38,15 @@ def _digest(key: str) -> str:
 class UserKeys:
     """Issue, check and revoke the keys users paste into the host."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, prefix: str = _PREFIX) -> None:
+        self._prefix = prefix
         self.engine = open_database(path, METADATA)
 
     def issue(self, user_id: str) -> str:
         """A new key for `user_id`; it is shown once and only its digest is kept."""
         if not user_id:
             raise ValueError("a user key needs a user id")
-        key = _PREFIX + secrets.token_urlsafe(32)
+        key = self._prefix + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(user_keys),
