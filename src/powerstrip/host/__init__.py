@@ -10,12 +10,18 @@ UI and the CLI all call, so none of them holds logic another would need.
 """
 
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
+from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.core import Host
+from powerstrip.host.data_controls import DataControls, DataSettings, DeletionReport
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
+from powerstrip.host.export_archive import ARCHIVE_FILES
+from powerstrip.host.exports import ExportDownload, ExportInfo, Exports, ExportTicket
+from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.retention import PurgeReport, Retention
 from powerstrip.host.users import (
     DEV_USER,
     TOKEN_PREFIX,
@@ -30,6 +36,7 @@ from powerstrip.host.users import (
 from powerstrip.net import OUTBOUND_HEADER
 
 __all__ = [
+    "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
@@ -37,10 +44,22 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "Clock",
+    "DataControls",
+    "DataSettings",
+    "DeletionReport",
     "Documents",
+    "ExportDownload",
+    "ExportInfo",
+    "ExportTicket",
+    "Exports",
+    "FeedbackInfo",
+    "Feedbacks",
     "GrantInfo",
     "Host",
     "PendingApproval",
+    "PurgeReport",
+    "Retention",
     "RotationReport",
     "StoreGrants",
     "StoreRecorder",
@@ -57,5 +76,6 @@ __all__ = [
     "revoke_grant",
     "revoke_tokens",
     "rotate_keys",
+    "system_clock",
     "user_for_token",
 ]

@@ -20,8 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
+from powerstrip.host.clock import Clock, system_clock
+from powerstrip.host.data_controls import DataControls
+from powerstrip.host.exports import Exports
+from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
@@ -46,6 +51,11 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    data: DataControls
+    retention: Retention
+    exports: Exports
+    feedback: Feedbacks
+    clock: Clock = system_clock
 
     @classmethod
     async def start(
@@ -55,11 +65,14 @@ class Host:
         model: Model | None = None,
         migrate: bool = True,
         host_secret: bytes | None = None,
+        clock: Clock | None = None,
     ) -> Host:
         """Migrate the database (unless `migrate=False`) and build every component.
 
-        `model` replaces the backend the settings choose (tests pass a scripted one).
+        `model` replaces the backend the settings choose (tests pass a scripted one); `clock`
+        the system clock the data services read (tests move it on instead of sleeping).
         """
+        now = clock or system_clock
         if migrate:
             await upgrade(settings.database_url)
         vault = Vault.from_settings(settings)
@@ -90,6 +103,19 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            data=DataControls(
+                sessions, retention_days=settings.retention_days, on_deleted=chats.forget
+            ),
+            retention=Retention(
+                sessions,
+                retention_days=settings.retention_days,
+                batch_size=settings.retention_batch_size,
+                clock=now,
+                on_deleted=chats.forget,
+            ),
+            exports=Exports(sessions, settings, clock=now),
+            feedback=Feedbacks(sessions),
+            clock=now,
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -102,6 +128,7 @@ class Host:
 
     async def aclose(self) -> None:
         """Close the model backend's connections, the outbound client and the database engine."""
+        await self.exports.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

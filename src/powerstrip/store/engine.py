@@ -138,6 +138,9 @@ def _sqlite_pragmas(*, wal: bool, busy_ms: int) -> Any:
             # every reference would be silently ignored without this.
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            # Deleted rows are zeroed, not left in free pages: a deleted conversation or
+            # account (spec §9) must not be readable from the file afterwards.
+            cursor.execute("PRAGMA secure_delete=ON")
             if wal:
                 # WAL: readers never block the writer, and a crash cannot leave a torn page.
                 cursor.execute("PRAGMA journal_mode=WAL")

@@ -2,6 +2,7 @@
 
 from powerstrip.server.api.account import router as account_router
 from powerstrip.server.api.conversations import router as conversations_router
+from powerstrip.server.api.data import router as data_router
 from powerstrip.server.api.plugins import router as plugins_router
 
-__all__ = ["account_router", "conversations_router", "plugins_router"]
+__all__ = ["account_router", "conversations_router", "data_router", "plugins_router"]

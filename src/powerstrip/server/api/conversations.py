@@ -59,6 +59,7 @@ def _summary(chat: ChatSummary) -> dict[str, Any]:
         "created_at": chat.created_at.isoformat(),
         "updated_at": chat.updated_at.isoformat(),
         "plugin_ids": list(chat.plugin_ids),
+        "history_enabled": chat.history_enabled,
     }
 
 

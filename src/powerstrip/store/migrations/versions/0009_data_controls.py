@@ -90,9 +90,7 @@ def downgrade() -> None:
     op.drop_table("exports")
     op.drop_index(op.f("ix_feedback_user_id"), table_name="feedback")
     op.drop_table("feedback")
-    op.drop_index(
-        op.f("ix_conversations_history_enabled_created_at"), table_name="conversations"
-    )
+    op.drop_index(op.f("ix_conversations_history_enabled_created_at"), table_name="conversations")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("email")
         batch.drop_column("history_enabled")
