@@ -27,6 +27,7 @@ from powerstrip.check import (
     summary_json,
 )
 from powerstrip.cli_chat import chat
+from powerstrip.cli_data import data_app
 from powerstrip.cli_docs import docs_app
 from powerstrip.cli_examples import example_app
 from powerstrip.cli_host import err_console, load_settings
@@ -63,6 +64,7 @@ app.add_typer(users_app)
 app.add_typer(keys_app)
 app.add_typer(example_app)
 app.add_typer(docs_app)
+app.add_typer(data_app)
 
 
 @app.callback()
