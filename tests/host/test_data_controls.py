@@ -156,7 +156,7 @@ async def test_a_history_off_conversation_is_hidden_at_once_and_gone_after_the_p
     assert [chat.id for chat in await host.chats.list_chats(ada)] == [kept]
     view = await host.chats.get(ada, hidden)  # its owner still reaches it by id
     assert view.summary.history_enabled is False
-    assert [m.content for m in view.messages][0] == "history off"
+    assert next(m.content for m in view.messages) == "history off"
     with pytest.raises(NotFoundError):
         await host.chats.get(bob, hidden)
 

@@ -104,7 +104,9 @@ async def test_export_downloads_once_holds_no_secret_and_account_deletion_leaves
         json={"decisions": {"add-1": True}, "stream": False},
     )
     assert done.json()["text"] == f"Added {MARKER}.", done.text
-    oauth_chat = (await alice.post("/api/conversations", json={"plugin_ids": [oauth_plugin]})).json()
+    oauth_chat = (
+        await alice.post("/api/conversations", json={"plugin_ids": [oauth_plugin]})
+    ).json()
     hosted.model.push(CallTool("todo_oauth__list_todos", {}, id="list-1"), Reply("Listed."))
     await alice.post(
         f"/api/conversations/{oauth_chat['id']}/messages", json={"content": "list", "stream": False}
@@ -157,7 +159,8 @@ async def test_export_downloads_once_holds_no_secret_and_account_deletion_leaves
     members = {name: archive.read(name).decode() for name in archive.namelist()}
     everything = raw.decode("latin-1") + "\n".join(members.values())
     assert secret_watch.leaks_in_text(everything) == []
-    assert alice_token not in everything and hash_token(alice_token) not in everything
+    assert alice_token not in everything
+    assert hash_token(alice_token) not in everything
     account = json.loads(members["account.json"])
     assert account["user"]["username"] == "alice"
     assert [t["name"] for t in account["api_tokens"]] == ["test"]

@@ -211,6 +211,11 @@ class Exports:
         name = f"powerstrip-export-{username or 'user'}-{created:%Y-%m-%d}.zip"
         return ExportDownload(name, archive)
 
+    async def drain(self) -> None:
+        """Wait for the exports this process is building (and mailing) to finish."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def aclose(self) -> None:
         """Stop the exports this process is still building (they are marked failed on expiry)."""
         for task in list(self._tasks):

@@ -8,21 +8,29 @@ rate answers.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from powerstrip.host import DataSettings, ExportInfo, FeedbackInfo
 from powerstrip.server.deps import CurrentHost, CurrentUser
-from powerstrip.server.input_types import Text
+from powerstrip.server.input_types import MAX_ROW_ID, Text
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["data"])
 
 # Any below: JSON answers.
+
+Seq = Annotated[
+    int, Path(ge=1, le=MAX_ROW_ID, description="The message's place in the conversation.")
+]
+_STARTED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "The export is ready: `download_url` downloads it, once."},
+    202: {"description": "The export is being built: follow its `status`."},
+}
 
 
 class SettingsChange(BaseModel):
@@ -93,7 +101,7 @@ async def change_settings(body: SettingsChange, host: CurrentHost, user: Current
     return _settings(settings)
 
 
-@router.post("/data/exports", status_code=202)
+@router.post("/data/exports", status_code=202, responses=_STARTED)
 async def start_export(host: CurrentHost, user: CurrentUser) -> Any:
     """Export all your data as a zip. The answer holds the one-time `download_url` (shown only
     here, and mailed when SMTP and your e-mail are set); `status` is `ready`, or `building`
@@ -133,7 +141,7 @@ async def delete_account(body: Confirmation, host: CurrentHost, user: CurrentUse
 
 @router.put("/conversations/{conversation_id}/messages/{seq}/feedback")
 async def give_feedback(
-    conversation_id: str, seq: int, body: Rating, host: CurrentHost, user: CurrentUser
+    conversation_id: str, seq: Seq, body: Rating, host: CurrentHost, user: CurrentUser
 ) -> Any:
     """Rate an answer; `seq` is the message's place in the conversation (1 is the first)."""
     info = await host.feedback.give(user, conversation_id, seq, body.rating, body.comment)
@@ -142,7 +150,7 @@ async def give_feedback(
 
 @router.delete("/conversations/{conversation_id}/messages/{seq}/feedback", status_code=204)
 async def withdraw_feedback(
-    conversation_id: str, seq: int, host: CurrentHost, user: CurrentUser
+    conversation_id: str, seq: Seq, host: CurrentHost, user: CurrentUser
 ) -> Response:
     await host.feedback.withdraw(user, conversation_id, seq)
     return Response(status_code=204)
