@@ -19,7 +19,6 @@ from rich.markup import escape
 
 from powerstrip.cli_host import err_console, load_settings, open_host, out_console, run
 from powerstrip.errors import InvalidInputError
-from powerstrip.host import find_user
 
 __all__ = ["data_app"]
 
@@ -80,7 +79,7 @@ def export(
 
     async def main() -> str:
         async with open_host(load_settings()) as host:
-            user = await find_user(host.sessions, name)
+            user = await host.users.find(name)
             if link:
                 ticket = await host.exports.start(user, mode="inline")
                 mailed = f" (mailed to {ticket.info.mailed_to})" if ticket.info.mailed_to else ""
@@ -130,7 +129,7 @@ def delete(
 
     async def main() -> str:
         async with open_host(load_settings()) as host:
-            user = await find_user(host.sessions, name)
+            user = await host.users.find(name)
             if conversation is not None:
                 if confirm != user.username:
                     raise InvalidInputError(
@@ -164,7 +163,7 @@ def history(
 
     async def main() -> str:
         async with open_host(load_settings()) as host:
-            user = await find_user(host.sessions, name)
+            user = await host.users.find(name)
             if switch is None:
                 settings = await host.data.settings(user)
             else:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from powerstrip.host import ARCHIVE_FILES, find_user
+from powerstrip.host import ARCHIVE_FILES
 from powerstrip.store import Conversation as ConversationRow
 from powerstrip.store import transaction, utcnow
 from tests.cli.conftest import Cli, run_async
@@ -19,7 +19,7 @@ async def _conversations(cli: Cli, *, age_days: int = 0) -> list[str]:
     """Two conversations of ada, started `age_days` ago: history on, then history off."""
     host = await cli.host()
     try:
-        ada = await find_user(host.sessions, "ada")
+        ada = await host.users.find("ada")
         await host.data.update(ada, history_enabled=True)
         listed = await host.chats.create(ada, title="listed")
         await host.data.update(ada, history_enabled=False)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from powerstrip.errors import InvalidInputError, NotFoundError
-from powerstrip.host import Host, Retention, UserInfo, ensure_user
+from powerstrip.host import Host, Retention, UserInfo
 from powerstrip.settings import Settings
 from powerstrip.store import (
     Approval,
@@ -142,8 +142,8 @@ async def _count(host: Host, model: type, conversation_id: str) -> int:
 async def test_a_history_off_conversation_is_hidden_at_once_and_gone_after_the_period(
     host: Host, clock: MovableClock
 ) -> None:
-    ada = await ensure_user(host.sessions, "ada")
-    bob = await ensure_user(host.sessions, "bob")
+    ada = await host.users.ensure("ada")
+    bob = await host.users.ensure("bob")
     plugin_id = await _plugin(host)
     kept = await _with_turn(host, ada, plugin_id, "history on")
     assert (await host.data.settings(ada)).history_enabled is True  # the default
@@ -186,7 +186,7 @@ async def test_a_history_off_conversation_is_hidden_at_once_and_gone_after_the_p
 async def test_two_purge_jobs_at_once_delete_each_row_once(
     host: Host, clock: MovableClock, database_url: str
 ) -> None:
-    ada = await ensure_user(host.sessions, "ada")
+    ada = await host.users.ensure("ada")
     await host.data.update(ada, history_enabled=False)
     total = 60
     async with transaction(host.sessions) as session:
@@ -220,8 +220,8 @@ async def test_two_purge_jobs_at_once_delete_each_row_once(
 
 
 async def test_deleting_needs_the_user_name_and_removes_only_that_user_s_data(host: Host) -> None:
-    ada = await ensure_user(host.sessions, "ada")
-    bob = await ensure_user(host.sessions, "bob")
+    ada = await host.users.ensure("ada")
+    bob = await host.users.ensure("bob")
     plugin_id = await _plugin(host)
     await _with_turn(host, ada, plugin_id, "ada's")
     await host.data.update(ada, history_enabled=False)
@@ -240,7 +240,7 @@ async def test_deleting_needs_the_user_name_and_removes_only_that_user_s_data(ho
 
 
 async def test_an_e_mail_is_checked_and_can_be_cleared(host: Host) -> None:
-    ada = await ensure_user(host.sessions, "ada")
+    ada = await host.users.ensure("ada")
     for bad in ("ada", "ada@", "a b@example.com", "ada@example.com, eve@example.com"):
         with pytest.raises(InvalidInputError, match="not an e-mail address"):
             await host.data.update(ada, email=bad)

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from powerstrip.errors import NotFoundError
-from powerstrip.host import Host, ensure_user
+from powerstrip.host import Host
 from powerstrip.settings import Settings
 from powerstrip.store import Export, Message, transaction, utcnow
 from tests.server.conftest import vault_key
@@ -93,7 +93,7 @@ async def host(
 
 
 async def _chat(host: Host, username: str, messages: int) -> None:
-    user = await ensure_user(host.sessions, username)
+    user = await host.users.ensure(username)
     chat = await host.chats.create(user, title="groceries")
     async with transaction(host.sessions) as session:
         for seq in range(1, messages + 1):
@@ -104,7 +104,7 @@ async def test_a_large_export_is_built_in_the_background_and_its_link_mailed(
     host: Host, inbox: tuple[Inbox, int]
 ) -> None:
     await _chat(host, "ada", messages=3)
-    ada = await ensure_user(host.sessions, "ada")
+    ada = await host.users.ensure("ada")
     await host.data.update(ada, email="ada@example.com")
     ticket = await host.exports.start(ada)
     assert ticket.info.status == "building"  # the answer did not wait for the zip
@@ -136,7 +136,7 @@ async def test_an_export_link_expires_and_the_retention_job_deletes_it(
     host: Host, clock: MovableClock, inbox: tuple[Inbox, int]
 ) -> None:
     await _chat(host, "bob", messages=1)
-    bob = await ensure_user(host.sessions, "bob")  # no e-mail: nothing is mailed
+    bob = await host.users.ensure("bob")  # no e-mail: nothing is mailed
     ticket = await host.exports.start(bob)
     assert ticket.info.status == "ready"  # small: built while the caller waited
     secret = ticket.download_url.split("token=", 1)[1]

@@ -2,7 +2,8 @@
 UI and the CLI all call, so none of them holds logic another would need.
 
     host = await Host.start(settings)
-    user = await ensure_user(host.sessions, "ada")
+    user = await host.users.ensure("ada")
+    entries = await host.plugins.store(user)
     chat = await host.chats.create(user, plugin_ids=(plugin_id,))
     async for event in host.chats.send(user, chat.id, "What is on my list?"):
         ...
@@ -20,12 +21,18 @@ from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.retention import PurgeReport, Retention
 from powerstrip.host.users import (
+    ALL_SCOPES,
     DEV_USER,
     TOKEN_PREFIX,
+    IssuedToken,
+    TokenInfo,
+    TokenUser,
     UserInfo,
+    Users,
     ensure_user,
     find_user,
     hash_token,
@@ -34,8 +41,10 @@ from powerstrip.host.users import (
     user_for_token,
 )
 from powerstrip.net import OUTBOUND_HEADER
+from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
 
 __all__ = [
+    "ALL_SCOPES",
     "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
@@ -57,14 +66,25 @@ __all__ = [
     "Feedbacks",
     "GrantInfo",
     "Host",
+    "InstallResult",
+    "IssuedToken",
+    "OperationView",
     "PendingApproval",
+    "PluginDiff",
+    "PluginInfo",
+    "Plugins",
     "PurgeReport",
+    "Registration",
     "Retention",
     "RotationReport",
+    "StoreEntry",
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "TokenInfo",
+    "TokenUser",
     "UserInfo",
+    "Users",
     "add_grant",
     "call_record",
     "ensure_user",

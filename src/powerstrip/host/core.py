@@ -26,8 +26,10 @@ from powerstrip.host.exports import Exports
 from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.users import Users
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -51,6 +53,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    plugins: Plugins
+    users: Users
     data: DataControls
     retention: Retention
     exports: Exports
@@ -92,6 +96,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         return cls(
             settings=settings,
             engine=engine,
@@ -102,7 +107,9 @@ class Host:
             executor=executor,
             model=chosen,
             chats=chats,
-            sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            sign_in_links=sign_in_links,
+            plugins=Plugins(registry, sign_in_links, settings),
+            users=Users(sessions),
             data=DataControls(
                 sessions, retention_days=settings.retention_days, on_deleted=chats.forget
             ),

@@ -106,7 +106,12 @@ async def collect_export(
         },
         "settings": {"history_enabled": user.history_enabled, "email": user.email},
         "api_tokens": [
-            {"name": t.name, "created_at": _iso(t.created_at), "last_used_at": _iso(t.last_used_at)}
+            {
+                "name": t.name,
+                "scopes": t.scopes.split(),
+                "created_at": _iso(t.created_at),
+                "last_used_at": _iso(t.last_used_at),
+            }
             for t in await _rows(session, select(ApiToken).where(ApiToken.user_id == user_id))
         ],
         "registered_plugins": [

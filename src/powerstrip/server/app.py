@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
@@ -24,6 +24,7 @@ from powerstrip.server.api import (
     data_router,
     plugins_router,
 )
+from powerstrip.server.deps import require_scope
 from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
@@ -99,10 +100,12 @@ def create_app(
     app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
-    app.include_router(plugins_router, prefix="/api", responses=errors)
-    app.include_router(conversations_router, prefix="/api", responses=errors)
+    # A token needs the chat scope for the store and conversations (docs/api.md).
+    chat = [Depends(require_scope("chat"))]
+    app.include_router(plugins_router, prefix="/api", responses=errors, dependencies=chat)
+    app.include_router(conversations_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(account_router, prefix="/api", responses=errors)
-    app.include_router(data_router, prefix="/api", responses=errors)
+    app.include_router(data_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)
     app.include_router(data_pages.router)
 
