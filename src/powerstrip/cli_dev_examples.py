@@ -26,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from powerstrip.aliases import ASGIApp
 from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key, resolve_secrets
@@ -33,15 +34,6 @@ from powerstrip.host import Host, PluginInfo, UserInfo
 
 __all__ = ["ExampleServers", "WiredExample", "wire_examples"]
 
-# ASGI's shape; Any because its messages are free-form dicts by specification.
-_ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
 
 _STARTUP_SECONDS = 15.0
 _STOP_SECONDS = 5.0
@@ -54,7 +46,7 @@ class _ByPort:
     """
 
     def __init__(self) -> None:
-        self.apps: dict[int, _ASGIApp] = {}
+        self.apps: dict[int, ASGIApp] = {}
 
     async def __call__(
         self,

@@ -3,11 +3,13 @@ an object that is not there for you."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 import pytest
 
+from powerstrip.testing import CallTool, Reply
 from tests import secret_watch
 from tests.server.conftest import Hosted
 
@@ -111,3 +113,37 @@ async def test_every_rest_route_declares_what_it_answers(hosted: Hosted) -> None
             if not json_schema and "text/event-stream" not in content:
                 missing.append(f"{method.upper()} {path}")
     assert missing == []
+
+
+async def test_every_record_of_a_call_names_its_request_and_call(
+    hosted: Hosted, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with await hosted.user("ada") as ada:
+        plugin_id = await hosted.add_plugin(ada, "plugin.example.com")
+        await ada.post(f"/api/plugins/{plugin_id}/install")
+        chat = (await ada.post("/api/conversations", json={"plugin_ids": [plugin_id]})).json()
+        hosted.model.push(
+            CallTool("todo__list_todos", {"username": "ada"}, id="call-log-1"), Reply("None.")
+        )
+        paused = await ada.post(
+            f"/api/conversations/{chat['id']}/messages",
+            json={"content": "what is on my list", "stream": False},
+        )
+        assert paused.json()["paused"] is True, paused.text
+        with caplog.at_level(logging.INFO, logger="powerstrip"):
+            answer = await ada.post(
+                f"/api/conversations/{chat['id']}/approvals",
+                json={"decisions": {"call-log-1": True}, "stream": False},
+                headers={"X-Request-ID": "req-abc-123"},
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-request-id"] == "req-abc-123"
+        fetches = [r.getMessage() for r in caplog.records if "/todos/ada" in r.getMessage()]
+        assert fetches, [r.getMessage() for r in caplog.records]
+        for message in fetches:
+            assert "request=req-abc-123" in message
+            assert "call=call-log-1" in message
+        # An id that is not a short plain token is replaced, never echoed.
+        odd = await ada.get("/api/me", headers={"X-Request-ID": "bad id\twith spaces"})
+        assert odd.headers["x-request-id"] != "bad id\twith spaces"
+        assert len(odd.headers["x-request-id"]) == 16

@@ -30,6 +30,7 @@ from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.users import Users
+from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -76,6 +77,9 @@ class Host:
         `model` replaces the backend the settings choose (tests pass a scripted one); `clock`
         the system clock the data services read (tests move it on instead of sleeping).
         """
+        install_log_hygiene()
+        for secret in _configured_secrets(settings):
+            remember_secret(secret)
         now = clock or system_clock
         if migrate:
             await upgrade(settings.database_url)
@@ -141,6 +145,14 @@ class Host:
             await close()
         await self.client.aclose()
         await self.engine.dispose()
+
+
+def _configured_secrets(settings: Settings) -> list[str]:
+    """The secrets the settings hold: the model and SMTP keys and the vault's key material."""
+    found = [settings.model_api_key.get_secret_value(), settings.smtp_password.get_secret_value()]
+    for entry in settings.vault_keys.get_secret_value().split(","):
+        found.append(entry.partition(":")[2].strip())
+    return [value for value in found if value]
 
 
 def derive_secret(base: bytes, purpose: str) -> bytes:

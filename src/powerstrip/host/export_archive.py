@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powerstrip.aliases import JSONValue
 from powerstrip.host.chats import call_record
 from powerstrip.store import (
     ApiToken,
@@ -41,7 +42,6 @@ from powerstrip.store import Conversation as ConversationRow
 
 __all__ = ["ARCHIVE_FILES", "collect_export", "count_export_rows", "pack_archive"]
 
-JSONValue = Any  # what the JSON files hold
 
 ARCHIVE_FILES = (
     "README.txt",

@@ -31,6 +31,7 @@ from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.export_archive import collect_export, count_export_rows, pack_archive
 from powerstrip.host.mailer import Mailer
 from powerstrip.host.users import UserInfo
+from powerstrip.logs import remember_secret
 from powerstrip.settings import Settings
 from powerstrip.store import Export, User, transaction
 
@@ -122,6 +123,7 @@ class Exports:
         """Record an export and build it: now when small (or `inline`), else in the background."""
         now = self.clock()
         secret = secrets.token_urlsafe(_LINK_BYTES)
+        remember_secret(secret)  # masked in any log record of this process
         async with transaction(self.sessions) as session:
             row = Export(
                 user_id=user.id,

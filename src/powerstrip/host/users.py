@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import AccessError, InvalidInputError, NotFoundError
+from powerstrip.logs import remember_secret
 from powerstrip.store import ApiToken, User, transaction, utcnow
 
 __all__ = [
@@ -190,6 +191,7 @@ async def _issue(
     scopes: tuple[str, ...],
 ) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+    remember_secret(token)
     row = ApiToken(
         user_id=user_id, name=name[:100], token_hash=hash_token(token), scopes=" ".join(scopes)
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from powerstrip.errors import ModelError, PowerstripError
+from powerstrip.logs import log_ids
 from powerstrip.openapi import Tool, ToolSet, namespaces_clash
 from powerstrip.runtime.events import (
     ApprovalNeeded,
@@ -344,7 +345,10 @@ class Conversation:
             await self.recorder.record_call(plugin.plugin_id, outcome, answer)
             yield CallFinished(call.id, call.name, outcome.outcome, None, 0, outcome.error)
             return
-        outcome = await self.executor.execute(tool, call.arguments, self._request(plugin, material))
+        with log_ids(conversation=self.conversation_id, call=call.id):
+            outcome = await self.executor.execute(
+                tool, call.arguments, self._request(plugin, material)
+            )
         if outcome.status_code == 401:
             try:
                 renewed = await plugin.credentials.refresh()
@@ -360,9 +364,10 @@ class Conversation:
                 )
                 renewed = None
             if renewed is not None:
-                outcome = await self.executor.execute(
-                    tool, call.arguments, self._request(plugin, renewed)
-                )
+                with log_ids(conversation=self.conversation_id, call=call.id):
+                    outcome = await self.executor.execute(
+                        tool, call.arguments, self._request(plugin, renewed)
+                    )
         # The call and its answer are written together: one transaction, and no history where
         # a made call has no answer because the stream was closed in between.
         answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)

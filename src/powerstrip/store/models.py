@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from powerstrip.aliases import JSONValue
 from powerstrip.store.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -86,7 +86,6 @@ FEEDBACK_RATINGS = ("up", "down")
 EXPORT_STATUSES = ("building", "ready", "used", "failed")
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
-JSONValue = Any
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
