@@ -365,6 +365,17 @@ code{font-size:.85rem;white-space:pre-wrap;overflow-wrap:anywhere}
 _ROLES = {"user": "You", "assistant": "Assistant", "tool": "Plugin", "system": "System"}
 
 
+def _when(iso: str | None) -> str:
+    """An ISO timestamp as a person reads it: 2026-12-01 10:00 UTC."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -383,7 +394,7 @@ def render_html(data: dict[str, JSONValue]) -> str:
         f"<title>Conversations of {_e(username)} — Powerstrip export</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Conversations of {_e(username)}</h1>",
-        f'<p class="meta">Exported {_e(account["exported_at"])} from Powerstrip.</p>',
+        f'<p class="meta">Exported {_e(_when(account["exported_at"]))} from Powerstrip.</p>',
     ]
     conversations = data["conversations.json"]
     if not conversations:
@@ -392,7 +403,8 @@ def render_html(data: dict[str, JSONValue]) -> str:
         title = conversation["title"] or "Untitled conversation"
         note = "" if conversation["history_enabled"] else " · started with chat history off"
         parts.append(f'<section id="c-{_e(conversation["id"])}"><h2>{_e(title)}</h2>')
-        parts.append(f'<p class="meta">Started {_e(conversation["created_at"])}{_e(note)}</p>')
+        started = _when(conversation["created_at"])
+        parts.append(f'<p class="meta">Started {_e(started)}{_e(note)}</p>')
         for message in conversation["messages"]:
             role = message["role"]
             parts.append(
