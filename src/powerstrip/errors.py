@@ -26,6 +26,9 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── IngestError                 a document cannot be read (empty, corrupt, wrong type, too big)
     ├── EmbeddingError              the embedder cannot load or answer (model files, endpoint)
     ├── SearchError                 a document search is malformed (top_k, filter)
+    ├── AudioError                  a recording cannot be used (empty, corrupt, wrong kind, long)
+    │   └── AudioTooLargeError      the audio file passed the size cap
+    ├── TranscriptionUnavailableError  no speech to text: turned off, no model, no backend
     ├── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
     │   └── NotFoundError           the plugin, conversation or grant does not exist for the caller
     └── AccessError                 the caller may not do this (not an admin, not the owner)
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessError",
     "AddressBlockedError",
+    "AudioError",
+    "AudioTooLargeError",
     "BrokenConnectionError",
     "ConfigError",
     "ConnectError",
@@ -66,6 +71,7 @@ __all__ = [
     "SpecError",
     "StoreError",
     "TLSPolicyError",
+    "TranscriptionUnavailableError",
     "VaultError",
 ]
 
@@ -205,6 +211,18 @@ class EmbeddingError(PowerstripError):
 
 class SearchError(PowerstripError):
     """A document search is malformed: a `top_k` out of range, a filter that cannot apply."""
+
+
+class AudioError(PowerstripError):
+    """Audio cannot be transcribed: empty, corrupt, of a kind we do not read, or too long."""
+
+
+class AudioTooLargeError(AudioError):
+    """The audio file is larger than the transcription size cap."""
+
+
+class TranscriptionUnavailableError(PowerstripError):
+    """No speech-to-text is there: turned off, or neither the backend nor the local model."""
 
 
 class RegistryError(PowerstripError):

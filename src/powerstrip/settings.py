@@ -278,6 +278,35 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(
         default=30.0, gt=0, description="Seconds allowed for sending one mail."
     )
+    transcription: Literal["auto", "backend", "local", "off"] = Field(
+        default="auto",
+        description=(
+            "Speech to text for voice input: `auto` uses the model backend's "
+            "`/audio/transcriptions` when `POWERSTRIP_MODEL_BASE_URL` is set, else the local "
+            "Whisper model; `backend` or `local` only that one; `off` none."
+        ),
+    )
+    transcription_model: str = Field(
+        default="whisper-1",
+        description="The transcription model to ask at `POWERSTRIP_MODEL_BASE_URL`.",
+    )
+    transcription_model_dir: Path | None = Field(
+        default=None,
+        description=(
+            "A folder holding a CTranslate2 Whisper model (`model.bin`, `config.json`, "
+            "`tokenizer.json`) for local transcription. Unset: the built-in tiny.en."
+        ),
+    )
+    transcription_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1,
+        description="The largest audio file, in bytes, transcription accepts (default 25 MiB).",
+    )
+    transcription_max_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="The longest recording, in seconds, transcription accepts.",
+    )
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:

@@ -5,26 +5,18 @@ The bench itself starts three processes and runs for minutes, so the suite does 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
-BENCH = Path(__file__).parents[2] / "bench" / "turns.py"
+from tests.bench.loader import BENCH_DIR, load_bench
+
+BENCH = BENCH_DIR / "turns.py"
 
 
 def load() -> ModuleType:
-    if "bench_turns" in sys.modules:
-        return sys.modules["bench_turns"]
-    spec = importlib.util.spec_from_file_location("bench_turns", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_turns"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("turns")
 
 
 def test_the_bench_imports_and_computes_percentiles() -> None:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from powerstrip.cli import app
-from powerstrip.cli_dev_examples import ExampleServers, wire_examples
+from powerstrip.cli.dev_examples import ExampleServers, wire_examples
 from powerstrip.examples import ExampleConfig
 from powerstrip.host import Host
 from powerstrip.settings import Settings

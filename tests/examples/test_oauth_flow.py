@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from powerstrip.examples import ExampleConfig
-from tests.examples.conftest import REDIRECT_URI, USERS, ServeExample
+from tests.examples.conftest import REDIRECT_URI, USERS, ServeExample, make_config
 from tests.examples.oauth_steps import (
     authorize_params,
     exchange,
@@ -247,3 +248,16 @@ async def test_password_guessing_is_throttled_before_the_password_is_checked(
     assert answer.status_code == 429
     assert int(answer.headers["retry-after"]) >= 1
     assert "location" not in answer.headers
+
+
+async def test_access_tokens_last_as_long_as_the_config_says(
+    serve_example: ServeExample, tmp_path: Path, tls: ssl.SSLContext
+) -> None:
+    server = serve_example("todo-oauth", make_config(tmp_path, oauth_access_token_seconds=33))
+    async with httpx.AsyncClient(base_url=server.url, verify=tls) as client:
+        code = await sign_in(client, "alice", "alice-password")
+        issued = await exchange(client, code)
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["expires_in"] == 33
+        renewed = await refresh(client, issued.json()["refresh_token"])
+        assert renewed.json()["expires_in"] == 33

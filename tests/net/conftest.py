@@ -40,9 +40,16 @@ def behaviour_app(sni_seen: list[str]) -> Starlette:
                 "query": str(request.query_params),
                 "body": body.decode("utf-8", "replace"),
                 "authorization": request.headers.get("authorization"),
+                "cookie": request.headers.get("cookie"),
                 "sni": sni_seen[-1] if sni_seen else None,
             }
         )
+
+    async def set_cookie(request: Request) -> Response:
+        # A session cookie, as many APIs (and their load balancers) set on an authenticated call.
+        answer = Response(b"signed in", media_type="text/plain")
+        answer.set_cookie("session", request.query_params.get("who", "someone"), path="/")
+        return answer
 
     async def redirect(request: Request) -> Response:
         status = int(request.query_params.get("status", "302"))
@@ -97,6 +104,7 @@ def behaviour_app(sni_seen: list[str]) -> Starlette:
     return Starlette(
         routes=[
             Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+            Route("/set-cookie", set_cookie),
             Route("/redirect", redirect),
             Route("/loop", loop),
             Route("/bytes", sized),

@@ -46,6 +46,19 @@ async def test_request_sends_method_params_headers_and_json(
     assert response.url.startswith("https://api.example.com/echo?")
 
 
+async def test_no_cookie_a_server_set_rides_on_a_later_request(
+    https_server: LoopbackServer, policy_for: PolicyFor
+) -> None:
+    # One client makes every user's calls: a cookie kept from alice's call would go out on bob's.
+    async with GuardedClient(policy_for(https_server)) as client:
+        await client.request("GET", "https://plugin.example.com/set-cookie?who=alice")
+        called = await client.request("GET", "https://plugin.example.com/echo")
+        await client.fetch("https://plugin.example.com/set-cookie?who=alice")
+        fetched = await client.fetch("https://plugin.example.com/echo")
+    assert json.loads(called.content)["cookie"] is None
+    assert json.loads(fetched.content)["cookie"] is None
+
+
 async def test_garbage_body_is_returned_as_bytes(
     https_server: LoopbackServer, policy_for: PolicyFor
 ) -> None:

@@ -27,7 +27,13 @@ from powerstrip.host import ensure_user, issue_token
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
-from powerstrip.testing import ASGIApp, LoopbackServer, ScriptedModelServer, TestCA
+from powerstrip.testing import (
+    ASGIApp,
+    LoopbackServer,
+    ScriptedModelServer,
+    TestCA,
+    sign_in_through_host,
+)
 from tests import secret_watch
 from tests.conftest import LOOPBACK_NAMES
 from tests.databases import backends, postgres_schema
@@ -187,25 +193,14 @@ class Hosted:
     async def browser_sign_in(self, sign_in_url: str, username: str) -> httpx.Response:
         """Play a browser: open the host's sign-in link, sign in at the provider, come back."""
         async with httpx.AsyncClient(verify=self.tls, timeout=30) as browser:
-            page = await browser.get(self._local(sign_in_url))
-            assert page.status_code == 200, page.text
-            assert "Continue to sign in" in page.text  # who, what and where, before going on
-            ticket = query_of(sign_in_url)["ticket"][0]
-            token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-            begin = await browser.post(
-                self._local(sign_in_url),
-                data={"ticket": ticket, "csrf": token},
-                headers={"Origin": PUBLIC_URL, "Sec-Fetch-Site": "same-origin"},
+            callback = await sign_in_through_host(
+                browser,
+                sign_in_url,
+                username,
+                USERS[username],
+                public_url=PUBLIC_URL,
+                locate=self._local,
             )
-            assert begin.status_code == 303, begin.text
-            provider = self._local(begin.headers["location"])
-            form = await browser.get(provider)
-            assert form.status_code == 200, form.text
-            signed = await browser.post(
-                provider, data={"username": username, "password": USERS[username]}
-            )
-            assert signed.status_code == 302, signed.text
-            callback = await browser.get(self._local(signed.headers["location"]))
             self.answers.append(callback.text)
             return callback
 

@@ -255,6 +255,15 @@ def test_every_request_body_is_recorded_in_order(server: ScriptedModelServer) ->
     assert server.remaining == ()
 
 
+def test_keep_requests_keeps_only_the_last_bodies() -> None:
+    with ScriptedModelServer(keep_requests=2) as server, client(server) as openai_client:
+        for text in ("one", "two", "three"):
+            server.push(Reply(text))
+            messages = [{"role": "user", "content": text}]
+            openai_client.chat.completions.create(model="gpt-test", messages=messages)
+        assert [body["messages"][0]["content"] for body in server.requests] == ["two", "three"]
+
+
 def test_push_appends_steps_while_the_server_runs(server: ScriptedModelServer) -> None:
     server.push(Reply("one"))
     with client(server) as openai_client:
@@ -436,3 +445,46 @@ def test_base_url_is_known_before_start() -> None:
         assert server.url == f"http://127.0.0.1:{server.port}"
     finally:
         server.stop()
+
+
+# -- speech to text ------------------------------------------------------------------------------
+
+
+def test_transcriptions_play_their_own_script_in_each_format() -> None:
+    audio = b"RIFF\x00\x00\x00\x00WAVE not decoded by the scripted server"
+    with ScriptedModelServer(
+        [Reply("a chat reply, untouched")],
+        transcripts=["one", "two", "three"],
+        expected_api_key="sk-scripted",
+    ) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="sk-scripted", max_retries=0)
+        plain = client.audio.transcriptions.create(
+            model="whisper-1", file=("a.wav", audio, "audio/wav"), language="en", prompt="Hi."
+        )
+        verbose = client.audio.transcriptions.create(
+            model="whisper-1", file=("a.wav", audio), response_format="verbose_json"
+        )
+        wrong = openai.OpenAI(base_url=server.base_url, api_key="sk-wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong.audio.transcriptions.create(model="whisper-1", file=("a.wav", audio))
+        srt = client.audio.transcriptions.create(
+            model="whisper-1", file=("a.wav", audio), response_format="srt"
+        )
+        with pytest.raises(openai.InternalServerError, match="transcript script ran out"):
+            client.audio.transcriptions.create(model="whisper-1", file=("a.wav", audio))
+        requests = server.audio_requests
+        remaining = server.remaining
+    assert plain.text == "one"
+    assert (verbose.text, verbose.language, verbose.segments[0].text) == ("two", "english", " two")
+    assert srt == "1\n00:00:00,000 --> 00:00:01,000\nthree\n"
+    first = requests[0]
+    assert (first.model, first.filename, first.content_type) == ("whisper-1", "a.wav", "audio/wav")
+    assert (first.file, first.language, first.prompt) == (audio, "en", "Hi.")
+    # The refused request is recorded, and used no transcript: "three" went to the next one.
+    assert [r.response_format for r in requests[:4]] == ["json", "verbose_json", "json", "srt"]
+    assert remaining == (Reply("a chat reply, untouched"),)
+
+
+def test_a_transcript_step_is_text_or_a_failure() -> None:
+    with pytest.raises(TypeError, match="str or a Fail"):
+        ScriptedModelServer(transcripts=[Reply("not a transcript")])  # type: ignore[list-item]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,16 @@ APP = Starlette(routes=[Route("/", hello)])
 def test_loopback_server_serves_plain_http() -> None:
     with LoopbackServer(APP) as server:
         assert server.url == f"http://127.0.0.1:{server.port}"
+        with urllib.request.urlopen(server.url + "/", timeout=5) as reply:  # noqa: S310
+            assert reply.read() == b"hello http"
+
+
+def test_loopback_server_listens_on_the_port_it_is_given() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with LoopbackServer(APP, port=port) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(server.url + "/", timeout=5) as reply:  # noqa: S310
             assert reply.read() == b"hello http"
 

@@ -40,6 +40,8 @@ class ExampleConfig:
     oauth_client_secret: str | None = field(default=None, repr=False)
     oauth_redirect_uris: tuple[str, ...] = (DEV_REDIRECT_URI,)
     oauth_content_type: OAuthContentType = "application/json"
+    # How long an access token of `todo-oauth` lasts; short ones make hosts refresh often.
+    oauth_access_token_seconds: int = 3600
     # username -> password; None means the users alice and bob with generated passwords.
     demo_users: Mapping[str, str] | None = field(default=None, repr=False)
     contact_email: str = "support@example.com"

@@ -24,6 +24,8 @@ from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.retention import PurgeReport, Retention
+from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
+from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
     ALL_SCOPES,
     DEV_USER,
@@ -49,6 +51,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
+    "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
     "ChatSummary",
     "ChatView",
@@ -68,6 +71,7 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "OpenAITranscription",
     "OperationView",
     "PendingApproval",
     "PluginDiff",
@@ -83,6 +87,9 @@ __all__ = [
     "TableRotation",
     "TokenInfo",
     "TokenUser",
+    "Transcriber",
+    "TranscriptionBackend",
+    "TranscriptionInfo",
     "UserInfo",
     "Users",
     "add_grant",

@@ -29,6 +29,7 @@ from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
 from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
@@ -56,6 +57,7 @@ class Host:
     sign_in_links: SignInLinks
     plugins: Plugins
     users: Users
+    transcriber: Transcriber
     data: DataControls
     retention: Retention
     exports: Exports
@@ -114,6 +116,7 @@ class Host:
             sign_in_links=sign_in_links,
             plugins=Plugins(registry, sign_in_links, settings),
             users=Users(sessions),
+            transcriber=Transcriber(settings),
             data=DataControls(
                 sessions, retention_days=settings.retention_days, on_deleted=chats.forget
             ),
@@ -143,6 +146,7 @@ class Host:
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
+        await self.transcriber.aclose()
         await self.client.aclose()
         await self.engine.dispose()
 

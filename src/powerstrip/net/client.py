@@ -12,6 +12,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -48,6 +49,16 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Credentials are never carried to another origin on a redirect.
 _ORIGIN_BOUND_HEADERS = ("authorization", "cookie", "proxy-authorization")
 QueryParams = Mapping[str, str | int | float | bool | None]
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps no cookie and sends none.
+
+    One client makes every user's calls (and the host's own fetches): a cookie a plugin set in
+    its answer to one user's call would otherwise go out on the next user's call to that plugin,
+    a session of one user presented on another's behalf.
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _may_retry(exc: NetError, method: str, retry: RetryPolicy | None, attempts: int) -> bool:
@@ -150,6 +161,7 @@ class GuardedClient:
             # Ask for bodies as they are; a server that compresses anyway is decoded under the
             # size cap (see _BoundedDecoder).
             headers={"accept-encoding": "identity"},
+            cookies=_no_cookies(),
             # The whole-exchange budget is enforced with anyio.fail_after around each call.
             timeout=None,  # noqa: S113
         )

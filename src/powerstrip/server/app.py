@@ -19,10 +19,13 @@ from powerstrip.runtime import Model
 from powerstrip.server import data_pages, oauth
 from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import (
+    TRANSCRIPTIONS_PATH,
     account_router,
+    audio_router,
     conversations_router,
     data_router,
     plugins_router,
+    upload_cap,
 )
 from powerstrip.server.deps import require_scope
 from powerstrip.server.errors import error_responses, install_error_handlers
@@ -96,7 +99,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestGuard, max_bytes=chosen.max_request_bytes)
+    # Audio uploads are bigger than any JSON body: their route has its own cap. The /v1 route
+    # (OpenAI's path) is listed too, for the OpenAI-compatible API to mount there.
+    audio_cap = upload_cap(chosen.transcription_max_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_bytes=chosen.max_request_bytes,
+        route_caps={TRANSCRIPTIONS_PATH: audio_cap, "/v1/audio/transcriptions": audio_cap},
+    )
     app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
@@ -106,6 +116,7 @@ def create_app(
     app.include_router(conversations_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(data_router, prefix="/api", responses=errors, dependencies=chat)
+    app.include_router(audio_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)
     app.include_router(data_pages.router)
 

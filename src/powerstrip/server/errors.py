@@ -20,6 +20,8 @@ from starlette.routing import Match
 
 from powerstrip.errors import (
     AccessError,
+    AudioError,
+    AudioTooLargeError,
     ConfigError,
     DiscoveryError,
     InvalidInputError,
@@ -33,6 +35,7 @@ from powerstrip.errors import (
     SignInRequiredError,
     SpecError,
     StoreError,
+    TranscriptionUnavailableError,
     VaultError,
 )
 
@@ -56,6 +59,9 @@ _STATUS: tuple[tuple[type[PowerstripError], int], ...] = (
     (AccessError, 403),
     (RegistryError, 409),
     (OAuthError, 400),
+    (AudioTooLargeError, 413),
+    (AudioError, 422),
+    (TranscriptionUnavailableError, 503),
     (InvalidInputError, 422),
     (DiscoveryError, 422),
     (ManifestError, 422),

@@ -11,12 +11,16 @@ buffer and parse 200 MB without a token. This middleware runs before any route:
   read); the user is kept in the request's state for the `CurrentUser` dependency;
 - every request gets an id (the caller's `X-Request-ID` when it is a short plain token, else a
   new one), bound to every log record made while it is served and sent back in `X-Request-ID`.
+
+A few paths take bigger bodies by design (an audio upload): `route_caps` gives each its own cap,
+applied the same way.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,11 +42,15 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestGuard:
-    """ASGI middleware: cap request bodies at `max_bytes`, authenticate `/api/` callers first."""
+    """ASGI middleware: cap request bodies at `max_bytes` (or the path's own cap in
+    `route_caps`), authenticate `/api/` callers first."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, route_caps: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_caps = dict(route_caps or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,9 +69,10 @@ class RequestGuard:
             await self._guarded(scope, receive, send_with_id, headers)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        cap = self.route_caps.get(scope["path"], self.max_bytes)
         declared = _content_length(headers)
-        if declared is not None and declared > self.max_bytes:
-            await too_large_response(self.max_bytes)(scope, receive, send)
+        if declared is not None and declared > cap:
+            await too_large_response(cap)(scope, receive, send)
             return
         if scope["path"].startswith(_API_PREFIX):
             client = scope.get("client")
@@ -78,9 +87,9 @@ class RequestGuard:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})[USER_STATE_KEY] = user
-        await self._capped(scope, receive, send)
+        await self._capped(scope, receive, send, cap)
 
-    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _capped(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         received = 0
         started = False
 
@@ -89,10 +98,10 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     # An HTTPException: FastAPI re-raises it from its body reading, and the
                     # app's handler answers it; the except below covers any other reader.
-                    raise BodyTooLargeError(self.max_bytes)
+                    raise BodyTooLargeError(cap)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -106,7 +115,7 @@ class RequestGuard:
         except BodyTooLargeError:
             if started:
                 raise
-            await too_large_response(self.max_bytes)(scope, receive, send)
+            await too_large_response(cap)(scope, receive, send)
 
 
 def _content_length(headers: Headers) -> int | None:

@@ -4,7 +4,9 @@ Nothing else in Powerstrip imports this package. It needs the `dev` extras (`tru
 `uvicorn`); each helper says the exact install command when one is missing.
 """
 
+from powerstrip.testing.browser import SignInError, sign_in_through_host
 from powerstrip.testing.scripted_model import (
+    AudioRequest,
     BreakStream,
     CallTool,
     CallTools,
@@ -20,6 +22,7 @@ from powerstrip.testing.tls import TestCA
 
 __all__ = [
     "ASGIApp",
+    "AudioRequest",
     "BreakStream",
     "CallTool",
     "CallTools",
@@ -30,6 +33,8 @@ __all__ = [
     "Respond",
     "ScriptStep",
     "ScriptedModelServer",
+    "SignInError",
     "TestCA",
     "loopback_policy",
+    "sign_in_through_host",
 ]

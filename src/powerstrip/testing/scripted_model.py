@@ -25,6 +25,13 @@ Script steps:
 
 When the script runs out, the server answers HTTP 500 with an error that says so (and tells
 OpenAI clients not to retry), so a test fails loudly instead of hanging.
+
+Speech to text (`POST /v1/audio/transcriptions`, multipart) plays its own script of
+transcripts, in order: `ScriptedModelServer(transcripts=["hello there"])` or
+`push_transcript(...)`, each a text or a `Fail`; `audio_requests` records what was sent (the
+file's bytes, model, language, prompt, response format). It answers in the `response_format`
+asked for (`json`, `text`, `verbose_json`, `srt`, `vtt`), and like chat it answers 500 when its
+script runs out.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from starlette.types import Receive, Scope, Send
 from powerstrip.testing.servers import LoopbackServer
 
 __all__ = [
+    "AudioRequest",
     "BreakStream",
     "CallTool",
     "CallTools",
@@ -160,6 +168,19 @@ class Respond:
     choose: Callable[[dict[str, Any]], ScriptStep]
 
 
+@dataclass(frozen=True, slots=True)
+class AudioRequest:
+    """One `/v1/audio/transcriptions` request, as the server received it."""
+
+    model: str
+    filename: str
+    content_type: str
+    file: bytes
+    language: str | None
+    prompt: str | None
+    response_format: str
+
+
 ScriptStep = Reply | CallTool | CallTools | Fail | BreakStream | Delay | Respond
 _STEP_TYPES = (Reply, CallTool, CallTools, Fail, BreakStream, Delay, Respond)
 
@@ -173,7 +194,8 @@ class ScriptedModelServer:
     also while the server runs. With `expected_api_key`, requests without
     `Authorization: Bearer <that key>` get an OpenAI-style 401. The server answers for any
     model name; `GET /v1/models` lists `models`. `app` is the Starlette app, should you want to
-    serve it in-process.
+    serve it in-process. `keep_requests=N` keeps only the last N request bodies, for long runs
+    (a bench's thousands of turns) that would otherwise hold every one in memory.
     """
 
     def __init__(
@@ -182,19 +204,26 @@ class ScriptedModelServer:
         *,
         expected_api_key: str | None = None,
         models: Sequence[str] = ("scripted-model",),
+        keep_requests: int | None = None,
+        transcripts: Iterable[str | Fail] = (),
     ) -> None:
         self.expected_api_key = expected_api_key
         self.models = tuple(models)
         self._lock = threading.Lock()
         self._script: deque[ScriptStep] = deque()
-        self._requests: list[dict[str, Any]] = []
+        self._requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
+        self._received = 0
         self._played = 0
         self._call_ids = itertools.count(1)
+        self._transcripts: deque[str | Fail] = deque()
+        self._audio_requests: list[AudioRequest] = []
         self.push(*script)
+        self.push_transcript(*transcripts)
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
                 Route("/v1/models", self._list_models, methods=["GET"]),
+                Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
             ]
         )
         self._server = LoopbackServer(self.app)
@@ -235,6 +264,20 @@ class ScriptedModelServer:
             _check_step(step)
         with self._lock:
             self._script.extend(steps)
+
+    @property
+    def audio_requests(self) -> list[AudioRequest]:
+        """A copy of every transcription request received so far, oldest first."""
+        with self._lock:
+            return list(self._audio_requests)
+
+    def push_transcript(self, *steps: str | Fail) -> None:
+        """Append transcripts (or `Fail` answers) to the speech-to-text script."""
+        for step in steps:
+            if not isinstance(step, str | Fail):
+                raise TypeError(f"a transcript step is a str or a Fail, not {step!r}")
+        with self._lock:
+            self._transcripts.extend(steps)
 
     def start(self) -> None:
         """Start serving; returns once the server accepts connections."""
@@ -277,7 +320,8 @@ class ScriptedModelServer:
             return _error(400, "The request body must be a JSON object.", "invalid_request_error")
         with self._lock:
             self._requests.append(body)
-            number = len(self._requests)
+            self._received += 1
+            number = self._received
         denied = self._refuse_key(request)
         if denied is not None:
             return denied
@@ -312,6 +356,41 @@ class ScriptedModelServer:
         if isinstance(step, Fail):
             return _failure(step)
         return self._answer(step, body)
+
+    async def _transcriptions(self, request: Request) -> Response:
+        try:
+            async with request.form() as form:  # closes the uploaded file's spooled copy
+                upload = form.get("file")
+                if isinstance(upload, str) or upload is None:
+                    return _error(400, "There is no `file` part.", "invalid_request_error")
+                fields = {key: value for key, value in form.items() if isinstance(value, str)}
+                received = AudioRequest(
+                    model=fields.get("model", ""),
+                    filename=upload.filename or "",
+                    content_type=upload.content_type or "",
+                    file=await upload.read(),
+                    language=fields.get("language"),
+                    prompt=fields.get("prompt"),
+                    response_format=fields.get("response_format", "json"),
+                )
+        except Exception:  # a body python-multipart cannot parse, whatever it raises
+            return _error(400, "The body is not multipart/form-data.", "invalid_request_error")
+        with self._lock:
+            self._audio_requests.append(received)
+            number = len(self._audio_requests)
+        denied = self._refuse_key(request)
+        if denied is not None:
+            return denied  # a refused request uses no step, as in chat
+        with self._lock:
+            step = self._transcripts.popleft() if self._transcripts else None
+        if step is None:
+            return _script_error(
+                f"ScriptedModelServer: the transcript script ran out at transcription request "
+                f"#{number}. Script one more (transcripts=[...] or server.push_transcript(...))."
+            )
+        if isinstance(step, Fail):
+            return _failure(step)
+        return _transcription_answer(step, received)
 
     def _refuse_key(self, request: Request) -> Response | None:
         if self.expected_api_key is None:
@@ -509,6 +588,35 @@ def _completion(
         ],
         "usage": usage,
     }
+
+
+def _transcription_answer(text: str, received: AudioRequest) -> Response:
+    """The answer OpenAI gives for `text` in the response format the request asked for."""
+    duration = 1.0  # the server does not decode the audio: tests need a number, not the truth
+    kind = received.response_format
+    if kind == "text":
+        return Response(text + "\n", media_type="text/plain")
+    if kind in ("srt", "vtt"):
+        mark = "," if kind == "srt" else "."
+        cue = f"00:00:00{mark}000 --> 00:00:01{mark}000"
+        body = f"1\n{cue}\n{text}\n" if kind == "srt" else f"WEBVTT\n\n{cue}\n{text}\n"
+        return Response(body, media_type="text/plain")
+    if kind == "verbose_json":
+        segment = {"id": 0, "seek": 0, "start": 0.0, "end": duration, "text": f" {text}"}
+        segment |= {"tokens": [], "temperature": 0.0, "avg_logprob": -0.1}
+        segment |= {"compression_ratio": 1.0, "no_speech_prob": 0.0}
+        return JSONResponse(
+            {
+                "task": "transcribe",
+                "language": "english" if received.language in (None, "en") else received.language,
+                "duration": duration,
+                "text": text,
+                "segments": [segment],
+            }
+        )
+    if kind != "json":
+        return _error(400, f"Unknown response_format {kind!r}.", "invalid_request_error")
+    return JSONResponse({"text": text, "usage": {"type": "duration", "seconds": 1}})
 
 
 def _error(

@@ -33,7 +33,8 @@ class LoopbackServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a background thread.
 
     Use as a context manager (or call `start()` / `stop()`); `port` is known as soon as the
-    object exists, because the listening socket is bound in `__init__`.
+    object exists, because the listening socket is bound in `__init__` (to a free port, or to
+    `port` when given: an app that must know its own URL before it is built).
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class LoopbackServer:
         *,
         ssl_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        port: int = 0,
         lifespan: bool = False,
         graceful_seconds: int = 1,
         access_log: bool = False,
@@ -61,7 +63,7 @@ class LoopbackServer:
         # accepts; Linux copies the option from the listening socket. Without it every response
         # (headers, then body) waited out the client's delayed ACK: ~40 ms a request.
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -113,7 +113,12 @@ def issue_user_key(config: ExampleConfig, user_id: str) -> str:
 def oauth_provider(config: ExampleConfig) -> OAuthProvider:
     """The `todo-oauth` provider with the configured client and demo users provisioned."""
     secrets = resolve_secrets(config)
-    provider = OAuthProvider(ProviderConfig(database=config.database("todo-oauth")))
+    provider = OAuthProvider(
+        ProviderConfig(
+            database=config.database("todo-oauth"),
+            access_token_seconds=config.oauth_access_token_seconds,
+        )
+    )
     provider.add_client(
         config.oauth_client_id, secrets.oauth_client_secret, config.oauth_redirect_uris
     )

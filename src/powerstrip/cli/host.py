@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
 from powerstrip.host import DEV_USER, Host, StoreEntry, UserInfo
 from powerstrip.runtime import ChatMessage, ModelEvent, ToolSpec

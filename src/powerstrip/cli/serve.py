@@ -17,9 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from powerstrip import __version__
-from powerstrip.cli_dev_examples import ExampleServers, WiredExample, wire_examples
-from powerstrip.cli_host import fail, load_settings, out_console, run
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.dev_examples import ExampleServers, WiredExample, wire_examples
+from powerstrip.cli.host import fail, load_settings, out_console, run
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import ExampleConfig
 from powerstrip.host import Host

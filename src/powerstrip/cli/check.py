@@ -1,4 +1,4 @@
-"""The `powerstrip` command line."""
+"""`powerstrip check TARGET`: every rule a plugin breaks, with a fix."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from powerstrip import __version__
 from powerstrip.check import (
     CheckReport,
     DirectorySummary,
@@ -26,58 +25,13 @@ from powerstrip.check import (
     report_json,
     summary_json,
 )
-from powerstrip.cli_chat import chat
-from powerstrip.cli_data import data_app
-from powerstrip.cli_docs import docs_app
-from powerstrip.cli_examples import example_app
-from powerstrip.cli_host import err_console, load_settings
-from powerstrip.cli_keys import keys_app
-from powerstrip.cli_plugins import plugins_app
-from powerstrip.cli_register import register
-from powerstrip.cli_serve import serve
-from powerstrip.cli_users import users_app
+from powerstrip.cli.host import err_console, load_settings
 from powerstrip.errors import ConfigError
 from powerstrip.net import GuardedClient, NetPolicy
 
-__all__ = ["app"]
-
-app = typer.Typer(
-    name="powerstrip",
-    help="Powerstrip: an open, self-hosted host for ChatGPT-style plugins.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+__all__ = ["check"]
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"powerstrip {__version__}")
-        raise typer.Exit()
-
-
-app.command()(serve)
-app.add_typer(plugins_app)
-app.command()(register)
-app.command()(chat)
-app.add_typer(users_app)
-app.add_typer(keys_app)
-app.add_typer(example_app)
-app.add_typer(docs_app)
-app.add_typer(data_app)
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """Powerstrip: an open, self-hosted host for ChatGPT-style plugins."""
-
-
-@app.command()
 def check(
     target: Annotated[
         str,

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
-from powerstrip.cli_host import (
+from powerstrip.cli.host import (
     DevOption,
     UserOption,
     acting_user,
@@ -30,8 +30,8 @@ from powerstrip.cli_host import (
     out_console,
     run,
 )
-from powerstrip.cli_invocation import powerstrip_command
-from powerstrip.cli_plugins import plugin_id_of
+from powerstrip.cli.invocation import powerstrip_command
+from powerstrip.cli.plugins import plugin_id_of
 from powerstrip.errors import PowerstripError
 from powerstrip.host import ChatSummary, Host, UserInfo
 from powerstrip.runtime import (

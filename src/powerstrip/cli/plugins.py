@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from powerstrip.cli_host import (
+from powerstrip.cli.host import (
     DevOption,
     UserOption,
     acting_user,
@@ -23,7 +23,7 @@ from powerstrip.cli_host import (
     out_console,
     run,
 )
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.host import Host, PluginDiff, PluginInfo, UserInfo
 

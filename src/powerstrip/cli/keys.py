@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from powerstrip.auth import generate_key
-from powerstrip.cli_host import load_settings, open_host, out_console, run
+from powerstrip.cli.host import load_settings, open_host, out_console, run
 from powerstrip.host.key_rotation import RotationReport, rotate_keys
 
 __all__ = ["keys_app"]

@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 
 from powerstrip.aliases import ASGIApp
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key, resolve_secrets
 from powerstrip.host import Host, PluginInfo, UserInfo
@@ -59,13 +59,23 @@ class _ByPort:
 
 
 class ExampleServers:
-    """The example plugins on `http://localhost:PORT`, ports from `base_port` up (0: any free)."""
+    """The example plugins on `http://localhost:PORT`, ports from `base_port` up (0: any free).
+
+    `front(name, app)`, when given, wraps every build of an example (a bench puts a checker in
+    front of each plugin, and it stays there when `rebuild` swaps the app).
+    """
 
     def __init__(
-        self, config: ExampleConfig, base_port: int, names: tuple[str, ...] = tuple(EXAMPLES)
+        self,
+        config: ExampleConfig,
+        base_port: int,
+        names: tuple[str, ...] = tuple(EXAMPLES),
+        *,
+        front: Callable[[str, ASGIApp], ASGIApp] | None = None,
     ) -> None:
         self.config = config
         self.names = names
+        self._front = front
         self._sockets: dict[str, socket.socket] = {}
         try:
             for offset, name in enumerate(names):
@@ -85,7 +95,7 @@ class ExampleServers:
     def start(self) -> None:
         """Build and serve every example; returns once they accept connections."""
         for name in self.names:
-            self._app.apps[self.ports[name]] = EXAMPLES[name].build(self.config)
+            self._app.apps[self.ports[name]] = self._build(name, self.config)
         server = uvicorn.Server(
             uvicorn.Config(
                 self._app,
@@ -119,7 +129,11 @@ class ExampleServers:
 
     def rebuild(self, name: str, config: ExampleConfig) -> None:
         """Serve a new build of `name` from now on (same port)."""
-        self._app.apps[self.ports[name]] = EXAMPLES[name].build(config)
+        self._app.apps[self.ports[name]] = self._build(name, config)
+
+    def _build(self, name: str, config: ExampleConfig) -> ASGIApp:
+        app: ASGIApp = EXAMPLES[name].build(config)
+        return self._front(name, app) if self._front else app
 
     def close(self) -> None:
         """Stop the server and close the sockets."""

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from powerstrip.cli_host import (
+from powerstrip.cli.host import (
     DevOption,
     UserOption,
     acting_user,

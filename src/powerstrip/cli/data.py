@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from powerstrip.cli_host import err_console, load_settings, open_host, out_console, run
+from powerstrip.cli.host import err_console, load_settings, open_host, out_console, run
 from powerstrip.errors import InvalidInputError
 
 __all__ = ["data_app"]

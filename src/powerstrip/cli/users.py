@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from powerstrip.cli_host import err_console, load_settings, open_host, out_console, run
-from powerstrip.cli_invocation import powerstrip_command
+from powerstrip.cli.host import err_console, load_settings, open_host, out_console, run
+from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import NotFoundError
 from powerstrip.host import ALL_SCOPES, IssuedToken
 

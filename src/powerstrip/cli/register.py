@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from powerstrip.cli_host import (
+from powerstrip.cli.host import (
     DevOption,
     UserOption,
     acting_user,
