@@ -31,7 +31,7 @@ pytest: $(STAMP)
 
 # The store and host tests against a throwaway PostgreSQL (installed from Debian when missing, as root).
 test-postgres: $(STAMP)
-	bash .ci/postgres.sh $(BIN)/pytest -n auto tests/store tests/server
+	bash .ci/postgres.sh $(BIN)/pytest -n auto tests/store tests/host tests/server
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

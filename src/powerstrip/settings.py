@@ -240,6 +240,61 @@ class Settings(BaseSettings):
         description="The largest file `powerstrip docs add` accepts, in bytes (default 20 MiB).",
     )
 
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "Days a conversation started with chat history off is kept (for abuse review) "
+            "before the retention job deletes it with its messages, calls, approvals and "
+            "feedback."
+        ),
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between two runs of the server's retention job (one also at start).",
+    )
+    retention_batch_size: int = Field(
+        default=200,
+        ge=1,
+        description="Conversations the retention job deletes per transaction.",
+    )
+    export_link_ttl_hours: int = Field(
+        default=24,
+        ge=1,
+        description="Hours a data export's one-time download link works.",
+    )
+    export_inline_rows: int = Field(
+        default=5000,
+        ge=0,
+        description=(
+            "Exports of at most this many messages and calls are built while the request "
+            "waits; larger ones in the background, their link mailed when SMTP is configured."
+        ),
+    )
+    smtp_host: str = Field(
+        default="",
+        description="The SMTP server that mails export links. Unset: no mail is sent.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The SMTP server's port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description=(
+            "How the SMTP connection is protected: `starttls` (upgrade a plain connection), "
+            "`tls` (TLS from the start, port 465) or `none` (a relay on this machine only)."
+        ),
+    )
+    smtp_username: str = Field(default="", description="The SMTP login name; unset: no login.")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="The SMTP login password; never logged."
+    )
+    smtp_from: str = Field(
+        default="powerstrip@localhost",
+        description="The sender address of the mails Powerstrip sends.",
+    )
+    smtp_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds allowed for sending one mail."
+    )
     transcription: Literal["auto", "backend", "local", "off"] = Field(
         default="auto",
         description=(

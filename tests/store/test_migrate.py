@@ -49,6 +49,8 @@ EXPECTED_TABLES = {
     "api_objects",
     "api_file_contents",
     "api_replays",
+    "feedback",
+    "exports",
 }
 
 

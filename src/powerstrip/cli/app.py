@@ -9,6 +9,7 @@ import typer
 from powerstrip import __version__
 from powerstrip.cli.chat import chat
 from powerstrip.cli.check import check
+from powerstrip.cli.data import data_app
 from powerstrip.cli.docs import docs_app
 from powerstrip.cli.examples import example_app
 from powerstrip.cli.keys import keys_app
@@ -43,6 +44,7 @@ app.add_typer(users_app)
 app.add_typer(keys_app)
 app.add_typer(example_app)
 app.add_typer(docs_app)
+app.add_typer(data_app)
 
 
 @app.callback()

@@ -13,8 +13,13 @@ UI and the CLI all call, so none of them holds logic another would need.
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
+from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.core import Host
+from powerstrip.host.data_controls import DataControls, DataSettings, DeletionReport
 from powerstrip.host.documents import DEFAULT_COLLECTION, DocumentInfo, Documents
+from powerstrip.host.export_archive import ARCHIVE_FILES
+from powerstrip.host.exports import ExportDownload, ExportInfo, Exports, ExportTicket
+from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
@@ -22,6 +27,7 @@ from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.responses import ResponseRequest
+from powerstrip.host.retention import PurgeReport, Retention
 from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
 from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
@@ -45,6 +51,7 @@ from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
 
 __all__ = [
     "ALL_SCOPES",
+    "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
@@ -56,8 +63,18 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "Clock",
+    "DataControls",
+    "DataSettings",
+    "DeletionReport",
     "DocumentInfo",
     "Documents",
+    "ExportDownload",
+    "ExportInfo",
+    "ExportTicket",
+    "Exports",
+    "FeedbackInfo",
+    "Feedbacks",
     "GrantInfo",
     "Host",
     "InstallResult",
@@ -72,8 +89,10 @@ __all__ = [
     "PluginDiff",
     "PluginInfo",
     "Plugins",
+    "PurgeReport",
     "Registration",
     "ResponseRequest",
+    "Retention",
     "RotationReport",
     "StoreEntry",
     "StoreGrants",
@@ -97,5 +116,6 @@ __all__ = [
     "revoke_grant",
     "revoke_tokens",
     "rotate_keys",
+    "system_clock",
     "user_for_token",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -46,6 +46,7 @@ from powerstrip.store import (
     Approval,
     Call,
     ConversationPlugin,
+    User,
     transaction,
     utcnow,
 )
@@ -67,6 +68,8 @@ class ChatSummary:
     created_at: datetime
     updated_at: datetime
     plugin_ids: tuple[int, ...]
+    # False: started with chat history off, so unlisted and deleted after the retention period.
+    history_enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,11 @@ class Chats:
                 fix=f"choose at most {limit} plugins",
             )
         async with transaction(self.sessions) as session:
-            row = ConversationRow(user_id=user.id, title=title[:_TITLE_LIMIT])
+            # The owner's history switch as the conversation starts marks it for good (§9).
+            history = await session.scalar(select(User.history_enabled).where(User.id == user.id))
+            row = ConversationRow(
+                user_id=user.id, title=title[:_TITLE_LIMIT], history_enabled=history is not False
+            )
             session.add(row)
             await session.flush()
             conversation_id = row.id
@@ -145,7 +152,11 @@ class Chats:
         return await self._summary(user, conversation_id)
 
     async def list_chats(self, user: UserInfo) -> list[ChatSummary]:
-        """The user's conversations, most recently active first."""
+        """The user's conversations, most recently active first.
+
+        Conversations started with chat history off are never listed (spec §9); their owner
+        still reaches each by its id.
+        """
         async with self.sessions() as session:
             rows = (
                 (
@@ -154,6 +165,7 @@ class Chats:
                         .where(
                             ConversationRow.user_id == user.id,
                             ConversationRow.deleted_at.is_(None),
+                            ConversationRow.history_enabled.is_(True),
                         )
                         .order_by(ConversationRow.updated_at.desc())
                     )
@@ -205,6 +217,11 @@ class Chats:
             await session.delete(row)
         self._histories.forget(conversation_id)
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
+
+    def forget(self, conversation_ids: Iterable[str]) -> None:
+        """Drop what this process cached of conversations deleted elsewhere (retention)."""
+        for conversation_id in conversation_ids:
+            self._histories.forget(conversation_id)
 
     async def enable(self, user: UserInfo, conversation_id: str, plugin_id: int) -> ChatSummary:
         await self.check_owner(user, conversation_id)
@@ -548,7 +565,9 @@ class Chats:
 
 
 def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:
-    return ChatSummary(row.id, row.title, row.created_at, row.updated_at, plugin_ids)
+    return ChatSummary(
+        row.id, row.title, row.created_at, row.updated_at, plugin_ids, row.history_enabled
+    )
 
 
 def call_record(row: Call) -> dict[str, Any]:  # Any: JSON values

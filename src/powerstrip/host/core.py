@@ -20,10 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
+from powerstrip.host.clock import Clock, system_clock
+from powerstrip.host.data_controls import DataControls
+from powerstrip.host.exports import Exports
+from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
+from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
@@ -56,6 +61,11 @@ class Host:
     transcriber: Transcriber
     # The services of the OpenAI-compatible API (/v1).
     openai: OpenAIApi
+    data: DataControls
+    retention: Retention
+    exports: Exports
+    feedback: Feedbacks
+    clock: Clock = system_clock
 
     @classmethod
     async def start(
@@ -65,14 +75,17 @@ class Host:
         model: Model | None = None,
         migrate: bool = True,
         host_secret: bytes | None = None,
+        clock: Clock | None = None,
     ) -> Host:
         """Migrate the database (unless `migrate=False`) and build every component.
 
-        `model` replaces the backend the settings choose (tests pass a scripted one).
+        `model` replaces the backend the settings choose (tests pass a scripted one); `clock`
+        the system clock the data services read (tests move it on instead of sleeping).
         """
         install_log_hygiene()
         for secret in _configured_secrets(settings):
             remember_secret(secret)
+        now = clock or system_clock
         if migrate:
             await upgrade(settings.database_url)
         vault = Vault.from_settings(settings)
@@ -109,6 +122,19 @@ class Host:
             users=Users(sessions),
             transcriber=Transcriber(settings),
             openai=OpenAIApi(sessions, settings, chats, plugins),
+            data=DataControls(
+                sessions, retention_days=settings.retention_days, on_deleted=chats.forget
+            ),
+            retention=Retention(
+                sessions,
+                retention_days=settings.retention_days,
+                batch_size=settings.retention_batch_size,
+                clock=now,
+                on_deleted=chats.forget,
+            ),
+            exports=Exports(sessions, settings, clock=now),
+            feedback=Feedbacks(sessions),
+            clock=now,
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -122,6 +148,7 @@ class Host:
     async def aclose(self) -> None:
         """Close the model backend's connections, the outbound client and the database engine."""
         await self.openai.aclose()
+        await self.exports.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
@@ -131,8 +158,8 @@ class Host:
 
 
 def _configured_secrets(settings: Settings) -> list[str]:
-    """The secrets the settings hold: the model key and the vault's key material."""
-    found = [settings.model_api_key.get_secret_value()]
+    """The secrets the settings hold: the model and SMTP keys and the vault's key material."""
+    found = [settings.model_api_key.get_secret_value(), settings.smtp_password.get_secret_value()]
     for entry in settings.vault_keys.get_secret_value().split(","):
         found.append(entry.partition(":")[2].strip())
     return [value for value in found if value]

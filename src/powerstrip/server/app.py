@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,14 +14,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
 from powerstrip.host import Host
+from powerstrip.host.clock import Clock
 from powerstrip.runtime import Model
-from powerstrip.server import oauth
+from powerstrip.server import data_pages, oauth
 from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import (
     TRANSCRIPTIONS_PATH,
     account_router,
     audio_router,
     conversations_router,
+    data_router,
     plugins_router,
     upload_cap,
 )
@@ -54,10 +58,14 @@ class OwnAddressMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, model: Model | None = None, clock: Clock | None = None
+) -> FastAPI:
     """The host app. Its resources open at startup in the server's event loop (lifespan).
 
-    `model` replaces the backend the settings choose (tests pass a scripted one).
+    `model` replaces the backend the settings choose (tests pass a scripted one), `clock` the
+    system clock of the data services (tests move it on). The retention job runs at startup
+    and every `POWERSTRIP_RETENTION_INTERVAL_SECONDS` while the server does.
     """
     chosen = settings or Settings()
 
@@ -66,9 +74,12 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         # At startup, after the server configured its logging (which would drop a filter
         # added earlier to a logger it configures).
         install_access_log_redaction()
-        host = await Host.start(chosen, model=model)
+        host = await Host.start(chosen, model=model, clock=clock)
         app.state.host = host
         v1.state.host = host
+        retention = asyncio.create_task(
+            host.retention.run_forever(chosen.retention_interval_seconds)
+        )
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -78,6 +89,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             await host.aclose()
 
     app = FastAPI(
@@ -108,11 +122,13 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.include_router(plugins_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(conversations_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(account_router, prefix="/api", responses=errors)
+    app.include_router(data_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(audio_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)
     # The OpenAI-compatible API: its own schema, errors in OpenAI's shape, and its own door.
     v1 = create_v1_app()
     app.mount("/v1", v1)
+    app.include_router(data_pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON

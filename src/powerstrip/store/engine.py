@@ -156,8 +156,9 @@ def _sqlite_pragmas(*, wal: bool, busy_ms: int) -> Any:
             # every reference would be silently ignored without this.
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-            # A deleted row (a document's text, a conversation) is overwritten with zeros, not
-            # just unlinked: "delete" must mean the file no longer holds it (docs/retrieval.md).
+            # A deleted row (a document's text, a conversation, an account) is overwritten
+            # with zeros, not left in free pages: "delete" must mean the file no longer holds
+            # it (spec §9, docs/retrieval.md, docs/data.md).
             cursor.execute("PRAGMA secure_delete=ON")
             if wal:
                 # WAL: readers never block the writer, and a crash cannot leave a torn page.

@@ -36,6 +36,8 @@ __all__ = [
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
     "DOCUMENT_KINDS",
+    "EXPORT_STATUSES",
+    "FEEDBACK_RATINGS",
     "ApiFileContent",
     "ApiObject",
     "ApiReplay",
@@ -48,6 +50,8 @@ __all__ = [
     "ConversationPlugin",
     "Credential",
     "Document",
+    "Export",
+    "Feedback",
     "Grant",
     "HostSecret",
     "Install",
@@ -81,6 +85,9 @@ CALL_OUTCOMES = (
 APPROVAL_STATUSES = ("pending", "approved", "declined")
 # What a document was read from; "text" is text given directly (an API upsert, a note).
 DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
+FEEDBACK_RATINGS = ("up", "down")
+# An export is built, then ready until downloaded once (used) or expired; failed keeps no file.
+EXPORT_STATUSES = ("building", "ready", "used", "failed")
 
 # What the OpenAI-compatible API (/v1) keeps, one kind per object of OpenAI's API.
 API_OBJECT_KINDS = (
@@ -133,6 +140,10 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # ISO 3166-2 code sent as `openai-subdivision-1-iso-code` when set (spec §6).
     subdivision: Mapped[str | None] = mapped_column(String(8))
+    # The chat history switch (spec §9): conversations started while it is off are unlisted
+    # and deleted after the retention period. `email` is where export links are mailed.
+    history_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -284,10 +295,17 @@ class OAuthState(Base):
 
 
 class Conversation(Base):
-    """A chat; `deleted_at` marks it gone from view until it is purged (spec §9)."""
+    """A chat; `deleted_at` marks it gone from view until it is purged (spec §9).
+
+    `history_enabled` is the owner's history switch when the conversation started, kept for
+    good: off, it is unlisted and the retention job deletes it once it is old enough.
+    """
 
     __tablename__ = "conversations"
-    __table_args__ = (Index(None, "user_id", "updated_at"),)  # the history list
+    __table_args__ = (
+        Index(None, "user_id", "updated_at"),  # the history list
+        Index(None, "history_enabled", "created_at"),  # the retention job
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
     user_id: Mapped[int] = mapped_column(_user_fk())
@@ -478,6 +496,24 @@ class ApiObject(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+
+
+class Feedback(Base):
+    """A thumbs up or down (and what was wrong) on one answer of a conversation."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_seq"),
+        CheckConstraint(_one_of("rating", FEEDBACK_RATINGS), name="rating"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_seq: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -510,3 +546,32 @@ class ApiReplay(Base):
     media_type: Mapped[str] = mapped_column(String(100), default="application/json")
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Export(Base):
+    """A user's data export (spec §9): the zip, and the one-time link that downloads it.
+
+    Only the SHA-256 of the link's secret is kept (`link_hash`), as for API tokens. The archive
+    is in the store, so whichever process serves the link has it; it is dropped once used,
+    failed or expired.
+    """
+
+    __tablename__ = "exports"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", EXPORT_STATUSES), name="status"),
+        Index(None, "user_id"),
+        Index(None, "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="building")
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    mailed_to: Mapped[str | None] = mapped_column(String(320))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -4,6 +4,7 @@ from powerstrip.server.api.account import router as account_router
 from powerstrip.server.api.audio import TRANSCRIPTIONS_PATH, upload_cap
 from powerstrip.server.api.audio import router as audio_router
 from powerstrip.server.api.conversations import router as conversations_router
+from powerstrip.server.api.data import router as data_router
 from powerstrip.server.api.plugins import router as plugins_router
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "account_router",
     "audio_router",
     "conversations_router",
+    "data_router",
     "plugins_router",
     "upload_cap",
 ]

@@ -59,6 +59,9 @@ class Conversation(BaseModel):
     created_at: datetime
     updated_at: datetime
     plugin_ids: list[int]
+    history_enabled: bool = Field(
+        description="False: started with chat history off, so never listed (docs/data.md)."
+    )
 
 
 class ConversationList(BaseModel):
@@ -88,6 +91,7 @@ def _summary(chat: ChatSummary) -> Conversation:
         created_at=chat.created_at,
         updated_at=chat.updated_at,
         plugin_ids=list(chat.plugin_ids),
+        history_enabled=chat.history_enabled,
     )
 
 

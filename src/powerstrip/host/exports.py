@@ -1,0 +1,304 @@
+"""Data exports (spec §9): a zip of everything the host keeps about a user, behind a link.
+
+`start(user)` records an export and gives back its download link, once: the link's secret is
+random, only its SHA-256 is stored, it downloads the zip one time (`claim`) and expires after
+`POWERSTRIP_EXPORT_LINK_TTL_HOURS`. A small export is built while the caller waits; a larger
+one (more than `POWERSTRIP_EXPORT_INLINE_ROWS` messages and calls) in the background of this
+process, its status readable meanwhile. With SMTP configured and an e-mail address set, the
+link is mailed once the zip is ready, as the platform did. The zip is kept in the store, so
+any process sharing it serves the link; it is dropped when the link is used, and the retention
+job deletes expired exports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import anyio
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from powerstrip.errors import NotFoundError, PowerstripError
+from powerstrip.host.clock import Clock, system_clock
+from powerstrip.host.export_archive import collect_export, count_export_rows, pack_archive
+from powerstrip.host.mailer import Mailer
+from powerstrip.host.users import UserInfo
+from powerstrip.logs import remember_secret
+from powerstrip.settings import Settings
+from powerstrip.store import Export, User, transaction
+
+__all__ = ["ExportDownload", "ExportInfo", "ExportTicket", "Exports"]
+
+logger = logging.getLogger(__name__)
+
+_LINK_BYTES = 32
+
+
+def _invalid_link() -> NotFoundError:
+    # One answer for every case: a link's holder learns nothing about someone else's export.
+    return NotFoundError(
+        "this download link is not valid: it was used already, has expired, or never existed",
+        where="export link",
+        fix="start a new export from your data settings",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """An export as its owner sees it (never with its link)."""
+
+    id: str
+    status: str  # building, ready, used, failed
+    created_at: datetime
+    expires_at: datetime
+    size_bytes: int
+    mailed_to: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTicket:
+    """A started export with its download link: the only time the link is shown."""
+
+    info: ExportInfo
+    download_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDownload:
+    """The zip a link downloaded, and the name to save it under."""
+
+    filename: str
+    archive: bytes
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _info(row: Export) -> ExportInfo:
+    return ExportInfo(
+        row.id,
+        row.status,
+        row.created_at,
+        row.expires_at,
+        row.size_bytes,
+        row.mailed_to,
+        row.error,
+    )
+
+
+class Exports:
+    """Builds exports and serves their one-time links; one per process."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        mailer: Mailer | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.mailer = mailer or Mailer(settings)
+        self.clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def archive(self, user: UserInfo) -> bytes:
+        """The zip of the user's data now, with no link (the CLI writes it to a file)."""
+        return await self._pack(user.id, self.clock())
+
+    async def start(
+        self, user: UserInfo, *, mode: Literal["auto", "inline", "background"] = "auto"
+    ) -> ExportTicket:
+        """Record an export and build it: now when small (or `inline`), else in the background."""
+        now = self.clock()
+        secret = secrets.token_urlsafe(_LINK_BYTES)
+        remember_secret(secret)  # masked in any log record of this process
+        async with transaction(self.sessions) as session:
+            row = Export(
+                user_id=user.id,
+                link_hash=_digest(secret),
+                status="building",
+                created_at=now,
+                expires_at=now + timedelta(hours=self.settings.export_link_ttl_hours),
+            )
+            session.add(row)
+            await session.flush()
+            export_id = row.id
+            rows = await count_export_rows(session, user.id)
+        url = self.download_url(export_id, secret)
+        background = mode == "background" or (
+            mode == "auto" and rows > self.settings.export_inline_rows
+        )
+        logger.info(
+            "exports.start user=%s export=%s rows=%d background=%s",
+            user.id,
+            export_id,
+            rows,
+            background,
+        )
+        if background:
+            task = asyncio.create_task(self._build(user.id, export_id, url))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            await self._build(user.id, export_id, url)
+        return ExportTicket(await self.get(user, export_id), url)
+
+    def download_url(self, export_id: str, secret: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/data/exports/{export_id}?token={secret}"
+
+    async def get(self, user: UserInfo, export_id: str) -> ExportInfo:
+        async with self.sessions() as session:
+            row = await session.get(Export, export_id)
+            if row is None or row.user_id != user.id:
+                raise NotFoundError(
+                    f"no export {export_id}",
+                    where="exports",
+                    fix="list your exports to see their ids",
+                )
+            return _info(row)
+
+    async def list_exports(self, user: UserInfo) -> list[ExportInfo]:
+        """The user's exports that have not expired, newest first."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Export)
+                    .where(Export.user_id == user.id, Export.expires_at > self.clock())
+                    .order_by(Export.created_at.desc())
+                )
+            ).scalars()
+            return [_info(row) for row in rows]
+
+    async def peek(self, export_id: str, secret: str) -> ExportInfo:
+        """What a link leads to, without using it (the page before the download)."""
+        async with self.sessions() as session:
+            row = await session.get(Export, export_id)
+            if not self._usable(row, secret, statuses=("building", "ready")):
+                raise _invalid_link()
+            assert row is not None
+            return _info(row)
+
+    async def claim(self, export_id: str, secret: str) -> ExportDownload:
+        """The zip, once: the first claim of a valid link wins, every later one is refused."""
+        now = self.clock()
+        async with transaction(self.sessions) as session:
+            row = await session.get(Export, export_id)
+            if not self._usable(row, secret, statuses=("ready",)):
+                raise _invalid_link()
+            assert row is not None
+            archive = row.archive or b""
+            username = await session.scalar(select(User.username).where(User.id == row.user_id))
+            # Conditional on "ready": of two claims at once, one changes the row, one nothing.
+            result = await session.execute(
+                update(Export)
+                .where(Export.id == export_id, Export.status == "ready")
+                .values(status="used", used_at=now, archive=None)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise _invalid_link()
+            created = row.created_at
+        logger.info("exports.downloaded export=%s bytes=%d", export_id, len(archive))
+        name = f"powerstrip-export-{username or 'user'}-{created:%Y-%m-%d}.zip"
+        return ExportDownload(name, archive)
+
+    async def drain(self) -> None:
+        """Wait for the exports this process is building (and mailing) to finish."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop the exports this process is still building (they are marked failed on expiry)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- building blocks ---------------------------------------------------------------------
+
+    def _usable(self, row: Export | None, secret: str, *, statuses: tuple[str, ...]) -> bool:
+        return (
+            row is not None
+            and hmac.compare_digest(row.link_hash, _digest(secret))
+            and row.status in statuses
+            and row.expires_at > self.clock()
+        )
+
+    async def _pack(self, user_id: int, exported_at: datetime) -> bytes:
+        async with self.sessions() as session:
+            data = await collect_export(session, user_id, exported_at)
+        if not data:
+            raise NotFoundError(f"no user {user_id}", where="users", fix="the account was deleted")
+        # Compressing a large history is CPU work: off the event loop.
+        return await anyio.to_thread.run_sync(pack_archive, data, exported_at)
+
+    async def _build(self, user_id: int, export_id: str, url: str) -> None:
+        try:
+            archive = await self._pack(user_id, self.clock())
+        except PowerstripError as exc:
+            await self._finish(export_id, status="failed", error=exc.message)
+            return
+        except Exception:
+            logger.exception("exports.crashed export=%s", export_id)
+            await self._finish(export_id, status="failed", error="the export failed unexpectedly")
+            return
+        await self._finish(export_id, status="ready", archive=archive)
+        await self._mail(user_id, export_id, url)
+
+    async def _finish(
+        self, export_id: str, *, status: str, archive: bytes | None = None, error: str | None = None
+    ) -> None:
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Export)
+                .where(Export.id == export_id)
+                .values(
+                    status=status,
+                    archive=archive,
+                    size_bytes=len(archive or b""),
+                    error=error,
+                    finished_at=self.clock(),
+                )
+            )
+        logger.info(
+            "exports.built export=%s status=%s bytes=%d", export_id, status, len(archive or b"")
+        )
+
+    async def _mail(self, user_id: int, export_id: str, url: str) -> None:
+        if not self.mailer.configured:
+            return
+        async with self.sessions() as session:
+            address = await session.scalar(select(User.email).where(User.id == user_id))
+        if not address:
+            return
+        hours = self.settings.export_link_ttl_hours
+        body = (
+            "Your Powerstrip data export is ready.\n\n"
+            f"Download it here (the link works once, for {hours} hours):\n\n{url}\n\n"
+            "If you did not ask for this export, sign in and change your API tokens.\n"
+        )
+        try:
+            await self.mailer.send(address, "Your Powerstrip data export", body)
+        except PowerstripError as exc:
+            # The export is still there: the page that started it shows its link.
+            async with transaction(self.sessions) as session:
+                await session.execute(
+                    update(Export).where(Export.id == export_id).values(error=exc.message)
+                )
+            return
+        async with transaction(self.sessions) as session:
+            await session.execute(
+                update(Export).where(Export.id == export_id).values(mailed_to=address)
+            )

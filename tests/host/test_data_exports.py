@@ -1,0 +1,150 @@
+"""Exports on a real store: the link is mailed through a real SMTP server on loopback, works
+once, and stops working when it expires (a clock the test moves on, no sleeping)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import Message as MailMessage
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from powerstrip.errors import NotFoundError
+from powerstrip.host import Host
+from powerstrip.settings import Settings
+from powerstrip.store import Export, Message, transaction, utcnow
+from tests.server.conftest import vault_key
+
+pytestmark = pytest.mark.anyio
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.ahead = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+
+class Inbox:
+    """aiosmtpd's handler: keeps every mail received, and says when one came."""
+
+    def __init__(self) -> None:
+        self.mails: list[tuple[list[str], MailMessage]] = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        self.arrived.set()
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def host(
+    tmp_path: Path, inbox: tuple[Inbox, int], clock: MovableClock
+) -> AsyncIterator[Host]:
+    settings = Settings(
+        data_dir=tmp_path,
+        vault_keys=vault_key(),
+        public_url="https://powerstrip.example.org",
+        smtp_host="127.0.0.1",
+        smtp_port=inbox[1],
+        smtp_security="none",
+        smtp_from="powerstrip@example.org",
+        export_inline_rows=1,  # more than one message: built in the background
+    )
+    started = await Host.start(settings, clock=clock)
+    try:
+        yield started
+    finally:
+        await started.aclose()
+
+
+async def _chat(host: Host, username: str, messages: int) -> None:
+    user = await host.users.ensure(username)
+    chat = await host.chats.create(user, title="groceries")
+    async with transaction(host.sessions) as session:
+        for seq in range(1, messages + 1):
+            session.add(Message(conversation_id=chat.id, seq=seq, role="user", content="milk"))
+
+
+async def test_a_large_export_is_built_in_the_background_and_its_link_mailed(
+    host: Host, inbox: tuple[Inbox, int]
+) -> None:
+    await _chat(host, "ada", messages=3)
+    ada = await host.users.ensure("ada")
+    await host.data.update(ada, email="ada@example.com")
+    ticket = await host.exports.start(ada)
+    assert ticket.info.status == "building"  # the answer did not wait for the zip
+    assert await anyio.to_thread.run_sync(inbox[0].arrived.wait, 30)
+    [(recipients, mail)] = inbox[0].mails
+    assert recipients == ["ada@example.com"]
+    assert mail["From"] == "powerstrip@example.org"
+    assert mail["Subject"] == "Your Powerstrip data export"
+    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    [link] = re.findall(r"https://\S+", body)
+    assert link == ticket.download_url
+    assert "works once" in body
+    await host.exports.drain()
+    info = await host.exports.get(ada, ticket.info.id)
+    assert (info.status, info.mailed_to) == ("ready", "ada@example.com")
+
+    secret = link.split("token=", 1)[1]
+    export_id = link.split("/data/exports/", 1)[1].split("?", 1)[0]
+    assert (await host.exports.peek(export_id, secret)).status == "ready"
+    download = await host.exports.claim(export_id, secret)
+    assert download.archive.startswith(b"PK")
+    with pytest.raises(NotFoundError, match="used already"):
+        await host.exports.claim(export_id, secret)
+    async with host.sessions() as session:  # the zip is not kept once downloaded
+        assert await session.scalar(select(Export.archive).where(Export.id == export_id)) is None
+
+
+async def test_an_export_link_expires_and_the_retention_job_deletes_it(
+    host: Host, clock: MovableClock, inbox: tuple[Inbox, int]
+) -> None:
+    await _chat(host, "bob", messages=1)
+    bob = await host.users.ensure("bob")  # no e-mail: nothing is mailed
+    ticket = await host.exports.start(bob)
+    assert ticket.info.status == "ready"  # small: built while the caller waited
+    secret = ticket.download_url.split("token=", 1)[1]
+    clock.ahead = timedelta(hours=24, seconds=1)
+    with pytest.raises(NotFoundError):
+        await host.exports.peek(ticket.info.id, secret)
+    with pytest.raises(NotFoundError):
+        await host.exports.claim(ticket.info.id, secret)
+    assert await host.exports.list_exports(bob) == []
+    assert (await host.retention.purge()).counts["exports"] == 1
+    assert inbox[0].mails == []
