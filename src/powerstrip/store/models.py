@@ -496,6 +496,8 @@ class ApiObject(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Feedback(Base):
