@@ -9,11 +9,14 @@ UI and the CLI all call, so none of them holds logic another would need.
     await host.aclose()
 """
 
+from powerstrip.host.accounts import Accounts, SignInThrottle, TooManyAttemptsError
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
+from powerstrip.host.feedback import FeedbackInfo, Ratings
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
+from powerstrip.host.logos import Logo, Logos
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.users import (
@@ -34,17 +37,24 @@ __all__ = [
     "DEV_USER",
     "OUTBOUND_HEADER",
     "TOKEN_PREFIX",
+    "Accounts",
     "ChatSummary",
     "ChatView",
     "Chats",
     "Documents",
+    "FeedbackInfo",
     "GrantInfo",
     "Host",
+    "Logo",
+    "Logos",
     "PendingApproval",
+    "Ratings",
     "RotationReport",
+    "SignInThrottle",
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "TooManyAttemptsError",
     "UserInfo",
     "add_grant",
     "call_record",

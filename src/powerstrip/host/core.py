@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
+from powerstrip.host.accounts import Accounts
 from powerstrip.host.chats import Chats
+from powerstrip.host.feedback import Ratings
 from powerstrip.host.host_secret import load_host_secret
+from powerstrip.host.logos import Logos
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.net import GuardedClient, NetPolicy
@@ -46,6 +49,9 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    accounts: Accounts
+    ratings: Ratings
+    logos: Logos
 
     @classmethod
     async def start(
@@ -90,6 +96,9 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
+            ratings=Ratings(sessions),
+            logos=Logos(client),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "CALL_OUTCOMES",
     "CREDENTIAL_KINDS",
     "DOCUMENT_KINDS",
+    "FEEDBACK_RATINGS",
     "ApiToken",
     "Approval",
     "Base",
@@ -44,15 +45,18 @@ __all__ = [
     "ConversationPlugin",
     "Credential",
     "Document",
+    "Feedback",
     "Grant",
     "HostSecret",
     "Install",
     "Message",
     "OAuthState",
+    "Password",
     "Plugin",
     "Registration",
     "SignInUse",
     "User",
+    "WebSession",
 ]
 
 # Explicit constraint names, so migrations can name what they alter on every backend.
@@ -75,6 +79,7 @@ CALL_OUTCOMES = (
     "declined",
 )
 APPROVAL_STATUSES = ("pending", "approved", "declined")
+FEEDBACK_RATINGS = ("up", "down")
 # What a document was read from; "text" is text given directly (an API upsert, a note).
 DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
 
@@ -437,3 +442,43 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer)
     embedder: Mapped[str | None] = mapped_column(String(200))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Password(Base):
+    """A web app account's password, as an Argon2id hash (never the password itself)."""
+
+    __tablename__ = "passwords"
+
+    user_id: Mapped[int] = mapped_column(_user_fk(), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the store keeps the SHA-256 of the session cookie, not the cookie."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie
+    user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class Feedback(Base):
+    """Thumbs up or down, with an optional note, on one assistant message of a conversation."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_seq"),
+        CheckConstraint(_one_of("rating", FEEDBACK_RATINGS), name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(_user_fk())
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_seq: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
