@@ -37,7 +37,9 @@ def test_install_under_each_auth_scheme_including_the_real_oauth_sign_in(
         card = _card(page, _name(web, example))
         card.get_by_role("button", name="Install").click()
         expect(page.get_by_role("status")).to_contain_text("installed")
-        expect(_card(page, _name(web, example)).get_by_role("button", name="Uninstall")).to_be_visible()
+        expect(
+            _card(page, _name(web, example)).get_by_role("button", name="Uninstall")
+        ).to_be_visible()
 
     # user_http: the user pastes their own key.
     card = _card(page, _name(web, "todo-user"))
@@ -59,7 +61,9 @@ def test_install_under_each_auth_scheme_including_the_real_oauth_sign_in(
 
     page.goto(f"{web.url}/plugins?tab=installed")
     for example in ("todo-none", "todo-service", "todo-user", "todo-oauth"):
-        expect(_card(page, _name(web, example)).get_by_role("button", name="Uninstall")).to_be_visible()
+        expect(
+            _card(page, _name(web, example)).get_by_role("button", name="Uninstall")
+        ).to_be_visible()
 
     # Uninstall one; refresh another shows what changed (nothing).
     _card(page, _name(web, "todo-service")).get_by_role("button", name="Uninstall").click()
