@@ -25,7 +25,10 @@ from powerstrip.host.feedback import Ratings
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.logos import Logos
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.users import Users
+from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -49,6 +52,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    plugins: Plugins
+    users: Users
     accounts: Accounts
     ratings: Ratings
     logos: Logos
@@ -66,6 +71,9 @@ class Host:
 
         `model` replaces the backend the settings choose (tests pass a scripted one).
         """
+        install_log_hygiene()
+        for secret in _configured_secrets(settings):
+            remember_secret(secret)
         if migrate:
             await upgrade(settings.database_url)
         vault = Vault.from_settings(settings)
@@ -85,6 +93,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         return cls(
             settings=settings,
             engine=engine,
@@ -95,7 +104,9 @@ class Host:
             executor=executor,
             model=chosen,
             chats=chats,
-            sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            sign_in_links=sign_in_links,
+            plugins=Plugins(registry, sign_in_links, settings),
+            users=Users(sessions),
             accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
             ratings=Ratings(sessions),
             logos=Logos(client),
@@ -116,6 +127,14 @@ class Host:
             await close()
         await self.client.aclose()
         await self.engine.dispose()
+
+
+def _configured_secrets(settings: Settings) -> list[str]:
+    """The secrets the settings hold: the model key and the vault's key material."""
+    found = [settings.model_api_key.get_secret_value()]
+    for entry in settings.vault_keys.get_secret_value().split(","):
+        found.append(entry.partition(":")[2].strip())
+    return [value for value in found if value]
 
 
 def derive_secret(base: bytes, purpose: str) -> bytes:

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from powerstrip.errors import PowerstripError
-from powerstrip.web.door import PluginDoor
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import (
@@ -57,9 +56,14 @@ async def sign_in(
         )
     except PowerstripError as exc:
         return page(
-            host, visitor, "sign_in.html", status=401, next=next_path, error=exc.message,
+            host,
+            visitor,
+            "sign_in.html",
+            status=401,
+            next=next_path,
+            error=exc.message,
             username=form.get("username", ""),
-        )  # fmt: skip
+        )
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, host, cookie)
     return response
@@ -71,9 +75,13 @@ async def sign_up_page(host: WebHost, visitor: CurrentVisitor) -> Response:
         return RedirectResponse("/", status_code=303)
     first = not await host.accounts.has_accounts()
     return page(
-        host, visitor, "sign_up.html", open=await host.accounts.signups_open(), first=first,
+        host,
+        visitor,
+        "sign_up.html",
+        open=await host.accounts.signups_open(),
+        first=first,
         error=None,
-    )  # fmt: skip
+    )
 
 
 @router.post("/sign-up")
@@ -95,9 +103,15 @@ async def sign_up(
         set_session_cookie(response, host, cookie)
         return response
     return page(
-        host, visitor, "sign_up.html", status=400, open=await host.accounts.signups_open(),
-        first=not await host.accounts.has_accounts(), error=error, username=username,
-    )  # fmt: skip
+        host,
+        visitor,
+        "sign_up.html",
+        status=400,
+        open=await host.accounts.signups_open(),
+        first=not await host.accounts.has_accounts(),
+        error=error,
+        username=username,
+    )
 
 
 class _MismatchError(Exception):
@@ -136,12 +150,17 @@ async def _settings(
     new_token: str | None = None,
     status: int = 200,
 ) -> Response:
-    door = PluginDoor(host)
     return page(
-        host, visitor, "settings.html", status=status, tokens=await door.tokens(user),
-        sessions=await host.accounts.session_count(user), notice=notice, error=error,
+        host,
+        visitor,
+        "settings.html",
+        status=status,
+        tokens=await host.users.tokens(user),
+        sessions=await host.accounts.session_count(user),
+        notice=notice,
+        error=error,
         new_token=new_token,
-    )  # fmt: skip
+    )
 
 
 @router.post("/settings/password")
@@ -174,12 +193,15 @@ async def sign_out_everywhere(host: WebHost, user: WebUser, form: CheckedForm) -
 async def create_token(
     host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
 ) -> Response:
-    token = await PluginDoor(host).issue_token(user, name=form.get("name", "").strip()[:100])
+    scopes = [scope for scope in ("chat", "files", "admin") if form.get(f"scope-{scope}") == "on"]
+    issued = await host.users.issue_token(
+        user, name=form.get("name", "").strip()[:100], scopes=scopes or ("chat", "files")
+    )
     # Shown once, in this answer only (not a redirect: the token must never be in a URL).
-    return await _settings(host, visitor, user, new_token=token)
+    return await _settings(host, visitor, user, new_token=issued.token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
 async def revoke_token(token_id: int, host: WebHost, user: WebUser, form: CheckedForm) -> Response:
-    await PluginDoor(host).revoke_token(user, token_id)
+    await host.users.revoke_token(user, token_id)
     return RedirectResponse("/settings?done=revoked", status_code=303)

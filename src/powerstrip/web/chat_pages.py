@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from powerstrip.errors import NotFoundError, PowerstripError
 from powerstrip.host import ChatSummary, Host, UserInfo
 from powerstrip.registry import StoreEntry
-from powerstrip.web.door import PluginDoor
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import CheckedForm, CurrentVisitor, WebHost, WebUser
@@ -35,16 +34,24 @@ async def sidebar(host: Host, user: UserInfo, q: str = "") -> list[ChatSummary]:
 
 
 async def _installed(host: Host, user: UserInfo) -> list[StoreEntry]:
-    return await PluginDoor(host).store(user, installed_only=True)
+    return await host.plugins.store(user, installed_only=True)
 
 
 @router.get("/")
 async def home(host: WebHost, visitor: CurrentVisitor, user: WebUser, q: str = "") -> Response:
     return page(
-        host, visitor, "chat.html", chats=await sidebar(host, user, q), q=q, chat=None,
-        installed=await _installed(host, user), turns=[], approvals=[], enabled=[],
+        host,
+        visitor,
+        "chat.html",
+        chats=await sidebar(host, user, q),
+        q=q,
+        chat=None,
+        installed=await _installed(host, user),
+        turns=[],
+        approvals=[],
+        enabled=[],
         limit=host.settings.max_plugins_per_conversation,
-    )  # fmt: skip
+    )
 
 
 @router.post("/c")
@@ -57,15 +64,14 @@ async def create(host: WebHost, user: WebUser, form: CheckedForm) -> Response:
 
 async def _transcript_context(host: Host, user: UserInfo, conversation_id: str) -> dict[str, Any]:
     view = await host.chats.get(user, conversation_id)
-    door = PluginDoor(host)
-    entries = {e.plugin.id: e for e in await door.store(user, include_banned=True)}
+    entries = {e.plugin.id: e for e in await host.plugins.store(user, include_banned=True)}
     enabled = [entries[pid] for pid in view.summary.plugin_ids if pid in entries]
     names = {e.plugin.name_for_model: e.name_for_human for e in entries.values()}
     allowable: set[str] = set()
     if view.pending:
         for entry in enabled:
             try:
-                operations = await door.operations(user, entry.plugin.id)
+                operations = await host.plugins.operations(user, entry.plugin.id)
             except PowerstripError:
                 continue
             allowable |= {
@@ -87,10 +93,15 @@ async def conversation(
 ) -> Response:
     context = await _transcript_context(host, user, conversation_id)
     return page(
-        host, visitor, "chat.html", chats=await sidebar(host, user, q), q=q,
-        installed=await _installed(host, user), limit=host.settings.max_plugins_per_conversation,
+        host,
+        visitor,
+        "chat.html",
+        chats=await sidebar(host, user, q),
+        q=q,
+        installed=await _installed(host, user),
+        limit=host.settings.max_plugins_per_conversation,
         **context,
-    )  # fmt: skip
+    )
 
 
 @router.get("/c/{conversation_id}/transcript")
@@ -111,10 +122,14 @@ async def call_details(
         if record["id"] == call_id:
             request = record["request"]
             return page(
-                host, visitor, "call.html", call=record, conversation_id=conversation_id,
+                host,
+                visitor,
+                "call.html",
+                call=record,
+                conversation_id=conversation_id,
                 request_json=pretty_json(_json(request)),
                 response_json=pretty_json(record["response_excerpt"] or ""),
-            )  # fmt: skip
+            )
     raise NotFoundError(
         f"no call {call_id} in conversation {conversation_id}",
         where="calls",

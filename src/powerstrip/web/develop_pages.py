@@ -12,7 +12,7 @@ from powerstrip.errors import AccessError, NotFoundError, PowerstripError
 from powerstrip.findings import Severity
 from powerstrip.host import UserInfo
 from powerstrip.web.chat_pages import sidebar
-from powerstrip.web.door import PluginDoor
+from powerstrip.web.door import check_plugin
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import CheckedForm, CurrentVisitor, WebHost, WebUser
@@ -26,10 +26,17 @@ async def _develop(
     host: WebHost, visitor: CurrentVisitor, user: WebUser, status: int = 200, **context: Any
 ) -> Response:
     return page(
-        host, visitor, "develop.html", status=status, entries=await PluginDoor(host).store(user),
-        chats=await sidebar(host, user), **({"report": None, "url": "", "registration": None,
-        "error": None, "notice": None} | context),
-    )  # fmt: skip
+        host,
+        visitor,
+        "develop.html",
+        status=status,
+        entries=await host.plugins.store(user),
+        chats=await sidebar(host, user),
+        **(
+            {"report": None, "url": "", "registration": None, "error": None, "notice": None}
+            | context
+        ),
+    )
 
 
 @router.get("/develop")
@@ -44,7 +51,7 @@ async def check(
     """`powerstrip check` on a URL: every finding with its fix, before anything is stored."""
     url = form.get("url", "").strip()
     try:
-        report = await PluginDoor(host).check(user, url)
+        report = await check_plugin(host, user, url)
     except PowerstripError as exc:
         return await _develop(host, visitor, user, status=422, url=url, error=str(exc))
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -56,7 +63,7 @@ async def check(
 async def add(host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm) -> Response:
     url = form.get("url", "").strip()
     try:
-        info = await PluginDoor(host).add(user, url)
+        info = await host.plugins.add(user, url)
     except PowerstripError as exc:
         return await _develop(host, visitor, user, status=422, url=url, error=str(exc))
     return await _develop(
@@ -70,7 +77,7 @@ async def register(
 ) -> Response:
     """Register as the plugin's developer: the service key or OAuth client, and the token."""
     try:
-        registration = await PluginDoor(host).register(
+        registration = await host.plugins.register(
             user,
             plugin_id,
             service_key=form.get("service_key") or None,
@@ -82,9 +89,13 @@ async def register(
             raise
         return await _develop(host, visitor, user, status=422, error=str(exc))
     return await _develop(
-        host, visitor, user, registration=registration, registered=plugin_id,
+        host,
+        visitor,
+        user,
+        registration=registration,
+        registered=plugin_id,
         publish_as=json.dumps(registration.publish_as, indent=2),
-    )  # fmt: skip
+    )
 
 
 @router.post("/develop/{plugin_id}/verify")
@@ -92,7 +103,7 @@ async def verify(
     plugin_id: int, host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
 ) -> Response:
     try:
-        await PluginDoor(host).verify_token(user, plugin_id)
+        await host.plugins.verify_token(user, plugin_id)
     except PowerstripError as exc:
         if isinstance(exc, NotFoundError):
             raise
@@ -113,13 +124,18 @@ async def admin(
     host: WebHost, visitor: CurrentVisitor, user: WebUser, notice: str = ""
 ) -> Response:
     _require_admin(user)
-    door = PluginDoor(host)
-    entries = await door.store(user, include_banned=True)
+    entries = await host.plugins.store(user, include_banned=True)
     return page(
-        host, visitor, "admin.html", entries=entries, users=await door.users(user),
-        cap=host.settings.unverified_install_cap, chats=await sidebar(host, user),
-        notice={"added": "The account is made."}.get(notice), error=None,
-    )  # fmt: skip
+        host,
+        visitor,
+        "admin.html",
+        entries=entries,
+        users=await host.users.list_users(user),
+        cap=host.settings.unverified_install_cap,
+        chats=await sidebar(host, user),
+        notice={"added": "The account is made."}.get(notice),
+        error=None,
+    )
 
 
 @router.post("/admin/plugins/{plugin_id}/{flag}")
@@ -128,11 +144,10 @@ async def set_flag(
 ) -> Response:
     _require_admin(user)
     value = form.get("value") == "true"
-    door = PluginDoor(host)
     if flag == "verified":
-        await door.set_verified(user, plugin_id, value)
+        await host.plugins.set_verified(user, plugin_id, value)
     elif flag == "banned":
-        await door.ban(user, plugin_id, value)
+        await host.plugins.ban(user, plugin_id, value)
     else:
         raise NotFoundError("no such page", where="admin", fix="verify or ban")
     return RedirectResponse("/admin", status_code=303)
@@ -145,14 +160,22 @@ async def add_user(
     _require_admin(user)
     try:
         await host.accounts.add_user(
-            user, form.get("username", ""), form.get("password", ""),
+            user,
+            form.get("username", ""),
+            form.get("password", ""),
             admin=form.get("admin") == "on",
-        )  # fmt: skip
+        )
     except (PowerstripError, AccessError) as exc:
-        door = PluginDoor(host)
         return page(
-            host, visitor, "admin.html", status=400, entries=await door.store(user,
-            include_banned=True), users=await door.users(user), chats=await sidebar(host, user),
-            cap=host.settings.unverified_install_cap, notice=None, error=str(exc),
-        )  # fmt: skip
+            host,
+            visitor,
+            "admin.html",
+            status=400,
+            entries=await host.plugins.store(user, include_banned=True),
+            users=await host.users.list_users(user),
+            chats=await sidebar(host, user),
+            cap=host.settings.unverified_install_cap,
+            notice=None,
+            error=str(exc),
+        )
     return RedirectResponse("/admin?notice=added", status_code=303)

@@ -8,7 +8,6 @@ from starlette.responses import RedirectResponse, Response
 from powerstrip.errors import NotFoundError, PowerstripError
 from powerstrip.registry import PluginDiff
 from powerstrip.web.chat_pages import sidebar
-from powerstrip.web.door import PluginDoor
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import CheckedForm, CurrentVisitor, WebHost, WebUser
@@ -33,7 +32,7 @@ async def _store(
     ask_key: int | None = None,
     status: int = 200,
 ) -> Response:
-    entries = await PluginDoor(host).store(user)
+    entries = await host.plugins.store(user)
     if tab == "installed":
         entries = [e for e in entries if e.installed]
     elif tab == "new":
@@ -46,10 +45,20 @@ async def _store(
             if needle in e.name_for_human.casefold() or needle in e.description_for_human.casefold()
         ]
     return page(
-        host, visitor, "store.html", status=status, entries=entries, tab=tab if tab in _TABS
-        else "all", q=q, notice=notice, error=error, diff=diff, ask_key=ask_key,
-        cap=host.settings.unverified_install_cap, chats=await sidebar(host, user),
-    )  # fmt: skip
+        host,
+        visitor,
+        "store.html",
+        status=status,
+        entries=entries,
+        tab=tab if tab in _TABS else "all",
+        q=q,
+        notice=notice,
+        error=error,
+        diff=diff,
+        ask_key=ask_key,
+        cap=host.settings.unverified_install_cap,
+        chats=await sidebar(host, user),
+    )
 
 
 @router.get("/plugins")
@@ -74,7 +83,7 @@ async def store(
 async def add(host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm) -> Response:
     """Add an (unverified) plugin to the store from its domain or URL."""
     try:
-        info = await PluginDoor(host).add(user, form.get("url", "").strip())
+        info = await host.plugins.add(user, form.get("url", "").strip())
     except PowerstripError as exc:
         if isinstance(exc, NotFoundError):
             raise
@@ -90,13 +99,12 @@ async def install(
 ) -> Response:
     """Install: at once (none, service_http), with the user's key (user_http), or then sign in
     at the provider in this same tab and come back (oauth)."""
-    door = PluginDoor(host)
-    entry = await door.get(user, plugin_id)
+    entry = await host.plugins.get(user, plugin_id)
     key = form.get("user_key", "").strip() or None
     if entry.plugin.auth_type == "user_http" and key is None:
         return await _store(host, visitor, user, ask_key=plugin_id)
     try:
-        result = await door.install(user, plugin_id, user_key=key)
+        result = await host.plugins.install(user, plugin_id, user_key=key)
     except PowerstripError as exc:
         if isinstance(exc, NotFoundError):
             raise
@@ -108,12 +116,12 @@ async def install(
 
 @router.post("/plugins/{plugin_id}/sign-in")
 async def sign_in(plugin_id: int, host: WebHost, user: WebUser, form: CheckedForm) -> Response:
-    return RedirectResponse(await PluginDoor(host).sign_in_link(user, plugin_id), status_code=303)
+    return RedirectResponse(await host.plugins.sign_in_link(user, plugin_id), status_code=303)
 
 
 @router.post("/plugins/{plugin_id}/uninstall")
 async def uninstall(plugin_id: int, host: WebHost, user: WebUser, form: CheckedForm) -> Response:
-    await PluginDoor(host).uninstall(user, plugin_id)
+    await host.plugins.uninstall(user, plugin_id)
     return RedirectResponse(f"/plugins?removed={plugin_id}", status_code=303)
 
 
@@ -122,7 +130,7 @@ async def refresh(
     plugin_id: int, host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
 ) -> Response:
     try:
-        diff = await PluginDoor(host).refresh(user, plugin_id)
+        diff = await host.plugins.refresh(user, plugin_id)
     except PowerstripError as exc:
         if isinstance(exc, NotFoundError):
             raise
@@ -133,7 +141,7 @@ async def refresh(
 @router.get("/logos/{plugin_id}")
 async def logo(plugin_id: int, host: WebHost, user: WebUser) -> Response:
     """The plugin's logo as the host fetched and checked it, or the placeholder."""
-    entry = await PluginDoor(host).get(user, plugin_id)
+    entry = await host.plugins.get(user, plugin_id)
     found = await host.logos.get(entry.logo_url, origin=entry.plugin.manifest_url)
     if found is None:
         return RedirectResponse("/static/plugin.svg", status_code=302)
