@@ -65,6 +65,11 @@ async function refreshTranscript() {
   const response = await fetch(`/c/${encodeURIComponent(chatId)}/transcript`, { credentials: "same-origin" });
   if (response.ok) {
     transcript.innerHTML = await response.text(); // our server's HTML: escaped and sanitised
+    const title = document.getElementById("chat-title-value")?.dataset.title;
+    if (title) {
+      for (const node of document.querySelectorAll(".chat-title, .topbar-title, .chat-item.current a")) node.textContent = title;
+      document.title = `${title} · Powerstrip`;
+    }
     decorate();
     scrollDown();
   }
