@@ -13,7 +13,6 @@ No browser is downloaded: `executable_path=/usr/bin/chromium`, installed from De
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -73,8 +73,8 @@ class Gate:
             with self._lock:
                 self.api_calls.append((scope["method"], path))
             self.entered.set()
-            while not self.open.is_set():
-                await asyncio.sleep(0.01)
+            # The test opens the gate from its own thread.
+            await anyio.to_thread.run_sync(self.open.wait)
         await self.app(scope, receive, send)
 
 

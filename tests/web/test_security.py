@@ -12,7 +12,6 @@ from powerstrip.testing import Reply
 from powerstrip.web import CONTENT_SECURITY_POLICY
 from tests.web.conftest import Web, api_token, form_token, sign_up_http
 
-
 _NUMBERS = itertools.count(1)
 
 
@@ -89,7 +88,9 @@ def test_a_form_without_its_token_or_from_another_site_is_refused(web: Web) -> N
     try:
         good = form_token(client.get("/settings").text)
         assert client.post("/settings/tokens", data={"name": "x"}).status_code == 403
-        assert client.post("/settings/tokens", data={"name": "x", "csrf": "0" * 64}).status_code == 403
+        assert (
+            client.post("/settings/tokens", data={"name": "x", "csrf": "0" * 64}).status_code == 403
+        )
         cross = client.post(
             "/settings/tokens",
             data={"name": "x", "csrf": good},
