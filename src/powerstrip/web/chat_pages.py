@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from powerstrip.errors import NotFoundError, PowerstripError
+from powerstrip.errors import NotFoundError
 from powerstrip.host import ChatSummary, Host, UserInfo
 from powerstrip.registry import StoreEntry
 from powerstrip.web.render import page
@@ -67,22 +67,11 @@ async def _transcript_context(host: Host, user: UserInfo, conversation_id: str) 
     entries = {e.plugin.id: e for e in await host.plugins.store(user, include_banned=True)}
     enabled = [entries[pid] for pid in view.summary.plugin_ids if pid in entries]
     names = {e.plugin.name_for_model: e.name_for_human for e in entries.values()}
-    allowable: set[str] = set()
-    if view.pending:
-        for entry in enabled:
-            try:
-                operations = await host.plugins.operations(user, entry.plugin.id)
-            except PowerstripError:
-                continue
-            allowable |= {
-                op.function_name for op in operations if op.consequential_declared is False
-            }
     turns, approvals = build_transcript(
         view,
         await host.chats.calls(user, conversation_id),
         await host.ratings.for_conversation(user, conversation_id),
         names,
-        frozenset(allowable),
     )
     return {"chat": view.summary, "turns": turns, "approvals": approvals, "enabled": enabled}
 

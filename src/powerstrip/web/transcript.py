@@ -71,7 +71,6 @@ def build_transcript(
     calls: list[dict[str, Any]],  # Any: the call log's JSON records
     feedback: dict[int, FeedbackInfo],
     plugin_names: dict[str, str],
-    always_allowable: frozenset[str],
 ) -> tuple[list[Turn], list[Approval]]:
     """The turns to show, and the approvals the conversation waits for."""
     unused = list(calls)
@@ -123,7 +122,7 @@ def build_transcript(
                 plugin,
                 operation,
                 pretty_json(p.arguments),
-                p.function_name in always_allowable,
+                p.can_always_allow,
             )
         )
     return turns, approvals
