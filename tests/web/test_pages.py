@@ -3,6 +3,7 @@ horizontal scrolling on a 360 px phone, and the screenshots docs/web.md shows.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -72,5 +73,14 @@ def test_every_main_page_is_accessible_and_fits_the_screen(
     ):
         page.goto(f"{web.url}{path}")
         check(name)
+    # Develop: check's findings shown inline, before anything is stored.
+    page.goto(f"{web.url}/develop")
+    page.get_by_label("Plugin URL").fill("https://api.example.com")
+    page.get_by_role("button", name="Check", exact=True).click()
+    expect(
+        page.get_by_role("heading", name=re.compile(r"\d+ errors?, \d+ warnings?"))
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Add to the store")).to_be_visible()
+    check("develop-check")
     context.close()
     assert problems == {}, problems

@@ -55,7 +55,8 @@ async def test_a_data_url_logo_is_checked_like_any_other() -> None:
     try:
         png = "data:image/png;base64," + base64.b64encode(PNG).decode()
         found = await logos.get(png, origin="https://plugin.example.com")
-        assert found is not None and found.media_type == "image/png"
+        assert found is not None
+        assert found.media_type == "image/png"
         svg = "data:image/svg+xml;base64," + base64.b64encode(b"<svg onload=x>").decode()
         assert await logos.get(svg, origin="https://plugin.example.com") is None
         assert await logos.get("", origin="https://plugin.example.com") is None
