@@ -23,9 +23,24 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (!url.pathname.startsWith("/static/")) return; // pages, the API, logos: the network only
+  // Asset URLs carry their digest (?v=...): an exact hit is always current. Offline, any
+  // cached version of the file is better than nothing.
   event.respondWith(
     caches.open(SHELL).then(async (cache) => {
-      const hit = await cache.match(event.request, { ignoreSearch: true });
+      const exact = await cache.match(event.request);
+      if (exact) return exact;
+      try {
+        const response = await fetch(event.request);
+        if (response.ok) cache.put(event.request, response.clone());
+        return response;
+      } catch (error) {
+        const any = await cache.match(event.request, { ignoreSearch: true });
+        if (any) return any;
+        throw error;
+      }
+    }),
+  );
+});
       const fresh = fetch(event.request).then((response) => {
         if (response.ok) cache.put(event.request, response.clone());
         return response;
