@@ -41,11 +41,3 @@ self.addEventListener("fetch", (event) => {
     }),
   );
 });
-      const fresh = fetch(event.request).then((response) => {
-        if (response.ok) cache.put(event.request, response.clone());
-        return response;
-      });
-      return hit || fresh;
-    }),
-  );
-});
