@@ -227,17 +227,57 @@ def web(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[W
 
 
 @pytest.fixture(scope="session")
-def browser(chromium: Path, web: Web) -> Iterator[Browser]:
-    """One Chromium for every browser test of the session."""
+def chromium_endpoint(
+    chromium: Path, web: Web, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One Chromium for every browser test of the session, reached over its DevTools socket."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    process = subprocess.Popen(  # noqa: S603 - our own arguments
+        [
+            str(chromium),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            f"--host-resolver-rules={web.resolver_rules()}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        endpoint = ""
+        for line in process.stderr:
+            if line.startswith("DevTools listening on "):
+                endpoint = line.split(" on ", 1)[1].strip()
+                break
+        assert endpoint, "Chromium did not open its DevTools socket"
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_endpoint: str) -> Iterator[Browser]:
+    """The session's Chromium, connected for one module.
+
+    Playwright's sync API keeps an event loop marked running in this thread while it is
+    started, which the suite's async tests cannot share: it is started per module (pytest tears
+    module fixtures down before the next module's tests), the browser itself once per session.
+    """
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium),
-            args=[f"--host-resolver-rules={web.resolver_rules()}", "--no-sandbox"],
-        )
+        connected = playwright.chromium.connect_over_cdp(chromium_endpoint)
         try:
-            yield launched
+            yield connected
         finally:
-            launched.close()
+            connected.close()
 
 
 def new_context(browser: Browser, *, phone: bool = False) -> BrowserContext:
