@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,10 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The tests' Debian programs (espeak-ng) are installed when missing, as root.
+# The tests' Debian programs (espeak-ng for speech, Chromium for the browser tests) are
+# installed first when missing, as root.
 pytest: $(STAMP)
 	bash .ci/apt-packages.sh
-	$(BIN)/pytest -n auto
+	bash .ci/chromium.sh
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -n auto
 
 # The store and host tests against a throwaway PostgreSQL (installed from Debian when missing, as root).
 test-postgres: $(STAMP)

@@ -176,6 +176,20 @@ class Settings(BaseSettings):
         ),
     )
 
+    allow_signups: bool = Field(
+        default=True,
+        description=(
+            "Whether anyone may create a web app account; off, only the first account (the "
+            "admin) can still be made, and admins add users with the CLI."
+        ),
+    )
+    session_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a web app sign-in lasts without being used before it must be repeated.",
+    )
+
     retrieval_embedder: Literal["local", "wordllama", "openai", "lexical"] = Field(
         default="local",
         description=(

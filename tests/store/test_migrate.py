@@ -51,6 +51,8 @@ EXPECTED_TABLES = {
     "api_replays",
     "feedback",
     "exports",
+    "passwords",
+    "web_sessions",
 }
 
 

@@ -18,6 +18,7 @@ NOT_SECRET = {
     "api_tokens.token_hash",  # a SHA-256 digest: a one-way hash, not the token
     "registrations.token_verified_at",
     "chunks.token_count",  # how many tokens of text the chunk holds
+    "passwords.password_hash",  # an Argon2id hash: one-way, salted and slow by design
 }
 
 

@@ -10,6 +10,7 @@ UI and the CLI all call, so none of them holds logic another would need.
     await host.aclose()
 """
 
+from powerstrip.host.accounts import Accounts, SignInThrottle, TooManyAttemptsError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
@@ -22,6 +23,7 @@ from powerstrip.host.exports import ExportDownload, ExportInfo, Exports, ExportT
 from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
+from powerstrip.host.logos import Logo, Logos
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
@@ -57,6 +59,7 @@ __all__ = [
     "OUTBOUND_HEADER",
     "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
+    "Accounts",
     "ApiObjects",
     "ApiTurn",
     "ApiTurns",
@@ -79,6 +82,8 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "Logo",
+    "Logos",
     "OpenAIApi",
     "OpenAITranscription",
     "OperationView",
@@ -94,12 +99,14 @@ __all__ = [
     "ResponseRequest",
     "Retention",
     "RotationReport",
+    "SignInThrottle",
     "StoreEntry",
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
     "TokenInfo",
     "TokenUser",
+    "TooManyAttemptsError",
     "Transcriber",
     "TranscriptionBackend",
     "TranscriptionInfo",

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
+from powerstrip.host.accounts import Accounts
 from powerstrip.host.chats import Chats
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.data_controls import DataControls
 from powerstrip.host.exports import Exports
 from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
+from powerstrip.host.logos import Logos
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
@@ -65,6 +67,8 @@ class Host:
     retention: Retention
     exports: Exports
     feedback: Feedbacks
+    accounts: Accounts
+    logos: Logos
     clock: Clock = system_clock
 
     @classmethod
@@ -135,6 +139,8 @@ class Host:
             exports=Exports(sessions, settings, clock=now),
             feedback=Feedbacks(sessions),
             clock=now,
+            accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
+            logos=Logos(client),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

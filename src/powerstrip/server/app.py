@@ -1,4 +1,5 @@
-"""The FastAPI app factory: the REST API, the OAuth pages and a health check over one `Host`."""
+"""The FastAPI app factory: the REST API, the OAuth pages, the web app and a health check over
+one `Host`."""
 
 from __future__ import annotations
 
@@ -133,5 +134,11 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON
         return {"status": "ok", "version": __version__}
+
+    # The web app's pages, last: the API's routes (and their JSON errors) come first. Imported
+    # here: the web app builds on this package's dependencies (session cookie, origin checks).
+    from powerstrip.web import install_web
+
+    install_web(app)
 
     return app

@@ -1,6 +1,8 @@
 """What every route depends on: the host, and the signed-in user.
 
-The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`). In
+The REST API takes `Authorization: Bearer pst_...` (tokens from `powerstrip users token`), or the
+web app's session cookie together with its `X-CSRF-Token` header (the page's own scripts send
+both; another site's page can send the cookie but cannot know the token). In
 development mode a request without credentials from this machine (a loopback address) acts as
 the admin user `dev`, so `make run` works in a browser and with curl at once; a request with a
 wrong token is refused even then, and so is a request a Powerstrip host sent (it carries
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import cookie_parser
 
 from powerstrip.errors import AccessError, SignInRequiredError
 from powerstrip.host import (
@@ -26,7 +29,9 @@ from powerstrip.host import (
 )
 
 __all__ = [
+    "CSRF_HEADER",
     "DEV_USER",
+    "SESSION_COOKIE",
     "USER_STATE_KEY",
     "Admin",
     "CurrentHost",
@@ -49,6 +54,10 @@ CurrentHost = Annotated[Host, Depends(get_host)]
 # Where the RequestGuard middleware keeps the user it authenticated, in the request's state.
 USER_STATE_KEY = "powerstrip.user"
 
+# The web app's session cookie, and the header its scripts send the page's form token in.
+SESSION_COOKIE = "powerstrip_session"
+CSRF_HEADER = "x-csrf-token"
+
 _SIGN_IN_FIX = "send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`"
 
 
@@ -70,6 +79,20 @@ async def authenticate(host: Host, headers: Mapping[str, str], client_host: str)
                 "the API token is not valid", where="Authorization header", fix=_SIGN_IN_FIX
             )
         return user
+    session = _cookie(headers, SESSION_COOKIE)
+    if session:
+        user = await host.accounts.session_user(session)
+        if user is None:
+            raise SignInRequiredError(
+                "the web session has ended", where="session cookie", fix="sign in again"
+            )
+        if not host.accounts.check_form_token(session, headers.get(CSRF_HEADER, "")):
+            raise SignInRequiredError(
+                "a request with the session cookie must carry the page's form token",
+                where=f"{CSRF_HEADER} header",
+                fix="call the API from the web app's own pages, or with an API token",
+            )
+        return user
     if OUTBOUND_HEADER in headers:
         raise SignInRequiredError(
             "a request sent by a Powerstrip host never acts as a local user",
@@ -89,6 +112,11 @@ async def get_user(request: Request, host: CurrentHost) -> UserInfo:
     if isinstance(known, UserInfo):
         return known
     return await authenticate(host, request.headers, request.client.host if request.client else "")
+
+
+def _cookie(headers: Mapping[str, str], name: str) -> str:
+    raw = headers.get("cookie", "")
+    return cookie_parser(raw).get(name, "") if name in raw else ""
 
 
 def _is_loopback(address: str) -> bool:

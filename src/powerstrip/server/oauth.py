@@ -201,6 +201,12 @@ async def callback(plugin_id: PluginId, request: Request, host: CurrentHost) -> 
     except PowerstripError as exc:
         response = _page("Sign-in failed", str(exc), 400)
     else:
-        response = _page("Signed in", "The plugin is ready. You can close this window.")
+        # Back in the same tab the web app sent to the provider: one link back to the store.
+        response = _page(
+            "Signed in",
+            "<p>The plugin is ready.</p>"
+            f'<p><a href="/plugins?installed={plugin_id}">Back to Powerstrip</a></p>',
+            raw=True,
+        )
     response.delete_cookie(_cookie_name(plugin_id), path=f"/aip/{plugin_id}/oauth")
     return response

@@ -45,10 +45,12 @@ from powerstrip.store.models import (
     Install,
     Message,
     OAuthState,
+    Password,
     Plugin,
     Registration,
     SignInUse,
     User,
+    WebSession,
 )
 from powerstrip.store.session import transaction
 from powerstrip.store.types import UTCDateTime, utcnow
@@ -81,11 +83,13 @@ __all__ = [
     "Install",
     "Message",
     "OAuthState",
+    "Password",
     "Plugin",
     "Registration",
     "SignInUse",
     "UTCDateTime",
     "User",
+    "WebSession",
     "create_engine",
     "current_revision",
     "display_url",

@@ -57,10 +57,12 @@ __all__ = [
     "Install",
     "Message",
     "OAuthState",
+    "Password",
     "Plugin",
     "Registration",
     "SignInUse",
     "User",
+    "WebSession",
 ]
 
 # Explicit constraint names, so migrations can name what they alter on every backend.
@@ -498,6 +500,28 @@ class ApiObject(Base):
     data: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Password(Base):
+    """A web app account's password, as an Argon2id hash (never the password itself)."""
+
+    __tablename__ = "passwords"
+
+    user_id: Mapped[int] = mapped_column(_user_fk(), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the store keeps the SHA-256 of the session cookie, not the cookie."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie
+    user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 class Feedback(Base):

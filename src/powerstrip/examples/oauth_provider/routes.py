@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Error  # type: ignore[import-untyped]  # no types
 from fastapi import APIRouter, Request
@@ -36,8 +37,17 @@ _PAGE_HEADERS = {
 }
 
 
-def _html(content: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(content, status_code=status_code, headers=_PAGE_HEADERS)
+def _html(content: str, status_code: int = 200, *, redirect_to: str = "") -> HTMLResponse:
+    """A page; `redirect_to`, a verified redirect URI the form's answer redirects to, is added
+    to `form-action`: browsers apply it to the redirect after the post too, and would stop the
+    user on the provider's page otherwise."""
+    headers = dict(_PAGE_HEADERS)
+    parts = urlsplit(redirect_to)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+        )
+    return HTMLResponse(content, status_code=status_code, headers=headers)
 
 
 def build_router(provider: OAuthProvider) -> APIRouter:
@@ -80,7 +90,9 @@ def build_router(provider: OAuthProvider) -> APIRouter:
             username=username,
             error=problem,
         )
-        return _html(page, 200)
+        # The redirect URI the grant validated against the client's registered ones.
+        redirect = getattr(grant, "redirect_uri", None) or grant.request.payload.redirect_uri
+        return _html(page, 200, redirect_to=str(redirect or ""))
 
     @router.get("/authorize")
     async def authorize_form(request: Request) -> Response:
