@@ -31,6 +31,7 @@ from powerstrip.cli_docs import docs_app
 from powerstrip.cli_examples import example_app
 from powerstrip.cli_host import err_console, load_settings
 from powerstrip.cli_keys import keys_app
+from powerstrip.cli_mcp import mcp_app
 from powerstrip.cli_plugins import plugins_app
 from powerstrip.cli_register import register
 from powerstrip.cli_serve import serve
@@ -63,6 +64,7 @@ app.add_typer(users_app)
 app.add_typer(keys_app)
 app.add_typer(example_app)
 app.add_typer(docs_app)
+app.add_typer(mcp_app)
 
 
 @app.callback()

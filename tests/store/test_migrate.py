@@ -103,7 +103,7 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
 async def test_revision_is_none_before_and_head_after_upgrade(database_url: URL) -> None:
     assert await current_revision(database_url) is None
     await upgrade(database_url)
-    assert await current_revision(database_url) == head_revision() == "0006"
+    assert await current_revision(database_url) == head_revision() == "0011"
 
 
 async def test_upgrading_a_current_database_changes_nothing(engine: AsyncEngine) -> None:
@@ -114,7 +114,7 @@ async def test_upgrading_a_current_database_changes_nothing(engine: AsyncEngine)
 async def test_require_head_refuses_an_unmigrated_database(database_url: URL) -> None:
     engine = create_engine(database_url)
     try:
-        with pytest.raises(StoreError, match="at migration none, the code needs 0006"):
+        with pytest.raises(StoreError, match="at migration none, the code needs 0011"):
             await require_head(engine)
     finally:
         await engine.dispose()

@@ -11,11 +11,18 @@ UI and the CLI all call, so none of them holds logic another would need.
 
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.core import Host
+from powerstrip.host.document_list import (
+    DocumentInfo,
+    DocumentText,
+    list_documents,
+    read_document,
+)
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.tool_calls import ToolCallResult, ToolCalls, ToolHints, UserTool, hints_for
 from powerstrip.host.users import (
     DEV_USER,
     TOKEN_PREFIX,
@@ -37,6 +44,8 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "DocumentInfo",
+    "DocumentText",
     "Documents",
     "GrantInfo",
     "Host",
@@ -45,15 +54,22 @@ __all__ = [
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "ToolCallResult",
+    "ToolCalls",
+    "ToolHints",
     "UserInfo",
+    "UserTool",
     "add_grant",
     "call_record",
     "ensure_user",
     "find_user",
     "hash_token",
+    "hints_for",
     "issue_token",
+    "list_documents",
     "list_grants",
     "model_from_settings",
+    "read_document",
     "revoke_grant",
     "revoke_tokens",
     "rotate_keys",

@@ -23,6 +23,7 @@ from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -46,6 +47,9 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    tool_calls: ToolCalls
+    # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
+    mcp_state_key: bytes
 
     @classmethod
     async def start(
@@ -79,6 +83,13 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        tool_calls = ToolCalls(
+            sessions=sessions,
+            registry=registry,
+            executor=executor,
+            settings=settings,
+            ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -90,6 +101,8 @@ class Host:
             model=chosen,
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            tool_calls=tool_calls,
+            mcp_state_key=derive_secret(base, "mcp-call-state"),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
 from powerstrip.host import Host
+from powerstrip.mcp import McpEndpoint
 from powerstrip.runtime import Model
 from powerstrip.server import oauth
 from powerstrip.server.access_log import install_access_log_redaction
@@ -20,7 +22,7 @@ from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
 
-__all__ = ["OwnAddressMiddleware", "create_app"]
+__all__ = ["McpRoute", "OwnAddressMiddleware", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,14 @@ class OwnAddressMiddleware:
         await self.app(scope, receive, send)
 
 
+class McpRoute:
+    """`/mcp`: hands each request to the MCP endpoint the lifespan started with the host."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint: McpEndpoint = scope["app"].state.mcp
+        await endpoint(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
     """The host app. Its resources open at startup in the server's event loop (lifespan).
 
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         install_access_log_redaction()
         host = await Host.start(chosen, model=model)
         app.state.host = host
+        app.state.mcp = McpEndpoint(host)
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -66,7 +77,8 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
             chosen.dev_mode,
         )
         try:
-            yield
+            async with app.state.mcp.running():
+                yield
         finally:
             await host.aclose()
 
@@ -85,6 +97,8 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.include_router(conversations_router, prefix="/api", responses=errors)
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(oauth.router)
+    # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
+    app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON
