@@ -4,7 +4,7 @@ What an MCP client (`powerstrip mcp serve`, the server's `/mcp`) sees and calls.
 of each plugin the user installed is a tool, with hints derived from the operation; a call goes
 the way a chat's call goes: the user's own credentials (renewed once after a 401), the executor
 (argument validation, the guarded client, the size cap, retries), and the call ledger (a row
-with no conversation). What a chat would ask the user about, a call here needs an allowance for
+with no conversation). A consequential operation needs the user's allowance
 (a grant of the operation, `allow`), or the edge's confirmation from the user (MCP elicitation),
 and each user's MCP calls are limited per minute across every process.
 
@@ -75,9 +75,14 @@ def hints_for(tool: Tool) -> ToolHints:
     )
 
 
-def asks_user(tool: Tool) -> bool:
-    """Whether a chat would ask before this call (spec §5): MCP calls need an allowance then."""
-    return tool.consequential or tool.consequential_declared is False
+def needs_allowance(tool: Tool) -> bool:
+    """Whether an MCP call of this operation needs the user's allowance or yes: a consequential one.
+
+    A chat also asks about operations declared `x-openai-isConsequential: false` (with "always
+    allow" on offer); an MCP client asks its user itself from the hints, so only what the
+    platform calls consequential is held back here.
+    """
+    return tool.consequential
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +157,13 @@ class ToolCalls:
         """Call one tool for the user; the plugin's and the model's faults come back as results.
 
         `confirmed` says the user was just asked about this very call (MCP elicitation) and said
-        yes; without it, an operation a chat would ask about needs the user's allowance.
+        yes; without it, a consequential operation needs the user's allowance.
         NotFoundError when the user has no such tool.
         """
         found = await self._find(user, name)
         tool = found.tool
         plugin_id = found.entry.plugin.id
-        if asks_user(tool) and not confirmed:
+        if needs_allowance(tool) and not confirmed:
             granted = await StoreGrants(self.sessions, user.id).allowed(
                 str(plugin_id), tool.operation_id
             )
@@ -335,7 +340,7 @@ def _user_tool(found: _Found) -> UserTool:
         operation_id=tool.operation_id,
         method=tool.method,
         path=tool.path,
-        needs_allowance=asks_user(tool),
+        needs_allowance=needs_allowance(tool),
     )
 
 

@@ -107,7 +107,9 @@ def build_server(host: Host, resolve_user: UserResolver, *, state_key: bytes) ->
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text=str(exc))], is_error=True
             )
-        if not result.needs_allowance or not _can_elicit(ctx):
+        answered = _CONFIRM_KEY in (params.input_responses or {})
+        if not result.needs_allowance or answered or not _can_elicit(ctx):
+            # Asked once already and not a yes: the refusal, which says where to allow it.
             return _text_result(result)
         question = (
             f"Allow this call to {params.name}? It changes things in a third-party service.\n"
