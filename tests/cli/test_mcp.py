@@ -44,7 +44,8 @@ def test_stdio_lists_and_calls_the_users_tools_and_holds_back_a_destructive_one(
     cli("plugins", "install", _PLUGIN)
     token = cli("users", "token", "dev").stdout.strip()
     listing = cli("mcp", "tools").stdout
-    assert "todo__delete_todo" in listing and "DELETE /todos/{username}/{todo_id}" in listing
+    assert "todo__delete_todo" in listing
+    assert "DELETE /todos/{username}/{todo_id}" in listing
     delete = {"username": "dev", "todo_id": 1}
 
     async def session() -> None:
@@ -81,15 +82,15 @@ def test_another_users_token_serves_only_that_users_plugins(cli: Cli) -> None:
     cli("plugins", "install", _PLUGIN)
     cli("users", "add", "ada")
     token = cli("users", "token", "ada").stdout.strip()
-    tools, (answer,) = run_async(
-        _session(cli, token, [("todo__list_todos", {"username": "dev"})])
-    )
+    tools, (answer,) = run_async(_session(cli, token, [("todo__list_todos", {"username": "dev"})]))
     assert tools == []
-    assert answer.is_error and "no tool named" in _text(answer)
+    assert answer.is_error
+    assert "no tool named" in _text(answer)
 
 
 def test_serve_refuses_a_missing_or_wrong_token(cli: Cli) -> None:
     missing = cli("mcp", "serve", code=1)
-    assert "no API token given" in missing.output and "POWERSTRIP_TOKEN" in missing.output
+    assert "no API token given" in missing.output
+    assert "POWERSTRIP_TOKEN" in missing.output
     wrong = cli("mcp", "serve", "--token", "pst_wrong", code=1)
     assert "a valid API token is needed" in wrong.output

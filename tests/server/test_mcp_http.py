@@ -76,7 +76,8 @@ async def test_tools_carry_the_operations_hints_and_calls_reach_the_plugin(
             assert deleted.annotations.destructive_hint is True
             assert deleted.annotations.idempotent_hint is True
             for tool in tools.values():
-                assert tool.annotations is not None and tool.annotations.open_world_hint is True
+                assert tool.annotations is not None
+                assert tool.annotations.open_world_hint is True
                 assert tool.input_schema["type"] == "object"
             assert "username" in added.input_schema["properties"]
 
@@ -157,7 +158,8 @@ async def test_a_client_that_can_ask_gets_the_users_yes_or_no_by_elicitation(
             answers.append(True)
             done = await client.call_tool(delete, {"username": "ada", "todo_id": 1})
             assert not done.is_error, done.content
-    assert len(asked) == 2 and delete in asked[0]
+    assert len(asked) == 2
+    assert delete in asked[0]
     deletes = [r for r in hosted.recorders[_HOST].api_calls() if r.method == "DELETE"]
     assert len(deletes) == 1
 
@@ -173,7 +175,8 @@ async def test_each_token_sees_only_its_own_users_plugins(hosted: Hosted) -> Non
             answer = await client.call_tool(names[0], {"username": "ada"})
             assert answer.is_error
             [text] = answer.content
-            assert isinstance(text, types.TextContent) and "no tool named" in text.text
+            assert isinstance(text, types.TextContent)
+            assert "no tool named" in text.text
     assert hosted.recorders[_HOST].api_calls() == []
 
 
