@@ -20,6 +20,7 @@ from powerstrip.host.document_list import (
 from powerstrip.host.documents import DEFAULT_COLLECTION, Documents
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
+from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.tool_calls import ToolCallResult, ToolCalls, ToolHints, UserTool, hints_for
@@ -49,6 +50,7 @@ __all__ = [
     "Documents",
     "GrantInfo",
     "Host",
+    "McpServers",
     "PendingApproval",
     "RotationReport",
     "StoreGrants",

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
+from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.tool_calls import ToolCalls
@@ -48,6 +49,7 @@ class Host:
     chats: Chats
     sign_in_links: SignInLinks
     tool_calls: ToolCalls
+    mcp_servers: McpServers
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
 
@@ -102,6 +104,7 @@ class Host:
             chats=chats,
             sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
             tool_calls=tool_calls,
+            mcp_servers=McpServers(registry, settings),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
         )
 

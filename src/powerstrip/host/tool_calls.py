@@ -29,6 +29,7 @@ from powerstrip.errors import NotFoundError, PowerstripError
 from powerstrip.host.grants import StoreGrants, add_grant
 from powerstrip.host.recorder import record_call_outside_chat
 from powerstrip.host.users import UserInfo
+from powerstrip.mcp_client import McpTarget
 from powerstrip.openapi import Tool
 from powerstrip.registry import Registry, StoreEntry
 from powerstrip.runtime import AuthMaterial, CallOutcome, CallRequest, Executor
@@ -121,6 +122,7 @@ class _Found:
     base_url: str
     origin: str
     description_for_model: str
+    mcp: McpTarget | None
 
 
 class ToolCalls:
@@ -257,6 +259,7 @@ class ToolCalls:
                 base_url=cached.api_base_url,
                 origin=cached.manifest_url,
                 description_for_model=cached.description_for_model,
+                mcp=cached.mcp,
             )
             for tool in cached.toolset.tools
         ]
@@ -314,6 +317,7 @@ class ToolCalls:
         return CallRequest(
             base_url=found.base_url,
             origin=found.origin,
+            mcp=found.mcp,
             auth_headers=material.headers,
             context_headers=call_headers(
                 conversation_id=_NO_CONVERSATION,
