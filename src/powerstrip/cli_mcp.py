@@ -41,7 +41,7 @@ TokenOption = Annotated[
     typer.Option(
         "--token",
         envvar="POWERSTRIP_TOKEN",
-        help="The API token of the user to serve (`powerstrip users token NAME`); or set "
+        help="The API token of the user to serve (from the `users token NAME` command); or set "
         "POWERSTRIP_TOKEN.",
         show_default=False,
     ),
