@@ -25,8 +25,7 @@ from powerstrip.cli_host import (
     run,
 )
 from powerstrip.cli_invocation import powerstrip_command
-from powerstrip.errors import SignInRequiredError
-from powerstrip.host import user_for_token
+from powerstrip.errors import AccessError, SignInRequiredError
 
 __all__ = ["mcp_app"]
 
@@ -58,15 +57,21 @@ def serve(token: TokenOption = "", dev: DevOption = False) -> None:
 
     async def main() -> None:
         async with open_host(load_settings(dev=dev)) as host:
-            user = await user_for_token(host.sessions, token.strip()) if token.strip() else None
-            if user is None:
+            signed_in = await host.users.authenticate(token.strip()) if token.strip() else None
+            if signed_in is None:
                 raise SignInRequiredError(
                     "a valid API token is needed to serve MCP" if token else "no API token given",
                     where="--token / POWERSTRIP_TOKEN",
                     fix=f"issue one with `{powerstrip_command()} users token NAME` and pass it "
                     "with --token or POWERSTRIP_TOKEN",
                 )
-            await serve_stdio(host, user)
+            if not signed_in.user.may("chat"):
+                raise AccessError(
+                    "this API token does not have the 'chat' scope: MCP tools call plugins",
+                    where="--token / POWERSTRIP_TOKEN",
+                    fix="use a token issued with the chat scope",
+                )
+            await serve_stdio(host, signed_in.user)
 
     run(main())
 

@@ -36,9 +36,7 @@ def good(test_ca: TestCA) -> Iterator[LoopbackServer]:
 
 @pytest.fixture(scope="module")
 def bad(test_ca: TestCA) -> Iterator[LoopbackServer]:
-    server = LoopbackServer(
-        bad_site.app(), ssl_context=test_ca.server_context(_BAD), lifespan=True
-    )
+    server = LoopbackServer(bad_site.app(), ssl_context=test_ca.server_context(_BAD), lifespan=True)
     server.start()
     yield server
     server.stop()

@@ -2,7 +2,8 @@
 UI and the CLI all call, so none of them holds logic another would need.
 
     host = await Host.start(settings)
-    user = await ensure_user(host.sessions, "ada")
+    user = await host.users.ensure("ada")
+    entries = await host.plugins.store(user)
     chat = await host.chats.create(user, plugin_ids=(plugin_id,))
     async for event in host.chats.send(user, chat.id, "What is on my list?"):
         ...
@@ -22,12 +23,18 @@ from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.tool_calls import ToolCallResult, ToolCalls, ToolHints, UserTool, hints_for
 from powerstrip.host.users import (
+    ALL_SCOPES,
     DEV_USER,
     TOKEN_PREFIX,
+    IssuedToken,
+    TokenInfo,
+    TokenUser,
     UserInfo,
+    Users,
     ensure_user,
     find_user,
     hash_token,
@@ -36,8 +43,10 @@ from powerstrip.host.users import (
     user_for_token,
 )
 from powerstrip.net import OUTBOUND_HEADER
+from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
 
 __all__ = [
+    "ALL_SCOPES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
     "OUTBOUND_HEADER",
@@ -50,17 +59,28 @@ __all__ = [
     "Documents",
     "GrantInfo",
     "Host",
+    "InstallResult",
+    "IssuedToken",
     "McpServers",
+    "OperationView",
     "PendingApproval",
+    "PluginDiff",
+    "PluginInfo",
+    "Plugins",
+    "Registration",
     "RotationReport",
+    "StoreEntry",
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "TokenInfo",
+    "TokenUser",
     "ToolCallResult",
     "ToolCalls",
     "ToolHints",
     "UserInfo",
     "UserTool",
+    "Users",
     "add_grant",
     "call_record",
     "ensure_user",

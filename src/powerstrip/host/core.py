@@ -23,8 +23,10 @@ from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.tool_calls import ToolCalls
+from powerstrip.host.users import Users
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -48,6 +50,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    plugins: Plugins
+    users: Users
     tool_calls: ToolCalls
     mcp_servers: McpServers
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
@@ -92,6 +96,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         return cls(
             settings=settings,
             engine=engine,
@@ -102,7 +107,9 @@ class Host:
             executor=executor,
             model=chosen,
             chats=chats,
-            sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            sign_in_links=sign_in_links,
+            plugins=Plugins(registry, sign_in_links, settings),
+            users=Users(sessions),
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
             mcp_state_key=derive_secret(base, "mcp-call-state"),

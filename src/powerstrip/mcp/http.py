@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from powerstrip.errors import SignInRequiredError
-from powerstrip.host import Host, UserInfo, user_for_token
+from powerstrip.host import Host, UserInfo
 from powerstrip.mcp.server import build_server
 
 __all__ = ["MCP_USER_KEY", "McpEndpoint"]
@@ -77,16 +77,19 @@ class McpEndpoint:
         if origin and origin != self._public_origin:
             return _error(403, "AccessError", f"requests from {origin} are not accepted here")
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        user = (
-            await user_for_token(self.host.sessions, token.strip())
+        signed_in = (
+            await self.host.users.authenticate(token.strip())
             if scheme.lower() == "bearer" and token.strip()
             else None
         )
-        if user is None:
+        if signed_in is None:
             response = _error(401, "SignInRequiredError", "a valid Powerstrip API token is needed")
             response.headers["www-authenticate"] = 'Bearer realm="powerstrip"'
             return response
-        scope.setdefault("state", {})[MCP_USER_KEY] = user
+        if not signed_in.user.may("chat"):
+            # The tools call plugins for the user: what the chat scope allows.
+            return _error(403, "AccessError", "this API token does not have the 'chat' scope")
+        scope.setdefault("state", {})[MCP_USER_KEY] = signed_in.user
         return None
 
     @staticmethod

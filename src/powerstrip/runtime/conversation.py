@@ -258,7 +258,7 @@ class Conversation:
                     if plugin is not None and tool is not None:
                         await self.recorder.approval_requested(plugin.plugin_id, call)
                         yield ApprovalNeeded(
-                            call.id, call.name, call.arguments, tool.consequential_declared is False
+                            call.id, call.name, call.arguments, tool.may_always_allow
                         )
                 yield TurnDone(text, paused=True)
                 return
@@ -300,17 +300,11 @@ class Conversation:
                 return plugin, plugin.toolset.lookup(name)
         return None, None
 
-    @staticmethod
-    def _asks_user(tool: Tool) -> bool:
-        # Declared `false` still asks, but lets the user "always allow" it (spec §5); without a
-        # declaration, the method's default applies (GET does not ask, the others do).
-        return tool.consequential or tool.consequential_declared is False
-
     async def _awaits_approval(self, call: ToolCall) -> bool:
         plugin, tool = self.find(call.name)
-        if plugin is None or tool is None or not self._asks_user(tool):
+        if plugin is None or tool is None or not tool.asks_approval:
             return False
-        if tool.consequential_declared is False:
+        if tool.may_always_allow:
             return not await self.grants.allowed(plugin.plugin_id, tool.operation_id)
         return True
 

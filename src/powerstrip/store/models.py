@@ -143,6 +143,8 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated: chat, files, admin (admin counts only for an admin's token).
+    scopes: Mapped[str] = mapped_column(String(100), default="admin chat files")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
 
