@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from powerstrip.cli_host import (
     DevOption,
@@ -84,17 +83,21 @@ def tools(user: UserOption = "dev", dev: DevOption = False) -> None:
         async with open_host(load_settings(dev=dev)) as host:
             who = await acting_user(host, user)
             listed = await host.tool_calls.tools(who)
-        table = Table("tool", "operation", "read-only", "destructive", "idempotent", "asks")
         for item in listed:
-            table.add_row(
-                escape(item.name),
-                escape(f"{item.method} {item.path}"),
-                _yes(item.hints.read_only),
-                _yes(item.hints.destructive),
-                _yes(item.hints.idempotent),
-                _yes(item.needs_allowance),
+            hints = [
+                name
+                for name, on in (
+                    ("read-only", item.hints.read_only),
+                    ("destructive", item.hints.destructive),
+                    ("idempotent", item.hints.idempotent),
+                )
+                if on
+            ]
+            waits = " · waits for your allowance" if item.needs_allowance else ""
+            out_console.print(
+                f"{escape(item.name)}  {escape(item.method)} {escape(item.path)}  "
+                f"[dim]{', '.join(hints) or 'changes things'}{waits}[/]"
             )
-        out_console.print(table)
         if not listed:
             out_console.print("no tools: install a plugin first")
 
@@ -121,7 +124,3 @@ def allow(
         )
 
     run(main())
-
-
-def _yes(value: bool) -> str:
-    return "yes" if value else "-"

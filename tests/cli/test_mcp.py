@@ -44,8 +44,8 @@ def test_stdio_lists_and_calls_the_users_tools_and_holds_back_a_destructive_one(
     cli("plugins", "install", _PLUGIN)
     token = cli("users", "token", "dev").stdout.strip()
     listing = cli("mcp", "tools").stdout
-    assert "todo__delete_todo" in listing
-    assert "DELETE /todos/{username}/{todo_id}" in listing
+    assert "todo__delete_todo  DELETE /todos/{username}/{todo_id}" in listing
+    assert "destructive, idempotent · waits for your allowance" in listing
     delete = {"username": "dev", "todo_id": 1}
 
     async def session() -> None:

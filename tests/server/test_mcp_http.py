@@ -18,8 +18,10 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import select
 
+from powerstrip.host import issue_token
 from powerstrip.retrieval import Retriever, Scope
 from powerstrip.store import Call, create_engine, session_factory
+from tests import secret_watch
 from tests.server.conftest import Hosted
 
 pytestmark = pytest.mark.anyio
@@ -196,6 +198,19 @@ async def test_no_token_or_a_wrong_one_is_refused_before_mcp(hosted: Hosted) -> 
             "/mcp", json=body, headers=headers | {"origin": "https://evil.example.net"}
         )
         assert foreign.status_code == 403
+        # A token for files only may not call plugins.
+        me = (await ada.get("/api/me")).json()
+        engine = create_engine(hosted.settings.database_url)
+        try:
+            files_only = await issue_token(session_factory(engine), me["id"], scopes=("files",))
+        finally:
+            await engine.dispose()
+        secret_watch.watch(files_only)
+        narrow = await ada.post(
+            "/mcp", json=body, headers=headers | {"authorization": f"Bearer {files_only}"}
+        )
+        assert narrow.status_code == 403
+        assert "chat" in narrow.text
 
 
 async def test_the_users_documents_are_resources(hosted: Hosted) -> None:

@@ -4,7 +4,7 @@
 serve` or the server's `/mcp` endpoint, and is still the user's (its `user_id`).
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
