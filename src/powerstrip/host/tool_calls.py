@@ -30,7 +30,7 @@ from powerstrip.host.grants import StoreGrants, add_grant
 from powerstrip.host.recorder import record_call_outside_chat
 from powerstrip.host.users import UserInfo
 from powerstrip.mcp_client import McpTarget
-from powerstrip.openapi import Tool
+from powerstrip.openapi import FunctionNamer, Tool
 from powerstrip.registry import Registry, StoreEntry
 from powerstrip.runtime import AuthMaterial, CallOutcome, CallRequest, Executor
 from powerstrip.runtime.headers import call_headers, ephemeral_user_id
@@ -227,12 +227,20 @@ class ToolCalls:
 
     # -- building blocks ---------------------------------------------------------------------
 
-    async def _all(self, user: UserInfo) -> list[_Found]:
+    async def _all(self, user: UserInfo, *, function_name: str | None = None) -> list[_Found]:
         entries = [
             entry
             for entry in await self.registry.list_plugins(user.id, installed_only=True)
             if not entry.needs_reconsent
         ]
+        if function_name is not None:
+            # A call names its plugin in the name's prefix: only that plugin's tools are
+            # revalidated (every plugin's, when no namespace matches, as for a shortened name).
+            prefix = function_name.split("__", 1)[0]
+            named = [
+                e for e in entries if FunctionNamer(e.plugin.name_for_model).namespace == prefix
+            ]
+            entries = named or entries
         loaded = await asyncio.gather(*(self._tools_of(entry) for entry in entries))
         found: list[_Found] = []
         seen: set[str] = set()
@@ -265,7 +273,7 @@ class ToolCalls:
         ]
 
     async def _find(self, user: UserInfo, name: str) -> _Found:
-        for item in await self._all(user):
+        for item in await self._all(user, function_name=name):
             if item.tool.function_name == name:
                 return item
         raise NotFoundError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -101,6 +102,31 @@ def _as_powerstrip(exc: BaseException, target: McpTarget) -> PowerstripError:
     )
 
 
+# What each server said to `server/discover` (by target name), so later connections adopt it
+# instead of probing again: one round trip a call instead of two. Forgotten when an exchange
+# with the server fails (it may have changed), bounded, per process.
+_DISCOVERED: OrderedDict[str, tuple[str, types.DiscoverResult]] = OrderedDict()
+_DISCOVERED_LIMIT = 256
+
+
+def _remember(target: McpTarget, connected: Client) -> None:
+    result = connected.session.discover_result
+    if result is None:
+        return  # a handshake-era server: every connection initializes
+    _DISCOVERED[target.name] = (connected.protocol_version, result)
+    _DISCOVERED.move_to_end(target.name)
+    while len(_DISCOVERED) > _DISCOVERED_LIMIT:
+        _DISCOVERED.popitem(last=False)
+
+
+def _connect_options(target: McpTarget) -> dict[str, Any]:  # Any: Client's keyword values
+    known = _DISCOVERED.get(target.name)
+    if known is None:
+        return {"mode": "auto"}
+    version, result = known
+    return {"mode": version, "prior_discover": result}
+
+
 @asynccontextmanager
 async def open_client(
     client: GuardedClient,
@@ -120,8 +146,10 @@ async def open_client(
                 streamable_http_client(target.url, http_client=http),
                 read_timeout_seconds=budget,
                 cache=None,
+                **_connect_options(target),
             ) as connected,
         ):
+            _remember(target, connected)
             yield connected
         return
     program, *arguments = target.command
@@ -129,7 +157,9 @@ async def open_client(
         StdioServerParameters(command=program, args=arguments),
         read_timeout_seconds=budget,
         cache=None,
+        **_connect_options(target),
     ) as connected:
+        _remember(target, connected)
         yield connected
 
 
@@ -159,6 +189,7 @@ async def list_tools(
                 info = session.server_info
                 instructions = session.instructions or ""
     except Exception as exc:
+        _DISCOVERED.pop(target.name, None)
         raise _as_powerstrip(exc, target) from None
     logger.info("mcp_client.list target=%s tools=%s", target.host, len(tools))
     return McpServerInfo(
@@ -185,6 +216,7 @@ async def call_tool(
             async with open_client(client, target, headers=headers, timeout=budget) as session:
                 result = await session.call_tool(name, dict(arguments))
     except Exception as exc:
+        _DISCOVERED.pop(target.name, None)
         raise _as_powerstrip(exc, target) from None
     parts = [
         block.text if isinstance(block, types.TextContent) else f"[{block.type} content]"
