@@ -57,7 +57,7 @@ async def _post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict
 
 
 async def _added(api: httpx.AsyncClient) -> int:
-    answer = await api.post("/api/plugins/mcp", json={"url": _URL})
+    answer = await api.post("/api/mcp/servers", json={"url": _URL})
     assert answer.status_code == 201, answer.text
     plugin_id = int(answer.json()["id"])
     installed = await api.post(f"/api/plugins/{plugin_id}/install")
@@ -88,7 +88,7 @@ async def test_an_mcp_server_sits_in_the_store_with_flags_from_its_annotations(
             "clear_notes": ("POST", True, True),
             "shout": ("POST", True, True),  # no annotations: assume the worst
         }
-        again = await ada.post("/api/plugins/mcp", json={"url": _URL})
+        again = await ada.post("/api/mcp/servers", json={"url": _URL})
         assert again.status_code == 409, again.text
 
 
@@ -186,17 +186,17 @@ async def test_an_mcp_plugin_is_served_again_to_mcp_clients_with_its_hints(
 async def test_a_command_server_is_for_admins_only(hosted: Hosted) -> None:
     async with await hosted.user("ada") as ada, await hosted.user("root", admin=True) as root:
         body = {"command": ["python", "-m", "some_mcp_server"]}
-        refused = await ada.post("/api/plugins/mcp", json=body)
+        refused = await ada.post("/api/mcp/servers", json=body)
         assert refused.status_code == 403, refused.text
         # Off by default, for admins too.
-        off = await root.post("/api/plugins/mcp", json=body)
+        off = await root.post("/api/mcp/servers", json=body)
         assert off.status_code == 403, off.text
         assert "POWERSTRIP_MCP_ALLOW_COMMANDS" in off.text
 
 
 async def test_an_mcp_url_on_a_private_address_is_refused(hosted: Hosted) -> None:
     async with await hosted.user("ada") as ada:
-        answer = await ada.post("/api/plugins/mcp", json={"url": "https://10.0.0.7/mcp"})
+        answer = await ada.post("/api/mcp/servers", json={"url": "https://10.0.0.7/mcp"})
         assert answer.status_code in (400, 502), answer.text
         assert "PS500" in answer.text
         assert (await ada.get("/api/plugins")).json()["plugins"] == []

@@ -24,20 +24,6 @@ class AddPlugin(BaseModel):
     url: Text = Field(description="The plugin's base URL, domain, or manifest URL.")
 
 
-class AddMcpServer(BaseModel):
-    url: Text | None = Field(
-        default=None, description="The MCP server's streamable-HTTP endpoint (https://.../mcp)."
-    )
-    command: list[Text] = Field(
-        default_factory=list,
-        max_length=64,
-        description="Admins, with POWERSTRIP_MCP_ALLOW_COMMANDS: a local command (stdio) to run.",
-    )
-    user_key: bool = Field(
-        default=False, description="Each user installs it with their own key (sent as bearer)."
-    )
-
-
 class InstallPlugin(BaseModel):
     user_key: Text | None = Field(
         default=None, description="Your own key, for `user_http` plugins only."
@@ -178,15 +164,6 @@ async def get_plugin(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) 
 async def add_plugin(body: AddPlugin, host: CurrentHost, user: CurrentUser) -> AddedPlugin:
     """Add a plugin to the store from its URL (it is checked first; a refused one adds nothing)."""
     return AddedPlugin(**asdict(await host.plugins.add(user, body.url)))
-
-
-@router.post("/mcp", status_code=201)
-async def add_mcp_server(body: AddMcpServer, host: CurrentHost, user: CurrentUser) -> Any:
-    """Add an MCP server to the store as a plugin (its tools are checked first)."""
-    added = await host.mcp_servers.add(
-        user, url=body.url, command=body.command, user_key=body.user_key
-    )
-    return asdict(added)
 
 
 @router.post("/{plugin_id}/refresh")
