@@ -5,7 +5,7 @@ A `Rule` is one platform rule with a stable code (`PS102`), a short name and a s
 never change meaning once released; docs/findings.md documents every one (a test keeps it so).
 
 Code ranges: PS0xx fetching and discovery, PS1xx the manifest, PS2xx the domain policy,
-PS3xx the OpenAPI document, PS4xx the usage policy.
+PS3xx the OpenAPI document, PS4xx the usage policy, PS5xx MCP servers.
 """
 
 from __future__ import annotations
@@ -259,6 +259,17 @@ RULES: dict[str, Rule] = {
         # PS4xx: the usage policy
         Rule("PS401", "steering-manifest", _W, "description_for_model tries to steer the model"),
         Rule("PS402", "steering-spec", _W, "an OpenAPI description tries to steer the model"),
+        # PS5xx: MCP servers
+        Rule("PS500", "mcp-unreachable", _E, "the MCP server could not be reached or used"),
+        Rule("PS501", "mcp-no-tools", _E, "the MCP server lists no tools"),
+        Rule("PS502", "mcp-tool-name", _E, "a tool name breaks MCP's naming rules"),
+        Rule("PS503", "mcp-tool-name-duplicate", _E, "two tools share a name"),
+        Rule("PS504", "mcp-input-schema", _E, "a tool's input schema is not an object schema"),
+        Rule("PS505", "mcp-no-annotations", _W, "a tool has no annotations: assumed destructive"),
+        Rule("PS506", "mcp-annotations-contradict", _W, "a tool's annotations contradict"),
+        Rule("PS507", "mcp-no-description", _W, "a tool has no description"),
+        Rule("PS508", "steering-mcp", _W, "an MCP tool or instruction tries to steer the model"),
+        Rule("PS509", "mcp-tool-treatment", _I, "how the host will treat a tool"),
     ]
 }
 

@@ -190,6 +190,23 @@ class Settings(BaseSettings):
         description="Days a web app sign-in lasts without being used before it must be repeated.",
     )
 
+    mcp_calls_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "How many plugin calls one user's MCP clients may make in any minute (counted in the "
+            "call ledger, so every process agrees); the next one is refused until the minute "
+            "has passed."
+        ),
+    )
+    mcp_allow_commands: bool = Field(
+        default=False,
+        description=(
+            "Let admins add an MCP server that runs as a local command (stdio); off, only MCP "
+            "servers reached by URL may be added."
+        ),
+    )
+
     retrieval_embedder: Literal["local", "wordllama", "openai", "lexical"] = Field(
         default="local",
         description=(

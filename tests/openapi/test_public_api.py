@@ -8,6 +8,7 @@ import powerstrip.openapi as openapi
 def test_exported_members() -> None:
     assert sorted(openapi.__all__) == [
         "ArgumentBinding",
+        "FunctionNamer",
         "JSON_TYPES",
         "LoadedSpec",
         "TYPE_ALIASES",

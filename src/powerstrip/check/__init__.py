@@ -6,6 +6,7 @@ from powerstrip.check.directory import (
     find_manifests,
     plugin_manifest_in,
 )
+from powerstrip.check.mcp_server import check_mcp_server, mcp_findings, mcp_namespace
 from powerstrip.check.render import render_report, render_summary, report_json, summary_json
 from powerstrip.check.report import CheckReport, ToolSummary
 from powerstrip.check.runner import SpecSource, check_manifest_file, check_url, evaluate
@@ -17,9 +18,12 @@ __all__ = [
     "ToolSummary",
     "check_directory",
     "check_manifest_file",
+    "check_mcp_server",
     "check_url",
     "evaluate",
     "find_manifests",
+    "mcp_findings",
+    "mcp_namespace",
     "plugin_manifest_in",
     "render_report",
     "render_summary",

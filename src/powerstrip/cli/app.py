@@ -13,6 +13,7 @@ from powerstrip.cli.data import data_app
 from powerstrip.cli.docs import docs_app
 from powerstrip.cli.examples import example_app
 from powerstrip.cli.keys import keys_app
+from powerstrip.cli.mcp import mcp_app
 from powerstrip.cli.plugins import plugins_app
 from powerstrip.cli.register import register
 from powerstrip.cli.serve import serve
@@ -44,6 +45,7 @@ app.add_typer(users_app)
 app.add_typer(keys_app)
 app.add_typer(example_app)
 app.add_typer(docs_app)
+app.add_typer(mcp_app)
 app.add_typer(data_app)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from powerstrip.check import (
     DirectorySummary,
     check_directory,
     check_manifest_file,
+    check_mcp_server,
     check_url,
     find_manifests,
     plugin_manifest_in,
@@ -27,6 +29,7 @@ from powerstrip.check import (
 )
 from powerstrip.cli.host import err_console, load_settings
 from powerstrip.errors import ConfigError
+from powerstrip.mcp_client import McpTarget
 from powerstrip.net import GuardedClient, NetPolicy
 
 __all__ = ["check"]
@@ -73,6 +76,14 @@ def check(
         Path | None,
         typer.Option("--ca-bundle", help="Trust the CA certificates in this PEM file instead."),
     ] = None,
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp",
+            help="The target is an MCP server: its streamable-HTTP URL, or a command that runs "
+            "it over stdio (quoted, split like a shell would).",
+        ),
+    ] = False,
 ) -> None:
     """Tell a plugin author every rule their plugin breaks.
 
@@ -93,6 +104,13 @@ def check(
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    if mcp:
+        report = asyncio.run(_check_mcp(target, policy))
+        if as_json:
+            sys.stdout.write(report_json(report) + "\n")
+        else:
+            render_report(report, console)
+        raise typer.Exit(0 if report.ok else 1)
     path = Path(target)
     if path.is_dir() and plugin_manifest_in(path) is None:
         summary = _check_folder(path, settings.dev_mode, console)
@@ -118,6 +136,17 @@ async def _check_one(
         if local is not None:
             return await check_manifest_file(local, None if offline else client, dev_mode=dev)
         return await check_url(target, client, dev_mode=dev)
+
+
+async def _check_mcp(target: str, policy: NetPolicy) -> CheckReport:
+    server = (
+        McpTarget(url=target)
+        if target.startswith(("https://", "http://"))
+        else McpTarget(command=tuple(shlex.split(target)))
+    )
+    async with GuardedClient(policy) as client:
+        report, _ = await check_mcp_server(server, client)
+    return report
 
 
 def _check_folder(folder: Path, dev: bool, console: Console) -> DirectorySummary:

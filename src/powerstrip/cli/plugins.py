@@ -5,6 +5,7 @@ A plugin is named by its id, its `name_for_model` or its URL, everywhere.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Annotated
 
@@ -72,6 +73,43 @@ def add(
         out_console.print(f"Added {_describe(plugin)} from {escape(plugin.manifest_url)}")
         if plugin.lenient:
             out_console.print("[yellow]It is marked lenient: its manifest breaks length rules.[/]")
+        out_console.print(f"Install it: {escape(powerstrip_command())} plugins install {plugin.id}")
+
+    run(main())
+
+
+@plugins_app.command("add-mcp")
+def add_mcp(
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            help="The MCP server's streamable-HTTP endpoint, e.g. https://example.com/mcp.",
+            show_default=False,
+        ),
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            "--command",
+            help="Admins, with POWERSTRIP_MCP_ALLOW_COMMANDS=true: a local stdio server to run "
+            "(split like a shell would).",
+            show_default=False,
+        ),
+    ] = None,
+    user_key: Annotated[
+        bool, typer.Option("--user-key", help="Each user installs it with their own key.")
+    ] = False,
+    user: UserOption = "dev",
+    dev: DevOption = False,
+) -> None:
+    """Add an MCP server as a plugin: its tools beside the OpenAPI plugins' in the store."""
+    argv = shlex.split(command) if command else []
+
+    async def main() -> None:
+        async with open_host(load_settings(dev=dev)) as host:
+            me = await acting_user(host, user)
+            plugin = await host.mcp_servers.add(me, url=url, command=argv, user_key=user_key)
+        out_console.print(f"Added {_describe(plugin)}: MCP server {escape(plugin.manifest_url)}")
         out_console.print(f"Install it: {escape(powerstrip_command())} plugins install {plugin.id}")
 
     run(main())

@@ -17,6 +17,12 @@ from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval,
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.core import Host
 from powerstrip.host.data_controls import DataControls, DataSettings, DeletionReport
+from powerstrip.host.document_list import (
+    DocumentListing,
+    DocumentText,
+    list_documents,
+    read_document,
+)
 from powerstrip.host.documents import DEFAULT_COLLECTION, DocumentInfo, Documents
 from powerstrip.host.export_archive import ARCHIVE_FILES
 from powerstrip.host.exports import ExportDownload, ExportInfo, Exports, ExportTicket
@@ -24,12 +30,14 @@ from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.logos import Logo, Logos
+from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.responses import ResponseRequest
 from powerstrip.host.retention import PurgeReport, Retention
+from powerstrip.host.tool_calls import ToolCallResult, ToolCalls, ToolHints, UserTool, hints_for
 from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
 from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
 from powerstrip.host.users import (
@@ -71,6 +79,8 @@ __all__ = [
     "DataSettings",
     "DeletionReport",
     "DocumentInfo",
+    "DocumentListing",
+    "DocumentText",
     "Documents",
     "ExportDownload",
     "ExportInfo",
@@ -84,6 +94,7 @@ __all__ = [
     "IssuedToken",
     "Logo",
     "Logos",
+    "McpServers",
     "OpenAIApi",
     "OpenAITranscription",
     "OperationView",
@@ -107,19 +118,26 @@ __all__ = [
     "TokenInfo",
     "TokenUser",
     "TooManyAttemptsError",
+    "ToolCallResult",
+    "ToolCalls",
+    "ToolHints",
     "Transcriber",
     "TranscriptionBackend",
     "TranscriptionInfo",
     "UserInfo",
+    "UserTool",
     "Users",
     "add_grant",
     "call_record",
     "ensure_user",
     "find_user",
     "hash_token",
+    "hints_for",
     "issue_token",
+    "list_documents",
     "list_grants",
     "model_from_settings",
+    "read_document",
     "revoke_grant",
     "revoke_tokens",
     "rotate_keys",

@@ -440,6 +440,7 @@ class Chats:
             description_for_model=cached.description_for_model,
             base_url=cached.api_base_url,
             origin=cached.manifest_url,
+            mcp=cached.mcp,
             credentials=self.registry.credential_source(user.id, plugin_id),
             ephemeral_user_id=ephemeral_user_id(
                 self._ephemeral_secret, str(user.id), str(plugin_id)

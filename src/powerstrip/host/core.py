@@ -27,11 +27,13 @@ from powerstrip.host.exports import Exports
 from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.logos import Logos
+from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
 from powerstrip.logs import install_log_hygiene, remember_secret
@@ -69,6 +71,10 @@ class Host:
     feedback: Feedbacks
     accounts: Accounts
     logos: Logos
+    tool_calls: ToolCalls
+    mcp_servers: McpServers
+    # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
+    mcp_state_key: bytes
     clock: Clock = system_clock
 
     @classmethod
@@ -109,6 +115,13 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        tool_calls = ToolCalls(
+            sessions=sessions,
+            registry=registry,
+            executor=executor,
+            settings=settings,
+            ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
+        )
         sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         plugins = Plugins(registry, sign_in_links, settings)
         return cls(
@@ -141,6 +154,9 @@ class Host:
             clock=now,
             accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
             logos=Logos(client),
+            tool_calls=tool_calls,
+            mcp_servers=McpServers(registry, settings),
+            mcp_state_key=derive_secret(base, "mcp-call-state"),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

@@ -19,9 +19,11 @@ from powerstrip.store import Approval, Call, Conversation, Message, transaction,
 __all__ = [
     "MESSAGE_COLUMNS",
     "StoreRecorder",
+    "call_row",
     "message_from_columns",
     "message_from_row",
     "message_to_row",
+    "record_call_outside_chat",
 ]
 
 
@@ -137,30 +139,7 @@ class StoreRecorder:
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
         async with transaction(self.sessions) as session:
-            session.add(
-                Call(
-                    id=outcome.call_id,
-                    conversation_id=self.conversation_id,
-                    user_id=self.user_id,
-                    plugin_id=int(plugin_id),
-                    function_name=outcome.function_name[:64],
-                    operation_id=outcome.operation_id[:255],
-                    method=outcome.method[:10],
-                    url=storable(outcome.url),
-                    request=json.loads(json.dumps(outcome.request).replace("\\u0000", "\\ufffd")),
-                    status_code=outcome.status_code,
-                    outcome=outcome.outcome,
-                    error=None if outcome.error is None else storable(outcome.error),
-                    request_bytes=outcome.request_bytes,
-                    response_bytes=outcome.response_bytes,
-                    response_excerpt=storable(outcome.response_excerpt),
-                    truncated=outcome.truncated,
-                    attempts=outcome.attempts,
-                    duration_ms=outcome.duration_ms,
-                    started_at=outcome.started_at,
-                    finished_at=outcome.finished_at,
-                )
-            )
+            session.add(call_row(outcome, self.conversation_id, self.user_id, int(plugin_id)))
             await self._insert_message(session, answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
@@ -173,3 +152,39 @@ class StoreRecorder:
                     arguments=_arguments(storable(call.arguments)),
                 )
             )
+
+
+def call_row(
+    outcome: CallOutcome, conversation_id: str | None, user_id: int, plugin_id: int
+) -> Call:
+    """The ledger row of one call (`conversation_id` None: made for an MCP client)."""
+    return Call(
+        id=outcome.call_id,
+        conversation_id=conversation_id,
+        user_id=user_id,
+        plugin_id=plugin_id,
+        function_name=outcome.function_name[:64],
+        operation_id=outcome.operation_id[:255],
+        method=outcome.method[:10],
+        url=storable(outcome.url),
+        request=json.loads(json.dumps(outcome.request).replace("\\u0000", "\\ufffd")),
+        status_code=outcome.status_code,
+        outcome=outcome.outcome,
+        error=None if outcome.error is None else storable(outcome.error),
+        request_bytes=outcome.request_bytes,
+        response_bytes=outcome.response_bytes,
+        response_excerpt=storable(outcome.response_excerpt),
+        truncated=outcome.truncated,
+        attempts=outcome.attempts,
+        duration_ms=outcome.duration_ms,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+    )
+
+
+async def record_call_outside_chat(
+    sessions: async_sessionmaker[AsyncSession], user_id: int, plugin_id: int, outcome: CallOutcome
+) -> None:
+    """Keep a call made for an MCP client in the ledger, with no conversation."""
+    async with transaction(sessions) as session:
+        session.add(call_row(outcome, None, user_id, plugin_id))

@@ -5,6 +5,7 @@ convert(spec, namespace=)    every operation → one `Tool` (JSON Schema paramet
 render_namespace_prompt()    the TypeScript-like prompt for models without function calling
 iter_descriptions(document)  every description/summary with its location, for the checker
 namespaces_clash(a, b)       whether two plugins' function names could collide
+FunctionNamer(namespace)     unique function names `namespace__operation` (also for MCP tools)
 path_template_problem(path)  why a path template could leave the API base (None when safe)
 JSON_TYPES, TYPE_ALIASES     the type names, and the misspellings the converter reads as them
 """
@@ -19,7 +20,7 @@ from powerstrip.openapi.model import (
     ToolSet,
     UnknownFunctionError,
 )
-from powerstrip.openapi.naming import namespaces_clash
+from powerstrip.openapi.naming import FunctionNamer, namespaces_clash
 from powerstrip.openapi.path_template import path_template_problem
 from powerstrip.openapi.prompt import render_namespace_prompt
 from powerstrip.openapi.schema import JSON_TYPES, TYPE_ALIASES
@@ -28,6 +29,7 @@ __all__ = [
     "JSON_TYPES",
     "TYPE_ALIASES",
     "ArgumentBinding",
+    "FunctionNamer",
     "LoadedSpec",
     "Tool",
     "ToolSet",

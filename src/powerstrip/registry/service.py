@@ -9,8 +9,17 @@ from weakref import WeakValueDictionary
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
+from powerstrip.mcp_client import McpTarget
 from powerstrip.net import GuardedClient
-from powerstrip.registry import catalog, credentials, installs, listing, oauth_flow, registration
+from powerstrip.registry import (
+    catalog,
+    credentials,
+    installs,
+    listing,
+    mcp_servers,
+    oauth_flow,
+    registration,
+)
 from powerstrip.registry.catalog import PluginDiff, PluginInfo
 from powerstrip.registry.context import RegistryContext
 from powerstrip.registry.credentials import PluginCredentials
@@ -67,7 +76,15 @@ class Registry:
 
     async def refresh_plugin(self, plugin_id: int) -> PluginDiff:
         """Re-fetch a plugin and report what changed; auth or API host changes need re-consent."""
+        if await mcp_servers.is_mcp_server(self.context, plugin_id):
+            return await mcp_servers.refresh_mcp_server(self.context, plugin_id)
         return await catalog.refresh_plugin(self.context, plugin_id)
+
+    async def add_mcp_server(
+        self, target: McpTarget, *, auth: mcp_servers.McpAuth = "none"
+    ) -> PluginInfo:
+        """Check an MCP server and store it as a plugin (`auth`: none, or each user's key)."""
+        return await mcp_servers.add_mcp_server(self.context, target, auth=auth)
 
     # Developers and admins (spec §4, §6)
     async def register(

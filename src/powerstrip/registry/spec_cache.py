@@ -27,9 +27,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from powerstrip.errors import NetError, RegistryError, SpecError
+from powerstrip.mcp_client import McpTarget, toolset_from_document
 from powerstrip.openapi import ToolSet, convert, load_spec
 from powerstrip.registry.catalog import operation_keys
 from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
+from powerstrip.registry.mcp_servers import mcp_target, relist_mcp_tools
 from powerstrip.registry.operation_changes import compare_operations, delete_grants
 from powerstrip.store import transaction
 
@@ -52,6 +54,8 @@ class CachedTools:
     toolset: ToolSet
     # Whether the plugin answered this turn's revalidation (False: the stored copy was used).
     fresh: bool
+    # Set when the plugin is an MCP server: where its tools are called.
+    mcp: McpTarget | None = None
 
 
 class SpecCache:
@@ -71,6 +75,11 @@ class SpecCache:
             namespace, spec_url = plugin.name_for_model, plugin.spec_url
             description = str(plugin.manifest.get("description_for_model") or "")
             api_base_url, manifest_url = plugin.api_base_url, plugin.manifest_url
+            target = mcp_target(plugin.manifest)
+        if target is not None:
+            return await self._mcp_tools(
+                plugin_id, target, namespace, description, body, revalidate=revalidate
+            )
         fresh = False
         if revalidate or body is None:
             fetched = await self._revalidate(
@@ -92,6 +101,46 @@ class SpecCache:
             manifest_url=manifest_url,
             toolset=self._convert(namespace, body),
             fresh=fresh,
+        )
+
+    async def _mcp_tools(
+        self,
+        plugin_id: int,
+        target: McpTarget,
+        namespace: str,
+        description: str,
+        body: str | None,
+        *,
+        revalidate: bool,
+    ) -> CachedTools:
+        """An MCP server's tools: its `tools/list` asked again each turn, as a spec is."""
+        fresh = False
+        if revalidate or body is None:
+            listed = await relist_mcp_tools(self.ctx, plugin_id, target, namespace, body)
+            if listed is not None:
+                body, fresh = listed, True
+        if body is None:
+            raise RegistryError(
+                f"the tools of MCP server {plugin_id} could not be listed and none are stored",
+                where=target.name,
+                fix="check that the MCP server is up, then try again",
+            )
+        key = ("mcp:" + namespace, hashlib.sha256(body.encode()).hexdigest())
+        toolset = self._converted.get(key)
+        if toolset is None:
+            toolset = toolset_from_document(namespace, body, description=description)
+            self._converted[key] = toolset
+            if len(self._converted) > _CONVERTED_LIMIT:
+                self._converted.popitem(last=False)
+        return CachedTools(
+            plugin_id=plugin_id,
+            name_for_model=namespace,
+            description_for_model=description,
+            api_base_url=target.name,
+            manifest_url=target.name,
+            toolset=toolset,
+            fresh=fresh,
+            mcp=target,
         )
 
     async def _revalidate(

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from powerstrip.errors import ModelError, PowerstripError
 from powerstrip.logs import log_ids
+from powerstrip.mcp_client import McpTarget
 from powerstrip.openapi import Tool, ToolSet, namespaces_clash
 from powerstrip.runtime.events import (
     ApprovalNeeded,
@@ -87,6 +88,8 @@ class ActivePlugin:
     ephemeral_user_id: str
     # The plugin's manifest URL: the origin its calls are made for (see GuardedClient).
     origin: str | None = None
+    # Set when the plugin is an MCP server: its tools are called over MCP.
+    mcp: McpTarget | None = None
 
 
 class ConversationRecorder(Protocol):
@@ -424,6 +427,7 @@ class Conversation:
         return CallRequest(
             base_url=plugin.base_url,
             origin=plugin.origin,
+            mcp=plugin.mcp,
             auth_headers=material.headers,
             context_headers=call_headers(
                 conversation_id=self.conversation_id,

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from powerstrip.errors import (
     TLSPolicyError,
 )
 from powerstrip.logs import remember_secret
+from powerstrip.mcp_client import McpTarget, call_tool
 from powerstrip.net import GuardedClient, RetryPolicy
 from powerstrip.openapi import Tool
 from powerstrip.redaction import Redactor
@@ -57,6 +58,8 @@ class CallRequest:
     secrets: tuple[str, ...] = ()
     # The plugin's manifest URL, on whose behalf the call is made (None: the API's own origin).
     origin: str | None = None
+    # Set for a plugin that is an MCP server: the call is its `tools/call`, not an HTTP request.
+    mcp: McpTarget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,9 @@ class Executor:
             message = f"The arguments for {tool.function_name} are not valid: {problem}"
             return finish(outcome="invalid_arguments", error=problem, model_text=message)
 
+        if request.mcp is not None:
+            return await self._execute_mcp(tool, arguments, request, redactor, finish)
+
         try:
             plugin_request = build_request(tool, arguments, request.base_url)
         except UnsafeArgumentError as exc:
@@ -280,6 +286,87 @@ class Executor:
             response_bytes=len(response.content),
             response_excerpt=text[:_EXCERPT],
             attempts=response.attempts,
+        )
+
+    async def _execute_mcp(
+        self,
+        tool: Tool,
+        arguments: dict[str, Any],  # Any: JSON values
+        request: CallRequest,
+        redactor: Redactor,
+        finish: Callable[..., CallOutcome],
+    ) -> CallOutcome:
+        """The call as the MCP server's `tools/call` of the tool (its operation id)."""
+        assert request.mcp is not None  # the caller checked
+        target = request.mcp
+        unsendable = _unsendable_header(request.auth_headers) or _unsendable_header(
+            request.context_headers
+        )
+        if unsendable is not None:
+            reason = f"the {unsendable} header cannot be sent: its value has a control character"
+            return finish(
+                outcome="refused",
+                error=reason,
+                model_text=f"The call to {tool.function_name} was not made: {reason}",
+            )
+        headers = {**request.context_headers, **request.auth_headers}
+        record = {
+            "arguments": redactor.json(arguments),
+            "headers": redactor.headers(headers) if target.url is not None else {},
+            "mcp_tool": tool.operation_id,
+        }
+        sent = len(json.dumps(arguments).encode())
+        try:
+            result = await call_tool(
+                self.client,
+                target,
+                tool.operation_id,
+                arguments,
+                headers=headers if target.url is not None else None,
+            )
+        except NetError as exc:
+            outcome: Outcome = (
+                "timeout"
+                if isinstance(exc, FetchTimeoutError)
+                else "refused"
+                if isinstance(exc, AddressBlockedError | TLSPolicyError | RedirectRefusedError)
+                else "network_error"
+            )
+            reason = redactor.text(str(exc))
+            logger.info("call.failed function=%s outcome=%s", tool.function_name, outcome)
+            return finish(
+                outcome=outcome,
+                url=redactor.url(target.name),
+                request=record,
+                error=reason,
+                request_bytes=sent,
+                attempts=1,
+                model_text=f"The call to {tool.function_name} failed: {reason}",
+            )
+        text = redactor.text(result.text)
+        cut = truncate_for_model(text, self.response_limit)
+        if result.is_error:
+            outcome, failure = "http_error", "the MCP tool answered with an error"
+            model_text = f"The tool answered with an error:\n{cut.text}"
+        else:
+            outcome, failure, model_text = "ok", None, cut.text
+        logger.info(
+            "call.done function=%s mcp=true error=%s bytes=%s",
+            tool.function_name,
+            result.is_error,
+            result.size,
+        )
+        return finish(
+            outcome=outcome,
+            url=redactor.url(target.name),
+            request=record,
+            error=failure,
+            model_text=model_text,
+            truncated=cut.truncated,
+            request_bytes=sent,
+            response_bytes=result.size,
+            response_excerpt=text[:_EXCERPT],
+            attempts=1,
         )
 
     def _retry_for(self, method: str) -> RetryPolicy:

@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
 from powerstrip.host import Host
 from powerstrip.host.clock import Clock
+from powerstrip.mcp import McpEndpoint
 from powerstrip.runtime import Model
 from powerstrip.server import data_pages, oauth
 from powerstrip.server.access_log import install_access_log_redaction
@@ -25,6 +27,7 @@ from powerstrip.server.api import (
     audio_router,
     conversations_router,
     data_router,
+    mcp_router,
     plugins_router,
     upload_cap,
 )
@@ -34,7 +37,7 @@ from powerstrip.server.guard import RequestGuard
 from powerstrip.server.v1 import create_v1_app
 from powerstrip.settings import Settings
 
-__all__ = ["OwnAddressMiddleware", "create_app"]
+__all__ = ["McpRoute", "OwnAddressMiddleware", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,14 @@ class OwnAddressMiddleware:
         await self.app(scope, receive, send)
 
 
+class McpRoute:
+    """`/mcp`: hands each request to the MCP endpoint the lifespan started with the host."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint: McpEndpoint = scope["app"].state.mcp
+        await endpoint(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, *, model: Model | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -81,6 +92,7 @@ def create_app(
         retention = asyncio.create_task(
             host.retention.run_forever(chosen.retention_interval_seconds)
         )
+        app.state.mcp = McpEndpoint(host)
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -88,7 +100,8 @@ def create_app(
             chosen.dev_mode,
         )
         try:
-            yield
+            async with app.state.mcp.running():
+                yield
         finally:
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -130,6 +143,10 @@ def create_app(
     v1 = create_v1_app()
     app.mount("/v1", v1)
     app.include_router(data_pages.router)
+    app.include_router(mcp_router, prefix="/api", responses=errors, dependencies=chat)
+    app.include_router(oauth.router)
+    # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
+    app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON

@@ -358,7 +358,10 @@ class Call(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # NULL: made for an MCP client, outside any conversation (still the user's call).
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
     user_id: Mapped[int] = mapped_column(_user_fk())
     plugin_id: Mapped[int] = mapped_column(_plugin_fk())
     function_name: Mapped[str] = mapped_column(String(64))

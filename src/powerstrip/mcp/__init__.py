@@ -1,0 +1,22 @@
+"""Powerstrip as an MCP server (the official `mcp` SDK): an edge like the REST API and the CLI.
+
+Each operation of the acting user's installed plugins is an MCP tool, with annotations from its
+method and `x-openai-isConsequential`; their documents are MCP resources. `powerstrip mcp serve`
+serves one user over stdio; the server's `/mcp` serves every user over streamable HTTP, each by
+their API token. Everything goes through the host's services (`host.tool_calls`, the document
+list), so an MCP call is checked, limited and recorded like a chat's.
+"""
+
+from powerstrip.mcp.http import MCP_USER_KEY, McpEndpoint
+from powerstrip.mcp.server import DOCUMENT_URI_PREFIX, UserResolver, build_server, tool_annotations
+from powerstrip.mcp.stdio import serve_stdio
+
+__all__ = [
+    "DOCUMENT_URI_PREFIX",
+    "MCP_USER_KEY",
+    "McpEndpoint",
+    "UserResolver",
+    "build_server",
+    "serve_stdio",
+    "tool_annotations",
+]

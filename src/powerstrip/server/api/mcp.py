@@ -1,0 +1,113 @@
+"""`/api/mcp`: the tools your MCP clients see, the allowance of a consequential one, and MCP
+servers added to the plugin store.
+
+The MCP server itself is `/mcp` (`powerstrip.mcp`); these routes are for people and scripts.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from powerstrip.server.deps import CurrentHost, CurrentUser
+from powerstrip.server.errors import error_responses
+from powerstrip.server.input_types import Text
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/mcp", tags=["mcp"])
+
+
+class McpToolOut(BaseModel):
+    name: str = Field(description="The tool's name, as MCP clients call it.")
+    plugin_id: int
+    operation_id: str
+    method: str
+    path: str
+    read_only: bool = Field(description="readOnlyHint")
+    destructive: bool = Field(description="destructiveHint")
+    idempotent: bool = Field(description="idempotentHint")
+    needs_allowance: bool = Field(
+        description="Consequential: refused until allowed (or confirmed when asked)."
+    )
+
+
+class McpToolList(BaseModel):
+    tools: list[McpToolOut]
+
+
+class McpAllowance(BaseModel):
+    tool: Text = Field(max_length=128, description="The tool's name, e.g. todo__delete_todo.")
+
+
+class AddMcpServer(BaseModel):
+    url: Text | None = Field(
+        default=None, description="The MCP server's streamable-HTTP endpoint (https://.../mcp)."
+    )
+    command: list[Text] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Admins, with POWERSTRIP_MCP_ALLOW_COMMANDS: a local command (stdio) to run.",
+    )
+    user_key: bool = Field(
+        default=False, description="Each user installs it with their own key (sent as bearer)."
+    )
+
+
+class McpAllowed(BaseModel):
+    tool: str
+    plugin_id: int
+    operation_id: str
+
+
+class McpServerAdded(BaseModel):
+    id: int
+    name_for_model: str
+    manifest_url: str = Field(description="The server's URL (or its command, as mcp+stdio:...).")
+    auth_type: str
+    verified: bool
+
+
+@router.get("/tools")
+async def mcp_tools(host: CurrentHost, user: CurrentUser) -> McpToolList:
+    """The tools an MCP client of yours sees, with their hints."""
+    return McpToolList(
+        tools=[
+            McpToolOut(
+                name=tool.name,
+                plugin_id=tool.plugin_id,
+                operation_id=tool.operation_id,
+                method=tool.method,
+                path=tool.path,
+                read_only=tool.hints.read_only,
+                destructive=tool.hints.destructive,
+                idempotent=tool.hints.idempotent,
+                needs_allowance=tool.needs_allowance,
+            )
+            for tool in await host.tool_calls.tools(user)
+        ]
+    )
+
+
+@router.post("/allowed")
+async def mcp_allow(body: McpAllowance, host: CurrentHost, user: CurrentUser) -> McpAllowed:
+    """Let your MCP clients call a consequential tool without being refused (a grant)."""
+    tool = await host.tool_calls.allow(user, body.tool)
+    return McpAllowed(tool=tool.name, plugin_id=tool.plugin_id, operation_id=tool.operation_id)
+
+
+@router.post("/servers", status_code=201, responses=error_responses(403))
+async def add_mcp_server(
+    body: AddMcpServer, host: CurrentHost, user: CurrentUser
+) -> McpServerAdded:
+    """Add an MCP server to the plugin store (its tools are checked first); install it as usual."""
+    added = await host.mcp_servers.add(
+        user, url=body.url, command=body.command, user_key=body.user_key
+    )
+    return McpServerAdded(
+        id=added.id,
+        name_for_model=added.name_for_model,
+        manifest_url=added.manifest_url,
+        auth_type=added.auth_type,
+        verified=added.verified,
+    )

@@ -1,0 +1,1 @@
+"""MCP servers written with the official SDK, for the tests that use MCP servers as plugins."""
