@@ -34,6 +34,7 @@ from tests import secret_watch
 from tests.conftest import LOOPBACK_NAMES
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, make_config
 from tests.server.conftest import vault_key
+from tests.speech_clips import Clips
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -228,10 +229,16 @@ def web(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[W
 
 @pytest.fixture(scope="session")
 def chromium_endpoint(
-    chromium: Path, web: Web, tmp_path_factory: pytest.TempPathFactory
+    chromium: Path, web: Web, tmp_path_factory: pytest.TempPathFactory, speech_clips: Clips
 ) -> Iterator[str]:
-    """One Chromium for every browser test of the session, reached over its DevTools socket."""
+    """One Chromium for every browser test of the session, reached over its DevTools socket.
+
+    Its microphone is a fake device that plays a sentence espeak-ng spoke (`speech_clips`),
+    so the voice input is tested on real recorded audio.
+    """
     profile = tmp_path_factory.mktemp("chromium-profile")
+    spoken = profile.parent / "spoken.wav"
+    spoken.write_bytes(speech_clips.wav)
     process = subprocess.Popen(  # noqa: S603 - our own arguments
         [
             str(chromium),
@@ -242,6 +249,9 @@ def chromium_endpoint(
             "--remote-debugging-port=0",
             f"--user-data-dir={profile}",
             f"--host-resolver-rules={web.resolver_rules()}",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={spoken}",
             "about:blank",
         ],
         stdout=subprocess.DEVNULL,
