@@ -1,4 +1,5 @@
-"""Signing up, in and out; the account settings: password, sessions, API tokens."""
+"""Signing up, in and out; the account settings: password, sessions, API tokens, and your
+data (the history switch, export, deletion: spec §9, on the host's data controls)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,10 @@ async def settings_page(
 _NOTICES = {
     "password": "Your password is changed; every other sign-in has ended.",
     "revoked": "The token is revoked.",
+    "history-on": "Chat history is on: new conversations are kept and listed.",
+    "history-off": "Chat history is off: new conversations are not listed, and are deleted "
+    "after the retention period.",
+    "conversations-deleted": "Every conversation of yours is deleted.",
 }
 
 
@@ -148,6 +153,7 @@ async def _settings(
     notice: str | None = None,
     error: str | None = None,
     new_token: str | None = None,
+    export_url: str | None = None,
     status: int = 200,
 ) -> Response:
     return page(
@@ -157,9 +163,12 @@ async def _settings(
         status=status,
         tokens=await host.users.tokens(user),
         sessions=await host.accounts.session_count(user),
+        data=await host.data.settings(user),
+        exports=await host.exports.list_exports(user),
         notice=notice,
         error=error,
         new_token=new_token,
+        export_url=export_url,
     )
 
 
@@ -205,3 +214,45 @@ async def create_token(
 async def revoke_token(token_id: int, host: WebHost, user: WebUser, form: CheckedForm) -> Response:
     await host.users.revoke_token(user, token_id)
     return RedirectResponse("/settings?done=revoked", status_code=303)
+
+
+@router.post("/settings/data/history")
+async def set_history(host: WebHost, user: WebUser, form: CheckedForm) -> Response:
+    enabled = form.get("history") == "on"
+    await host.data.update(user, history_enabled=enabled)
+    return RedirectResponse(
+        f"/settings?done={'history-on' if enabled else 'history-off'}", status_code=303
+    )
+
+
+@router.post("/settings/data/export")
+async def start_export(
+    host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
+) -> Response:
+    ticket = await host.exports.start(user)
+    # The one-time link is shown in this answer only (and mailed when SMTP is set up).
+    return await _settings(host, visitor, user, export_url=ticket.download_url)
+
+
+@router.post("/settings/data/delete-conversations")
+async def delete_conversations(
+    host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
+) -> Response:
+    try:
+        await host.data.delete_conversations(user, confirm=form.get("confirm", ""))
+    except PowerstripError as exc:
+        return await _settings(host, visitor, user, error=exc.message, status=400)
+    return RedirectResponse("/settings?done=conversations-deleted", status_code=303)
+
+
+@router.post("/settings/data/delete-account")
+async def delete_account(
+    host: WebHost, visitor: CurrentVisitor, user: WebUser, form: CheckedForm
+) -> Response:
+    try:
+        await host.data.delete_account(user, confirm=form.get("confirm", ""))
+    except PowerstripError as exc:
+        return await _settings(host, visitor, user, error=exc.message, status=400)
+    response = RedirectResponse("/sign-in", status_code=303)
+    end_session_cookie(response, host)
+    return response
