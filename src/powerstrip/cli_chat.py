@@ -216,12 +216,7 @@ class _Session:
         view = await self.host.chats.get(self.user, self.conversation_id)
         self.console.print("[yellow]This conversation waits for your decision:[/]")
         requests = [
-            ApprovalNeeded(
-                p.call_id,
-                p.function_name,
-                p.arguments,
-                await self._may_always_allow(view.summary, p.function_name),
-            )
+            ApprovalNeeded(p.call_id, p.function_name, p.arguments, p.can_always_allow)
             for p in view.pending
         ]
 
@@ -231,14 +226,6 @@ class _Session:
             yield TurnDone("", paused=True)
 
         await self._play(replay())
-
-    async def _may_always_allow(self, summary: ChatSummary, function_name: str) -> bool:
-        # As the loop decides when it asks: only operations declared not consequential.
-        for plugin_id in summary.plugin_ids:
-            toolset = (await self.host.registry.tools(plugin_id, revalidate=False)).toolset
-            if function_name in toolset:
-                return toolset.lookup(function_name).consequential_declared is False
-        return False
 
     async def _render(self, events: AsyncIterator[Event]) -> list[ApprovalNeeded]:
         """Print a stream of events; the approvals it ends waiting for."""
@@ -318,7 +305,7 @@ class _Session:
             return
         entries = {
             entry.plugin.id: entry
-            for entry in await self.host.registry.list_plugins(self.user.id, installed_only=True)
+            for entry in await self.host.plugins.store(self.user, installed_only=True)
         }
         names = [
             f"{escape(entries[pid].plugin.name_for_model)} ({pid})" if pid in entries else str(pid)

@@ -26,23 +26,14 @@ from typing import Any
 
 import uvicorn
 
+from powerstrip.aliases import ASGIApp
 from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key, resolve_secrets
-from powerstrip.host import Host, UserInfo, ensure_user
-from powerstrip.registry import PluginInfo, redirect_uri
+from powerstrip.host import Host, PluginInfo, UserInfo
 
 __all__ = ["ExampleServers", "WiredExample", "wire_examples"]
 
-# ASGI's shape; Any because its messages are free-form dicts by specification.
-_ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
 
 _STARTUP_SECONDS = 15.0
 _STOP_SECONDS = 5.0
@@ -55,7 +46,7 @@ class _ByPort:
     """
 
     def __init__(self) -> None:
-        self.apps: dict[int, _ASGIApp] = {}
+        self.apps: dict[int, ASGIApp] = {}
 
     async def __call__(
         self,
@@ -188,8 +179,8 @@ async def wire_examples(
     host: Host, servers: ExampleServers, *, username: str = "dev"
 ) -> list[WiredExample]:
     """Add, register, verify and install every served example for `username` (an admin)."""
-    user = await ensure_user(host.sessions, username, admin=True)
-    entries = await host.registry.list_plugins(user.id)
+    user = await host.users.ensure(username, admin=True)
+    entries = await host.plugins.store(user)
     known = {entry.plugin.manifest_url: entry for entry in entries}
     wired: list[WiredExample] = []
     for name in servers.names:
@@ -197,12 +188,12 @@ async def wire_examples(
         try:
             entry = known.get(f"{url}/.well-known/ai-plugin.json")
             if entry is None:
-                plugin = await host.registry.add_plugin(url)
+                plugin = await host.plugins.add(user, url)
             else:
                 plugin = entry.plugin
-                await host.registry.refresh_plugin(plugin.id)
+                await host.plugins.refresh(user, plugin.id)
             await _register(host, servers, name, plugin, user)
-            await host.registry.set_verified(plugin.id, True)
+            await host.plugins.set_verified(user, plugin.id, True)
             await _install(host, servers.config, name, plugin, user)
         except PowerstripError as exc:
             wired.append(WiredExample(name, url, None, problem=str(exc)))
@@ -218,11 +209,11 @@ async def _register(
     config = servers.config
     secrets = resolve_secrets(config)
     if plugin.auth_type == "service_http":
-        token = await host.registry.register(plugin.id, user.id, service_key=secrets.service_key)
+        registration = await host.plugins.register(user, plugin.id, service_key=secrets.service_key)
     elif plugin.auth_type == "oauth":
-        token = await host.registry.register(
+        registration = await host.plugins.register(
+            user,
             plugin.id,
-            user.id,
             client_id=config.oauth_client_id,
             client_secret=secrets.oauth_client_secret,
         )
@@ -232,23 +223,23 @@ async def _register(
         name,
         dataclasses.replace(
             config,
-            verification_tokens={host.settings.verification_key: token},
-            oauth_redirect_uris=(redirect_uri(host.settings.public_url, plugin.id),),
+            verification_tokens={host.settings.verification_key: registration.token},
+            oauth_redirect_uris=(host.plugins.redirect_uri(plugin.id),),
         ),
     )
-    await host.registry.verify_token(plugin.id)
+    await host.plugins.verify_token(user, plugin.id)
 
 
 async def _install(
     host: Host, config: ExampleConfig, name: str, plugin: PluginInfo, user: UserInfo
 ) -> None:
-    mine = {entry.plugin.id: entry for entry in await host.registry.list_plugins(user.id)}
+    mine = {entry.plugin.id: entry for entry in await host.plugins.store(user)}
     entry = mine.get(plugin.id)
     if entry is not None and entry.installed and not entry.needs_reconsent:
         return
     # todo-user's list belongs to whoever its key was issued to: the dev user, here.
     key = issue_user_key(config, user.username) if plugin.auth_type == "user_http" else None
-    await host.registry.install(user.id, plugin.id, user_key=key)
+    await host.plugins.install(user, plugin.id, user_key=key)
 
 
 def _sign_in(host: Host, servers: ExampleServers, plugin: PluginInfo, user: UserInfo) -> str | None:

@@ -20,8 +20,7 @@ from rich.markup import escape
 
 from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
-from powerstrip.host import DEV_USER, Host, UserInfo, ensure_user, find_user
-from powerstrip.registry import StoreEntry
+from powerstrip.host import DEV_USER, Host, StoreEntry, UserInfo
 from powerstrip.runtime import ChatMessage, ModelEvent, ToolSpec
 from powerstrip.settings import Settings
 
@@ -140,9 +139,9 @@ async def acting_user(host: Host, username: str, *, admin: bool = False) -> User
     `admin` refuses a user who is not an admin.
     """
     if username == DEV_USER and host.settings.dev_mode:
-        user = await ensure_user(host.sessions, username, admin=True)
+        user = await host.users.ensure(username, admin=True)
     else:
-        user = await find_user(host.sessions, username)
+        user = await host.users.find(username)
     if admin and not user.is_admin:
         raise AccessError(
             f"only an admin may do this, and {username!r} is not one",
@@ -155,8 +154,8 @@ async def acting_user(host: Host, username: str, *, admin: bool = False) -> User
 
 async def find_plugin(host: Host, user: UserInfo, reference: str) -> StoreEntry:
     """The store entry a command names by id, `name_for_model` or URL."""
-    # Banned plugins too: an admin names them to lift the ban; other commands then say "banned".
-    entries = await host.registry.list_plugins(user.id, include_banned=True)
+    # An admin sees banned plugins too, to name them when lifting the ban.
+    entries = await host.plugins.store(user, include_banned=True)
     reference = reference.strip()
     if reference.isdigit():
         matches = [entry for entry in entries if entry.plugin.id == int(reference)]

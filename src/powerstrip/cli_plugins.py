@@ -25,8 +25,7 @@ from powerstrip.cli_host import (
 )
 from powerstrip.cli_invocation import powerstrip_command
 from powerstrip.errors import NotFoundError, RegistryError
-from powerstrip.host import Host, UserInfo
-from powerstrip.registry import PluginDiff, PluginInfo
+from powerstrip.host import Host, PluginDiff, PluginInfo, UserInfo
 
 __all__ = ["diff_lines", "plugin_id_of", "plugins_app"]
 
@@ -68,8 +67,8 @@ def add(
 
     async def main() -> None:
         async with open_host(load_settings(dev=dev)) as host:
-            await acting_user(host, user)
-            plugin = await host.registry.add_plugin(url)
+            me = await acting_user(host, user)
+            plugin = await host.plugins.add(me, url)
         out_console.print(f"Added {_describe(plugin)} from {escape(plugin.manifest_url)}")
         if plugin.lenient:
             out_console.print("[yellow]It is marked lenient: its manifest breaks length rules.[/]")
@@ -91,7 +90,7 @@ def list_plugins(
     async def main() -> None:
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user)
-            entries = await host.registry.list_plugins(me.id, installed_only=installed)
+            entries = await host.plugins.store(me, installed_only=installed)
         if not entries:
             out_console.print(
                 f"No plugins yet. Add one: {escape(powerstrip_command())} plugins add URL"
@@ -123,12 +122,12 @@ def operations(reference: PluginRef, user: UserOption = "dev", dev: DevOption = 
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user)
             plugin_id = await plugin_id_of(host, me, reference)
-            tools = await host.registry.tools(plugin_id, revalidate=False)
+            views = await host.plugins.operations(me, plugin_id)
         table = Table("function", "method", "path", "approval")
-        for tool in tools.toolset.tools:
+        for tool in views:
             table.add_row(
                 escape(tool.function_name),
-                tool.method.upper(),
+                tool.method,
                 escape(tool.path),
                 _approval(tool.consequential, tool.consequential_declared),
             )
@@ -171,19 +170,17 @@ def install(
             except NotFoundError:
                 if not looks_like_url(reference):
                     raise
-                plugin = await host.registry.add_plugin(reference)
+                plugin = await host.plugins.add(me, reference)
                 out_console.print(f"Added {_describe(plugin)}")
             user_key = _read_key(plugin, from_stdin=key_stdin)
-            await host.registry.install(me.id, plugin.id, user_key=user_key)
-            tools = await host.registry.tools(plugin.id, revalidate=False)
-            link = (
-                host.sign_in_links.link(me.id, plugin.id) if plugin.auth_type == "oauth" else None
-            )
+            result = await host.plugins.install(me, plugin.id, user_key=user_key)
         out_console.print(f"Installed {_describe(plugin)} for {escape(me.username)}.")
-        names = ", ".join(escape(tool.function_name) for tool in tools.toolset.tools)
-        out_console.print(f"Operations: {names}")
-        if link is not None:
-            _print_sign_in(link, host.settings.public_url, plugin.id)
+        if result.warning:
+            out_console.print(f"[yellow]{escape(result.warning)}[/]")
+        else:
+            out_console.print(f"Operations: {escape(', '.join(result.operations))}")
+        if result.sign_in_url is not None:
+            _print_sign_in(result.sign_in_url, host.settings.public_url, plugin.id)
         out_console.print(f"Chat with it: {escape(powerstrip_command())} chat --plugin {plugin.id}")
 
     run(main())
@@ -243,9 +240,8 @@ def sign_in(reference: PluginRef, user: UserOption = "dev", dev: DevOption = Fal
                     where=f"plugin {plugin.id}",
                     fix=f"install it first: {powerstrip_command()} plugins install {plugin.id}",
                 )
-            _print_sign_in(
-                host.sign_in_links.link(me.id, plugin.id), host.settings.public_url, plugin.id
-            )
+            link = await host.plugins.sign_in_link(me, plugin.id)
+            _print_sign_in(link, host.settings.public_url, plugin.id)
 
     run(main())
 
@@ -303,7 +299,7 @@ def refresh(reference: PluginRef, user: UserOption = "dev", dev: DevOption = Fal
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user)
             plugin_id = await plugin_id_of(host, me, reference)
-            return await host.registry.refresh_plugin(plugin_id)
+            return await host.plugins.refresh(me, plugin_id)
 
     diff = run(main())
     for line in diff_lines(diff):
@@ -349,7 +345,7 @@ def uninstall(reference: PluginRef, user: UserOption = "dev", dev: DevOption = F
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user)
             plugin_id = await plugin_id_of(host, me, reference)
-            await host.registry.uninstall(me.id, plugin_id)
+            await host.plugins.uninstall(me, plugin_id)
             return plugin_id
 
     plugin_id = run(main())
@@ -371,7 +367,7 @@ def verify(
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user, admin=True)
             plugin_id = await plugin_id_of(host, me, reference)
-            await host.registry.set_verified(plugin_id, not withdraw)
+            await host.plugins.set_verified(me, plugin_id, not withdraw)
             return plugin_id
 
     plugin_id = run(main())
@@ -392,7 +388,7 @@ def ban(
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user, admin=True)
             plugin_id = await plugin_id_of(host, me, reference)
-            await host.registry.ban(plugin_id, not lift)
+            await host.plugins.ban(me, plugin_id, not lift)
             return plugin_id
 
     plugin_id = run(main())

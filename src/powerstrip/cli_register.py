@@ -25,7 +25,7 @@ from powerstrip.cli_host import (
     run,
 )
 from powerstrip.errors import RegistryError
-from powerstrip.registry import PluginInfo
+from powerstrip.host import PluginInfo
 
 __all__ = ["register"]
 
@@ -70,14 +70,14 @@ def register(
             me = await acting_user(host, user)
             plugin = (await find_plugin(host, me, reference)).plugin
             if verify:
-                await host.registry.verify_token(plugin.id)
+                await host.plugins.verify_token(me, plugin.id)
                 out_console.print(
                     f"The manifest of {escape(plugin.name_for_model)} publishes the token: "
                     "users may install it now."
                 )
                 return
             secrets = _secrets(plugin, service_key_stdin, client_id, client_secret_stdin)
-            token = await host.registry.register(plugin.id, me.id, **secrets)
+            token = (await host.plugins.register(me, plugin.id, **secrets)).token
             key = host.settings.verification_key
         publish = json.dumps({"verification_tokens": {key: token}})
         out_console.print(f"Registered {escape(plugin.name_for_model)} (id {plugin.id}).")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvicorn.config
 from rich.markup import escape
 from rich.table import Table
 
@@ -113,10 +115,23 @@ async def _prepare(settings: Settings, servers: ExampleServers | None) -> _Start
 
 
 def _run_server(settings: Settings, listener: socket.socket) -> None:
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), log_level="info", log_config=_log_config(settings))
+    )
     # uvicorn shuts down cleanly on Ctrl-C, then raises it again: that is the way out.
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[listener])
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:  # Any: logging's dictConfig schema
+    """uvicorn's logging, with Powerstrip's own records on the same stream at the set level."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["powerstrip"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def _bind(host: str, port: int) -> socket.socket:

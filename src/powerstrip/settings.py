@@ -154,6 +154,13 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="The API key for `POWERSTRIP_MODEL_BASE_URL` (sent as a bearer token).",
     )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description=(
+            "How much `powerstrip serve` logs of its own work (plugin fetches, installs, turns). "
+            "Every record carries its request and call ids and never a secret."
+        ),
+    )
     max_steps: int = Field(
         default=8,
         ge=1,

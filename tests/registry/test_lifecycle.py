@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from powerstrip.errors import ManifestError, RegistryError
+from powerstrip.errors import ManifestError, NotFoundError, RegistryError
 from powerstrip.examples import issue_user_key
 from powerstrip.registry import Registry
 from powerstrip.store import ConversationPlugin, Credential, Install, OAuthState, Plugin
@@ -216,3 +216,12 @@ async def test_enabling_a_plugin_whose_namespace_is_taken_is_refused_naming_both
     assert f"plugin {genuine}" in message
     assert "'todo'" in message
     assert await world.count(ConversationPlugin) == 1
+
+
+async def test_enabling_in_a_missing_conversation_is_not_found(world: World) -> None:
+    plugin = (await world.registry.add_plugin("https://plugin.example.com")).id
+    alice = await world.add_user("alice")
+    await world.registry.install(alice, plugin)
+    # The same kind of error as a missing conversation anywhere else: a 404 at every edge.
+    with pytest.raises(NotFoundError, match="no conversation never-made"):
+        await world.registry.enable("never-made", plugin)

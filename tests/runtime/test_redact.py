@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from powerstrip.runtime.redact import MASK, Redactor
+from powerstrip.redaction import MASK, Redactor
 
 
 def test_known_secret_values_are_masked_everywhere() -> None:

@@ -47,6 +47,9 @@ async def test_todo_none_add_pauses_for_approval_then_calls_the_plugin(hosted: H
         assert events[0]["can_always_allow"] is True
         assert events[-1]["paused"] is True
         assert hosted.recorders["plugin.example.com"].api_calls() == []
+        # The waiting call, read back, offers the same choice as the event did.
+        view = (await api.get(f"/api/conversations/{chat['id']}")).json()
+        assert view["pending_approvals"][0]["can_always_allow"] is True
 
         second = await api.post(
             f"/api/conversations/{chat['id']}/approvals",
@@ -268,6 +271,7 @@ async def test_a_consequential_operation_cannot_be_always_allowed(hosted: Hosted
         assert (await api.get("/api/grants")).json()["grants"] == []
         view = (await api.get(f"/api/conversations/{chat_id}")).json()
         assert [p["call_id"] for p in view["pending_approvals"]] == ["d1"]
+        assert view["pending_approvals"][0]["can_always_allow"] is False
 
 
 async def test_the_model_sees_the_tools_of_every_enabled_plugin(hosted: Hosted) -> None:

@@ -156,3 +156,16 @@ async def test_an_unmigrated_database_is_a_store_error_that_says_so(tmp_path: Pa
         await engine.dispose()
     assert caught.value.where == "users"
     assert "upgrade" in (caught.value.fix or "")
+
+
+async def test_a_read_outside_a_transaction_is_refused_as_store_error(tmp_path: Path) -> None:
+    # An unmigrated database: the read is refused by the database itself, not by our code.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        async with session_factory(engine)() as session:
+            with pytest.raises(StoreError) as refused:
+                await session.execute(select(User))
+        assert refused.value.where == "users"
+        assert "migration" in (refused.value.fix or "")
+    finally:
+        await engine.dispose()

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from powerstrip.errors import ConfigError, VaultError
+from powerstrip.logs import remember_secret
 
 if TYPE_CHECKING:
     from powerstrip.settings import Settings
@@ -167,7 +168,9 @@ class Vault:
                 where=f"context {context!r}",
                 fix="seal the secret again (the user re-enters it or signs in again)",
             ) from None
-        return plain.decode("utf-8")
+        value = plain.decode("utf-8")
+        remember_secret(value)  # whatever the host opens, no log record of this process shows
+        return value
 
     def needs_rotation(self, token: str) -> bool:
         """Whether the token was sealed by a key other than the active one."""

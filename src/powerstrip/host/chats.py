@@ -76,6 +76,8 @@ class PendingApproval:
     call_id: str
     function_name: str
     arguments: str
+    # Whether the person may answer "always allow" (the operation's own rule, `Tool`).
+    can_always_allow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +168,24 @@ class Chats:
         """A conversation with its messages."""
         summary = await self._summary(user, conversation_id)
         history = await self._history(conversation_id)
+        waiting = unanswered_calls(history)
+        allowable = await self._always_allowable(summary.plugin_ids) if waiting else frozenset()
         pending = tuple(
-            PendingApproval(call.id, call.name, call.arguments)
-            for call in unanswered_calls(history)
+            PendingApproval(call.id, call.name, call.arguments, call.name in allowable)
+            for call in waiting
         )
         return ChatView(summary, tuple(history), pending)
+
+    async def _always_allowable(self, plugin_ids: tuple[int, ...]) -> frozenset[str]:
+        """The function names of these plugins that "always allow" may be offered for."""
+        names: set[str] = set()
+        for plugin_id in plugin_ids:
+            try:
+                cached = await self.registry.tools(plugin_id, revalidate=False)
+            except PowerstripError:
+                continue  # not offered now: the next turn answers its calls as unavailable
+            names.update(t.function_name for t in cached.toolset.tools if t.may_always_allow)
+        return frozenset(names)
 
     async def check_owner(self, user: UserInfo, conversation_id: str) -> None:
         """NotFoundError unless the conversation exists and is the user's (one small query)."""
@@ -407,7 +422,7 @@ class Chats:
         plugin, tool = conversation.find(function_name)
         if plugin is None or tool is None:
             return None  # no longer offered: the loop answers the call as unknown
-        if tool.consequential_declared is not False:
+        if not tool.may_always_allow:
             raise RegistryError(
                 f"{function_name} is consequential: it cannot be always allowed",
                 where=f"plugin {plugin.plugin_id}",

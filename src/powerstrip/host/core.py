@@ -22,7 +22,10 @@ from powerstrip.auth import Vault
 from powerstrip.host.chats import Chats
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.model_choice import model_from_settings
+from powerstrip.host.plugins import Plugins
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.users import Users
+from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
 from powerstrip.runtime import Executor, Model
@@ -46,6 +49,8 @@ class Host:
     model: Model
     chats: Chats
     sign_in_links: SignInLinks
+    plugins: Plugins
+    users: Users
 
     @classmethod
     async def start(
@@ -60,6 +65,9 @@ class Host:
 
         `model` replaces the backend the settings choose (tests pass a scripted one).
         """
+        install_log_hygiene()
+        for secret in _configured_secrets(settings):
+            remember_secret(secret)
         if migrate:
             await upgrade(settings.database_url)
         vault = Vault.from_settings(settings)
@@ -79,6 +87,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
         )
+        sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         return cls(
             settings=settings,
             engine=engine,
@@ -89,7 +98,9 @@ class Host:
             executor=executor,
             model=chosen,
             chats=chats,
-            sign_in_links=SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in")),
+            sign_in_links=sign_in_links,
+            plugins=Plugins(registry, sign_in_links, settings),
+            users=Users(sessions),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -107,6 +118,14 @@ class Host:
             await close()
         await self.client.aclose()
         await self.engine.dispose()
+
+
+def _configured_secrets(settings: Settings) -> list[str]:
+    """The secrets the settings hold: the model key and the vault's key material."""
+    found = [settings.model_api_key.get_secret_value()]
+    for entry in settings.vault_keys.get_secret_value().split(","):
+        found.append(entry.partition(":")[2].strip())
+    return [value for value in found if value]
 
 
 def derive_secret(base: bytes, purpose: str) -> bytes:

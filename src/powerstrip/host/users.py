@@ -2,26 +2,36 @@
 
 A token is shown once, when it is issued; the store keeps only its SHA-256, so a copy of the
 database opens no account. Tokens carry a `pst_` prefix so secret scanners and people can tell
-what they are.
+what they are, and scopes (`chat`, `files`, `admin`) that bound what a leaked one can do.
+
+Edges use the `Users` service (`host.users`), which takes the acting user and checks the admin
+rule inside; the module functions below are its parts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from powerstrip.errors import NotFoundError
+from powerstrip.errors import AccessError, InvalidInputError, NotFoundError
+from powerstrip.logs import remember_secret
 from powerstrip.store import ApiToken, User, transaction, utcnow
 
 __all__ = [
+    "ALL_SCOPES",
     "DEV_USER",
     "TOKEN_PREFIX",
+    "IssuedToken",
+    "TokenInfo",
+    "TokenUser",
     "UserInfo",
+    "Users",
     "ensure_user",
     "find_user",
     "hash_token",
@@ -37,19 +47,96 @@ TOKEN_PREFIX = "pst_"  # noqa: S105 - a prefix that marks tokens, not a secret
 _TOKEN_BYTES = 32
 _LAST_USED_STEP = timedelta(hours=1)
 
+# What a token may be used for: chats (REST conversations, /v1 chat and responses), files
+# (documents, /v1 files and vector stores), admin (review, users; only an admin's token has it).
+ALL_SCOPES: frozenset[str] = frozenset({"chat", "files", "admin"})
+_DEFAULT_SCOPES = ("chat", "files")
+
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
-    """Who is calling."""
+    """Who is calling, and what the credential they called with lets them do.
+
+    `scopes` are the token's (every scope for the CLI and for development mode's `dev`).
+    """
 
     id: int
     username: str
     is_admin: bool
     subdivision: str | None
+    scopes: frozenset[str] = ALL_SCOPES
+
+    def may(self, scope: str) -> bool:
+        """Whether the credential allows `scope` (`admin` also needs an admin account)."""
+        return scope in self.scopes and (scope != "admin" or self.is_admin)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUser:
+    """The user a token belongs to, with the token's scopes."""
+
+    user: UserInfo
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.user.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new token: `token` is the only time its plaintext exists."""
+
+    id: int
+    token: str
+    name: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as its owner may see it later: never the token itself."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
 
 
 def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.username, user.is_admin, user.subdivision)
+
+
+def _scopes_of(row: ApiToken) -> tuple[str, ...]:
+    return tuple(sorted(set(row.scopes.split()) & ALL_SCOPES))
+
+
+def check_scopes(user: UserInfo, scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scopes asked for, checked: known ones only, `admin` only for admins."""
+    asked = tuple(sorted(set(scopes)))
+    unknown = [scope for scope in asked if scope not in ALL_SCOPES]
+    if unknown or not asked:
+        raise InvalidInputError(
+            f"unknown token scope {unknown[0]!r}" if unknown else "a token needs a scope",
+            where="scopes",
+            fix=f"choose among {', '.join(sorted(ALL_SCOPES))}",
+        )
+    beyond = [scope for scope in asked if scope not in user.scopes]
+    if beyond:
+        # A token may only mint tokens that can do less: a leaked `files` token must not
+        # become a `chat` one.
+        raise AccessError(
+            f"the credential of this request does not have the {beyond[0]!r} scope",
+            where="scopes",
+            fix="ask only for scopes your own token has",
+        )
+    if "admin" in asked and not user.is_admin:
+        raise AccessError(
+            "only an admin's token may have the admin scope",
+            where=f"user {user.username}",
+            fix="leave out the admin scope",
+        )
+    return asked
 
 
 def hash_token(token: str) -> str:
@@ -88,13 +175,31 @@ async def ensure_user(
 
 
 async def issue_token(
-    sessions: async_sessionmaker[AsyncSession], user_id: int, name: str = ""
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: int,
+    name: str = "",
+    scopes: Iterable[str] = tuple(sorted(ALL_SCOPES)),
 ) -> str:
     """A new API token for the user; the only time its plaintext exists."""
+    return (await _issue(sessions, user_id, name, tuple(scopes))).token
+
+
+async def _issue(
+    sessions: async_sessionmaker[AsyncSession],
+    user_id: int,
+    name: str,
+    scopes: tuple[str, ...],
+) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+    remember_secret(token)
+    row = ApiToken(
+        user_id=user_id, name=name[:100], token_hash=hash_token(token), scopes=" ".join(scopes)
+    )
     async with transaction(sessions) as session:
-        session.add(ApiToken(user_id=user_id, name=name[:100], token_hash=hash_token(token)))
-    return token
+        session.add(row)
+        await session.flush()
+        token_id = row.id
+    return IssuedToken(token_id, token, name[:100], scopes)
 
 
 async def revoke_tokens(sessions: async_sessionmaker[AsyncSession], user_id: int) -> int:
@@ -122,6 +227,7 @@ async def user_for_token(sessions: async_sessionmaker[AsyncSession], token: str)
         if row is None:
             return None
         user = await session.get(User, row.user_id)
+        scopes = frozenset(_scopes_of(row))
         stale = row.last_used_at is None or utcnow() - row.last_used_at > _LAST_USED_STEP
     if stale:
         # At most one write an hour per token: a write per request would queue every API call
@@ -130,4 +236,89 @@ async def user_for_token(sessions: async_sessionmaker[AsyncSession], token: str)
             await session.execute(
                 update(ApiToken).where(ApiToken.token_hash == digest).values(last_used_at=utcnow())
             )
-    return None if user is None else _info(user)
+    return None if user is None else replace(_info(user), scopes=scopes)
+
+
+class Users:
+    """Accounts and their API tokens, for the user acting on them."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def ensure(self, username: str, *, admin: bool = False) -> UserInfo:
+        """The user called `username`, created when missing (an existing one keeps its role)."""
+        return await ensure_user(self._sessions, username, admin=admin)
+
+    async def find(self, username: str) -> UserInfo:
+        """The user called `username`, or NotFoundError."""
+        return await find_user(self._sessions, username)
+
+    async def get(self, user_id: int) -> UserInfo:
+        """The user with this id, or NotFoundError."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise NotFoundError(
+                f"no user with id {user_id}", where="users", fix="list the users to find the id"
+            )
+        return _info(user)
+
+    async def list_users(self, actor: UserInfo) -> list[UserInfo]:
+        """Admin: every user, by name."""
+        _require_admin(actor)
+        async with self._sessions() as session:
+            rows = (await session.execute(select(User).order_by(User.username))).scalars().all()
+        return [_info(row) for row in rows]
+
+    async def issue_token(
+        self, user: UserInfo, *, name: str = "", scopes: Iterable[str] = _DEFAULT_SCOPES
+    ) -> IssuedToken:
+        """A new token for the user: shown once, then only its digest is kept."""
+        return await _issue(self._sessions, user.id, name, check_scopes(user, scopes))
+
+    async def tokens(self, user: UserInfo) -> list[TokenInfo]:
+        """The user's tokens, newest first, without the tokens themselves."""
+        async with self._sessions() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(ApiToken)
+                        .where(ApiToken.user_id == user.id)
+                        .order_by(ApiToken.id.desc())
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return [
+            TokenInfo(row.id, row.name, _scopes_of(row), row.created_at, row.last_used_at)
+            for row in rows
+        ]
+
+    async def revoke_token(self, user: UserInfo, token_id: int) -> None:
+        """Revoke one of the user's tokens; another user's id is NotFoundError."""
+        async with transaction(self._sessions) as session:
+            row = await session.get(ApiToken, token_id)
+            if row is None or row.user_id != user.id:
+                raise NotFoundError(
+                    f"no token with id {token_id}",
+                    where="tokens",
+                    fix="list your tokens to find the id",
+                )
+            await session.delete(row)
+
+    async def revoke_all(self, user: UserInfo) -> int:
+        """Revoke every token of the user; returns how many there were."""
+        return await revoke_tokens(self._sessions, user.id)
+
+    async def authenticate(self, token: str) -> TokenUser | None:
+        """The user a token belongs to, with its scopes; None for an unknown token."""
+        user = await user_for_token(self._sessions, token)
+        return None if user is None else TokenUser(user)
+
+
+def _require_admin(user: UserInfo) -> None:
+    if not user.may("admin"):
+        raise AccessError(
+            "only an admin may do this", where=f"user {user.username}", fix="ask an admin"
+        )

@@ -70,6 +70,22 @@ class Tool:
     consequential_declared: bool | None
     location: str
 
+    # The one rule for approvals (spec §5), which every edge reads from here.
+    @property
+    def asks_approval(self) -> bool:
+        """Whether a call waits for the user: consequential ones always, and those declared
+        `x-openai-isConsequential: false` until the user "always allows" them."""
+        return self.consequential or self.consequential_declared is False
+
+    @property
+    def may_always_allow(self) -> bool:
+        """Whether "always allow" may be offered: only for operations declared not consequential.
+
+        Without a declaration the method decides (a POST is consequential), and a consequential
+        operation asks every time.
+        """
+        return self.consequential_declared is False
+
     def as_openai_tool(self) -> dict[str, Any]:
         """The tool in the OpenAI chat-completions `tools` format."""
         return {

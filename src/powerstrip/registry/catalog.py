@@ -37,6 +37,7 @@ __all__ = [
     "api_host",
     "auth_for_consent",
     "manifest_json",
+    "manifest_of",
     "operation_keys",
     "plugin_info",
     "refresh_plugin",
@@ -108,6 +109,13 @@ def manifest_json(manifest: Manifest) -> dict[str, Any]:  # Any: JSON values
     data = manifest.model_dump(mode="json", exclude={"extra"})
     data.update({key: value for key, value in manifest.extra.items() if key not in data})
     return data
+
+
+async def manifest_of(ctx: RegistryContext, plugin_id: int) -> dict[str, Any]:  # Any: JSON
+    """The stored manifest of a plugin as it was read."""
+    async with ctx.sessions() as session:
+        plugin = await load_plugin(session, plugin_id)
+        return dict(plugin.manifest)
 
 
 def stored_manifest(plugin: Plugin) -> Manifest:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.auth import check_key
-from powerstrip.errors import RegistryError
+from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.openapi import namespaces_clash
 from powerstrip.plugin import AuthType
 from powerstrip.registry.catalog import api_host, auth_for_consent
@@ -196,7 +196,8 @@ async def enable(ctx: RegistryContext, conversation_id: str, plugin_id: int) -> 
         statement = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
         conversation = (await session.execute(statement)).scalar_one_or_none()
         if conversation is None:
-            raise RegistryError(
+            # The same kind as everywhere else a conversation is missing (a 404 at the edges).
+            raise NotFoundError(
                 f"no conversation {conversation_id}",
                 where="conversations",
                 fix="start the conversation first",

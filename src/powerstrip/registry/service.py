@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from weakref import WeakValueDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,6 +60,10 @@ class Registry:
     async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
         """The plugin's tools for this turn, from the spec cache revalidated with the plugin."""
         return await self.spec_cache.tools(plugin_id, revalidate=revalidate)
+
+    async def manifest(self, plugin_id: int) -> dict[str, Any]:  # Any: JSON values
+        """The stored manifest of a plugin as it was read; NotFoundError when there is none."""
+        return await catalog.manifest_of(self.context, plugin_id)
 
     async def refresh_plugin(self, plugin_id: int) -> PluginDiff:
         """Re-fetch a plugin and report what changed; auth or API host changes need re-consent."""

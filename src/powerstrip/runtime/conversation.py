@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from powerstrip.errors import ModelError, PowerstripError
+from powerstrip.logs import log_ids
 from powerstrip.openapi import Tool, ToolSet, namespaces_clash
 from powerstrip.runtime.events import (
     ApprovalNeeded,
@@ -255,7 +256,7 @@ class Conversation:
                     if plugin is not None and tool is not None:
                         await self.recorder.approval_requested(plugin.plugin_id, call)
                         yield ApprovalNeeded(
-                            call.id, call.name, call.arguments, tool.consequential_declared is False
+                            call.id, call.name, call.arguments, tool.may_always_allow
                         )
                 yield TurnDone(text, paused=True)
                 return
@@ -297,17 +298,11 @@ class Conversation:
                 return plugin, plugin.toolset.lookup(name)
         return None, None
 
-    @staticmethod
-    def _asks_user(tool: Tool) -> bool:
-        # Declared `false` still asks, but lets the user "always allow" it (spec §5); without a
-        # declaration, the method's default applies (GET does not ask, the others do).
-        return tool.consequential or tool.consequential_declared is False
-
     async def _awaits_approval(self, call: ToolCall) -> bool:
         plugin, tool = self.find(call.name)
-        if plugin is None or tool is None or not self._asks_user(tool):
+        if plugin is None or tool is None or not tool.asks_approval:
             return False
-        if tool.consequential_declared is False:
+        if tool.may_always_allow:
             return not await self.grants.allowed(plugin.plugin_id, tool.operation_id)
         return True
 
@@ -350,7 +345,10 @@ class Conversation:
             await self.recorder.record_call(plugin.plugin_id, outcome, answer)
             yield CallFinished(call.id, call.name, outcome.outcome, None, 0, outcome.error)
             return
-        outcome = await self.executor.execute(tool, call.arguments, self._request(plugin, material))
+        with log_ids(conversation=self.conversation_id, call=call.id):
+            outcome = await self.executor.execute(
+                tool, call.arguments, self._request(plugin, material)
+            )
         if outcome.status_code == 401:
             try:
                 renewed = await plugin.credentials.refresh()
@@ -366,9 +364,10 @@ class Conversation:
                 )
                 renewed = None
             if renewed is not None:
-                outcome = await self.executor.execute(
-                    tool, call.arguments, self._request(plugin, renewed)
-                )
+                with log_ids(conversation=self.conversation_id, call=call.id):
+                    outcome = await self.executor.execute(
+                        tool, call.arguments, self._request(plugin, renewed)
+                    )
         # The call and its answer are written together: one transaction, and no history where
         # a made call has no answer because the stream was closed in between.
         answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)

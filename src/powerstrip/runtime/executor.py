@@ -28,9 +28,10 @@ from powerstrip.errors import (
     RedirectRefusedError,
     TLSPolicyError,
 )
+from powerstrip.logs import remember_secret
 from powerstrip.net import GuardedClient, RetryPolicy
 from powerstrip.openapi import Tool
-from powerstrip.runtime.redact import Redactor
+from powerstrip.redaction import Redactor
 from powerstrip.runtime.request_builder import UnsafeArgumentError, build_request
 from powerstrip.runtime.truncate import MODEL_RESPONSE_LIMIT, truncate_for_model
 
@@ -111,13 +112,18 @@ class Executor:
         Not for the host's own either: whatever goes wrong ends this call with an outcome, so
         the conversation never waits forever for its answer (only cancellation propagates).
         """
+        for secret in request.secrets:
+            # A credential fetched just now (a refreshed token) is masked in every log record.
+            remember_secret(secret)
         try:
             return await self._execute(tool, arguments_json, request)
         except Exception as exc:
-            # The message may quote what failed (an argument, a credential): only redacted.
-            detail = Redactor(request.secrets).text(str(exc))[:200]
+            # The message may quote what failed (an argument, a credential): the log hygiene
+            # masks the call's secrets (powerstrip.logs).
             kind = type(exc).__name__
-            logger.error("call.crashed function=%s error=%s: %s", tool.function_name, kind, detail)
+            logger.error(
+                "call.crashed function=%s error=%s: %s", tool.function_name, kind, str(exc)[:200]
+            )
             return self.not_made(
                 tool,
                 f"the host failed while making the call ({type(exc).__name__}); it may not have "

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 
 from powerstrip.errors import ModelError
+from powerstrip.redaction import Redactor
 from powerstrip.runtime.model import (
     ChatMessage,
     ModelDone,
@@ -31,7 +32,6 @@ from powerstrip.runtime.model import (
     ToolSpec,
     mark_tool_result,
 )
-from powerstrip.runtime.redact import Redactor
 
 __all__ = ["OpenAICompatModel"]
 

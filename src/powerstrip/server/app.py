@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
@@ -16,6 +16,7 @@ from powerstrip.runtime import Model
 from powerstrip.server import oauth
 from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import account_router, conversations_router, plugins_router
+from powerstrip.server.deps import require_scope
 from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.settings import Settings
@@ -81,8 +82,10 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     app.add_middleware(OwnAddressMiddleware)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
-    app.include_router(plugins_router, prefix="/api", responses=errors)
-    app.include_router(conversations_router, prefix="/api", responses=errors)
+    # A token needs the chat scope for the store and conversations (docs/api.md).
+    chat = [Depends(require_scope("chat"))]
+    app.include_router(plugins_router, prefix="/api", responses=errors, dependencies=chat)
+    app.include_router(conversations_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(oauth.router)
 

@@ -10,7 +10,7 @@ wrong token is refused even then, and so is a request a Powerstrip host sent (it
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,6 +34,7 @@ __all__ = [
     "authenticate",
     "get_host",
     "get_user",
+    "require_scope",
 ]
 
 
@@ -103,11 +104,28 @@ CurrentUser = Annotated[UserInfo, Depends(get_user)]
 
 
 async def get_admin(user: CurrentUser) -> UserInfo:
-    if not user.is_admin:
+    if not user.may("admin"):
         raise AccessError(
-            "only an admin may do this", where=f"user {user.username}", fix="ask an admin"
+            "only an admin may do this, with a token that has the admin scope",
+            where=f"user {user.username}",
+            fix="ask an admin",
         )
     return user
 
 
 Admin = Annotated[UserInfo, Depends(get_admin)]
+
+
+def require_scope(scope: str) -> Callable[[UserInfo], Awaitable[UserInfo]]:
+    """A dependency that refuses a token without `scope` (403, naming the scope)."""
+
+    async def check(user: CurrentUser) -> UserInfo:
+        if not user.may(scope):
+            raise AccessError(
+                f"this API token does not have the {scope!r} scope",
+                where="Authorization header",
+                fix=f"use a token issued with the {scope} scope",
+            )
+        return user
+
+    return check

@@ -8,15 +8,21 @@ buffer and parse 200 MB without a token. This middleware runs before any route:
   before one byte of it is read, and a streamed (chunked) body is cut off with a 413 as soon as
   it passes the cap;
 - under `/api/`, the caller is authenticated from the headers alone (401 before the body is
-  read); the user is kept in the request's state for the `CurrentUser` dependency.
+  read); the user is kept in the request's state for the `CurrentUser` dependency;
+- every request gets an id (the caller's `X-Request-ID` when it is a short plain token, else a
+  new one), bound to every log record made while it is served and sent back in `X-Request-ID`.
 """
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+import re
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from powerstrip.errors import PowerstripError
+from powerstrip.logs import log_ids
 from powerstrip.server.deps import USER_STATE_KEY, authenticate
 from powerstrip.server.errors import (
     BodyTooLargeError,
@@ -28,6 +34,7 @@ from powerstrip.server.errors import (
 __all__ = ["RequestGuard"]
 
 _API_PREFIX = "/api/"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestGuard:
@@ -42,6 +49,18 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
+        with log_ids(request=request_id):
+            await self._guarded(scope, receive, send_with_id, headers)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         declared = _content_length(headers)
         if declared is not None and declared > self.max_bytes:
             await too_large_response(self.max_bytes)(scope, receive, send)

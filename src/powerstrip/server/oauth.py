@@ -19,7 +19,6 @@ import html
 import logging
 import secrets
 from typing import Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +28,6 @@ from powerstrip.host import Host
 from powerstrip.server.deps import CurrentHost
 from powerstrip.server.input_types import PluginId
 from powerstrip.server.origin import cross_site_refusal
-from powerstrip.store import Plugin, User
 
 __all__ = ["router"]
 
@@ -82,16 +80,10 @@ async def confirm(plugin_id: PluginId, ticket: str, host: CurrentHost) -> Respon
                 "for a new link (`powerstrip plugins sign-in` or the plugin store).",
                 400,
             )
-        async with host.sessions() as session:
-            plugin = await session.get(Plugin, plugin_id)
-            user = await session.get(User, owner.user_id)
+        name, provider = await host.plugins.sign_in_view(plugin_id)
+        user = await host.users.get(owner.user_id)
     except PowerstripError as exc:
         return _page("Sign-in could not start", str(exc), 400)
-    if plugin is None or user is None:
-        return _page("Sign-in could not start", "The plugin or the user no longer exists.", 400)
-    manifest = plugin.manifest
-    name = str(manifest.get("name_for_human") or plugin.name_for_model)
-    provider = urlsplit(str((manifest.get("auth") or {}).get("client_url") or "")).netloc
     browser_nonce = secrets.token_urlsafe(32)
     form_token = host.sign_in_links.form_token(ticket, browser_nonce)
     body = (
@@ -147,7 +139,7 @@ async def begin(plugin_id: PluginId, request: Request, host: CurrentHost) -> Res
         owner = host.sign_in_links.read(ticket, plugin_id)
         await host.sign_in_links.use(host.sessions, ticket)
         nonce = secrets.token_urlsafe(32)
-        url = await host.registry.begin_oauth(owner.user_id, plugin_id, _session_id(nonce))
+        url = await host.plugins.begin_oauth(owner.user_id, plugin_id, _session_id(nonce))
     except PowerstripError as exc:
         return _page("Sign-in could not start", str(exc), 400)
     response = RedirectResponse(url, status_code=303)
@@ -205,7 +197,7 @@ async def callback(plugin_id: PluginId, request: Request, host: CurrentHost) -> 
             400,
         )
     try:
-        await host.registry.finish_oauth(plugin_id, _session_id(nonce), code, state)
+        await host.plugins.finish_oauth(plugin_id, _session_id(nonce), code, state)
     except PowerstripError as exc:
         response = _page("Sign-in failed", str(exc), 400)
     else:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from powerstrip.errors import ConfigError
+from powerstrip.store.session import store_error
 
 __all__ = ["create_engine", "display_url", "normalize_url", "session_factory"]
 
@@ -93,6 +94,9 @@ def create_engine(
         kwargs["pool_size"] = _PG_POOL_SIZE
         kwargs["max_overflow"] = _PG_MAX_OVERFLOW
     engine = _create_async_engine(parsed, **kwargs)
+    # Every refusal of the database, a read outside `transaction()` included, surfaces as a
+    # StoreError that says what, where and how to fix it.
+    event.listen(engine.sync_engine, "handle_error", _as_store_error)
     if is_sqlite:
         event.listen(
             engine.sync_engine,
@@ -100,6 +104,20 @@ def create_engine(
             _sqlite_pragmas(wal=not memory, busy_ms=round(busy_timeout * 1000)),
         )
     return engine
+
+
+def _as_store_error(context: ExceptionContext) -> BaseException | None:
+    if context.is_pre_ping:
+        return None  # the pool's liveness probe: it reconnects on the raw error
+    error = context.sqlalchemy_exception
+    if not isinstance(error, DBAPIError):
+        return None
+    converted = store_error(error)
+    if converted is error:
+        return None
+    # Safe to chain: engines hide statement parameters, so the cause quotes no values.
+    converted.__cause__ = error
+    return converted
 
 
 def _private_sqlite_file(path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from powerstrip.aliases import JSONValue
 from powerstrip.store.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -79,7 +79,6 @@ APPROVAL_STATUSES = ("pending", "approved", "declined")
 DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.
-JSONValue = Any
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -143,6 +142,8 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(_user_fk(), index=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated: chat, files, admin (admin counts only for an admin's token).
+    scopes: Mapped[str] = mapped_column(String(100), default="admin chat files")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
 

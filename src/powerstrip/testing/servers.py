@@ -12,7 +12,6 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -23,17 +22,9 @@ from powerstrip.net.address_guard import ip_address
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["ASGIApp", "LoopbackServer", "loopback_policy"]
+from powerstrip.aliases import ASGIApp
 
-# The ASGI callable shape; Any because ASGI messages are free-form dicts by specification.
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
+__all__ = ["ASGIApp", "LoopbackServer", "loopback_policy"]
 
 _STARTUP_SECONDS = 10.0
 

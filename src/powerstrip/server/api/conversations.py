@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -16,7 +17,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
-# Any below: JSON answers.
+# Any below: JSON values (messages in OpenAI's shape, call records).
 
 _MESSAGE_LIMIT = 32_000
 
@@ -52,44 +53,84 @@ class Decisions(BaseModel):
     stream: bool = True
 
 
-def _summary(chat: ChatSummary) -> dict[str, Any]:
-    return {
-        "id": chat.id,
-        "title": chat.title,
-        "created_at": chat.created_at.isoformat(),
-        "updated_at": chat.updated_at.isoformat(),
-        "plugin_ids": list(chat.plugin_ids),
-    }
+class Conversation(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    plugin_ids: list[int]
 
 
-def _view(view: ChatView) -> dict[str, Any]:
-    return _summary(view.summary) | {
-        "messages": [message.as_openai() for message in view.messages],
-        "pending_approvals": [
-            {"call_id": p.call_id, "function_name": p.function_name, "arguments": p.arguments}
+class ConversationList(BaseModel):
+    conversations: list[Conversation]
+
+
+class Pending(BaseModel):
+    call_id: str
+    function_name: str
+    arguments: str
+    can_always_allow: bool = Field(description='Whether "always allow" may be answered.')
+
+
+class ConversationView(Conversation):
+    messages: list[dict[str, Any]] = Field(description="In the OpenAI chat-messages shape.")
+    pending_approvals: list[Pending]
+
+
+class CallList(BaseModel):
+    calls: list[dict[str, Any]] = Field(description="Redacted call records, oldest first.")
+
+
+def _summary(chat: ChatSummary) -> Conversation:
+    return Conversation(
+        id=chat.id,
+        title=chat.title,
+        created_at=chat.created_at,
+        updated_at=chat.updated_at,
+        plugin_ids=list(chat.plugin_ids),
+    )
+
+
+def _view(view: ChatView) -> ConversationView:
+    return ConversationView(
+        **_summary(view.summary).model_dump(),
+        messages=[message.as_openai() for message in view.messages],
+        pending_approvals=[
+            Pending(
+                call_id=p.call_id,
+                function_name=p.function_name,
+                arguments=p.arguments,
+                can_always_allow=p.can_always_allow,
+            )
             for p in view.pending
         ],
-    }
+    )
 
 
 @router.get("")
-async def list_conversations(host: CurrentHost, user: CurrentUser) -> Any:
-    return {"conversations": [_summary(c) for c in await host.chats.list_chats(user)]}
+async def list_conversations(host: CurrentHost, user: CurrentUser) -> ConversationList:
+    """Your conversations, newest first."""
+    return ConversationList(conversations=[_summary(c) for c in await host.chats.list_chats(user)])
 
 
 @router.post("", status_code=201)
-async def create(body: NewConversation, host: CurrentHost, user: CurrentUser) -> Any:
+async def create(body: NewConversation, host: CurrentHost, user: CurrentUser) -> Conversation:
+    """Start a conversation with up to 3 installed plugins enabled."""
     chat = await host.chats.create(user, title=body.title, plugin_ids=tuple(body.plugin_ids))
     return _summary(chat)
 
 
 @router.get("/{conversation_id}")
-async def get(conversation_id: str, host: CurrentHost, user: CurrentUser) -> Any:
+async def get(conversation_id: str, host: CurrentHost, user: CurrentUser) -> ConversationView:
+    """A conversation with its messages and the calls it waits on."""
     return _view(await host.chats.get(user, conversation_id))
 
 
 @router.patch("/{conversation_id}")
-async def rename(conversation_id: str, body: Rename, host: CurrentHost, user: CurrentUser) -> Any:
+async def rename(
+    conversation_id: str, body: Rename, host: CurrentHost, user: CurrentUser
+) -> Conversation:
+    """Rename a conversation."""
     return _summary(await host.chats.rename(user, conversation_id, body.title))
 
 
@@ -102,14 +143,14 @@ async def delete(conversation_id: str, host: CurrentHost, user: CurrentUser) -> 
 @router.put("/{conversation_id}/plugins/{plugin_id}")
 async def enable(
     conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
-) -> Any:
+) -> Conversation:
     return _summary(await host.chats.enable(user, conversation_id, plugin_id))
 
 
 @router.delete("/{conversation_id}/plugins/{plugin_id}")
 async def disable(
     conversation_id: str, plugin_id: PluginId, host: CurrentHost, user: CurrentUser
-) -> Any:
+) -> Conversation:
     return _summary(await host.chats.disable(user, conversation_id, plugin_id))
 
 
@@ -138,6 +179,6 @@ async def decide(
 
 
 @router.get("/{conversation_id}/calls")
-async def calls(conversation_id: str, host: CurrentHost, user: CurrentUser) -> Any:
+async def calls(conversation_id: str, host: CurrentHost, user: CurrentUser) -> CallList:
     """The conversation's plugin calls, redacted: the debug view."""
-    return {"calls": await host.chats.calls(user, conversation_id)}
+    return CallList(calls=await host.chats.calls(user, conversation_id))

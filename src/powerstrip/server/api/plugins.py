@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
-from powerstrip.server.deps import Admin, CurrentHost, CurrentUser
+from powerstrip.host import StoreEntry
+from powerstrip.server.deps import CurrentHost, CurrentUser
 from powerstrip.server.errors import error_responses
 from powerstrip.server.input_types import PluginId, Text
 
@@ -17,7 +17,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 
-# Any below: JSON answers.
+# Any below: JSON values (a manifest fragment).
 
 
 class AddPlugin(BaseModel):
@@ -40,145 +40,211 @@ class SetFlag(BaseModel):
     value: bool = True
 
 
+class PluginOut(BaseModel):
+    """A plugin in the store, with your install state."""
+
+    id: int
+    name_for_model: str
+    manifest_url: str
+    api_base_url: str
+    auth_type: str
+    verified: bool
+    banned: bool
+    lenient: bool
+    name_for_human: str
+    description_for_human: str
+    logo_url: str
+    installed: bool
+    needs_reconsent: bool
+    install_count: int
+
+
+class PluginList(BaseModel):
+    plugins: list[PluginOut]
+
+
+class AddedPlugin(BaseModel):
+    id: int
+    name_for_model: str
+    manifest_url: str
+    api_base_url: str
+    auth_type: str
+    verified: bool
+    banned: bool
+    lenient: bool
+
+
+class RefreshReport(BaseModel):
+    plugin_id: int
+    changed: bool
+    changed_fields: list[str]
+    operations_added: list[str]
+    operations_removed: list[str]
+    operations_changed: list[str]
+    auth_changed: bool
+    api_host_changed: bool
+    reconsent_required: int
+    grants_removed: int
+
+
+class Installed(BaseModel):
+    plugin_id: int
+    installed: bool = True
+    sign_in_url: str | None = Field(
+        default=None, description="OAuth plugins: open it to sign in to the plugin."
+    )
+    operations: list[str]
+    warning: str | None = None
+
+
+class SignInLink(BaseModel):
+    sign_in_url: str
+
+
+class Operation(BaseModel):
+    function_name: str
+    operation_id: str
+    method: str
+    path: str
+    description: str
+    consequential: bool
+    consequential_declared: bool | None
+
+
+class OperationList(BaseModel):
+    operations: list[Operation]
+
+
+class RegistrationOut(BaseModel):
+    verification_token: str
+    publish_as: dict[str, Any]
+
+
+class Verified(BaseModel):
+    plugin_id: int
+    token_verified: bool
+
+
+class VerifiedFlag(BaseModel):
+    plugin_id: int
+    verified: bool
+
+
+class BannedFlag(BaseModel):
+    plugin_id: int
+    banned: bool
+
+
+def _plugin_out(entry: StoreEntry) -> PluginOut:
+    return PluginOut(
+        **asdict(entry.plugin),
+        name_for_human=entry.name_for_human,
+        description_for_human=entry.description_for_human,
+        logo_url=entry.logo_url,
+        installed=entry.installed,
+        needs_reconsent=entry.needs_reconsent,
+        install_count=entry.install_count,
+    )
+
+
 @router.get("")
-async def list_plugins(host: CurrentHost, user: CurrentUser, installed: bool = False) -> Any:
+async def list_plugins(host: CurrentHost, user: CurrentUser, installed: bool = False) -> PluginList:
     """Every plugin in the store, with your install state (`?installed=true`: yours only)."""
-    entries = await host.registry.list_plugins(user.id, installed_only=installed)
-    return {
-        "plugins": [
-            asdict(entry.plugin)
-            | {
-                "name_for_human": entry.name_for_human,
-                "description_for_human": entry.description_for_human,
-                "logo_url": entry.logo_url,
-                "installed": entry.installed,
-                "needs_reconsent": entry.needs_reconsent,
-                "install_count": entry.install_count,
-            }
-            for entry in entries
-        ]
-    }
+    entries = await host.plugins.store(user, installed_only=installed)
+    return PluginList(plugins=[_plugin_out(entry) for entry in entries])
+
+
+@router.get("/{plugin_id}")
+async def get_plugin(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> PluginOut:
+    """One plugin in the store, with your install state."""
+    return _plugin_out(await host.plugins.get(user, plugin_id))
 
 
 @router.post("", status_code=201)
-async def add_plugin(body: AddPlugin, host: CurrentHost, user: CurrentUser) -> Any:
+async def add_plugin(body: AddPlugin, host: CurrentHost, user: CurrentUser) -> AddedPlugin:
     """Add a plugin to the store from its URL (it is checked first; a refused one adds nothing)."""
-    return asdict(await host.registry.add_plugin(body.url))
+    return AddedPlugin(**asdict(await host.plugins.add(user, body.url)))
 
 
 @router.post("/{plugin_id}/refresh")
-async def refresh_plugin(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
+async def refresh_plugin(
+    plugin_id: PluginId, host: CurrentHost, user: CurrentUser
+) -> RefreshReport:
     """Fetch the plugin again and report what changed."""
-    diff = await host.registry.refresh_plugin(plugin_id)
-    return asdict(diff) | {"changed": diff.changed}
+    diff = await host.plugins.refresh(user, plugin_id)
+    return RefreshReport(**asdict(diff), changed=diff.changed)
 
 
 @router.post("/{plugin_id}/install")
 async def install(
     plugin_id: PluginId, host: CurrentHost, user: CurrentUser, body: InstallPlugin | None = None
-) -> Any:
+) -> Installed:
     """Install for yourself; an OAuth plugin answers with the sign-in link to open."""
-    await host.registry.install(user.id, plugin_id, user_key=body.user_key if body else None)
-    answer: dict[str, Any] = {"plugin_id": plugin_id, "installed": True}
-    if (await _auth_type(host, user.id, plugin_id)) == "oauth":
-        answer["sign_in_url"] = host.sign_in_links.link(user.id, plugin_id)
-    # The install is done: a spec that cannot be had right now is a note, not a failure.
-    try:
-        tools = await host.registry.tools(plugin_id, revalidate=False)
-    except PowerstripError as exc:
-        answer["operations"] = []
-        answer["warning"] = f"the operations could not be listed now: {exc}"
-    else:
-        answer["operations"] = [tool.function_name for tool in tools.toolset.tools]
-    return answer
+    result = await host.plugins.install(user, plugin_id, user_key=body.user_key if body else None)
+    return Installed(
+        plugin_id=result.plugin_id,
+        sign_in_url=result.sign_in_url,
+        operations=list(result.operations),
+        warning=result.warning,
+    )
 
 
 @router.post("/{plugin_id}/sign-in")
-async def sign_in(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
+async def sign_in(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> SignInLink:
     """A fresh sign-in link for an installed OAuth plugin."""
-    auth_type = await _auth_type(host, user.id, plugin_id)
-    if not auth_type:
-        raise NotFoundError(
-            f"plugin {plugin_id} is not installed for you",
-            where=f"plugin {plugin_id}",
-            fix="install the plugin first: its answer carries the sign-in link",
-        )
-    if auth_type != "oauth":
-        raise RegistryError(
-            f"plugin {plugin_id} uses {auth_type} auth: there is nothing to sign in to",
-            where=f"plugin {plugin_id}",
-            fix="only OAuth plugins need a sign-in",
-        )
-    return {"sign_in_url": host.sign_in_links.link(user.id, plugin_id)}
+    return SignInLink(sign_in_url=await host.plugins.sign_in_link(user, plugin_id))
 
 
 @router.delete("/{plugin_id}/install", status_code=204)
 async def uninstall(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> None:
     """Uninstall; your credentials for the plugin are deleted."""
-    await host.registry.uninstall(user.id, plugin_id)
+    await host.plugins.uninstall(user, plugin_id)
 
 
 @router.get("/{plugin_id}/operations")
-async def operations(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
+async def operations(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> OperationList:
     """The plugin's operations as the model sees them, with their consequential flag."""
-    tools = await host.registry.tools(plugin_id, revalidate=False)
-    return {
-        "operations": [
-            {
-                "function_name": tool.function_name,
-                "operation_id": tool.operation_id,
-                "method": tool.method.upper(),
-                "path": tool.path,
-                "description": tool.description,
-                "consequential": tool.consequential,
-                "consequential_declared": tool.consequential_declared,
-            }
-            for tool in tools.toolset.tools
-        ]
-    }
+    views = await host.plugins.operations(user, plugin_id)
+    return OperationList(operations=[Operation(**asdict(view)) for view in views])
 
 
 @router.post("/{plugin_id}/registration")
 async def register(
     plugin_id: PluginId, body: RegisterPlugin, host: CurrentHost, user: CurrentUser
-) -> Any:
+) -> RegistrationOut:
     """Register as the plugin's developer; publish the returned token in the manifest."""
-    token = await host.registry.register(
+    registration = await host.plugins.register(
+        user,
         plugin_id,
-        user.id,
         service_key=body.service_key,
         client_id=body.client_id,
         client_secret=body.client_secret,
     )
-    return {
-        "verification_token": token,
-        "publish_as": {"auth": {"verification_tokens": {host.settings.verification_key: token}}},
-    }
+    return RegistrationOut(
+        verification_token=registration.token, publish_as=registration.publish_as
+    )
 
 
 @router.post("/{plugin_id}/registration/verify")
-async def verify_token(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Any:
+async def verify_token(plugin_id: PluginId, host: CurrentHost, user: CurrentUser) -> Verified:
     """Check that the live manifest now carries the verification token."""
-    await host.registry.verify_token(plugin_id)
-    return {"plugin_id": plugin_id, "token_verified": True}
+    await host.plugins.verify_token(user, plugin_id)
+    return Verified(plugin_id=plugin_id, token_verified=True)
 
 
 @router.post("/{plugin_id}/verified", responses=error_responses(403))
-async def set_verified(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
+async def set_verified(
+    plugin_id: PluginId, body: SetFlag, host: CurrentHost, user: CurrentUser
+) -> VerifiedFlag:
     """Admin: verify a plugin (lifts the install cap), or withdraw the verification."""
-    await host.registry.set_verified(plugin_id, body.value)
-    return {"plugin_id": plugin_id, "verified": body.value}
+    await host.plugins.set_verified(user, plugin_id, body.value)
+    return VerifiedFlag(plugin_id=plugin_id, verified=body.value)
 
 
 @router.post("/{plugin_id}/banned", responses=error_responses(403))
-async def set_banned(plugin_id: PluginId, body: SetFlag, host: CurrentHost, admin: Admin) -> Any:
+async def set_banned(
+    plugin_id: PluginId, body: SetFlag, host: CurrentHost, user: CurrentUser
+) -> BannedFlag:
     """Admin: ban a plugin (nobody may install, enable or call it), or lift the ban."""
-    await host.registry.ban(plugin_id, body.value)
-    return {"plugin_id": plugin_id, "banned": body.value}
-
-
-async def _auth_type(host: CurrentHost, user_id: int, plugin_id: int) -> str:
-    for entry in await host.registry.list_plugins(user_id, installed_only=True):
-        if entry.plugin.id == plugin_id:
-            return entry.plugin.auth_type
-    return ""
+    await host.plugins.ban(user, plugin_id, body.value)
+    return BannedFlag(plugin_id=plugin_id, banned=body.value)
