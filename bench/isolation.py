@@ -61,6 +61,7 @@ from urllib.parse import parse_qsl
 import httpx
 from turns import POSTGRES_ENV, POWERSTRIP, free_port, postgres_schema, process, wait_for
 
+from powerstrip.aliases import ASGIApp
 from powerstrip.cli_dev_examples import ExampleServers, wire_examples
 from powerstrip.examples import ExampleConfig, issue_user_key
 from powerstrip.examples.todo.store import TodoStore
@@ -90,15 +91,6 @@ _MARKER = re.compile(r"marker of (user\d+)")
 _USER = re.compile(r"\b(user\d+)\b")
 _HEADERS = ("conversation-id", "ephemeral-user-id")
 PROBE_COOKIE = "isolation-probe"
-
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
 
 
 def digest(value: str) -> str:

@@ -71,7 +71,7 @@ class ExampleServers:
         base_port: int,
         names: tuple[str, ...] = tuple(EXAMPLES),
         *,
-        front: Callable[[str, _ASGIApp], _ASGIApp] | None = None,
+        front: Callable[[str, ASGIApp], ASGIApp] | None = None,
     ) -> None:
         self.config = config
         self.names = names
@@ -131,8 +131,8 @@ class ExampleServers:
         """Serve a new build of `name` from now on (same port)."""
         self._app.apps[self.ports[name]] = self._build(name, config)
 
-    def _build(self, name: str, config: ExampleConfig) -> _ASGIApp:
-        app: _ASGIApp = EXAMPLES[name].build(config)
+    def _build(self, name: str, config: ExampleConfig) -> ASGIApp:
+        app: ASGIApp = EXAMPLES[name].build(config)
         return self._front(name, app) if self._front else app
 
     def close(self) -> None:
