@@ -656,7 +656,12 @@ class Crowd:
             made = await self.client.post(
                 "/api/conversations", json={"plugin_ids": self.plugin_ids}, headers=headers
             )
-            made.raise_for_status()
+            if made.status_code != 201:
+                # Counted, not fatal: the run goes on and the figures say how often.
+                self.figures.failed_turns += 1
+                self.figures.errors.append(f"{seat.username}: new conversation: {made.text[:200]}")
+                await asyncio.sleep(1)
+                continue
             chat_id = str(made.json()["id"])
             self.checker.conversations[chat_id] = seat.username
             for number in range(self.options.turns_per_conversation):
