@@ -554,7 +554,10 @@ class Figures:
             f"{self.expired_early}, calls refused 401 then renewed and retried "
             f"{tally.unauthorized}"
         )
-        for problem in [*tally.mismatches, *answers.crossed, *self.errors][:10]:
+        kinds = Counter(_USER.sub("userNN", problem) for problem in tally.mismatches)
+        for kind, count in kinds.most_common():
+            yield f"  {count} x {kind}"
+        for problem in [*answers.crossed, *self.errors][:10]:
             yield f"  {problem}"
 
 
@@ -670,16 +673,17 @@ class Crowd:
                 step = model_step(self.answers, self.options.calls_per_plugin)
                 self.model.push(step, step)
                 self.checker.turning.add(chat_id)
-                try:
-                    error = await self._turn(chat_id, headers, f"list {seat.username} #{number}")
-                finally:
-                    self.checker.turning.discard(chat_id)
+                error = await self._turn(chat_id, headers, f"list {seat.username} #{number}")
                 self.figures.turns += 1
-                if error:
-                    self.figures.failed_turns += 1
-                    self.figures.errors.append(f"{seat.username}: {error}")
                 self._progress()
                 await self._expire_some()
+                if error:
+                    # The host may still be making this turn's calls (a client that gave up
+                    # does not stop it): the conversation stays under way, and is left.
+                    self.figures.failed_turns += 1
+                    self.figures.errors.append(f"{seat.username}: {error}")
+                    break
+                self.checker.turning.discard(chat_id)
 
     async def _turn(self, chat_id: str, headers: dict[str, str], text: str) -> str | None:
         """One turn; None when each of its calls was made and answered ok, else what went wrong."""
@@ -791,7 +795,7 @@ async def run_backend(
             async with host_server(settings, folder, in_process=host_in_process):
                 limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
                 async with httpx.AsyncClient(
-                    base_url=base, limits=limits, timeout=httpx.Timeout(120.0)
+                    base_url=base, limits=limits, timeout=httpx.Timeout(600.0)
                 ) as client:
                     for seat in seats:
                         await sign_in(client, seat, ids[OAUTH_PLUGIN], base)
