@@ -232,7 +232,7 @@ SHORT = bench.Options(
     calls=500,
     users=5,
     conversations=2,
-    calls_per_plugin=2,
+    calls_per_plugin=3,
     # The host never renews on its own clock here, so each early expiry at the provider is a 401
     # the host must renew and retry: the race is certain, not a matter of timing.
     token_seconds=3600,
