@@ -2,7 +2,7 @@
 
 `open_page(url)` loads a page in headless Chromium and returns what a person would see (the
 body's text) and what scripts did (the value of `window.__pwned`, which a page that runs no
-script leaves undefined). Chromium is installed by `scripts/ensure-chromium.sh` when missing.
+script leaves undefined). Chromium is installed by `.ci/chromium.sh` (as the web tests do) when missing.
 Playwright's sync API runs in the calling thread: call it through `anyio.to_thread` from async
 tests (a running event loop refuses it).
 """
@@ -19,7 +19,7 @@ import pytest
 __all__ = ["CHROMIUM", "Seen", "open_page"]
 
 CHROMIUM = Path("/usr/bin/chromium")
-_ENSURE = Path(__file__).resolve().parents[1] / "scripts" / "ensure-chromium.sh"
+_ENSURE = Path(__file__).resolve().parents[1] / ".ci" / "chromium.sh"
 
 
 @dataclass(frozen=True)
