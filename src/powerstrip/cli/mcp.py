@@ -64,13 +64,13 @@ def serve(token: TokenOption = "", dev: DevOption = False) -> None:
                     fix=f"issue one with `{powerstrip_command()} users token NAME` and pass it "
                     "with --token or POWERSTRIP_TOKEN",
                 )
-            if not signed_in.user.may("chat"):
+            if not signed_in.may("chat"):
                 raise AccessError(
                     "this API token does not have the 'chat' scope: MCP tools call plugins",
                     where="--token / POWERSTRIP_TOKEN",
                     fix="use a token issued with the chat scope",
                 )
-            await serve_stdio(host, signed_in.user)
+            await serve_stdio(host, signed_in)
 
     run(main())
 

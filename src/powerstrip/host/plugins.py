@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from powerstrip.errors import AccessError, NotFoundError, PowerstripError, RegistryError
+from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.sign_in_links import SignInLinks
-from powerstrip.host.users import UserInfo
+from powerstrip.host.users import UserInfo, require_admin
 from powerstrip.registry import PluginDiff, PluginInfo, Registry, StoreEntry, redirect_uri
 from powerstrip.settings import Settings
 
@@ -210,13 +210,13 @@ class Plugins:
 
     async def set_verified(self, user: UserInfo, plugin_id: int, value: bool) -> None:
         """Admin: verify a plugin (lifts the install cap), or withdraw the verification."""
-        _require_admin(user)
+        require_admin(user)
         await self.get(user, plugin_id)
         await self._registry.set_verified(plugin_id, value)
 
     async def ban(self, user: UserInfo, plugin_id: int, value: bool = True) -> None:
         """Admin: ban a plugin (nobody may install, enable or call it), or lift the ban."""
-        _require_admin(user)
+        require_admin(user)
         await self.get(user, plugin_id)
         await self._registry.ban(plugin_id, value)
 
@@ -239,12 +239,3 @@ def _missing(plugin_id: int) -> NotFoundError:
         where="plugins",
         fix="add the plugin from its URL first, or use the id the plugin list shows",
     )
-
-
-def _require_admin(user: UserInfo) -> None:
-    if not user.may("admin"):
-        raise AccessError(
-            "only an admin may do this, with a token that has the admin scope",
-            where=f"user {user.username}",
-            fix="ask an admin",
-        )

@@ -29,13 +29,13 @@ __all__ = [
     "TOKEN_PREFIX",
     "IssuedToken",
     "TokenInfo",
-    "TokenUser",
     "UserInfo",
     "Users",
     "ensure_user",
     "find_user",
     "hash_token",
     "issue_token",
+    "require_admin",
     "revoke_tokens",
     "user_for_token",
 ]
@@ -69,17 +69,6 @@ class UserInfo:
     def may(self, scope: str) -> bool:
         """Whether the credential allows `scope` (`admin` also needs an admin account)."""
         return scope in self.scopes and (scope != "admin" or self.is_admin)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenUser:
-    """The user a token belongs to, with the token's scopes."""
-
-    user: UserInfo
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        return self.user.scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +254,7 @@ class Users:
 
     async def list_users(self, actor: UserInfo) -> list[UserInfo]:
         """Admin: every user, by name."""
-        _require_admin(actor)
+        require_admin(actor)
         async with self._sessions() as session:
             rows = (await session.execute(select(User).order_by(User.username))).scalars().all()
         return [_info(row) for row in rows]
@@ -311,14 +300,17 @@ class Users:
         """Revoke every token of the user; returns how many there were."""
         return await revoke_tokens(self._sessions, user.id)
 
-    async def authenticate(self, token: str) -> TokenUser | None:
-        """The user a token belongs to, with its scopes; None for an unknown token."""
-        user = await user_for_token(self._sessions, token)
-        return None if user is None else TokenUser(user)
+    async def authenticate(self, token: str) -> UserInfo | None:
+        """The user a token belongs to, carrying the token's scopes; None for an unknown token."""
+        return await user_for_token(self._sessions, token)
 
 
-def _require_admin(user: UserInfo) -> None:
+def require_admin(user: UserInfo) -> None:
+    """AccessError unless the user is an admin calling with the admin scope: the one admin rule
+    every host service and edge applies."""
     if not user.may("admin"):
         raise AccessError(
-            "only an admin may do this", where=f"user {user.username}", fix="ask an admin"
+            "only an admin may do this, with a token that has the admin scope",
+            where=f"user {user.username}",
+            fix="ask an admin",
         )

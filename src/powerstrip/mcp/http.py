@@ -86,10 +86,10 @@ class McpEndpoint:
             response = _error(401, "SignInRequiredError", "a valid Powerstrip API token is needed")
             response.headers["www-authenticate"] = 'Bearer realm="powerstrip"'
             return response
-        if not signed_in.user.may("chat"):
+        if not signed_in.may("chat"):
             # The tools call plugins for the user: what the chat scope allows.
             return _error(403, "AccessError", "this API token does not have the 'chat' scope")
-        scope.setdefault("state", {})[MCP_USER_KEY] = signed_in.user
+        scope.setdefault("state", {})[MCP_USER_KEY] = signed_in
         return None
 
     @staticmethod

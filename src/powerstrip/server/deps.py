@@ -24,8 +24,7 @@ from powerstrip.host import (
     OUTBOUND_HEADER,
     Host,
     UserInfo,
-    ensure_user,
-    user_for_token,
+    require_admin,
 )
 
 __all__ = [
@@ -69,11 +68,7 @@ async def authenticate(host: Host, headers: Mapping[str, str], client_host: str)
     header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header:
-        user = (
-            await user_for_token(host.sessions, token.strip())
-            if scheme.lower() == "bearer"
-            else None
-        )
+        user = await host.users.authenticate(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise SignInRequiredError(
                 "the API token is not valid", where="Authorization header", fix=_SIGN_IN_FIX
@@ -100,7 +95,7 @@ async def authenticate(host: Host, headers: Mapping[str, str], client_host: str)
             fix="plugins must not point at a Powerstrip server; call it with an API token",
         )
     if host.settings.dev_mode and _is_loopback(client_host):
-        return await ensure_user(host.sessions, DEV_USER, admin=True)
+        return await host.users.ensure(DEV_USER, admin=True)
     raise SignInRequiredError(
         "this API needs a signed-in user", where="Authorization header", fix=_SIGN_IN_FIX
     )
@@ -132,12 +127,7 @@ CurrentUser = Annotated[UserInfo, Depends(get_user)]
 
 
 async def get_admin(user: CurrentUser) -> UserInfo:
-    if not user.may("admin"):
-        raise AccessError(
-            "only an admin may do this, with a token that has the admin scope",
-            where=f"user {user.username}",
-            fix="ask an admin",
-        )
+    require_admin(user)
     return user
 
 
