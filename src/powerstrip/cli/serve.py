@@ -22,10 +22,9 @@ from powerstrip.cli.host import fail, load_settings, out_console, run
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
 from powerstrip.examples import ExampleConfig
-from powerstrip.host import Host
+from powerstrip.host import Host, display_url
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
-from powerstrip.store import display_url
 
 __all__ = ["serve"]
 

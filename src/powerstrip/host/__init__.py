@@ -58,6 +58,7 @@ from powerstrip.host.users import (
 )
 from powerstrip.net import OUTBOUND_HEADER
 from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
+from powerstrip.store import display_url
 
 __all__ = [
     "ALL_SCOPES",
@@ -128,6 +129,7 @@ __all__ = [
     "Users",
     "add_grant",
     "call_record",
+    "display_url",
     "ensure_user",
     "find_user",
     "hash_token",

@@ -13,8 +13,7 @@ from fastapi import APIRouter
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from powerstrip.errors import NotFoundError
-from powerstrip.host import ChatSummary, Host, UserInfo
-from powerstrip.registry import StoreEntry
+from powerstrip.host import ChatSummary, Host, StoreEntry, UserInfo
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import CheckedForm, CurrentVisitor, WebHost, WebUser

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from powerstrip.errors import NotFoundError, PowerstripError
-from powerstrip.registry import PluginDiff
+from powerstrip.host import PluginDiff
 from powerstrip.web.chat_pages import sidebar
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute
