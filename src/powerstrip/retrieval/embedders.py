@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,9 +235,14 @@ class WordLlamaEmbedder:
                     fix="reinstall it (pip install --force-reinstall wordllama)",
                 )
         folder = next(iter(files.values())).parent.parent
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         try:
+            # wordllama calls logging.basicConfig on import: keep the host's logging as it is.
             from wordllama import WordLlama
 
+            root.handlers[:] = handlers
+            root.setLevel(level)
             self._model = WordLlama.load(cache_dir=folder, disable_download=True)
         except Exception as exc:  # wordllama raises its own untyped errors
             raise EmbeddingError(

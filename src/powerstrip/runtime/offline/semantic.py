@@ -2,8 +2,9 @@
 
 Word matching misses "playoffs" for "postseason" and "record" for "wins". The router adds the
 cosine between the message and each operation's text in WordLlama's static token embeddings
-(the `l2_supercat` 256-d weights inside the `wordllama` wheel, MIT licence; loaded from the
-package folder with downloads disabled). A static model averages token vectors, so a message
+(the `l2_supercat` 256-d weights inside the `wordllama` wheel, MIT licence), loaded by the
+retrieval package's `WordLlamaEmbedder`: from the package folder, hash-checked, with downloads
+disabled. A static model averages token vectors, so a message
 costs ~0.1 ms; the packaged MiniLM sentence encoder of the retrieval package would cost 16-22
 ms a message on a 2-core machine, the whole turn budget. Loading takes about a second, once
 per process, on the first turn that needs it.
@@ -14,34 +15,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from powerstrip.retrieval import WordLlamaEmbedder
 
 __all__ = ["embed", "preload", "semantic_available"]
 
 logger = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
-_MODEL: list[Any] = []  # Any: wordllama's inference object; [] until loaded, [None] if absent
+_MODEL: list[WordLlamaEmbedder | None] = []  # [] until loaded, [None] if it cannot be
 
 
-def _model() -> Any:  # Any: WordLlamaInference (untyped package)
+def _model() -> WordLlamaEmbedder | None:
     with _LOCK:
         if not _MODEL:
-            root = logging.getLogger()
-            handlers, level = list(root.handlers), root.level
             try:
-                # wordllama calls logging.basicConfig on import: keep the host's logging as it is.
-                import wordllama
+                # Imported here, in the loader thread: the retrieval package (PDF and DOCX
+                # readers, indexes) is not part of importing the router.
+                from powerstrip.retrieval import WordLlamaEmbedder
 
-                root.handlers[:] = handlers
-                root.setLevel(level)
-
-                folder = Path(wordllama.__file__).parent
-                _MODEL.append(wordllama.WordLlama.load(cache_dir=folder, disable_download=True))
+                _MODEL.append(WordLlamaEmbedder())
             except Exception:  # the router still works on words alone
                 logger.exception("offline.semantic_unavailable")
                 _MODEL.append(None)
@@ -64,5 +62,4 @@ def embed(texts: Sequence[str]) -> NDArray[np.float32] | None:
     model = _model()
     if model is None or not texts:
         return None
-    vectors = np.asarray(model.embed(list(texts), norm=True), dtype=np.float32)
-    return vectors
+    return model.embed_sync(list(texts))
