@@ -2,9 +2,9 @@
 
 `open_page(url)` loads a page in headless Chromium and returns what a person would see (the
 body's text) and what scripts did (the value of `window.__pwned`, which a page that runs no
-script leaves undefined). Chromium is installed by `.ci/chromium.sh` (as the web tests do) when missing.
-Playwright's sync API runs in the calling thread: call it through `anyio.to_thread` from async
-tests (a running event loop refuses it).
+script leaves undefined). Chromium is installed by `.ci/chromium.sh`, as for the web tests, when
+missing. Playwright's sync API runs in the calling thread: call it through `anyio.to_thread`
+from async tests (a running event loop refuses it).
 """
 
 from __future__ import annotations
