@@ -131,6 +131,15 @@ class Settings(BaseSettings):
             "powerstrip.db`. PostgreSQL: `postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`."
         ),
     )
+    redis_url: str = Field(
+        default="",
+        repr=False,  # a Redis URL may carry a password
+        description=(
+            "Redis for state shared by several workers (turn locks, rate limits, the spec cache, "
+            "OAuth state, event fan-out) and the background job queue: `redis://[:PASSWORD@]HOST:"
+            "6379/DB` (`rediss://` for TLS). Unset: one process keeps that state in memory."
+        ),
+    )
     vault_keys: SecretStr = Field(
         default=SecretStr(""),
         description=(
