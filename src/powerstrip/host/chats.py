@@ -19,7 +19,7 @@ from typing import Any, Literal
 from weakref import WeakValueDictionary
 
 import anyio
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
@@ -57,6 +57,16 @@ __all__ = ["ChatSummary", "ChatView", "Chats", "PendingApproval"]
 logger = logging.getLogger(__name__)
 
 _TITLE_LIMIT = 300
+
+# The turn path's queries, built once (building a statement costs more than SQLite running it).
+_OWNER = select(ConversationRow.user_id, ConversationRow.deleted_at).where(
+    ConversationRow.id == bindparam("id")
+)
+_ENABLED = (
+    select(ConversationPlugin.conversation_id, ConversationPlugin.plugin_id)
+    .where(ConversationPlugin.conversation_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ConversationPlugin.enabled_at, ConversationPlugin.plugin_id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +338,9 @@ class Chats:
         await self._claim_decisions(
             user, conversation_id, list(pending), decisions, grants if complete else []
         )
+        if complete and isinstance(conversation.grants, StoreGrants):
+            for plugin_id, operation_id in grants:
+                conversation.grants.note(plugin_id, operation_id)
         async for event in conversation.resume(decisions):
             yield event
 
@@ -398,15 +411,20 @@ class Chats:
         # The ownership check, the enabled plugins and the history in one session: each
         # session is a connection checkout and a rollback on return, on every turn. The
         # history comes from the cache, topped up with what was written since.
+        grants = StoreGrants(self.sessions, user.id)
         async with self.sessions() as session:
-            row = await self._owned(session, user, conversation_id)
+            owner = (await session.execute(_OWNER, {"id": conversation_id})).one_or_none()
+            if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
+                raise _not_found(conversation_id)
             enabled = await self._enabled(session, [conversation_id])
+            plugin_ids = enabled.get(conversation_id, ())
             history = await self._histories.load(session, conversation_id)
-        summary = _summary(row, enabled.get(conversation_id, ()))
+            # "Always allow" asked about once here, not once per call.
+            await grants.load(session, plugin_ids)
         # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
         # the slowest plugin, not the sum of them.
         plugins = await asyncio.gather(
-            *(self._active(user, pid, conversation_id) for pid in summary.plugin_ids)
+            *(self._active(user, pid, conversation_id) for pid in plugin_ids)
         )
         return Conversation(
             conversation_id=conversation_id,
@@ -415,7 +433,7 @@ class Chats:
             plugins=[plugin for plugin in plugins if plugin is not None],
             history=history,
             recorder=StoreRecorder(self.sessions, conversation_id, user.id),
-            grants=StoreGrants(self.sessions, user.id),
+            grants=grants,
             subdivision=user.subdivision,
             max_steps=self.settings.max_steps,
         )
@@ -533,11 +551,7 @@ class Chats:
     ) -> ConversationRow:
         row = await session.get(ConversationRow, conversation_id)
         if row is None or row.user_id != user.id or row.deleted_at is not None:
-            raise NotFoundError(
-                f"no conversation {conversation_id}",
-                where="conversations",
-                fix="list your conversations to see their ids",
-            )
+            raise _not_found(conversation_id)
         return row
 
     async def _summary(self, user: UserInfo, conversation_id: str) -> ChatSummary:
@@ -552,17 +566,19 @@ class Chats:
     ) -> dict[str, tuple[int, ...]]:
         if not conversation_ids:
             return {}
-        rows = (
-            await session.execute(
-                select(ConversationPlugin.conversation_id, ConversationPlugin.plugin_id)
-                .where(ConversationPlugin.conversation_id.in_(conversation_ids))
-                .order_by(ConversationPlugin.enabled_at, ConversationPlugin.plugin_id)
-            )
-        ).all()
+        rows = (await session.execute(_ENABLED, {"ids": conversation_ids})).all()
         enabled: dict[str, list[int]] = {}
         for conversation_id, plugin_id in rows:
             enabled.setdefault(conversation_id, []).append(plugin_id)
         return {key: tuple(value) for key, value in enabled.items()}
+
+
+def _not_found(conversation_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"no conversation {conversation_id}",
+        where="conversations",
+        fix="list your conversations to see their ids",
+    )
 
 
 def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:

@@ -6,10 +6,11 @@ conversation service checks that before it adds one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError
@@ -42,14 +43,43 @@ def _unexpired() -> ColumnElement[bool]:
     return or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow())
 
 
+# The grants of a user for some plugins, still in force: read once when a turn starts.
+_GRANTED = select(Grant.plugin_id, Grant.operation_id).where(
+    Grant.user_id == bindparam("user_id"),
+    Grant.plugin_id.in_(bindparam("plugin_ids", expanding=True)),
+    or_(Grant.expires_at.is_(None), Grant.expires_at > bindparam("now")),
+)
+
+
 class StoreGrants:
-    """The runtime's `GrantChecker` for one user."""
+    """The runtime's `GrantChecker` for one user.
+
+    `load` reads the user's grants for a turn's plugins once, in a session the turn opens
+    anyway; a turn then asks about each call without a query of its own. Without it, each
+    question is a query.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], user_id: int) -> None:
         self.sessions = sessions
         self.user_id = user_id
+        self._held: set[tuple[int, str]] | None = None
+
+    async def load(self, session: AsyncSession, plugin_ids: Sequence[int]) -> None:
+        """Hold the user's grants in force for these plugins, read in `session`."""
+        rows = await session.execute(
+            _GRANTED,
+            {"user_id": self.user_id, "plugin_ids": list(plugin_ids), "now": utcnow()},
+        )
+        self._held = {(plugin_id, operation_id) for plugin_id, operation_id in rows}
+
+    def note(self, plugin_id: int, operation_id: str) -> None:
+        """A grant just written (the user's "always allow" in this turn)."""
+        if self._held is not None:
+            self._held.add((plugin_id, operation_id))
 
     async def allowed(self, plugin_id: str, operation_id: str) -> bool:
+        if self._held is not None:
+            return (int(plugin_id), operation_id) in self._held
         async with self.sessions() as session:
             found = await session.scalar(
                 select(Grant.id).where(

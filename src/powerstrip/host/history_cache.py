@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.host.recorder import MESSAGE_COLUMNS, message_from_columns
@@ -23,6 +23,15 @@ __all__ = ["HistoryCache"]
 
 # Conversations whose history one process keeps; the least recently used go first.
 _LIMIT = 64
+
+
+# Built once: a turn reads its history with it, and building a statement costs more than
+# running it.
+_AFTER = (
+    select(Message.seq, *MESSAGE_COLUMNS)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.seq > bindparam("seq"))
+    .order_by(Message.seq)
+)
 
 
 class HistoryCache:
@@ -38,11 +47,7 @@ class HistoryCache:
         with self._lock:
             held = self._held.get(conversation_id, ())
         rows = (
-            await session.execute(
-                select(Message.seq, *MESSAGE_COLUMNS)
-                .where(Message.conversation_id == conversation_id, Message.seq > len(held))
-                .order_by(Message.seq)
-            )
+            await session.execute(_AFTER, {"conversation_id": conversation_id, "seq": len(held)})
         ).all()
         expected = range(len(held) + 1, len(held) + len(rows) + 1)
         if held and [row[0] for row in rows] != list(expected):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
@@ -20,6 +20,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "StoreRecorder",
     "call_row",
+    "call_values",
     "message_from_columns",
     "message_from_row",
     "message_to_row",
@@ -96,6 +97,25 @@ def _arguments(text: str) -> dict[str, Any]:  # Any: JSON values
     return value if isinstance(value, dict) else {"_value": value}
 
 
+# The turn path's statements, built once: building a statement, and working out its cache key,
+# costs more than SQLite takes to run it, and a turn writes several messages.
+_MESSAGES = Message.metadata.tables[Message.__tablename__]
+_CONVERSATIONS = Conversation.metadata.tables[Conversation.__tablename__]
+_NEXT_SEQ = (
+    select(func.coalesce(func.max(_MESSAGES.c.seq), 0) + 1)
+    .where(_MESSAGES.c.conversation_id == bindparam("of_conversation"))
+    .scalar_subquery()
+)
+# The next seq is read in the INSERT itself: one round trip instead of two, and no window
+# between reading the last seq and writing the next one.
+_INSERT_MESSAGE = insert(_MESSAGES).values(seq=_NEXT_SEQ)
+_TOUCH_CONVERSATION = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("of_conversation"))
+    .values(updated_at=bindparam("updated_at"))
+)
+
+
 class StoreRecorder:
     """Writes one conversation's messages, calls and approval requests."""
 
@@ -113,33 +133,29 @@ class StoreRecorder:
 
     async def _insert_message(self, session: AsyncSession, message: ChatMessage) -> None:
         row = message_to_row(self.conversation_id, 0, message)
-        # The next seq is read in the INSERT itself: one round trip instead of two, and no
-        # window between reading the last seq and writing the next one.
-        next_seq = (
-            select(func.coalesce(func.max(Message.seq), 0) + 1)
-            .where(Message.conversation_id == self.conversation_id)
-            .scalar_subquery()
+        await session.execute(
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": self.conversation_id,
+                "of_conversation": self.conversation_id,
+                "role": row.role,
+                "content": row.content,
+                "tool_calls": row.tool_calls,
+                "tool_call_id": row.tool_call_id,
+                "created_at": utcnow(),
+            },
         )
         await session.execute(
-            insert(Message).values(
-                conversation_id=row.conversation_id,
-                seq=next_seq,
-                role=row.role,
-                content=row.content,
-                tool_calls=row.tool_calls,
-                tool_call_id=row.tool_call_id,
-            )
-        )
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == self.conversation_id)
-            .values(updated_at=utcnow())
+            _TOUCH_CONVERSATION, {"of_conversation": self.conversation_id, "updated_at": utcnow()}
         )
 
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
         async with transaction(self.sessions) as session:
-            session.add(call_row(outcome, self.conversation_id, self.user_id, int(plugin_id)))
+            await session.execute(
+                _INSERT_CALL,
+                call_values(outcome, self.conversation_id, self.user_id, int(plugin_id)),
+            )
             await self._insert_message(session, answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
@@ -154,32 +170,42 @@ class StoreRecorder:
             )
 
 
+_INSERT_CALL = insert(Call.metadata.tables[Call.__tablename__])
+
+
+def call_values(
+    outcome: CallOutcome, conversation_id: str | None, user_id: int, plugin_id: int
+) -> dict[str, Any]:  # Any: column values
+    """The column values of one call's ledger row (`conversation_id` None: for an MCP client)."""
+    return {
+        "id": outcome.call_id,
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "plugin_id": plugin_id,
+        "function_name": outcome.function_name[:64],
+        "operation_id": outcome.operation_id[:255],
+        "method": outcome.method[:10],
+        "url": storable(outcome.url),
+        "request": json.loads(json.dumps(outcome.request).replace("\\u0000", "\\ufffd")),
+        "status_code": outcome.status_code,
+        "outcome": outcome.outcome,
+        "error": None if outcome.error is None else storable(outcome.error),
+        "request_bytes": outcome.request_bytes,
+        "response_bytes": outcome.response_bytes,
+        "response_excerpt": storable(outcome.response_excerpt),
+        "truncated": outcome.truncated,
+        "attempts": outcome.attempts,
+        "duration_ms": outcome.duration_ms,
+        "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at,
+    }
+
+
 def call_row(
     outcome: CallOutcome, conversation_id: str | None, user_id: int, plugin_id: int
 ) -> Call:
     """The ledger row of one call (`conversation_id` None: made for an MCP client)."""
-    return Call(
-        id=outcome.call_id,
-        conversation_id=conversation_id,
-        user_id=user_id,
-        plugin_id=plugin_id,
-        function_name=outcome.function_name[:64],
-        operation_id=outcome.operation_id[:255],
-        method=outcome.method[:10],
-        url=storable(outcome.url),
-        request=json.loads(json.dumps(outcome.request).replace("\\u0000", "\\ufffd")),
-        status_code=outcome.status_code,
-        outcome=outcome.outcome,
-        error=None if outcome.error is None else storable(outcome.error),
-        request_bytes=outcome.request_bytes,
-        response_bytes=outcome.response_bytes,
-        response_excerpt=storable(outcome.response_excerpt),
-        truncated=outcome.truncated,
-        attempts=outcome.attempts,
-        duration_ms=outcome.duration_ms,
-        started_at=outcome.started_at,
-        finished_at=outcome.finished_at,
-    )
+    return Call(**call_values(outcome, conversation_id, user_id, plugin_id))
 
 
 async def record_call_outside_chat(

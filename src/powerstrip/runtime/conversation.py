@@ -195,6 +195,10 @@ class Conversation:
         # A plugin's function wins a name clash: the host's security model decides its calls.
         self.client_tools = [tool for tool in client_tools if self.find(tool.name)[0] is None]
         self.host_prompt = host_prompt or bool(self.plugins)
+        # The history with each tool result labelled with its plugin, and the namespace of each
+        # call's plugin, kept across the steps of a turn (`_messages`).
+        self._labelled: list[ChatMessage] = []
+        self._sources: dict[str, str] = {}
         # Tokens the model reported for this object's completions, when it reports them.
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -304,20 +308,23 @@ class Conversation:
 
     def _messages(self) -> list[ChatMessage]:
         """The system prompt and the history, each tool result labelled with its plugin."""
-        sources: dict[str, str] = {}
-        for message in self.history:
+        labelled = self._labelled
+        if len(labelled) > len(self.history):
+            labelled.clear()  # the history was replaced: label it again
+        # The history only grows during a turn, so only the messages added since the last step
+        # are labelled: a long conversation costs each step what its new messages cost.
+        for message in self.history[len(labelled) :]:
             for call in message.tool_calls:
                 plugin, _ = self.find(call.name)
                 if plugin is not None:
-                    sources[call.id] = plugin.toolset.namespace
-        labelled = [
-            replace(message, source_plugin=sources.get(message.tool_call_id or ""))
-            if message.role == "tool"
-            else message
-            for message in self.history
-        ]
+                    self._sources[call.id] = plugin.toolset.namespace
+            if message.role == "tool":
+                message = replace(
+                    message, source_plugin=self._sources.get(message.tool_call_id or "")
+                )
+            labelled.append(message)
         if not self.host_prompt:
-            return labelled
+            return list(labelled)
         return [ChatMessage("system", system_prompt(self.plugins)), *labelled]
 
     def _tools(self) -> list[ToolSpec]:

@@ -1,0 +1,167 @@
+"""The database work of one chat turn: SQL statements, commits and CPU per turn, in-process.
+
+The sports example runs in its own process (`powerstrip example serve sports`); the host runs in
+this one, so every statement the turn sends can be counted on the engine (SQLAlchemy's cursor
+events). A turn is `host.chats.send` with the message "show the teams of the 2024 season": one
+call to the plugin, its spec revalidated, everything recorded, as through the REST API.
+
+Prints statements and commits per turn (by kind), and the process's CPU per turn; `--profile`
+adds the functions that cost the most (cProfile, cumulative).
+
+    .venv/bin/python bench/turn_statements.py [--turns 200] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import cProfile
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from powerstrip.host import Host, ensure_user
+from powerstrip.host.grants import add_grant
+from powerstrip.runtime import CallFinished, ErrorEvent
+from powerstrip.settings import Settings
+
+MESSAGE = "show the teams of the 2024 season"
+OPERATION = "list_teams"
+POWERSTRIP = Path(sys.executable).with_name("powerstrip")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"{child.args} exited")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
+
+
+class StatementCounter:
+    """Counts the statements an engine sends, by their first word, and its commits."""
+
+    def __init__(self) -> None:
+        self.kinds: collections.Counter[str] = collections.Counter()
+        self.commits = 0
+
+    def attach(self, host: Host) -> None:
+        sync_engine = host.engine.sync_engine
+
+        @event.listens_for(sync_engine, "before_cursor_execute")
+        def statement(*args: Any) -> None:  # Any: SQLAlchemy's event signature
+            words = str(args[2]).split(None, 1)
+            self.kinds[words[0].upper() if words else "?"] += 1
+
+        @event.listens_for(sync_engine, "commit")
+        def commit(*args: Any) -> None:
+            self.commits += 1
+
+    def reset(self) -> None:
+        self.kinds.clear()
+        self.commits = 0
+
+
+def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        port = free_port()
+        env = {key: value for key, value in os.environ.items() if not key.startswith("POWERSTRIP_")}
+        example = [str(POWERSTRIP), "example", "serve", "sports", "--port", str(port)]
+        example += ["--data-dir", str(data / "examples")]
+        with (data / "example.log").open("wb") as log:
+            child = subprocess.Popen(example, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            base = f"http://localhost:{port}"
+            wait_for(f"{base}/.well-known/ai-plugin.json", child)
+            asyncio.run(in_host(Settings(dev_mode=True, data_dir=data / "host"), base, args))
+        finally:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+async def in_host(settings: Settings, plugin_url: str, args: argparse.Namespace) -> None:
+    host = await Host.start(settings)
+    try:
+        await measure(host, plugin_url, args)
+    finally:
+        await host.aclose()
+
+
+async def measure(host: Host, plugin_url: str, args: argparse.Namespace) -> None:
+    plugin = await host.registry.add_plugin(plugin_url)
+    await host.registry.set_verified(plugin.id, True)
+    user = await ensure_user(host.sessions, "bench")
+    await host.registry.install(user.id, plugin.id)
+    await add_grant(host.sessions, user.id, plugin.id, OPERATION, ttl_days=0)
+    chat = await host.chats.create(user, title="bench", plugin_ids=(plugin.id,))
+
+    async def turn() -> None:
+        calls = 0
+        async for item in host.chats.send(user, chat.id, MESSAGE):
+            if isinstance(item, ErrorEvent):
+                raise SystemExit(f"the turn failed: {item.message}")
+            calls += isinstance(item, CallFinished) and item.outcome == "ok"
+        if calls != 1:
+            raise SystemExit(f"expected one call, the turn made {calls}")
+
+    for _ in range(5):  # warm the caches and the plugin's connection
+        await turn()
+    counter = StatementCounter()
+    counter.attach(host)
+    profiler = cProfile.Profile() if args.profile else None
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for _ in range(args.turns):
+        await turn()
+    if profiler:
+        profiler.disable()
+    cpu = time.process_time() - cpu
+    wall = time.perf_counter() - wall
+    per = args.turns
+    kinds = ", ".join(f"{kind} {count / per:.1f}" for kind, count in counter.kinds.most_common())
+    print(f"{per} turns, each: {sum(counter.kinds.values()) / per:.1f} statements ({kinds})")
+    print(f"  commits per turn: {counter.commits / per:.1f}")
+    print(f"  CPU per turn: {1000 * cpu / per:.2f} ms (this process: host and driver)")
+    print(f"  wall per turn: {1000 * wall / per:.2f} ms (plugin call included)")
+    if profiler:
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print the costliest functions")
+    parser.add_argument("--top", type=int, default=60, help="functions shown with --profile")
+    parser.add_argument(
+        "--sort", default="cumulative", help="cProfile order: cumulative, tottime, ncalls"
+    )
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
