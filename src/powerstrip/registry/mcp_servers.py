@@ -371,6 +371,11 @@ async def _store_first_listing(
         plugin = await load_plugin(session, plugin_id, lock=True)
         if plugin.spec_body is not None:
             return document  # another user's first listing won the race
+        # Named after its host until now: the server's own name, as for a server listed at
+        # add (no tool of it has been offered, called or allowed under the old name).
+        wanted = mcp_namespace(info, fallback=plugin.name_for_model)
+        if wanted != plugin.name_for_model:
+            plugin.name_for_model = await _free_namespace(session, wanted)
         namespace = plugin.name_for_model
         plugin.spec_body = document
         plugin.spec_fetched_at = now()

@@ -149,6 +149,9 @@ class SpecCache:
             listed = await self._relist(
                 plugin_id, target, namespace, body, auth_type=auth_type, user_id=user_id
             )
+            if listed is not None and body is None:
+                # The first listing named the plugin after the server: read it back.
+                return await self.tools(plugin_id, revalidate=False)
             if listed is not None:
                 body, fresh = listed, True
         if body is None:
