@@ -76,11 +76,12 @@ def authorization_url(
     state: str,
     redirect_uri: str,
     code_challenge: str,
+    resource: str | None = None,
 ) -> str:
     """Where to send the user's browser (step 1): `client_url` plus the flow's parameters.
 
     Parameters already in `client_url` are kept; PKCE is added, which providers that do not
-    know it ignore.
+    know it ignore. `resource` (RFC 8707) names the server the token is for (MCP sends it).
     """
     parts = urlsplit(client_url)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -93,6 +94,8 @@ def authorization_url(
         ("code_challenge", code_challenge),
         ("code_challenge_method", "S256"),
     ]
+    if resource:
+        query.append(("resource", resource))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -176,30 +179,36 @@ def _token_set(data: dict[str, Any]) -> TokenSet:  # Any: JSON values
     )
 
 
+def _add_optional(fields: dict[str, str], **values: str | None) -> None:
+    fields.update({name: value for name, value in values.items() if value})
+
+
 async def exchange_code(
     client: GuardedClient,
     *,
     token_url: str,
     content_type: str,
     client_id: str,
-    client_secret: str,
+    client_secret: str | None,
     code: str,
     redirect_uri: str,
     code_verifier: str,
     origin: str | None = None,
+    resource: str | None = None,
 ) -> TokenSet:
     """Step 3: trade the code for tokens at `authorization_url`, in the manifest's content type.
 
-    `origin` is the plugin's manifest URL, on whose behalf the token endpoint is called.
+    `origin` is the plugin's manifest URL, on whose behalf the token endpoint is called. A
+    public client (no `client_secret`, as MCP's registered clients are) proves itself by PKCE.
     """
     fields = {
         "grant_type": "authorization_code",
         "client_id": client_id,
-        "client_secret": client_secret,
         "code": code,
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
+    _add_optional(fields, client_secret=client_secret, resource=resource)
     return await _token_request(client, token_url, content_type, fields, "code exchange", origin)
 
 
@@ -209,17 +218,18 @@ async def refresh_tokens(
     token_url: str,
     content_type: str,
     client_id: str,
-    client_secret: str,
+    client_secret: str | None,
     refresh_token: str,
     origin: str | None = None,
+    resource: str | None = None,
 ) -> TokenSet:
     """Step 5: new tokens from a refresh token; a provider may keep the old refresh token."""
     fields = {
         "grant_type": "refresh_token",
         "client_id": client_id,
-        "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
+    _add_optional(fields, client_secret=client_secret, resource=resource)
     tokens = await _token_request(client, token_url, content_type, fields, "token refresh", origin)
     if tokens.refresh_token is None:
         return TokenSet(

@@ -6,7 +6,12 @@ from powerstrip.check.directory import (
     find_manifests,
     plugin_manifest_in,
 )
-from powerstrip.check.mcp_server import check_mcp_server, mcp_findings, mcp_namespace
+from powerstrip.check.mcp_server import (
+    check_listed,
+    check_mcp_server,
+    mcp_findings,
+    mcp_namespace,
+)
 from powerstrip.check.render import render_report, render_summary, report_json, summary_json
 from powerstrip.check.report import CheckReport, ToolSummary
 from powerstrip.check.runner import SpecSource, check_manifest_file, check_url, evaluate
@@ -17,6 +22,7 @@ __all__ = [
     "SpecSource",
     "ToolSummary",
     "check_directory",
+    "check_listed",
     "check_manifest_file",
     "check_mcp_server",
     "check_url",

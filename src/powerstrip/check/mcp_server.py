@@ -11,7 +11,7 @@ see it, with the consequential flag its annotations give it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -25,7 +25,7 @@ from powerstrip.mcp_client import McpServerInfo, McpTarget, list_tools, toolset_
 from powerstrip.mcp_client import tools_document as stored_tools
 from powerstrip.net import GuardedClient
 
-__all__ = ["check_mcp_server", "mcp_findings", "mcp_namespace"]
+__all__ = ["check_listed", "check_mcp_server", "mcp_findings", "mcp_namespace"]
 
 # MCP's tool names: 1 to 128 of these characters (the specification's SHOULD, which clients
 # and Powerstrip's own function names rely on).
@@ -176,12 +176,15 @@ def _treatment(tools: Sequence[ToolSummary]) -> list[Finding]:
 
 
 async def check_mcp_server(
-    target: McpTarget, client: GuardedClient
+    target: McpTarget, client: GuardedClient, *, headers: Mapping[str, str] | None = None
 ) -> tuple[CheckReport, McpServerInfo | None]:
-    """The report on one MCP server, and what it said about itself (None: it could not be read)."""
+    """The report on one MCP server, and what it said about itself (None: it could not be read).
+
+    `headers` go with the listing (a key, for a server that lists only for its users).
+    """
     report = CheckReport(target=target.name, api_base_url=target.url)
     try:
-        info = await list_tools(client, target)
+        info = await list_tools(client, target, headers=headers)
     except NetError as exc:
         report.add(
             [
@@ -194,9 +197,15 @@ async def check_mcp_server(
             ]
         )
         return report, None
+    return check_listed(target, info), info
+
+
+def check_listed(target: McpTarget, info: McpServerInfo) -> CheckReport:
+    """The report on a tool list already read from the server."""
+    report = CheckReport(target=target.name, api_base_url=target.url)
     report.add(mcp_findings(info))
     namespace = mcp_namespace(info)
     toolset = toolset_from_document(namespace, stored_tools(info.tools))
     report.tools = [ToolSummary.from_tool(tool) for tool in toolset.tools]
     report.add(_treatment(report.tools))
-    return report, info
+    return report

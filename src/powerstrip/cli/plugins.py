@@ -25,6 +25,7 @@ from powerstrip.cli.host import (
     run,
 )
 from powerstrip.cli.invocation import powerstrip_command
+from powerstrip.cli.register import read_secret
 from powerstrip.errors import NotFoundError, RegistryError
 from powerstrip.host import Host, PluginDiff, PluginInfo, UserInfo
 
@@ -99,17 +100,47 @@ def add_mcp(
     user_key: Annotated[
         bool, typer.Option("--user-key", help="Each user installs it with their own key.")
     ] = False,
+    service_key: Annotated[
+        bool,
+        typer.Option(
+            "--service-key",
+            help="Admins: one key for every user's calls (asked for, not shown; or read from "
+            "standard input with --service-key-stdin).",
+        ),
+    ] = False,
+    service_key_stdin: Annotated[
+        bool, typer.Option("--service-key-stdin", help="Read the service key from stdin.")
+    ] = False,
+    oauth: Annotated[
+        bool,
+        typer.Option(
+            "--oauth",
+            help="Each user signs in at the server's authorization server (found by itself "
+            "when the server answers 401).",
+        ),
+    ] = False,
     user: UserOption = "dev",
     dev: DevOption = False,
 ) -> None:
     """Add an MCP server as a plugin: its tools beside the OpenAPI plugins' in the store."""
     argv = shlex.split(command) if command else []
+    key = (
+        read_secret("the service key", from_stdin=service_key_stdin)
+        if service_key or service_key_stdin
+        else None
+    )
 
     async def main() -> None:
         async with open_host(load_settings(dev=dev)) as host:
             me = await acting_user(host, user)
-            plugin = await host.mcp_servers.add(me, url=url, command=argv, user_key=user_key)
+            plugin = await host.mcp_servers.add(
+                me, url=url, command=argv, user_key=user_key, service_key=key, oauth=oauth
+            )
         out_console.print(f"Added {_describe(plugin)}: MCP server {escape(plugin.manifest_url)}")
+        if plugin.auth_type == "oauth":
+            out_console.print(
+                "Its users sign in when they install it (the install prints the sign-in link)."
+            )
         out_console.print(f"Install it: {escape(powerstrip_command())} plugins install {plugin.id}")
 
     run(main())

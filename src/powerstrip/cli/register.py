@@ -103,7 +103,7 @@ def _secrets(
                 where=f"plugin {plugin.id}",
                 fix="pass --service-key-stdin, or nothing to be asked for the key",
             )
-        return {"service_key": _secret("the service key", from_stdin=service_key_stdin)}
+        return {"service_key": read_secret("the service key", from_stdin=service_key_stdin)}
     if plugin.auth_type == "oauth":
         if service_key_stdin:
             raise RegistryError(
@@ -112,7 +112,7 @@ def _secrets(
                 fix="pass --client-id and --client-secret-stdin, or nothing to be asked",
             )
         chosen_id = client_id or typer.prompt("OAuth client id").strip()
-        secret = _secret("the OAuth client secret", from_stdin=client_secret_stdin)
+        secret = read_secret("the OAuth client secret", from_stdin=client_secret_stdin)
         return {"client_id": chosen_id, "client_secret": secret}
     raise RegistryError(
         f"plugin {name!r} uses {plugin.auth_type} auth: it has nothing to register",
@@ -121,7 +121,7 @@ def _secrets(
     )
 
 
-def _secret(what: str, *, from_stdin: bool) -> str:
+def read_secret(what: str, *, from_stdin: bool) -> str:
     value = (
         sys.stdin.readline()
         if from_stdin

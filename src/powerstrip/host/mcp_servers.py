@@ -12,10 +12,12 @@ import logging
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from powerstrip.auth import check_key
 from powerstrip.errors import AccessError, InvalidInputError
 from powerstrip.host.users import UserInfo
 from powerstrip.mcp_client import McpTarget
 from powerstrip.registry import PluginInfo, Registry
+from powerstrip.registry.mcp_servers import McpAuth
 from powerstrip.settings import Settings
 
 __all__ = ["McpServers"]
@@ -37,8 +39,41 @@ class McpServers:
         url: str | None = None,
         command: Sequence[str] = (),
         user_key: bool = False,
+        service_key: str | None = None,
+        oauth: bool = False,
     ) -> PluginInfo:
-        """Check and store the server at `url` (or `command`); `user_key`: a key per user."""
+        """Check and store the server at `url` (or `command`).
+
+        `user_key`: each user installs it with their own key. `service_key` (admins only): one
+        key for every user's calls, sealed in the vault. `oauth`: each user signs in at the
+        server's authorization server; a server that answers 401 without a key is taken to be
+        one (from its protected resource metadata).
+        """
+        chosen = [
+            name
+            for name, on in (
+                ("user_key", user_key),
+                ("service_key", bool(service_key)),
+                ("oauth", oauth),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise InvalidInputError(
+                f"choose one way to authenticate, not {' and '.join(chosen)}",
+                where="mcp server auth",
+                fix="give a user key, a service key or OAuth, one of them",
+            )
+        if service_key:
+            check_key("service_key", service_key)
+            if not user.is_admin:
+                # Every user's calls would act as the one account the key belongs to.
+                raise AccessError(
+                    "only an admin may add an MCP server with a service key: every user's "
+                    "calls act as that key's account",
+                    where="mcp server service_key",
+                    fix="ask an admin, or add it with a key per user (user_key)",
+                )
         if (url is None) == (not command):
             raise InvalidInputError(
                 "name the MCP server by a URL or by a command, one of them",
@@ -53,9 +88,9 @@ class McpServers:
                     where="mcp server command",
                     fix="add the server by its URL, or ask an admin",
                 )
-            if user_key:
+            if chosen:
                 raise InvalidInputError(
-                    "a command server takes no user key: it runs on this machine",
+                    "a command server takes no key and no sign-in: it runs on this machine",
                     where="mcp server command",
                     fix="add it without a key",
                 )
@@ -71,4 +106,15 @@ class McpServers:
                     fix="give the server's streamable-HTTP endpoint, e.g. https://example.com/mcp",
                 )
             target = McpTarget(url=url.strip())
-        return await self.registry.add_mcp_server(target, auth="user_http" if user_key else "none")
+        auth: McpAuth = (
+            "user_http"
+            if user_key
+            else "service_http"
+            if service_key
+            else "oauth"
+            if oauth
+            else "none"
+        )
+        return await self.registry.add_mcp_server(
+            target, auth=auth, adder_id=user.id, service_key=service_key or None
+        )

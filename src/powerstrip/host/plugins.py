@@ -100,7 +100,7 @@ class Plugins:
     async def refresh(self, user: UserInfo, plugin_id: int) -> PluginDiff:
         """Fetch the plugin again and report what changed."""
         await self.get(user, plugin_id)
-        return await self._registry.refresh_plugin(plugin_id)
+        return await self._registry.refresh_plugin(plugin_id, user_id=user.id)
 
     async def operations(self, user: UserInfo, plugin_id: int) -> list[OperationView]:
         """The plugin's operations as the model sees them, with their consequential flag."""
@@ -130,7 +130,8 @@ class Plugins:
         link = self._links.link(user.id, plugin_id) if auth_type == "oauth" else None
         # The install is done: a spec that cannot be had right now is a note, not a failure.
         try:
-            tools = await self._registry.tools(plugin_id, revalidate=False)
+            # An MCP server that lists for its users only is listed with this user's key.
+            tools = await self._registry.tools(plugin_id, revalidate=False, user_id=user.id)
         except PowerstripError as exc:
             return InstallResult(
                 plugin_id, auth_type, link, (), f"the operations could not be listed now: {exc}"

@@ -241,7 +241,7 @@ class ToolCalls:
                 e for e in entries if FunctionNamer(e.plugin.name_for_model).namespace == prefix
             ]
             entries = named or entries
-        loaded = await asyncio.gather(*(self._tools_of(entry) for entry in entries))
+        loaded = await asyncio.gather(*(self._tools_of(user, entry) for entry in entries))
         found: list[_Found] = []
         seen: set[str] = set()
         for items in loaded:
@@ -252,9 +252,10 @@ class ToolCalls:
                     found.append(item)
         return found
 
-    async def _tools_of(self, entry: StoreEntry) -> list[_Found]:
+    async def _tools_of(self, user: UserInfo, entry: StoreEntry) -> list[_Found]:
         try:
-            cached = await self.registry.tools(entry.plugin.id)
+            # An MCP server with per-user credentials lists with this user's, for them only.
+            cached = await self.registry.tools(entry.plugin.id, user_id=user.id)
         except PowerstripError as exc:
             logger.warning(
                 "tool_calls.plugin_unavailable plugin=%s error=%s", entry.plugin.id, exc.message

@@ -33,6 +33,7 @@ __all__ = [
     "McpCallResult",
     "McpServerError",
     "McpServerInfo",
+    "McpUnauthorizedError",
     "call_tool",
     "list_tools",
     "open_client",
@@ -45,6 +46,26 @@ _MAX_TOOLS = 500
 
 class McpServerError(NetError):
     """The MCP server answered, but not as MCP says (or with an error for the whole request)."""
+
+
+class McpUnauthorizedError(McpServerError):
+    """The server answered 401: no credential, or one it refused.
+
+    `challenge` is its `WWW-Authenticate` header (where an OAuth server names its protected
+    resource metadata), "" when it sent none.
+    """
+
+    challenge: str = ""
+
+
+def _unauthorized(target: McpTarget, challenge: str) -> McpUnauthorizedError:
+    error = McpUnauthorizedError(
+        "the MCP server refused the request without a valid credential (401)",
+        where=target.name,
+        fix="install the plugin with your key, or sign in to it again",
+    )
+    error.challenge = challenge
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +155,16 @@ async def open_client(
     *,
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - a budget, enforced with fail_after
+    transport: GuardedMcpTransport | None = None,
 ) -> AsyncIterator[Client]:
-    """A connected `mcp.Client` for `target`; HTTP through `client`, on behalf of its URL."""
+    """A connected `mcp.Client` for `target`; HTTP through `client`, on behalf of its URL.
+
+    `transport` (one made for this target and `client`) lets the caller see a 401 afterwards.
+    """
     budget = client.policy.call_timeout if timeout is None else timeout
     if target.url is not None:
-        transport = GuardedMcpTransport(client, origin=target.url, timeout=budget)
+        if transport is None:
+            transport = GuardedMcpTransport(client, origin=target.url, timeout=budget)
         http = httpx2.AsyncClient(transport=transport, headers=dict(headers or {}))
         async with (
             http,
@@ -163,6 +189,25 @@ async def open_client(
         yield connected
 
 
+def _transport(
+    client: GuardedClient, target: McpTarget, budget: float
+) -> GuardedMcpTransport | None:
+    if target.url is None:
+        return None
+    return GuardedMcpTransport(client, origin=target.url, timeout=budget)
+
+
+def _failure(
+    exc: BaseException, target: McpTarget, transport: GuardedMcpTransport | None
+) -> PowerstripError:
+    """The error an exchange ended with: a 401 says so, whatever the SDK made of it."""
+    if transport is not None and transport.unauthorized is not None:
+        inner = _first_error(exc)
+        if not isinstance(inner, NetError) or isinstance(inner, McpServerError):
+            return _unauthorized(target, transport.unauthorized)
+    return _as_powerstrip(exc, target)
+
+
 async def list_tools(
     client: GuardedClient,
     target: McpTarget,
@@ -172,9 +217,12 @@ async def list_tools(
 ) -> McpServerInfo:
     """The server's name, instructions and tools (every page, at most 500 tools)."""
     budget = client.policy.fetch_timeout if timeout is None else timeout
+    transport = _transport(client, target, budget)
     try:
         with anyio.fail_after(budget * 2):
-            async with open_client(client, target, headers=headers, timeout=budget) as session:
+            async with open_client(
+                client, target, headers=headers, timeout=budget, transport=transport
+            ) as session:
                 tools: list[dict[str, Any]] = []
                 cursor: str | None = None
                 while len(tools) < _MAX_TOOLS:
@@ -190,7 +238,7 @@ async def list_tools(
                 instructions = session.instructions or ""
     except Exception as exc:
         _DISCOVERED.pop(target.name, None)
-        raise _as_powerstrip(exc, target) from None
+        raise _failure(exc, target, transport) from None
     logger.info("mcp_client.list target=%s tools=%s", target.host, len(tools))
     return McpServerInfo(
         name=info.name if info is not None else "",
@@ -211,13 +259,16 @@ async def call_tool(
 ) -> McpCallResult:
     """Call one tool; its text (structured content as JSON when it gave no text)."""
     budget = client.policy.call_timeout if timeout is None else timeout
+    transport = _transport(client, target, budget)
     try:
         with anyio.fail_after(budget * 2):
-            async with open_client(client, target, headers=headers, timeout=budget) as session:
+            async with open_client(
+                client, target, headers=headers, timeout=budget, transport=transport
+            ) as session:
                 result = await session.call_tool(name, dict(arguments))
     except Exception as exc:
         _DISCOVERED.pop(target.name, None)
-        raise _as_powerstrip(exc, target) from None
+        raise _failure(exc, target, transport) from None
     parts = [
         block.text if isinstance(block, types.TextContent) else f"[{block.type} content]"
         for block in result.content

@@ -4,7 +4,9 @@ The SDK speaks HTTP with `httpx2`; this transport hands each request to `Guarded
 (address guard, TLS policy, domain and origin rules, no redirects, size cap, time budget) and
 gives the SDK the fully read answer. The standalone GET stream for server notifications is
 answered 405 here, as a server without one would: a plugin call needs only the answers to its
-own requests, and a stream held open would outlive the call.
+own requests, and a stream held open would outlive the call. A 401 is kept (`unauthorized`,
+its `WWW-Authenticate` challenge): the SDK turns it into an anonymous error, and the caller
+needs to know the credential was refused (to refresh it, or to discover the server's OAuth).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class GuardedMcpTransport(httpx2.AsyncBaseTransport):
         self.client = client
         self.origin = origin
         self.timeout = timeout
+        # The `WWW-Authenticate` of the last 401 answer ("" when it had none), else None.
+        self.unauthorized: str | None = None
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method == "GET":
@@ -45,6 +49,8 @@ class GuardedMcpTransport(httpx2.AsyncBaseTransport):
             timeout=self.timeout,
             origin=self.origin,
         )
+        if response.status_code == 401:
+            self.unauthorized = response.headers.get("www-authenticate", "")
         return httpx2.Response(
             response.status_code,
             headers=list(response.headers.multi_items()),

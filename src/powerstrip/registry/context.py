@@ -27,6 +27,7 @@ __all__ = [
     "load_registration",
     "now",
     "plugin_not_found",
+    "redirect_uri",
     "require_not_banned",
     "service_key_context",
     "verifier_context",
@@ -41,6 +42,11 @@ class RegistryContext:
     vault: Vault
     client: GuardedClient
     settings: Settings
+
+
+def redirect_uri(public_url: str, plugin_id: int) -> str:
+    """Where the provider sends the user back: `PUBLIC_URL/aip/PLUGIN_ID/oauth/callback`."""
+    return f"{public_url.rstrip('/')}/aip/{plugin_id}/oauth/callback"
 
 
 def now() -> datetime:

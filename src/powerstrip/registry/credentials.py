@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.auth import TokenSet, authorization_header, refresh_tokens
 from powerstrip.errors import OAuthError, RegistryError
-from powerstrip.plugin import AuthType, OAuthAuth
-from powerstrip.registry.catalog import stored_manifest
+from powerstrip.plugin import AuthType
 from powerstrip.registry.context import (
     RegistryContext,
     client_secret_context,
@@ -29,10 +27,17 @@ from powerstrip.registry.context import (
     require_not_banned,
     service_key_context,
 )
+from powerstrip.registry.oauth_endpoints import oauth_endpoints
 from powerstrip.runtime import AuthMaterial
 from powerstrip.store import Credential, Install, Plugin, Registration, transaction
 
-__all__ = ["PluginCredentials", "credentials_for", "refresh_credentials", "store_tokens"]
+__all__ = [
+    "PluginCredentials",
+    "credentials_for",
+    "refresh_credentials",
+    "service_credentials",
+    "store_tokens",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +133,32 @@ def _material(auth_type: AuthType, authorization_type: str | None, secret: str) 
     )
 
 
+async def service_credentials(ctx: RegistryContext, plugin_id: int) -> AuthMaterial:
+    """The service key of a `service_http` plugin, for what is done for no one user (an MCP
+    server's tool listing); RegistryError when none is registered and verified."""
+    async with ctx.sessions() as session:
+        plugin = await session.get(Plugin, plugin_id)
+        registration = (
+            await session.execute(select(Registration).where(Registration.plugin_id == plugin_id))
+        ).scalar_one_or_none()
+    if plugin is None:
+        raise plugin_not_found(plugin_id)
+    if (
+        AuthType(plugin.auth_type) is not AuthType.SERVICE_HTTP
+        or registration is None
+        or registration.service_key_sealed is None
+        or registration.token_verified_at is None
+    ):
+        raise RegistryError(
+            f"plugin {plugin.name_for_model!r} has no verified service key",
+            where=f"plugin {plugin_id}",
+            fix="register the service key",
+        )
+    authorization_type = (plugin.manifest.get("auth") or {}).get("authorization_type")
+    key = ctx.vault.open(registration.service_key_sealed, context=service_key_context(plugin_id))
+    return _material(AuthType.SERVICE_HTTP, authorization_type, key)
+
+
 async def credentials_for(ctx: RegistryContext, user_id: int, plugin_id: int) -> AuthMaterial:
     """The headers that authenticate `user_id`'s calls to `plugin_id`, and their secrets."""
     loaded = await _load(ctx, user_id, plugin_id)
@@ -187,26 +218,32 @@ async def refresh_credentials(
     if stale is not None and current.secret_sealed != stale.secret_sealed:
         access = ctx.vault.open(current.secret_sealed, context=context)
         return _material(AuthType.OAUTH, None, access)
-    if current.refresh_sealed is None or not loaded.client_id or not loaded.client_secret_sealed:
+    if current.refresh_sealed is None or not loaded.client_id:
+        return None
+    try:
+        endpoints = oauth_endpoints(plugin)
+    except RegistryError:
+        return None
+    if not loaded.client_secret_sealed and not endpoints.public_client:
         return None
     refresh_token = ctx.vault.open(
         current.refresh_sealed, context=credential_context(user_id, plugin_id, "refresh")
     )
-    client_secret = ctx.vault.open(
-        loaded.client_secret_sealed, context=client_secret_context(plugin_id)
+    client_secret = (
+        ctx.vault.open(loaded.client_secret_sealed, context=client_secret_context(plugin_id))
+        if loaded.client_secret_sealed
+        else None
     )
-    auth = stored_manifest(plugin).auth
-    if not isinstance(auth, OAuthAuth):
-        return None
     try:
         tokens = await refresh_tokens(
             ctx.client,
-            token_url=urljoin(plugin.manifest_url, auth.authorization_url),
-            content_type=auth.authorization_content_type,
+            token_url=endpoints.token_url,
+            content_type=endpoints.content_type,
             client_id=loaded.client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
             origin=plugin.manifest_url,
+            resource=endpoints.resource,
         )
     except OAuthError as exc:
         logger.info("registry.refresh_failed user=%s plugin=%s error=%s", user_id, plugin_id, exc)

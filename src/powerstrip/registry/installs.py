@@ -25,6 +25,7 @@ from powerstrip.registry.context import (
     load_registration,
     require_not_banned,
 )
+from powerstrip.registry.mcp_servers import MCP_KEY
 from powerstrip.store import (
     Conversation,
     ConversationPlugin,
@@ -110,7 +111,13 @@ async def _check_registered(session: AsyncSession, plugin: Plugin, auth_type: Au
     missing = (
         registration is None
         or (auth_type is AuthType.SERVICE_HTTP and registration.service_key_sealed is None)
-        or (auth_type is AuthType.OAUTH and registration.oauth_client_secret_sealed is None)
+        or (auth_type is AuthType.OAUTH and not registration.oauth_client_id)
+        or (
+            auth_type is AuthType.OAUTH
+            and registration.oauth_client_secret_sealed is None
+            # An MCP server's client is Powerstrip's own public one (PKCE, no secret).
+            and MCP_KEY not in plugin.manifest
+        )
     )
     if missing:
         raise RegistryError(

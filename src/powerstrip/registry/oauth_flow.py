@@ -10,14 +10,11 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import timedelta
-from urllib.parse import urljoin
 
 from sqlalchemy import delete, update
 
 from powerstrip.auth import authorization_url, exchange_code, new_pkce, new_state, state_hash
 from powerstrip.errors import OAuthError, RegistryError
-from powerstrip.plugin import OAuthAuth
-from powerstrip.registry.catalog import stored_manifest
 from powerstrip.registry.context import (
     RegistryContext,
     client_secret_context,
@@ -25,10 +22,12 @@ from powerstrip.registry.context import (
     load_plugin,
     load_registration,
     now,
+    redirect_uri,
     require_not_banned,
     verifier_context,
 )
 from powerstrip.registry.credentials import store_tokens
+from powerstrip.registry.oauth_endpoints import oauth_endpoints
 from powerstrip.store import OAuthState, transaction
 
 __all__ = ["begin_oauth", "finish_oauth", "redirect_uri"]
@@ -37,11 +36,6 @@ logger = logging.getLogger(__name__)
 
 _STATE_REFUSED = "the sign-in link is not valid"
 _START_AGAIN = "start the sign-in again from the plugin's install page"
-
-
-def redirect_uri(public_url: str, plugin_id: int) -> str:
-    """Where the provider sends the user back: `PUBLIC_URL/aip/PLUGIN_ID/oauth/callback`."""
-    return f"{public_url.rstrip('/')}/aip/{plugin_id}/oauth/callback"
 
 
 async def begin_oauth(ctx: RegistryContext, user_id: int, plugin_id: int, session_id: str) -> str:
@@ -55,13 +49,7 @@ async def begin_oauth(ctx: RegistryContext, user_id: int, plugin_id: int, sessio
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id)
         require_not_banned(plugin)
-        auth = stored_manifest(plugin).auth
-        if not isinstance(auth, OAuthAuth):
-            raise RegistryError(
-                f"plugin {plugin.name_for_model!r} does not use OAuth",
-                where=f"plugin {plugin_id}",
-                fix="install it without signing in",
-            )
+        endpoints = oauth_endpoints(plugin)
         if await load_install(session, user_id, plugin_id) is None:
             raise RegistryError(
                 f"plugin {plugin.name_for_model!r} is not installed for this user",
@@ -91,12 +79,13 @@ async def begin_oauth(ctx: RegistryContext, user_id: int, plugin_id: int, sessio
         client_id = registration.oauth_client_id
     logger.info("registry.oauth_begin user=%s plugin=%s", user_id, plugin_id)
     return authorization_url(
-        urljoin(plugin.manifest_url, auth.client_url),
+        endpoints.client_url,
         client_id=client_id,
-        scope=auth.scope,
+        scope=endpoints.scope,
         state=state,
         redirect_uri=redirect,
         code_challenge=challenge,
+        resource=endpoints.resource,
     )
 
 
@@ -138,31 +127,35 @@ async def finish_oauth(
         verifier = ctx.vault.open(row.code_verifier_sealed, context=verifier_context(hashed))
         plugin = await load_plugin(session, plugin_id)
         registration = await load_registration(session, plugin_id)
-    auth = stored_manifest(plugin).auth
+    endpoints = oauth_endpoints(plugin)
     if (
-        not isinstance(auth, OAuthAuth)
-        or registration is None
+        registration is None
         or not registration.oauth_client_id
-        or registration.oauth_client_secret_sealed is None
+        or (registration.oauth_client_secret_sealed is None and not endpoints.public_client)
     ):
         raise OAuthError(
             "the plugin no longer has an OAuth client registered",
             where=f"plugin {plugin_id}",
             fix="its developer must register the OAuth client again",
         )
-    client_secret = ctx.vault.open(
-        registration.oauth_client_secret_sealed, context=client_secret_context(plugin_id)
+    client_secret = (
+        ctx.vault.open(
+            registration.oauth_client_secret_sealed, context=client_secret_context(plugin_id)
+        )
+        if registration.oauth_client_secret_sealed is not None
+        else None
     )
     tokens = await exchange_code(
         ctx.client,
-        token_url=urljoin(plugin.manifest_url, auth.authorization_url),
-        content_type=auth.authorization_content_type,
+        token_url=endpoints.token_url,
+        content_type=endpoints.content_type,
         client_id=registration.oauth_client_id,
         client_secret=client_secret,
         code=code,
         redirect_uri=redirect,
         code_verifier=verifier,
         origin=plugin.manifest_url,
+        resource=endpoints.resource,
     )
     async with transaction(ctx.sessions) as session:
         install = await load_install(session, user_id, plugin_id)

@@ -23,6 +23,7 @@ from powerstrip.registry.context import (
     now,
     service_key_context,
 )
+from powerstrip.registry.mcp_servers import MCP_KEY
 from powerstrip.store import Registration, transaction
 
 __all__ = ["ban", "register", "set_verified", "verify_token"]
@@ -59,6 +60,14 @@ async def register(
             check_key(field, value)
     async with transaction(ctx.sessions) as session:
         plugin = await load_plugin(session, plugin_id)
+        if MCP_KEY in plugin.manifest:
+            raise RegistryError(
+                f"plugin {plugin.name_for_model!r} is an MCP server: it has no developer "
+                "registration (its key is given when it is added, its OAuth client is "
+                "Powerstrip's own)",
+                where=f"plugin {plugin_id}",
+                fix="add the server again with --service-key, or let users sign in",
+            )
         auth_type = AuthType(plugin.auth_type)
         _check_secrets(plugin.name_for_model, auth_type, service_key, client_id, client_secret)
         registration = await load_registration(session, plugin_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from weakref import WeakValueDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
+from powerstrip.errors import PowerstripError, RegistryError
 from powerstrip.mcp_client import McpTarget
 from powerstrip.net import GuardedClient
 from powerstrip.registry import (
@@ -21,7 +23,7 @@ from powerstrip.registry import (
     registration,
 )
 from powerstrip.registry.catalog import PluginDiff, PluginInfo
-from powerstrip.registry.context import RegistryContext
+from powerstrip.registry.context import RegistryContext, load_plugin
 from powerstrip.registry.credentials import PluginCredentials
 from powerstrip.registry.listing import StoreEntry
 from powerstrip.registry.spec_cache import CachedTools, SpecCache
@@ -29,6 +31,8 @@ from powerstrip.runtime import AuthMaterial
 from powerstrip.settings import Settings
 
 __all__ = ["Registry"]
+
+logger = logging.getLogger(__name__)
 
 
 class Registry:
@@ -46,7 +50,7 @@ class Registry:
         settings: Settings,
     ) -> None:
         self.context = RegistryContext(sessions, vault, client, settings)
-        self.spec_cache = SpecCache(self.context)
+        self.spec_cache = SpecCache(self.context, self.credential_source)
         # One lock per user and plugin, held by the credential sources alive for them (weakly
         # here, so an idle pair's lock goes with its last source).
         self._credential_locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
@@ -66,25 +70,63 @@ class Registry:
             self.context, user_id, installed_only=installed_only, include_banned=include_banned
         )
 
-    async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
-        """The plugin's tools for this turn, from the spec cache revalidated with the plugin."""
-        return await self.spec_cache.tools(plugin_id, revalidate=revalidate)
+    async def tools(
+        self, plugin_id: int, *, revalidate: bool = True, user_id: int | None = None
+    ) -> CachedTools:
+        """The plugin's tools for this turn, from the spec cache revalidated with the plugin.
+
+        `user_id`: whose turn it is (an MCP server with per-user credentials is listed with
+        that user's, and only for them).
+        """
+        return await self.spec_cache.tools(plugin_id, revalidate=revalidate, user_id=user_id)
 
     async def manifest(self, plugin_id: int) -> dict[str, Any]:  # Any: JSON values
         """The stored manifest of a plugin as it was read; NotFoundError when there is none."""
         return await catalog.manifest_of(self.context, plugin_id)
 
-    async def refresh_plugin(self, plugin_id: int) -> PluginDiff:
-        """Re-fetch a plugin and report what changed; auth or API host changes need re-consent."""
+    async def refresh_plugin(self, plugin_id: int, *, user_id: int | None = None) -> PluginDiff:
+        """Re-fetch a plugin and report what changed; auth or API host changes need re-consent.
+
+        An MCP server is listed with the credential it needs: its service key, or the
+        refreshing user's own (`user_id`) when each user has one.
+        """
         if await mcp_servers.is_mcp_server(self.context, plugin_id):
-            return await mcp_servers.refresh_mcp_server(self.context, plugin_id)
+            material = await self._listing_credentials(plugin_id, user_id)
+            return await mcp_servers.refresh_mcp_server(
+                self.context, plugin_id, headers=material.headers if material else None
+            )
         return await catalog.refresh_plugin(self.context, plugin_id)
 
+    async def _listing_credentials(
+        self, plugin_id: int, user_id: int | None
+    ) -> AuthMaterial | None:
+        async with self.context.sessions() as session:
+            auth_type = (await load_plugin(session, plugin_id)).auth_type
+        if auth_type == "service_http":
+            return await credentials.service_credentials(self.context, plugin_id)
+        if auth_type in ("user_http", "oauth"):
+            if user_id is None:
+                raise RegistryError(
+                    f"plugin {plugin_id} lists its tools for its users only",
+                    where=f"plugin {plugin_id}",
+                    fix="refresh it as a user who installed it",
+                )
+            return await self.credential_source(user_id, plugin_id).current()
+        return None
+
     async def add_mcp_server(
-        self, target: McpTarget, *, auth: mcp_servers.McpAuth = "none"
+        self,
+        target: McpTarget,
+        *,
+        auth: mcp_servers.McpAuth = "none",
+        adder_id: int | None = None,
+        service_key: str | None = None,
     ) -> PluginInfo:
-        """Check an MCP server and store it as a plugin (`auth`: none, or each user's key)."""
-        return await mcp_servers.add_mcp_server(self.context, target, auth=auth)
+        """Check an MCP server and store it as a plugin (`auth`: none, each user's key, a
+        service key, or OAuth; a server that asks for a credential without one is OAuth)."""
+        return await mcp_servers.add_mcp_server(
+            self.context, target, auth=auth, adder_id=adder_id, service_key=service_key
+        )
 
     # Developers and admins (spec §4, §6)
     async def register(
@@ -132,8 +174,17 @@ class Registry:
         return await oauth_flow.begin_oauth(self.context, user_id, plugin_id, session_id)
 
     async def finish_oauth(self, plugin_id: int, session_id: str, code: str, state: str) -> int:
-        """Complete an OAuth sign-in from the callback; returns the user it signed in."""
-        return await oauth_flow.finish_oauth(self.context, plugin_id, session_id, code, state)
+        """Complete an OAuth sign-in from the callback; returns the user it signed in.
+
+        An MCP server not listed yet (it lists for its users only) is listed with the new token.
+        """
+        user_id = await oauth_flow.finish_oauth(self.context, plugin_id, session_id, code, state)
+        if await mcp_servers.is_mcp_server(self.context, plugin_id):
+            try:
+                await self.spec_cache.tools(plugin_id, revalidate=False, user_id=user_id)
+            except PowerstripError as exc:
+                logger.warning("registry.mcp_unlisted plugin=%s error=%s", plugin_id, exc.message)
+        return user_id
 
     async def credentials_for(self, user_id: int, plugin_id: int) -> AuthMaterial:
         """The headers authenticating this user's calls to this plugin."""

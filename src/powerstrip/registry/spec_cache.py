@@ -24,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from powerstrip.errors import NetError, RegistryError, SpecError
-from powerstrip.mcp_client import McpTarget, toolset_from_document
+from powerstrip.errors import NetError, PowerstripError, RegistryError, SpecError
+from powerstrip.mcp_client import McpTarget, McpUnauthorizedError, toolset_from_document
 from powerstrip.openapi import ToolSet, convert, load_spec
 from powerstrip.registry.catalog import operation_keys
 from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
+from powerstrip.registry.credentials import PluginCredentials, service_credentials
 from powerstrip.registry.mcp_servers import mcp_target, relist_mcp_tools
 from powerstrip.registry.operation_changes import compare_operations, delete_grants
 from powerstrip.store import transaction
@@ -40,6 +42,8 @@ __all__ = ["CachedTools", "SpecCache"]
 logger = logging.getLogger(__name__)
 
 _CONVERTED_LIMIT = 256
+# MCP servers whose every user has their own credential: listed per user, never for all.
+_PER_USER = frozenset({"user_http", "oauth"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +65,27 @@ class CachedTools:
 class SpecCache:
     """Revalidates and converts plugin specs; one per process, shared by every conversation."""
 
-    def __init__(self, ctx: RegistryContext) -> None:
+    def __init__(
+        self,
+        ctx: RegistryContext,
+        credentials: Callable[[int, int], PluginCredentials] | None = None,
+    ) -> None:
         self.ctx = ctx
+        # (user id, plugin id) → the user's credential source, for listings made for a user.
+        self._credentials = credentials or (
+            lambda user_id, plugin_id: PluginCredentials(ctx, user_id, plugin_id)
+        )
         self._converted: OrderedDict[tuple[str, str], ToolSet] = OrderedDict()
 
-    async def tools(self, plugin_id: int, *, revalidate: bool = True) -> CachedTools:
-        """The plugin's tools, revalidated with the plugin first unless `revalidate=False`."""
+    async def tools(
+        self, plugin_id: int, *, revalidate: bool = True, user_id: int | None = None
+    ) -> CachedTools:
+        """The plugin's tools, revalidated with the plugin first unless `revalidate=False`.
+
+        `user_id`: the user the tools are for. An MCP server whose users each have their own
+        credential (`user_http`, `oauth`) is listed with that user's, and only for them; without
+        a user it is not asked, and its stored tools are used.
+        """
         async with self.ctx.sessions() as session:
             plugin = await load_plugin(session, plugin_id)
             # A banned plugin offers nothing: not its tools, not its description, not a fetch.
@@ -76,9 +95,17 @@ class SpecCache:
             description = str(plugin.manifest.get("description_for_model") or "")
             api_base_url, manifest_url = plugin.api_base_url, plugin.manifest_url
             target = mcp_target(plugin.manifest)
+            auth_type = plugin.auth_type
         if target is not None:
             return await self._mcp_tools(
-                plugin_id, target, namespace, description, body, revalidate=revalidate
+                plugin_id,
+                target,
+                namespace,
+                description,
+                body,
+                revalidate=revalidate,
+                auth_type=auth_type,
+                user_id=user_id,
             )
         fresh = False
         if revalidate or body is None:
@@ -112,18 +139,31 @@ class SpecCache:
         body: str | None,
         *,
         revalidate: bool,
+        auth_type: str,
+        user_id: int | None,
     ) -> CachedTools:
         """An MCP server's tools: its `tools/list` asked again each turn, as a spec is."""
         fresh = False
-        if revalidate or body is None:
-            listed = await relist_mcp_tools(self.ctx, plugin_id, target, namespace, body)
+        per_user = auth_type in _PER_USER
+        if (revalidate or body is None) and (user_id is not None or not per_user):
+            listed = await self._relist(
+                plugin_id, target, namespace, body, auth_type=auth_type, user_id=user_id
+            )
+            if listed is not None and body is None:
+                # The first listing named the plugin after the server: read it back.
+                return await self.tools(plugin_id, revalidate=False)
             if listed is not None:
                 body, fresh = listed, True
         if body is None:
             raise RegistryError(
                 f"the tools of MCP server {plugin_id} could not be listed and none are stored",
                 where=target.name,
-                fix="check that the MCP server is up, then try again",
+                fix=(
+                    "it lists its tools for its users only: install it with your key, or sign "
+                    "in to it, first"
+                    if per_user
+                    else "check that the MCP server is up, then try again"
+                ),
             )
         key = ("mcp:" + namespace, hashlib.sha256(body.encode()).hexdigest())
         toolset = self._converted.get(key)
@@ -142,6 +182,51 @@ class SpecCache:
             fresh=fresh,
             mcp=target,
         )
+
+    async def _relist(
+        self,
+        plugin_id: int,
+        target: McpTarget,
+        namespace: str,
+        body: str | None,
+        *,
+        auth_type: str,
+        user_id: int | None,
+    ) -> str | None:
+        """The server's tool list as of now, with the credential it is listed with; None keeps
+        the stored one. A user's 401 renews their token once, as a call's does."""
+        source = None
+        try:
+            if auth_type in _PER_USER:
+                assert user_id is not None  # the caller checked
+                source = self._credentials(user_id, plugin_id)
+                material = await source.current()
+            elif auth_type == "service_http":
+                material = await service_credentials(self.ctx, plugin_id)
+            else:
+                material = None
+            headers = material.headers if material is not None else None
+            shared = source is None
+            try:
+                return await relist_mcp_tools(
+                    self.ctx, plugin_id, target, namespace, body, headers=headers, shared=shared
+                )
+            except McpUnauthorizedError:
+                renewed = await source.refresh() if source is not None else None
+                if renewed is None:
+                    raise
+                return await relist_mcp_tools(
+                    self.ctx,
+                    plugin_id,
+                    target,
+                    namespace,
+                    body,
+                    headers=renewed.headers,
+                    shared=shared,
+                )
+        except PowerstripError as exc:
+            logger.warning("spec_cache.mcp_not_listed plugin=%s error=%s", plugin_id, exc.message)
+            return None
 
     async def _revalidate(
         self,

@@ -29,7 +29,7 @@ from powerstrip.errors import (
     TLSPolicyError,
 )
 from powerstrip.logs import remember_secret
-from powerstrip.mcp_client import McpTarget, call_tool
+from powerstrip.mcp_client import McpTarget, McpUnauthorizedError, call_tool
 from powerstrip.net import GuardedClient, RetryPolicy
 from powerstrip.openapi import Tool
 from powerstrip.redaction import Redactor
@@ -334,8 +334,12 @@ class Executor:
             )
             reason = redactor.text(str(exc))
             logger.info("call.failed function=%s outcome=%s", tool.function_name, outcome)
+            # A refused credential is the server's 401, as for an API: the caller renews the
+            # user's token once and calls again.
+            unauthorized = isinstance(exc, McpUnauthorizedError)
             return finish(
-                outcome=outcome,
+                outcome="http_error" if unauthorized else outcome,
+                status_code=401 if unauthorized else None,
                 url=redactor.url(target.name),
                 request=record,
                 error=reason,

@@ -52,6 +52,16 @@ class AddMcpServer(BaseModel):
     user_key: bool = Field(
         default=False, description="Each user installs it with their own key (sent as bearer)."
     )
+    service_key: Text | None = Field(
+        default=None,
+        max_length=4096,
+        description="Admins: one key for every user's calls (sent as bearer), sealed in the vault.",
+    )
+    oauth: bool = Field(
+        default=False,
+        description="Each user signs in at the server's authorization server (MCP "
+        "authorization); a server that answers 401 without a key is taken to use it.",
+    )
 
 
 class McpAllowed(BaseModel):
@@ -102,7 +112,12 @@ async def add_mcp_server(
 ) -> McpServerAdded:
     """Add an MCP server to the plugin store (its tools are checked first); install it as usual."""
     added = await host.mcp_servers.add(
-        user, url=body.url, command=body.command, user_key=body.user_key
+        user,
+        url=body.url,
+        command=body.command,
+        user_key=body.user_key,
+        service_key=body.service_key,
+        oauth=body.oauth,
     )
     return McpServerAdded(
         id=added.id,
