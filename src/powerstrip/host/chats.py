@@ -442,7 +442,7 @@ class Chats:
         self, user: UserInfo, plugin_id: int, conversation_id: str
     ) -> ActivePlugin | None:
         try:
-            cached = await self.registry.tools(plugin_id)
+            cached = await self.registry.tools(plugin_id, user_id=user.id)
         except PowerstripError as exc:
             # A plugin whose spec cannot be had this turn is left out, not the whole turn.
             logger.warning(
