@@ -457,6 +457,15 @@ class GuardedClient:
                 where=where,
                 fix="check the URL and the request headers",
             ) from None
+        except ValueError:
+            # httpx reads the Location of every 3xx (to offer `next_request`), and decoding
+            # a host that is not valid punycode (`xn--localhost`) raises a UnicodeError. The
+            # request was sent; httpx closed the response.
+            raise ProtocolError(
+                "the server answered with a redirect to a Location that is not a valid URL",
+                where=where,
+                fix="send an absolute or relative URL with a valid host in Location",
+            ) from None
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
