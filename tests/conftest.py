@@ -17,8 +17,11 @@ import pytest
 
 from powerstrip.speech import LocalWhisper, packaged_whisper
 from powerstrip.testing import ASGIApp, LoopbackServer, TestCA
-from tests import secret_watch
+from tests import answer_watch, secret_watch
 from tests.speech_clips import Clips, make_clips
+
+# Before any test module imports the app factory: every host app records its answers.
+answer_watch.install()
 
 # Names every test certificate covers; map them to a loopback server with `loopback_policy`.
 LOOPBACK_NAMES = (
@@ -104,15 +107,21 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger("powerstrip").setLevel(logging.DEBUG)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # PostgreSQL test schemas are dumped here before they are dropped (tests/databases.py).
+    secret_watch.set_artifact_dir(_basetemp(session))
+
+
+def _basetemp(session: pytest.Session) -> Path:
+    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
+    return Path(factory.getbasetemp())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    factory = session.config._tmp_path_factory  # type: ignore[attr-defined]
-    basetemp = factory.getbasetemp()
+    basetemp = _basetemp(session)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    leaks = [
-        f"log: {leak}" for leak in secret_watch.leaks_in_text(session.config.stash[_LOGS].text())
-    ]
-    leaks += [f"database file {leak}" for leak in secret_watch.leaks_in_files(basetemp)]
+    leaks = secret_watch.scan_session(basetemp, session.config.stash[_LOGS].text())
     if worker is not None:
         if leaks:
             (basetemp.parent / _LEAK_REPORT.format(worker)).write_text("\n".join(leaks))

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from powerstrip.store import create_engine
+from tests import secret_watch
 
 __all__ = ["POSTGRES_ENV", "backends", "postgres_schema"]
 
@@ -46,6 +48,8 @@ async def postgres_schema() -> AsyncIterator[URL]:
             await connection.execute(text(f"CREATE SCHEMA {schema}"))
         # search_path makes the schema the default for tables, reflection and alembic_version.
         yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        # What an operator's backup of this database would hold, for the suite's secret scan.
+        await anyio.to_thread.run_sync(secret_watch.dump_postgres, base, schema)
         async with admin.begin() as connection:
             await connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     finally:

@@ -95,3 +95,17 @@ async def test_a_non_ascii_ticket_signature_is_an_invalid_link(tmp_path: Path) -
         assert "not valid" in shown.text
         # Posting needs the token of a page this browser was shown: refused before the ticket.
         assert posted.status_code == 403, posted.text
+
+
+async def test_a_host_that_is_not_valid_punycode_is_a_clear_error_not_a_500(
+    tmp_path: Path,
+) -> None:
+    # httpx parses `xn--localhost` and fails only when the host is decoded, which the guarded
+    # client did inside its policy checks: an uncaught idna error and a 500.
+    async with local_host(tmp_path) as host, await host.user("ada") as api:
+        answer = await api.post("/api/plugins", json={"url": "https://xn--localhost"})
+        assert answer.status_code == 502, answer.text
+        error = answer.json()["error"]
+        assert "invalid URL" in error["message"], error
+        assert error["fix"]
+        assert (await api.get("/api/plugins")).json()["plugins"] == []

@@ -54,6 +54,7 @@ _FORBIDDEN_V6: tuple[IPv6Network, ...] = tuple(
         "100::/64",  # discard-only
         "2001::/23",  # IETF protocol assignments (Teredo, ORCHID, ...)
         "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637, 2024; Python 3.11 calls it global)
         "fc00::/7",  # unique local
         "fe80::/10",  # link-local
         "fec0::/10",  # deprecated site-local

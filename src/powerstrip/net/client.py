@@ -88,7 +88,10 @@ def _log_url(url: httpx.URL) -> str:
 
 def _parse_url(url: str | httpx.URL) -> httpx.URL:
     try:
-        return httpx.URL(url)
+        parsed = httpx.URL(url)
+        # httpx decodes an `xn--` host only when asked: a label that is not valid punycode
+        # (`xn--localhost`) fails there, inside the policy checks, unless it fails here.
+        _ = parsed.host
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         # httpx rejects some spellings resolvers accept (`0177.0.0.1`); say what they hide.
         try:
@@ -105,6 +108,7 @@ def _parse_url(url: str | httpx.URL) -> httpx.URL:
         raise TLSPolicyError(
             f"invalid URL: {exc}", where=str(url), fix="use an absolute https:// URL"
         ) from None
+    return parsed
 
 
 class _BoundedDecoder:
@@ -404,13 +408,15 @@ class GuardedClient:
     @staticmethod
     def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
         try:
-            return current.join(location)
+            target = current.join(location)
+            _ = target.host  # an invalid `xn--` label fails only when decoded (see _parse_url)
         except (httpx.InvalidURL, ValueError) as exc:
             raise RedirectRefusedError(
                 f"redirect to an invalid location {location[:200]!r}: {exc}",
                 where=_log_url(current),
                 fix="send an absolute or relative URL in Location",
             ) from None
+        return target
 
     def _timeout_error(self, url: httpx.URL, budget: float) -> FetchTimeoutError:
         return FetchTimeoutError(
@@ -450,6 +456,15 @@ class GuardedClient:
                 f"the request could not be built: {type(exc).__name__}",
                 where=where,
                 fix="check the URL and the request headers",
+            ) from None
+        except ValueError:
+            # httpx reads the Location of every 3xx (to offer `next_request`), and decoding
+            # a host that is not valid punycode (`xn--localhost`) raises a UnicodeError. The
+            # request was sent; httpx closed the response.
+            raise ProtocolError(
+                "the server answered with a redirect to a Location that is not a valid URL",
+                where=where,
+                fix="send an absolute or relative URL with a valid host in Location",
             ) from None
         try:
             declared = response.headers.get("content-length", "")
