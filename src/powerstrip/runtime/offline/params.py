@@ -7,6 +7,7 @@ OpenAPI-converted schemas say "string or null" in two ways (`type: [string, "nul
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,8 +143,28 @@ def _terms(text_words: list[str]) -> frozenset[str]:
     return frozenset(stem(w) for w in text_words if w not in _WEAK and w.isalpha())
 
 
+# Parsed parameters of the schemas seen lately, by the schema object itself: a turn reads the
+# same tool schemas many times (selection, filling, lookups), and so do the turns after it
+# (the host hands over the same parsed tool set while the spec is unchanged). Each entry keeps
+# its schema alive, so an id is never reused while it is a key; tool schemas are read-only.
+_PARSED: OrderedDict[int, tuple[Mapping[str, Any], tuple[Param, ...]]] = OrderedDict()
+_PARSED_SIZE = 1024
+
+
 def params_of(schema: Mapping[str, Any]) -> list[Param]:
     """The top-level parameters of an object schema, in declaration order."""
+    entry = _PARSED.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        _PARSED.move_to_end(id(schema))
+        return list(entry[1])
+    parsed = _parse(schema)
+    _PARSED[id(schema)] = (schema, tuple(parsed))
+    if len(_PARSED) > _PARSED_SIZE:
+        _PARSED.popitem(last=False)
+    return parsed
+
+
+def _parse(schema: Mapping[str, Any]) -> list[Param]:
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return []

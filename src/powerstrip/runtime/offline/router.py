@@ -79,6 +79,12 @@ _MIDDLING = 0.25
 # An operation below the threshold is still called when its name is in the message and the
 # message fills every argument it requires: the words say what to do and what with.
 _RESCUE_FLOOR = 0.12
+# The router reads only the end of the history: the last few turns, at most so many messages.
+# A follow-up points at what the last answers showed, a question is answered on the next turn,
+# and a value the user gave is carried over from these turns; what is older is not read, so a
+# turn costs the same at turn 50 as at turn 1.
+RECENT_TURNS = 8
+RECENT_MESSAGES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,7 @@ class OfflineRouter:
 
     def _decide(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> _Decision:
         """The reply to the history as it stands (no I/O; `stream` wraps it)."""
-        history = [m for m in messages if m.role != "system"]
+        history = recent(messages)
         if history and history[-1].role == "tool" and tools:
             continued = self._after_lookup(history, tools)
             if continued is not None:
@@ -468,6 +474,24 @@ class OfflineRouter:
                 if ranked is not None:
                     return render_ranked(ranked[0], ranked[1], ranking.count, len(records))
         return render_result(content)
+
+
+def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The last `RECENT_TURNS` turns of the history (at most `RECENT_MESSAGES` messages),
+    without system messages: read from the end, so the cost does not grow with the history."""
+    out: list[ChatMessage] = []
+    users = 0
+    for index in range(len(messages) - 1, max(-1, len(messages) - 1 - RECENT_MESSAGES), -1):
+        message = messages[index]
+        if message.role == "system":
+            continue
+        out.append(message)
+        if message.role == "user":
+            users += 1
+            if users >= RECENT_TURNS:
+                break
+    out.reverse()
+    return out
 
 
 def _said(value: Any, said: str) -> bool:  # Any: JSON

@@ -33,6 +33,7 @@ __all__ = [
     "ToolIndex",
     "index_for",
     "select",
+    "tools_digest",
 ]
 
 
@@ -227,14 +228,35 @@ def _share(part: frozenset[str] | set[str], whole: frozenset[str] | set[str]) ->
     return sum(1 for term in part if term in whole) / len(part)
 
 
-def _key(tools: Sequence[ToolSpec]) -> str:
+# Digests of the parameter schemas seen lately, by the schema object (kept alive by its entry,
+# so its id is not reused): the host hands over the same parsed schemas turn after turn, and
+# serialising 30 of them again on every model step would cost more than the ranking.
+_SCHEMA_DIGESTS: OrderedDict[int, tuple[Mapping[str, Any], bytes]] = OrderedDict()
+_SCHEMA_DIGESTS_SIZE = 2048
+
+
+def _schema_digest(parameters: Mapping[str, Any]) -> bytes:
+    entry = _SCHEMA_DIGESTS.get(id(parameters))
+    if entry is not None and entry[0] is parameters:
+        _SCHEMA_DIGESTS.move_to_end(id(parameters))
+        return entry[1]
+    text = json.dumps(parameters, sort_keys=True, default=str)
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    _SCHEMA_DIGESTS[id(parameters)] = (parameters, digest)
+    if len(_SCHEMA_DIGESTS) > _SCHEMA_DIGESTS_SIZE:
+        _SCHEMA_DIGESTS.popitem(last=False)
+    return digest
+
+
+def tools_digest(tools: Sequence[ToolSpec]) -> str:
+    """A digest of the tool set's content: names, descriptions and parameter schemas."""
     digest = hashlib.blake2b(digest_size=16)
     for tool in tools:
         digest.update(tool.name.encode())
         digest.update(b"\0")
         digest.update(tool.description.encode())
         digest.update(b"\0")
-        digest.update(json.dumps(tool.parameters, sort_keys=True, default=str).encode())
+        digest.update(_schema_digest(tool.parameters))
         digest.update(b"\1")
     return digest.hexdigest()
 
@@ -243,8 +265,12 @@ _INDEXES: OrderedDict[str, ToolIndex] = OrderedDict()
 
 
 def index_for(tools: Sequence[ToolSpec]) -> ToolIndex:
-    """The index of this tool list, from a small LRU cache keyed by the tools' content."""
-    key = _key(tools)
+    """The index of this tool list, from a small LRU cache keyed by the tools' content.
+
+    Shared by every conversation of the process: an unchanged tool set is indexed (terms,
+    BM25 statistics, embeddings of its operations) once, whoever uses it.
+    """
+    key = tools_digest(tools)
     index = _INDEXES.get(key)
     if index is not None:
         _INDEXES.move_to_end(key)
