@@ -33,6 +33,9 @@ _PERSON = _stems(
     "name username user owner person author player artist customer employee student patient "
     "member contact recipient sender athlete actor director"
 )
+_ID = _stems("id ids key")
+# Words that make `name` a person's still: `full_name`, `first_name`, `display_name`.
+_NAME_PARTS = _stems("full first last given family nick display real sur middle legal")
 _PLACE = _stems(
     "location city place country state region area destination origin address venue town site "
     "park county province"
@@ -78,6 +81,9 @@ class Param:
     name_terms: frozenset[str]
     description_terms: frozenset[str]
     options: tuple[str, ...]  # values the description lists: 'summary' or 'full', NYA, WS
+    # The object's own schema when the parameter is an object with properties (nested
+    # arguments are filled from it), else None.
+    properties: Mapping[str, Any] | None = None
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start or end."""
@@ -91,6 +97,9 @@ class Param:
             "end": _END,
         }[kind]
         named = self.name_terms | {stem(word) for word in identifier_words(self.name)}
+        if kind == "person" and named & _PERSON <= {"name"} and named - _PERSON - _ID - _NAME_PARTS:
+            # `hotel_name`, `museum_name`, `recipeName`: the name of a thing, not a person.
+            return False
         if named & vocabulary:
             return True
         # The description's first words say what a vaguely named parameter is ("The city ...").
@@ -202,6 +211,9 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
                 name_terms=_terms(identifier_words(str(name))),
                 description_terms=_terms(words(text)[:16]),
                 options=_options(text),
+                properties=details
+                if kind == "object" and isinstance(details.get("properties"), Mapping)
+                else None,
             )
         )
     return out
