@@ -301,18 +301,26 @@ def example_cases() -> list[Case]:
     return out
 
 
-FEATURES = ("name", "query", "description", "semantic")
+FEATURES = ("name", "query", "description", "semantic", "generic")
 
 
 def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int]:
     """Fit features of the tool that matters: the expected one, or the top one if none fits."""
-    ranked = selection.index_for(case.tools).rank(case.question, replace(weights, semantic=1.0))
+    ranked = selection.index_for(case.tools).rank(
+        case.question, replace(weights, semantic=1.0, generic=1.0)
+    )
     if not case.answers:
         pick = ranked[0]
     else:
         pick = next((c for c in ranked if c.tool.name == expected_name(case)), ranked[0])
     label = 0 if not case.answers else 1
-    row = [pick.name_coverage, pick.query_coverage, pick.description_coverage, pick.semantic]
+    row = [
+        pick.name_coverage,
+        pick.query_coverage,
+        pick.description_coverage,
+        pick.semantic,
+        pick.generic_coverage,
+    ]
     return np.array(row), label
 
 

@@ -113,11 +113,14 @@ def fold_phrases(text: str) -> str:
 # Request verbs that ask for "some operation" rather than a particular one: folded together,
 # and treated as weak evidence when deciding whether an operation fits at all.
 _SYNONYMS = {
-    "show": "list",
-    "display": "list",
-    "view": "list",
-    "see": "list",
-    "enumerate": "list",
+    # Reading verbs are one request: "find the players" asks `list_players`, "show the
+    # forecast" `get_forecast`.
+    "list": "get",
+    "show": "get",
+    "display": "get",
+    "view": "get",
+    "see": "get",
+    "enumerate": "get",
     "fetch": "get",
     "retrieve": "get",
     "obtain": "get",
