@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from powerstrip.runtime.offline.dates import DateMention
@@ -245,15 +246,32 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
 def _inflected(scan: Scan, member: str) -> tuple[int, int] | None:
     """A member written as another form of its words, or as a synonym of its verb: "detail"
     for `detailed`, "remove" for `delete`, "opening hours" for `opening_hours`."""
-    wanted = terms(identifier_words(member))
-    if not wanted or len(member) < 4 or not member.replace("_", "").isalpha():
+    if len(member) < 4 or not member.replace("_", "").isalpha():
         return None
-    folded = [terms(token.text) for token in scan.tokens]
+    wanted = _member_terms(member)
+    if not wanted:
+        return None
+    folded = _token_terms(scan)
     size = len(wanted)
     for i in range(len(folded) - size + 1):
-        if all(folded[i + k] == [wanted[k]] for k in range(size)):
+        if all(folded[i + k] == wanted[k] for k in range(size)):
             return i, i + size - 1
     return None
+
+
+@lru_cache(maxsize=4096)
+def _member_terms(member: str) -> tuple[str, ...]:
+    return tuple(terms(identifier_words(member)))
+
+
+@lru_cache(maxsize=256)
+def _token_terms(scan: Scan) -> tuple[str | None, ...]:
+    """Each token's one matching term (None for none or several), computed once a message."""
+    out: list[str | None] = []
+    for token in scan.tokens:
+        found = terms(token.text)
+        out.append(found[0] if len(found) == 1 else None)
+    return tuple(out)
 
 
 def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: float) -> list[_Offer]:

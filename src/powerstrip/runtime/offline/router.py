@@ -547,14 +547,14 @@ def _what_i_can_do(tools: Sequence[ToolSpec]) -> str:
     """The things each enabled plugin works with, in a few words: "todos (todo) and players,
     teams, season averages, stats (sports)"."""
     topics: dict[str, list[str]] = {}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for tool in tools:
         namespace, _, operation = tool.name.rpartition("__")
         words = [w for w in identifier_words(operation) if w not in _VERBS]
-        if words:
-            things = topics.setdefault(namespace or "plugin", [])
-            topic = " ".join(words)
-            if all(terms(topic) != terms(known) for known in things):
-                things.append(topic)
+        key = (namespace, tuple(terms(words)))
+        if words and key not in seen:
+            seen.add(key)
+            topics.setdefault(namespace or "plugin", []).append(" ".join(words))
     parts = [
         f"{', '.join(things[:_TOPICS_PER_PLUGIN])} ({name})" for name, things in topics.items()
     ]

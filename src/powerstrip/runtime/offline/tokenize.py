@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "FUNCTION_WORDS",
@@ -176,6 +177,7 @@ def identifier_words(name: str) -> list[str]:
     return words(name.replace("_", " ").replace(".", " ").replace("-", " "))
 
 
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """Strip common English suffixes so that inflections of a word meet."""
     if len(word) <= 3 or word.isdigit():
