@@ -8,6 +8,7 @@ script never opens them.
 
     .venv/bin/python bench/router.py          the comparison table and the latency figures
     .venv/bin/python bench/router.py --fit    refit the selection weights and threshold
+    .venv/bin/python bench/router.py --turns  the router's CPU per turn at turn 1 and turn 50
 
 Scores: *function name* is the share of questions where the operation the router chose (to
 call, or to ask an argument for) is the expected one; *full call* is the share whose emitted
@@ -300,18 +301,26 @@ def example_cases() -> list[Case]:
     return out
 
 
-FEATURES = ("name", "query", "description", "semantic")
+FEATURES = ("name", "query", "description", "semantic", "generic")
 
 
 def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int]:
     """Fit features of the tool that matters: the expected one, or the top one if none fits."""
-    ranked = selection.index_for(case.tools).rank(case.question, replace(weights, semantic=1.0))
+    ranked = selection.index_for(case.tools).rank(
+        case.question, replace(weights, semantic=1.0, generic=1.0)
+    )
     if not case.answers:
         pick = ranked[0]
     else:
         pick = next((c for c in ranked if c.tool.name == expected_name(case)), ranked[0])
     label = 0 if not case.answers else 1
-    row = [pick.name_coverage, pick.query_coverage, pick.description_coverage, pick.semantic]
+    row = [
+        pick.name_coverage,
+        pick.query_coverage,
+        pick.description_coverage,
+        pick.semantic,
+        pick.generic_coverage,
+    ]
     return np.array(row), label
 
 
@@ -398,7 +407,140 @@ def fit(cases: list[Case]) -> None:
     print(f"fitted on all: {names}; threshold {best:.2f}")
 
 
+# A conversation's turns, cycled: todo writes and reads (the username carried over from an
+# earlier turn), follow-ups, sports reads, a ranking, a lookup by name, an off-topic message.
+TURN_REQUESTS = (
+    "add buy milk to alice's list",
+    "also add call mom",
+    "show alice's list",
+    "delete the first one",
+    "show the teams of the 2024 season",
+    "who won the world series in 2023?",
+    "top 3 teams by wins in 2025",
+    "hi",
+    "show Aaron Judge's batting stats for 2024",
+    "what's on alice's todo list?",
+)
+
+
+def _invocations(messages: tuple[ChatMessage, ...]) -> list[list[int]]:
+    """For each turn, where the history ended each time the host asked the model."""
+    turns: list[list[int]] = []
+    for i, message in enumerate(messages):
+        if message.role == "user":
+            turns.append([i + 1])
+        elif message.role == "tool" and turns:
+            following = messages[i + 1] if i + 1 < len(messages) else None
+            if following is None or following.role != "tool":
+                turns[-1].append(i + 1)
+    return turns
+
+
+def _cpu_of_turn(
+    router: OfflineRouter,
+    messages: tuple[ChatMessage, ...],
+    ends: list[int],
+    tools: list[ToolSpec],
+    repeats: int,
+) -> float:
+    """Median router CPU time (ms) of one turn: every model step of it, as the host asks."""
+    from powerstrip.runtime.offline.scan import scan
+
+    system = ChatMessage("system", "You can call the functions of the plugins below.")
+    # The host hands the model a list it built; building it is the host's cost, not timed.
+    histories = [[system, *messages[:end]] for end in ends]
+    samples = []
+    for _ in range(repeats):
+        # A new turn brings a new message: the per-message caches start cold.
+        scan.cache_clear()
+        started = time.thread_time()
+        for history in histories:
+            router._decide(history, tools)  # what `stream` runs, without the event wrapping
+        samples.append((time.thread_time() - started) * 1000)
+    return statistics.median(samples)
+
+
+async def turn_cost(turns: int = 50, repeats: int = 30) -> None:
+    """A real conversation of `turns` turns with three examples, then the router replayed on it.
+
+    The example plugins run on loopback and the conversation goes through the host (as
+    bench/conversations.py does); its stored history is then replayed through the router at
+    turn 1 and at turn `turns`, every model step of the turn, to time the router alone.
+    """
+    import tempfile
+
+    from conversations import Bench
+
+    from powerstrip.cli.dev_examples import ExampleServers, wire_examples
+    from powerstrip.examples import ExampleConfig
+    from powerstrip.host import Host
+    from powerstrip.runtime.conversation import _TOOL_DESCRIPTION_LIMIT
+    from powerstrip.settings import Settings
+
+    names = ("todo-none", "sports", "retrieval")
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        config = ExampleConfig(data_dir=data / "examples")
+        servers = ExampleServers(config, 0, names)
+        servers.start()
+        try:
+            settings = Settings(
+                dev_mode=True, data_dir=data / "host", public_url="http://127.0.0.1:8000"
+            )
+            host = await Host.start(settings)
+            try:
+                wired = await wire_examples(host, servers)
+                plugins = {w.name: w.plugin.id for w in wired if w.plugin is not None}
+                if len(plugins) != len(names):
+                    raise SystemExit(f"examples not wired: {wired}")
+                bench = Bench(host, config, plugins)
+                await bench.start()
+                ids = tuple(plugins.values())
+                chat = await host.chats.create(bench.user, title="turns", plugin_ids=ids)
+                for number in range(turns):
+                    text = TURN_REQUESTS[number % len(TURN_REQUESTS)]
+                    await bench.turn(chat.id, text, lambda name, arguments: True)
+                view = await host.chats.get(bench.user, chat.id)
+                tools = [
+                    ToolSpec(t.function_name, t.description[:_TOOL_DESCRIPTION_LIMIT], t.parameters)
+                    for pid in ids
+                    for t in (await host.registry.tools(pid, revalidate=False)).toolset.tools
+                ]
+            finally:
+                await host.aclose()
+        finally:
+            servers.close()
+    router = OfflineRouter()
+    steps = _invocations(view.messages)
+    print(
+        f"router CPU per turn, {len(names)} plugins / {len(tools)} operations, "
+        f"a {len(steps)}-turn conversation of {len(view.messages)} messages "
+        f"(median of {repeats}, every model step of the turn):"
+    )
+    cycle = len(TURN_REQUESTS)
+    cost = {}
+    for number in (*range(1, cycle + 1), *range(len(steps) - cycle + 1, len(steps) + 1)):
+        ends = steps[number - 1]
+        _cpu_of_turn(router, view.messages, ends, tools, 3)  # warm the tool-set index
+        cost[number] = _cpu_of_turn(router, view.messages, ends, tools, repeats)
+    for number in (1, len(steps)):
+        ends = steps[number - 1]
+        print(
+            f"  turn {number:3}: {cost[number]:6.2f} ms CPU, {len(ends)} model steps, "
+            f"history {ends[-1]} messages ({view.messages[ends[0] - 1].content!r})"
+        )
+    first = statistics.mean(cost[n] for n in range(1, cycle + 1))
+    last = statistics.mean(cost[n] for n in range(len(steps) - cycle + 1, len(steps) + 1))
+    print(
+        f"  mean of turns 1-{cycle}: {first:.2f} ms; of turns {len(steps) - cycle + 1}-"
+        f"{len(steps)} (the same requests): {last:.2f} ms"
+    )
+
+
 async def main() -> None:
+    if "--turns" in sys.argv:
+        await turn_cost()
+        return
     cases = [case for category in CATEGORIES for case in load(category)]
     if "--fit" in sys.argv:
         fit(cases)

@@ -134,3 +134,64 @@ def test_a_short_answer_gives_the_value_asked_for() -> None:
     assert answer_value(params["todo_id"], scan("number 7", TODAY)) == 7
     assert answer_value(params["confirm"], scan("yes please", TODAY)) is True
     assert answer_value(params["todo_id"], scan("no idea", TODAY)) is None
+
+
+def test_a_nested_object_is_filled_from_its_own_properties() -> None:
+    area = {
+        "type": "object",
+        "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
+        "required": ["width", "height"],
+    }
+    properties = {"area": area, "coverage": {"type": "integer"}}
+    filled = fill(properties, "paint a wall with width of 20ft and height of 12ft", ["area"])
+    assert filled.arguments == {"area": {"width": 20, "height": 12}}
+    assert not filled.missing
+    # Nothing for it in the message: still missing, never an empty object.
+    assert fill(properties, "paint a wall", ["area"]).missing[0].name == "area"
+
+
+def test_an_enum_member_is_matched_by_another_form_or_a_synonym() -> None:
+    action = {"action": {"type": "string", "enum": ["add", "delete", "list"]}}
+    assert fill(action, "remove the meeting").arguments == {"action": "delete"}
+    level = {"detail_level": {"type": "string", "enum": ["summary", "detailed"]}}
+    assert fill(level, "give me detail information").arguments == {"detail_level": "detailed"}
+    hours = {"info": {"type": "string", "enum": ["opening_hours", "ticket_price"]}}
+    assert fill(hours, "the opening hours of the museum").arguments == {"info": "opening_hours"}
+
+
+def test_two_places_joined_by_and_are_two_values() -> None:
+    properties = {"start_city": {"type": "string"}, "end_city": {"type": "string"}}
+    filled = fill(properties, "distance between New York and Los Angeles", list(properties))
+    assert filled.arguments == {"start_city": "New York", "end_city": "Los Angeles"}
+
+
+def test_abbreviations_and_sentence_verbs_are_read_as_written() -> None:
+    place = {"location": {"type": "string", "description": "The city."}}
+    filled = fill(place, "hotels in Washington D.C. for tonight", ["location"])
+    assert filled.arguments == {"location": "Washington D.C."}
+    person = {"name": {"type": "string"}}
+    assert fill(person, "records of Mr. Smith", ["name"]).arguments == {"name": "Mr. Smith"}
+    species = {"species": {"type": "string"}, "country": {"type": "string"}}
+    filled = fill(species, "Estimate the population of pandas in China", ["country"])
+    assert filled.arguments["country"] == "China"
+    assert filled.arguments.get("species") != "Estimate"
+
+
+def test_a_count_inside_a_date_range_goes_to_a_parameter_named_by_its_unit() -> None:
+    properties = {"location": {"type": "string"}, "days": {"type": "integer"}}
+    filled = fill(properties, "the weather in Austin for the next 3 days", ["location", "days"])
+    assert filled.arguments == {"location": "Austin", "days": 3}
+
+
+def test_a_scale_letter_is_money_only() -> None:
+    height = {"height": {"type": "number"}}
+    assert fill(height, "dropped from 5000m", ["height"]).arguments == {"height": 5000}
+    amount = {"amount": {"type": "number"}}
+    assert fill(amount, "a loan of $5m", ["amount"]).arguments == {"amount": 5_000_000}
+
+
+def test_the_name_of_a_thing_is_not_a_person() -> None:
+    hotel = params_of({"properties": {"hotel_name": {"type": "string"}}})[0]
+    assert not hotel.is_a("person")
+    for name in ("username", "full_name", "player_name"):
+        assert params_of({"properties": {name: {"type": "string"}}})[0].is_a("person")

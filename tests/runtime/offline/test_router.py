@@ -21,6 +21,7 @@ from powerstrip.runtime import (
     ToolSpec,
 )
 from powerstrip.runtime.offline import OfflineRouter
+from powerstrip.runtime.offline.router import RECENT_TURNS
 
 pytestmark = pytest.mark.anyio
 
@@ -145,3 +146,35 @@ def test_any_history_and_tools_give_events_or_a_model_error(
         assert isinstance(events[-1], ModelDone)
 
     anyio.run(drive)
+
+
+def _chatter(turns: int) -> list[ChatMessage]:
+    return [
+        message
+        for _ in range(turns)
+        for message in (ChatMessage("user", "hi"), ChatMessage("assistant", "Hello."))
+    ]
+
+
+async def test_only_the_recent_turns_are_read() -> None:
+    call = ToolCall("c1", "todo__add_todo", '{"username": "ann", "todo": "milk"}')
+    given = [
+        ChatMessage("user", "add 'milk' for ann"),
+        ChatMessage("assistant", None, tool_calls=(call,)),
+        ChatMessage("tool", '{"id": 1, "text": "milk"}', tool_call_id="c1"),
+        ChatMessage("assistant", "Added."),
+    ]
+    request = ChatMessage("user", "also add 'eggs'")
+    # A name the user gave a few turns ago is carried over ...
+    events = await run([*given, *_chatter(2), request])
+    made = next(e.call for e in events if isinstance(e, ModelToolCall))
+    assert json.loads(made.arguments) == {"username": "ann", "todo": "eggs"}
+    # ... one given before the recent turns is not read: the router asks, as in a new chat.
+    events = await run([*given, *_chatter(RECENT_TURNS), request])
+    assert text_of(events).startswith("To call `todo__add_todo` I need `username`")
+    # However long the conversation, the decision is the one its recent turns give.
+    recent = [*given, *_chatter(2), request]
+    long = [*_chatter(200), *recent]
+    events = await run(long)
+    made = next(e.call for e in events if isinstance(e, ModelToolCall))
+    assert json.loads(made.arguments) == {"username": "ann", "todo": "eggs"}

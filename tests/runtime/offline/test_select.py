@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from powerstrip.runtime import ToolSpec
-from powerstrip.runtime.offline.select import ABSTAIN_BELOW, index_for, select
+from powerstrip.runtime.offline.select import ABSTAIN_BELOW, index_for, select, tools_digest
 
 TOOLS = [
     ToolSpec(
@@ -56,3 +58,13 @@ def test_the_index_is_built_once_per_tool_list() -> None:
     assert index_for(TOOLS) is index_for(list(TOOLS))
     changed = [*TOOLS[:-1], ToolSpec("weather__getForecast", "Other text.")]
     assert index_for(changed) is not index_for(TOOLS)
+
+
+def test_a_tool_set_rebuilt_with_the_same_content_reuses_the_index() -> None:
+    # The host builds new ToolSpecs (and a converter new schemas) on every turn; the same
+    # content is never indexed twice.
+    copies = [ToolSpec(t.name, t.description, json.loads(json.dumps(t.parameters))) for t in TOOLS]
+    assert index_for(copies) is index_for(TOOLS)
+    assert tools_digest(copies) == tools_digest(TOOLS)
+    renamed = [*TOOLS[:-1], ToolSpec("weather__getForecast", TOOLS[-1].description, {})]
+    assert tools_digest(renamed) != tools_digest(TOOLS)

@@ -138,5 +138,28 @@ async def test_an_off_topic_message_gets_one_short_sentence() -> None:
     text, call = await run([ChatMessage("user", "what's the capital of France?")], [LIST, TEAMS])
     assert call is None
     assert text.startswith("I did not call any plugin")
-    assert "todo: list todos" in text
+    assert "todos (todo)" in text
     assert len(text) < 200
+
+
+async def test_a_greeting_is_answered_with_what_the_plugins_work_with() -> None:
+    text, call = await run([ChatMessage("user", "hi!")], [LIST, TEAMS])
+    assert call is None
+    assert text.startswith("Hello! With the enabled plugins I can help with todos (todo)")
+
+
+async def test_a_middling_request_names_the_candidate_and_yes_makes_the_call() -> None:
+    request = ChatMessage("user", "who had the best record in 2024")
+    text, call = await run([request], [LIST, TEAMS])
+    assert call is None
+    assert "Did you mean `sports__list_teams`" in text
+    assert '{"season": 2024}' in text
+    history = [request, ChatMessage("assistant", text), ChatMessage("user", "yes please")]
+    _, call = await run(history, [LIST, TEAMS])
+    assert call is not None
+    assert call.name == "sports__list_teams"
+    assert json.loads(call.arguments)["season"] == 2024
+    # Anything but a yes is a new request.
+    history[-1] = ChatMessage("user", "no, the capital of France")
+    _, call = await run(history, [LIST, TEAMS])
+    assert call is None

@@ -15,15 +15,19 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from powerstrip.runtime.offline.dates import DateMention
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.scan import Number, Phrase, Scan
+from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
     STOPWORDS,
     identifier_words,
     is_function_word,
+    stem,
+    terms,
     word_set,
 )
 
@@ -136,6 +140,12 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             score += 2.5
         claims = frozenset({number.index})
         offers.append(_Offer(param.name, value, score, claims, number.index))
+    for mention in scan.dates:
+        # "the next 3 days": a date range to a date parameter, a count to `days`.
+        counted = _COUNTED.search(mention.text)
+        if counted and kind == "integer" and stem(counted[2].lower()) in _unit_stems(param):
+            index = scan.token_at(mention.start + counted.start(1))
+            offers.append(_Offer(param.name, int(counted[1]), 4.0, frozenset({index}), index))
     if param.type != "array":
         return offers
     # A list parameter takes a run of numbers ("1, 2 and 3"), or one number it was shown.
@@ -161,6 +171,13 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if len(run) >= 2
     ]
     return lists + singles
+
+
+_COUNTED = re.compile(r"(\d{1,3})\s+(days?|weeks?|months?|years?)\b", re.IGNORECASE)
+
+
+def _unit_stems(param: Param) -> frozenset[str]:
+    return frozenset(stem(w) for w in identifier_words(param.name)) | param.name_terms
 
 
 def _format_date(param: Param, mention: DateMention, which: str) -> str:
@@ -223,7 +240,38 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
     # Short codes are matched case-sensitively, or "in" would match the enum member "IN";
     # a longer one is a code however it is typed ("nlds").
     span = _find_phrase(scan, words, exact_case=len(words) <= 3 and not words.islower())
-    return span or _initials(scan, member)
+    return span or _initials(scan, member) or _inflected(scan, member)
+
+
+def _inflected(scan: Scan, member: str) -> tuple[int, int] | None:
+    """A member written as another form of its words, or as a synonym of its verb: "detail"
+    for `detailed`, "remove" for `delete`, "opening hours" for `opening_hours`."""
+    if len(member) < 4 or not member.replace("_", "").isalpha():
+        return None
+    wanted = _member_terms(member)
+    if not wanted:
+        return None
+    folded = _token_terms(scan)
+    size = len(wanted)
+    for i in range(len(folded) - size + 1):
+        if all(folded[i + k] == wanted[k] for k in range(size)):
+            return i, i + size - 1
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _member_terms(member: str) -> tuple[str, ...]:
+    return tuple(terms(identifier_words(member)))
+
+
+@lru_cache(maxsize=256)
+def _token_terms(scan: Scan) -> tuple[str | None, ...]:
+    """Each token's one matching term (None for none or several), computed once a message."""
+    out: list[str | None] = []
+    for token in scan.tokens:
+        found = terms(token.text)
+        out.append(found[0] if len(found) == 1 else None)
+    return tuple(out)
 
 
 def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: float) -> list[_Offer]:
@@ -231,7 +279,9 @@ def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: floa
     for member in members:
         if isinstance(member, str):
             span = _member_span(scan, member)
-            if span is not None:
+            # Two members on the same words ("delete" and "remove" both read as delete): the
+            # one written as the user wrote it.
+            if span is not None and not any(f[:2] == span for f in found):
                 found.append((span[0], span[1], member))
     if not found:
         return []
@@ -425,7 +475,9 @@ def _remainder(scan: Scan, claimed: set[int]) -> str | None:
     return _DESTINATION.sub("", found).strip() or found
 
 
-def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int]] | None:
+def _leftover(
+    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+) -> tuple[Any, set[int]] | None:
     """A value for a required parameter that no offer filled: what is left, in order."""
     kind = param.item_type if param.type == "array" else param.type
     if kind in ("integer", "number"):
@@ -446,6 +498,13 @@ def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int
     if param.is_a("free_text"):
         text = _remainder(scan, claimed)
         return (text, set()) if text else None
+    if param.is_date:
+        for mention in scan.dates:
+            first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
+            span = set(range(first, last + 1))
+            if not span & claimed:
+                return _format_date(param, mention, "one"), span
+        return None
     shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     for phrase in scan.names:
         span = set(range(phrase.first, phrase.last + 1))
@@ -453,7 +512,44 @@ def _leftover(param: Param, scan: Scan, claimed: set[int]) -> tuple[Any, set[int
             continue
         if not span & claimed:
             return ([phrase.text] if param.type == "array" else phrase.text), span
+    if param.type == "string" and not (is_identifier(param) or param.is_a("person")):
+        return _kind_word(param, scan, claimed, vocabulary)
     return None
+
+
+def _kind_word(
+    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+) -> tuple[Any, set[int]] | None:
+    """The word of the message that is what a required `genre`, `habitat`, `cell_type` asks
+    for: of the content words no other argument took and that are not the operation's own
+    words, the one closest in meaning to the parameter (WordLlama), preferring the word just
+    before one of the operation's own nouns ("jazz concerts", "a human cell")."""
+    own = {stem(word.lower()) for word in vocabulary}
+    candidates: list[int] = []
+    for i, token in enumerate(scan.tokens):
+        text = token.text
+        if i in claimed or not text.isalpha() or len(text) < 3 or is_function_word(text):
+            continue
+        if token.lower in _LEADING_FILLER or scan.stems[i] in own:
+            continue
+        if scan.stems[i] in param.name_terms:
+            continue
+        candidates.append(i)
+    if not candidates:
+        return None
+    words = [scan.tokens[i].lower for i in candidates]
+    label = " ".join(identifier_words(param.name))
+    vectors = embed([f"{label}. {param.description}", *words])
+    if vectors is None:
+        return None
+    similarity = vectors[1:] @ vectors[0]
+    best, best_score = candidates[0], -2.0
+    for position, i in enumerate(candidates):
+        modifies = i + 1 < len(scan.tokens) and scan.stems[i + 1] in own
+        score = float(similarity[position]) + (0.15 if modifies else 0.0)
+        if score > best_score:
+            best, best_score = i, score
+    return scan.tokens[best].text, {best}
 
 
 def fill_arguments(
@@ -462,11 +558,13 @@ def fill_arguments(
     *,
     preset: Mapping[str, Any] | None = None,
     vocabulary: frozenset[str] = frozenset(),
+    taken: frozenset[int] = frozenset(),
 ) -> Filled:
     """The arguments `scan` gives for a tool with these JSON Schema `parameters`.
 
     `preset` values (an answer to a question, a record the user pointed at) win over the
-    message and are not looked for again.
+    message and are not looked for again; tokens in `taken` are another argument's already.
+    An object parameter is filled from its own properties, with the same rules.
     """
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
@@ -485,7 +583,7 @@ def fill_arguments(
         colon = scan.token_at(scan.text.index(":"))
         offers = [o for o in offers if o.param in free or not o.claims or min(o.claims) < colon]
     offers.sort(key=lambda o: (-o.score, o.order))
-    claimed: set[int] = set()
+    claimed: set[int] = set(taken)
     for offer in offers:
         floor = _REQUIRED_MIN if offer.param in required else _OPTIONAL_MIN
         if offer.param in chosen or offer.score < floor or offer.claims & claimed:
@@ -494,9 +592,22 @@ def fill_arguments(
         claimed |= offer.claims
     missing: list[Param] = []
     for param in params:
+        if param.name in chosen or param.properties is None:
+            continue
+        # A nested object ("a wall with width of 20ft and height of 12ft" → `area`): its
+        # own properties, from what the other arguments left; only when something was found
+        # for it and nothing it requires is missing.
+        inner = fill_arguments(
+            param.properties, scan, vocabulary=vocabulary, taken=frozenset(claimed)
+        )
+        given = {k: v for k, v in inner.arguments.items() if not _is_default(param, k, v)}
+        if given and not inner.missing and (param.required or len(given) >= 2):
+            chosen[param.name] = inner.arguments
+            claimed |= _claims_of(scan, inner.arguments)
+    for param in params:
         if param.name in chosen or not param.required:
             continue
-        found = _leftover(param, scan, claimed)
+        found = _leftover(param, scan, claimed, vocabulary)
         if found is not None:
             chosen[param.name] = found[0]
             claimed |= found[1]
@@ -507,6 +618,19 @@ def fill_arguments(
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
     return Filled(arguments, tuple(missing))
+
+
+def _is_default(param: Param, key: str, value: Any) -> bool:  # Any: JSON
+    """Whether `value` is the nested property's schema default (not found in the message)."""
+    properties = (param.properties or {}).get("properties")
+    schema = properties.get(key) if isinstance(properties, Mapping) else None
+    return isinstance(schema, Mapping) and "default" in schema and schema["default"] == value
+
+
+def _claims_of(scan: Scan, arguments: Mapping[str, Any]) -> set[int]:
+    """The tokens of the message that the values of `arguments` were read from."""
+    values = {str(v).casefold() for v in arguments.values() if not isinstance(v, Mapping)}
+    return {i for i, t in enumerate(scan.tokens) if t.lower in values or t.text in values}
 
 
 def coerce(param: Param, value: Any) -> Any:  # Any: JSON in, JSON out

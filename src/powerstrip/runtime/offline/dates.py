@@ -26,8 +26,16 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
-_MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+{_DAY}\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
-_DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?({_MONTH})\b\.?(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
+# "March 11, 2022", "March.11, 2022", "Jun.20,2023", "April 4th".
+_MONTH_DAY = re.compile(
+    rf"\b({_MONTH})(?:\.\s*|\s+){_DAY}\b(?:\s*,\s*(\d{{4}})|\s+(\d{{4}}))?", re.IGNORECASE
+)
+_DAY_MONTH = re.compile(
+    rf"\b{_DAY}\s+(?:of\s+)?({_MONTH})\b\.?(?:\s*,\s*(\d{{4}})|\s+(\d{{4}}))?", re.IGNORECASE
+)
+# "2023 April 4th".
+_YEAR_MONTH_DAY = re.compile(rf"\b(\d{{4}})\s+({_MONTH})\.?\s+{_DAY}\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _NAMED_DAY = re.compile(r"\b(today|yesterday|tomorrow|tonight)\b", re.IGNORECASE)
 _PERIOD = re.compile(
@@ -100,15 +108,21 @@ def find_dates(text: str, today: date) -> list[DateMention]:
             return
         found.append(DateMention(match.start(), match.end(), first, last or first, match[0]))
 
+    # "from April 4th to April 8th, 2023": a day without a year is in the year the message
+    # names, else this year.
+    years = [int(m[1]) for m in _YEAR.finditer(text)]
+    default_year = years[0] if len(set(years)) == 1 else today.year
+    for match in _YEAR_MONTH_DAY.finditer(text):
+        add(match, _safe_date(int(match[1]), _MONTHS[match[2].lower()], int(match[3])))
     for match in _ISO.finditer(text):
         add(match, _safe_date(int(match[1]), int(match[2]), int(match[3])))
     for match in _SLASHED.finditer(text):
         add(match, _safe_date(int(match[3]), int(match[1]), int(match[2])))
     for match in _MONTH_DAY.finditer(text):
-        year = int(match[3]) if match[3] else today.year
+        year = int(match[3] or match[4] or default_year)
         add(match, _safe_date(year, _MONTHS[match[1].lower()], int(match[2])))
     for match in _DAY_MONTH.finditer(text):
-        year = int(match[3]) if match[3] else today.year
+        year = int(match[3] or match[4] or default_year)
         add(match, _safe_date(year, _MONTHS[match[2].lower()], int(match[1])))
     for match in _MONTH_YEAR.finditer(text):
         year, month = int(match[2]), _MONTHS[match[1].lower()]

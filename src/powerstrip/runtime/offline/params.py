@@ -7,6 +7,7 @@ OpenAPI-converted schemas say "string or null" in two ways (`type: [string, "nul
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ _PERSON = _stems(
     "name username user owner person author player artist customer employee student patient "
     "member contact recipient sender athlete actor director"
 )
+_ID = _stems("id ids key")
+# Words that make `name` a person's still: `full_name`, `first_name`, `display_name`.
+_NAME_PARTS = _stems("full first last given family nick display real sur middle legal")
 _PLACE = _stems(
     "location city place country state region area destination origin address venue town site "
     "park county province"
@@ -77,6 +81,9 @@ class Param:
     name_terms: frozenset[str]
     description_terms: frozenset[str]
     options: tuple[str, ...]  # values the description lists: 'summary' or 'full', NYA, WS
+    # The object's own schema when the parameter is an object with properties (nested
+    # arguments are filled from it), else None.
+    properties: Mapping[str, Any] | None = None
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start or end."""
@@ -90,6 +97,9 @@ class Param:
             "end": _END,
         }[kind]
         named = self.name_terms | {stem(word) for word in identifier_words(self.name)}
+        if kind == "person" and named & _PERSON <= {"name"} and named - _PERSON - _ID - _NAME_PARTS:
+            # `hotel_name`, `museum_name`, `recipeName`: the name of a thing, not a person.
+            return False
         if named & vocabulary:
             return True
         # The description's first words say what a vaguely named parameter is ("The city ...").
@@ -142,8 +152,28 @@ def _terms(text_words: list[str]) -> frozenset[str]:
     return frozenset(stem(w) for w in text_words if w not in _WEAK and w.isalpha())
 
 
+# Parsed parameters of the schemas seen lately, by the schema object itself: a turn reads the
+# same tool schemas many times (selection, filling, lookups), and so do the turns after it
+# (the host hands over the same parsed tool set while the spec is unchanged). Each entry keeps
+# its schema alive, so an id is never reused while it is a key; tool schemas are read-only.
+_PARSED: OrderedDict[int, tuple[Mapping[str, Any], tuple[Param, ...]]] = OrderedDict()
+_PARSED_SIZE = 1024
+
+
 def params_of(schema: Mapping[str, Any]) -> list[Param]:
     """The top-level parameters of an object schema, in declaration order."""
+    entry = _PARSED.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        _PARSED.move_to_end(id(schema))
+        return list(entry[1])
+    parsed = _parse(schema)
+    _PARSED[id(schema)] = (schema, tuple(parsed))
+    if len(_PARSED) > _PARSED_SIZE:
+        _PARSED.popitem(last=False)
+    return parsed
+
+
+def _parse(schema: Mapping[str, Any]) -> list[Param]:
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return []
@@ -181,6 +211,9 @@ def params_of(schema: Mapping[str, Any]) -> list[Param]:
                 name_terms=_terms(identifier_words(str(name))),
                 description_terms=_terms(words(text)[:16]),
                 options=_options(text),
+                properties=details
+                if kind == "object" and isinstance(details.get("properties"), Mapping)
+                else None,
             )
         )
     return out

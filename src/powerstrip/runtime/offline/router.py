@@ -64,21 +64,32 @@ from powerstrip.runtime.offline.render import (
 from powerstrip.runtime.offline.scan import Scan, scan
 from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selection, select
 from powerstrip.runtime.offline.semantic import preload
-from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
+from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms, word_set
 
 __all__ = ["OfflineRouter"]
 
 logger = logging.getLogger(__name__)
 
 _QUESTION = re.compile(r"^To call `([^`]+)` I need `([^`]+)`")
+_SUGGESTION = re.compile(r"^I did not call any plugin\. Did you mean `([^`]+)`")
+_YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|ok|okay|please|please do|do it|go ahead|correct|right|"
+    r"that one|exactly|y)\b[\s.!,]*(?:please|thanks|thank you)?[\s.!]*$",
+    re.IGNORECASE,
+)
 # An answer longer than this is a new request, not the value that was asked for.
 _ANSWER_WORDS = 12
-_MENU_SIZE = 8
 # Below the threshold but above this, the best operation is named in a clarifying question.
 _MIDDLING = 0.25
 # An operation below the threshold is still called when its name is in the message and the
 # message fills every argument it requires: the words say what to do and what with.
 _RESCUE_FLOOR = 0.12
+# The router reads only the end of the history: the last few turns, at most so many messages.
+# A follow-up points at what the last answers showed, a question is answered on the next turn,
+# and a value the user gave is carried over from these turns; what is older is not read, so a
+# turn costs the same at turn 50 as at turn 1.
+RECENT_TURNS = 8
+RECENT_MESSAGES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +150,7 @@ class OfflineRouter:
 
     def _decide(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> _Decision:
         """The reply to the history as it stands (no I/O; `stream` wraps it)."""
-        history = [m for m in messages if m.role != "system"]
+        history = recent(messages)
         if history and history[-1].role == "tool" and tools:
             continued = self._after_lookup(history, tools)
             if continued is not None:
@@ -161,6 +172,9 @@ class OfflineRouter:
         answered = self._answered_question(earlier, text, tools)
         if answered is not None:
             return answered
+        confirmed = self._confirmed(earlier, text, tools)
+        if confirmed is not None:
+            return confirmed
         return self._request(text, tools, earlier)
 
     def _request(
@@ -185,7 +199,7 @@ class OfflineRouter:
             selection = select(query, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(query, selection, scanned)
             if chosen is None:
-                return _Decision(self._abstain(text, selection, tools))
+                return _Decision(self._abstain(text, selection, tools, scanned))
             tool = chosen.tool
         params = params_of(tool.parameters)
         vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
@@ -389,6 +403,24 @@ class OfflineRouter:
         request = earlier[request_index].content or ""
         return self._request(request, tools, earlier[:request_index], preset, tool)
 
+    def _confirmed(
+        self, earlier: Sequence[ChatMessage], answer: str, tools: Sequence[ToolSpec]
+    ) -> _Decision | None:
+        """A "yes" to "Did you mean `X`?": the request of that turn, made with `X`."""
+        if len(earlier) < 2 or earlier[-1].role != "assistant" or earlier[-1].tool_calls:
+            return None
+        match = _SUGGESTION.search(earlier[-1].content or "")
+        if match is None or not _YES.match(answer.strip()):
+            return None
+        tool = next((t for t in tools if t.name == match[1]), None)
+        request_index = next(
+            (i for i in range(len(earlier) - 2, -1, -1) if earlier[i].role == "user"), None
+        )
+        if tool is None or request_index is None:
+            return None
+        request = earlier[request_index].content or ""
+        return self._request(request, tools, earlier[:request_index], tool=tool)
+
     def _earlier_answers(self, earlier: Sequence[ChatMessage], tool: ToolSpec) -> dict[str, Any]:
         """Answers to questions about `tool` asked just before `earlier`'s last user message."""
         preset: dict[str, Any] = {}
@@ -420,21 +452,25 @@ class OfflineRouter:
         lines.append(f"What should `{param.name}` be?")
         return " ".join(lines)
 
-    def _abstain(self, text: str, selection: Selection, tools: Sequence[ToolSpec]) -> str:
+    def _abstain(
+        self, text: str, selection: Selection, tools: Sequence[ToolSpec], scanned: Scan
+    ) -> str:
         best = selection.best
-        by_plugin: dict[str, list[str]] = {}
-        for tool in tools:
-            namespace, _, operation = tool.name.rpartition("__")
-            by_plugin.setdefault(namespace or "plugin", []).append(
-                " ".join(identifier_words(operation))
-            )
-        can = "; ".join(f"{name}: {', '.join(ops[:_MENU_SIZE])}" for name, ops in by_plugin.items())
         if best is not None and best.fit >= _MIDDLING:
+            # Middling evidence: name the best candidate, with what was understood, and let
+            # a "yes" on the next turn make the call.
+            filled = fill_arguments(best.tool.parameters, scanned)
+            found = f" with {_dumps(filled.arguments)}" if filled.arguments else ""
             return (
                 f"I did not call any plugin. Did you mean `{best.tool.name}` "
-                f"({_first_sentence(best.tool.description)})? Ask again with the details."
+                f"({_first_sentence(best.tool.description)}){found}? Say yes to call it, "
+                "or ask again with the details."
             )
-        return f"I did not call any plugin: that is not something they do. I can do {can}."
+        can = _what_i_can_do(tools)
+        if not terms(text):
+            # "hi", "what can you do?": nothing but function words.
+            return f"Hello! With the enabled plugins I can help with {can}. What would you like?"
+        return f"I did not call any plugin: that is not something they do. I can help with {can}."
 
     def _results(self, history: Sequence[ChatMessage]) -> str:
         """The answer after tool results: one paragraph per call, naming call and arguments."""
@@ -470,6 +506,24 @@ class OfflineRouter:
         return render_result(content)
 
 
+def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The last `RECENT_TURNS` turns of the history (at most `RECENT_MESSAGES` messages),
+    without system messages: read from the end, so the cost does not grow with the history."""
+    out: list[ChatMessage] = []
+    users = 0
+    for index in range(len(messages) - 1, max(-1, len(messages) - 1 - RECENT_MESSAGES), -1):
+        message = messages[index]
+        if message.role == "system":
+            continue
+        out.append(message)
+        if message.role == "user":
+            users += 1
+            if users >= RECENT_TURNS:
+                break
+    out.reverse()
+    return out
+
+
 def _said(value: Any, said: str) -> bool:  # Any: JSON
     """Whether the user's own words contain `value` (every item, for a list)."""
     if isinstance(value, list):
@@ -477,6 +531,36 @@ def _said(value: Any, said: str) -> bool:  # Any: JSON
     if isinstance(value, bool) or value is None:
         return False
     return str(value).casefold() in said
+
+
+# Words of operation names that say what is done, not what it is done to.
+_VERBS = word_set(
+    """
+    get list add delete remove create update set find search check calculate compute make
+    fetch retrieve show post put patch send run do new
+    """
+)
+_TOPICS_PER_PLUGIN = 4
+
+
+def _what_i_can_do(tools: Sequence[ToolSpec]) -> str:
+    """The things each enabled plugin works with, in a few words: "todos (todo) and players,
+    teams, season averages, stats (sports)"."""
+    topics: dict[str, list[str]] = {}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for tool in tools:
+        namespace, _, operation = tool.name.rpartition("__")
+        words = [w for w in identifier_words(operation) if w not in _VERBS]
+        key = (namespace, tuple(terms(words)))
+        if words and key not in seen:
+            seen.add(key)
+            topics.setdefault(namespace or "plugin", []).append(" ".join(words))
+    parts = [
+        f"{', '.join(things[:_TOPICS_PER_PLUGIN])} ({name})" for name, things in topics.items()
+    ]
+    if not parts:
+        return "the operations of the enabled plugins"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _first_sentence(text: str) -> str:

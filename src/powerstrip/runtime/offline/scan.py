@@ -18,9 +18,11 @@ from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
 __all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
 
 # An identifier stays one token: `judgeaa01`, `YOUR_API_KEY`, `user-42`; so does a hyphenated
-# word ("to-do", "one-way") and a word with an apostrophe ("alice's", "I'm").
+# word ("to-do", "one-way"), a word with an apostrophe ("alice's", "I'm") and an abbreviation
+# ("D.C.", "U.S", "Mr.").
 _TOKEN = re.compile(
-    r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_[A-Za-z0-9_]+"
+    r"(?:[A-Za-z]\.){2,}(?![A-Za-z])|[A-Z]\.[A-Z](?![A-Za-z.])|(?:Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr)\."
+    r"|[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|_[A-Za-z0-9_]+"
     r"|[A-Za-z]+[0-9][A-Za-z0-9]*"
     r"|[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?"
     r"|[A-Za-z]+(?:-[A-Za-z]+)*(?:['’][A-Za-z]+)*|\S"
@@ -52,7 +54,18 @@ _NOT_NAMES = word_set(
     or but for in on at of to from by with about and also then now hi hello hey ok okay yes no
     """
 )
-_PHRASE_GLUE = frozenset({"of", "de", "la", "del", "von", "van", "the", "and", "&"})
+# Words inside a name: "Statue of Liberty", "S&P". Not "and": "New York and Los Angeles" are
+# two places, "Apple and Samsung" two companies.
+_PHRASE_GLUE = frozenset({"of", "de", "la", "del", "von", "van", "the", "&"})
+# A capitalised first word followed by one of these starts a sentence, not a name: "Estimate
+# the population", "Book a room", "Check if any hotel".
+_AFTER_VERB = word_set(
+    """
+    the a an me my us our your his her their its this that these those if whether all any
+    some how what which who where when
+    """
+)
+_CURRENCY = frozenset("$€£¥")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +157,11 @@ def _number_at(tokens: list[Token], i: int) -> Number | None:
             return None
         value, is_integer = float(_NUMBER_WORDS[word]), True
     percent = following is not None and following.text == "%"
-    if following is not None and following.lower in _SCALES and not percent:
-        value *= _SCALES[following.lower]
+    scale = following.lower if following is not None else ""
+    # "5 million" always; "5m" and "5k" only for money ("$5m"): "5000m" is a height.
+    money = previous is not None and previous.text in _CURRENCY
+    if scale in _SCALES and not percent and (len(scale) > 2 or money):
+        value *= _SCALES[scale]
         is_integer = value == int(value)
     return Number(value, i, is_integer, percent)
 
@@ -185,6 +201,15 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
         words = tokens[i : j + 1]
         while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
             words = words[1:]
+        starts = i == 0 or tokens[i - 1].text in (".", "?", "!", ":", "'", '"')
+        if (
+            starts
+            and len(words) == 1
+            and words[0] is token
+            and j + 1 < len(tokens)
+            and tokens[j + 1].lower in _AFTER_VERB
+        ):
+            words = []
         if words:
             first = i + (j + 1 - i - len(words))
             text = " ".join(w.text for w in words).replace(" ,", ",")

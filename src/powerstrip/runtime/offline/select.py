@@ -33,6 +33,7 @@ __all__ = [
     "ToolIndex",
     "index_for",
     "select",
+    "tools_digest",
 ]
 
 
@@ -46,6 +47,7 @@ class FitWeights:
     description: float
     rank_bm25: float
     semantic: float = 0.0
+    generic: float = 0.0
 
 
 # Fitted by `.venv/bin/python bench/router.py --fit` (bfcl_eval 2026.3.23): class- and
@@ -54,11 +56,17 @@ class FitWeights:
 # example plugins; its 5-fold cross-validated figures are in docs/router.md. BM25's share in
 # the ranking made no difference on `multiple`, so it stays 1.
 WEIGHTS = FitWeights(
-    bias=-2.31, name=3.33, query=2.34, description=1.14, rank_bm25=1.0, semantic=0.88
+    bias=-2.38,
+    name=3.51,
+    query=2.11,
+    description=1.41,
+    rank_bm25=1.0,
+    semantic=0.29,
+    generic=1.57,
 )
 # The fit below which the router answers that no operation fits; same run, the threshold whose
 # worst (source, class) group is best, so that it holds on every source.
-ABSTAIN_BELOW = 0.58
+ABSTAIN_BELOW = 0.57
 
 # Document field weights: an operation's own name says most about what it does.
 _NAME_REPEAT = 3
@@ -69,6 +77,7 @@ _CACHE_SIZE = 64
 @dataclass(frozen=True, slots=True)
 class _Profile:
     name_terms: frozenset[str]
+    generic_terms: frozenset[str]
     vocabulary: frozenset[str]
     description_terms: frozenset[str]
 
@@ -84,6 +93,7 @@ class Candidate:
     query_coverage: float
     description_coverage: float
     semantic: float = 0.0
+    generic_coverage: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +163,7 @@ class ToolIndex:
             profiles.append(
                 _Profile(
                     name_terms=specific or frozenset(name_terms),
+                    generic_terms=frozenset(name_terms) & GENERIC_TERMS,
                     vocabulary=frozenset(document),
                     description_terms=frozenset(description_terms) - GENERIC_TERMS,
                 )
@@ -187,16 +198,21 @@ class ToolIndex:
             name_cov = _share(profile.name_terms, query_set)
             query_cov = _share(specific_query, profile.vocabulary)
             desc_cov = _share(profile.description_terms, query_set)
+            # "show alice's list" for `list_todos`: the verb of the name, weak evidence alone.
+            generic_cov = _share(profile.generic_terms, query_set)
             logit = (
                 weights.bias
                 + weights.name * name_cov
                 + weights.query * query_cov
                 + weights.description * desc_cov
                 + weights.semantic * similar
+                + weights.generic * generic_cov
             )
             fit = 1.0 / (1.0 + math.exp(-logit))
             share = bm25 / top if top > 0 else 0.0
-            candidate = Candidate(tool, fit, bm25, name_cov, query_cov, desc_cov, similar)
+            candidate = Candidate(
+                tool, fit, bm25, name_cov, query_cov, desc_cov, similar, generic_cov
+            )
             candidates.append((logit + weights.rank_bm25 * share, candidate))
         candidates.sort(key=lambda pair: pair[0], reverse=True)
         return [candidate for _, candidate in candidates]
@@ -227,14 +243,35 @@ def _share(part: frozenset[str] | set[str], whole: frozenset[str] | set[str]) ->
     return sum(1 for term in part if term in whole) / len(part)
 
 
-def _key(tools: Sequence[ToolSpec]) -> str:
+# Digests of the parameter schemas seen lately, by the schema object (kept alive by its entry,
+# so its id is not reused): the host hands over the same parsed schemas turn after turn, and
+# serialising 30 of them again on every model step would cost more than the ranking.
+_SCHEMA_DIGESTS: OrderedDict[int, tuple[Mapping[str, Any], bytes]] = OrderedDict()
+_SCHEMA_DIGESTS_SIZE = 2048
+
+
+def _schema_digest(parameters: Mapping[str, Any]) -> bytes:
+    entry = _SCHEMA_DIGESTS.get(id(parameters))
+    if entry is not None and entry[0] is parameters:
+        _SCHEMA_DIGESTS.move_to_end(id(parameters))
+        return entry[1]
+    text = json.dumps(parameters, sort_keys=True, default=str)
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    _SCHEMA_DIGESTS[id(parameters)] = (parameters, digest)
+    if len(_SCHEMA_DIGESTS) > _SCHEMA_DIGESTS_SIZE:
+        _SCHEMA_DIGESTS.popitem(last=False)
+    return digest
+
+
+def tools_digest(tools: Sequence[ToolSpec]) -> str:
+    """A digest of the tool set's content: names, descriptions and parameter schemas."""
     digest = hashlib.blake2b(digest_size=16)
     for tool in tools:
         digest.update(tool.name.encode())
         digest.update(b"\0")
         digest.update(tool.description.encode())
         digest.update(b"\0")
-        digest.update(json.dumps(tool.parameters, sort_keys=True, default=str).encode())
+        digest.update(_schema_digest(tool.parameters))
         digest.update(b"\1")
     return digest.hexdigest()
 
@@ -243,8 +280,12 @@ _INDEXES: OrderedDict[str, ToolIndex] = OrderedDict()
 
 
 def index_for(tools: Sequence[ToolSpec]) -> ToolIndex:
-    """The index of this tool list, from a small LRU cache keyed by the tools' content."""
-    key = _key(tools)
+    """The index of this tool list, from a small LRU cache keyed by the tools' content.
+
+    Shared by every conversation of the process: an unchanged tool set is indexed (terms,
+    BM25 statistics, embeddings of its operations) once, whoever uses it.
+    """
+    key = tools_digest(tools)
     index = _INDEXES.get(key)
     if index is not None:
         _INDEXES.move_to_end(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "FUNCTION_WORDS",
@@ -113,11 +114,14 @@ def fold_phrases(text: str) -> str:
 # Request verbs that ask for "some operation" rather than a particular one: folded together,
 # and treated as weak evidence when deciding whether an operation fits at all.
 _SYNONYMS = {
-    "show": "list",
-    "display": "list",
-    "view": "list",
-    "see": "list",
-    "enumerate": "list",
+    # Reading verbs are one request: "find the players" asks `list_players`, "show the
+    # forecast" `get_forecast`.
+    "list": "get",
+    "show": "get",
+    "display": "get",
+    "view": "get",
+    "see": "get",
+    "enumerate": "get",
     "fetch": "get",
     "retrieve": "get",
     "obtain": "get",
@@ -173,6 +177,7 @@ def identifier_words(name: str) -> list[str]:
     return words(name.replace("_", " ").replace(".", " ").replace("-", " "))
 
 
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """Strip common English suffixes so that inflections of a word meet."""
     if len(word) <= 3 or word.isdigit():
