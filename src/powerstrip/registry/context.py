@@ -106,8 +106,13 @@ async def load_install(session: AsyncSession, user_id: int, plugin_id: int) -> I
 def require_not_banned(plugin: Plugin) -> None:
     """Refuse any use of a banned plugin."""
     if plugin.banned:
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} is banned",
-            where=f"plugin {plugin.id}",
-            fix="an admin banned it: it cannot be installed, enabled or called",
-        )
+        raise plugin_banned(plugin.id, plugin.name_for_model)
+
+
+def plugin_banned(plugin_id: int, name_for_model: str) -> RegistryError:
+    """The error for any use of a banned plugin."""
+    return RegistryError(
+        f"plugin {name_for_model!r} is banned",
+        where=f"plugin {plugin_id}",
+        fix="an admin banned it: it cannot be installed, enabled or called",
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from powerstrip.auth import TokenSet, authorization_header, refresh_tokens
 from powerstrip.errors import OAuthError, RegistryError
@@ -89,6 +90,8 @@ async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
         )
         .outerjoin(Registration, Registration.plugin_id == Plugin.id)
         .where(Plugin.id == plugin_id)
+        # The spec is not needed to authenticate a call, and is often most of the row.
+        .options(defer(Plugin.spec_body))
     )
     async with ctx.sessions() as session:
         found = (await session.execute(statement)).one_or_none()

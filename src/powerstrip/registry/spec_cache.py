@@ -26,22 +26,61 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, Text, bindparam, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.errors import NetError, PowerstripError, RegistryError, SpecError
 from powerstrip.mcp_client import McpTarget, McpUnauthorizedError, toolset_from_document
 from powerstrip.openapi import ToolSet, convert, load_spec
 from powerstrip.registry.catalog import operation_keys
-from powerstrip.registry.context import RegistryContext, load_plugin, now, require_not_banned
+from powerstrip.registry.context import (
+    RegistryContext,
+    load_plugin,
+    now,
+    plugin_banned,
+    plugin_not_found,
+)
 from powerstrip.registry.credentials import PluginCredentials, service_credentials
 from powerstrip.registry.mcp_servers import mcp_target, relist_mcp_tools
 from powerstrip.registry.operation_changes import compare_operations, delete_grants
-from powerstrip.store import transaction
+from powerstrip.store import Plugin, transaction
 
 __all__ = ["CachedTools", "SpecCache"]
 
 logger = logging.getLogger(__name__)
 
 _CONVERTED_LIMIT = 256
+
+# What a turn reads of a plugin: everything but the spec and the manifest, which are read only
+# when their markers (fetch time, validators, lengths) say the copy held is not the stored one.
+_PLUGIN = select(
+    Plugin.banned,
+    Plugin.name_for_model,
+    Plugin.spec_url,
+    Plugin.api_base_url,
+    Plugin.manifest_url,
+    Plugin.auth_type,
+    Plugin.spec_etag,
+    Plugin.spec_last_modified,
+    Plugin.spec_fetched_at,
+    func.length(Plugin.spec_body).label("body_length"),
+    func.length(cast(Plugin.manifest, Text)).label("manifest_length"),
+).where(Plugin.id == bindparam("plugin_id"))
+_BODY = select(Plugin.spec_body, Plugin.manifest).where(Plugin.id == bindparam("plugin_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A plugin's stored spec and what its manifest says, with the marker they were read at."""
+
+    marker: tuple[object, ...]
+    body: str | None
+    description: str
+    target: McpTarget | None
+
+
 # MCP servers whose every user has their own credential: listed per user, never for all.
 _PER_USER = frozenset({"user_http", "oauth"})
 
@@ -76,6 +115,8 @@ class SpecCache:
             lambda user_id, plugin_id: PluginCredentials(ctx, user_id, plugin_id)
         )
         self._converted: OrderedDict[tuple[str, str], ToolSet] = OrderedDict()
+        # plugin id → its stored spec and manifest facts, as last read (`_stored`).
+        self._stored_specs: OrderedDict[int, _Stored] = OrderedDict()
 
     async def tools(
         self, plugin_id: int, *, revalidate: bool = True, user_id: int | None = None
@@ -87,15 +128,18 @@ class SpecCache:
         a user it is not asked, and its stored tools are used.
         """
         async with self.ctx.sessions() as session:
-            plugin = await load_plugin(session, plugin_id)
+            plugin = (await session.execute(_PLUGIN, {"plugin_id": plugin_id})).one_or_none()
+            if plugin is None:
+                raise plugin_not_found(plugin_id)
             # A banned plugin offers nothing: not its tools, not its description, not a fetch.
-            require_not_banned(plugin)
-            body, etag, modified = plugin.spec_body, plugin.spec_etag, plugin.spec_last_modified
-            namespace, spec_url = plugin.name_for_model, plugin.spec_url
-            description = str(plugin.manifest.get("description_for_model") or "")
-            api_base_url, manifest_url = plugin.api_base_url, plugin.manifest_url
-            target = mcp_target(plugin.manifest)
-            auth_type = plugin.auth_type
+            if plugin.banned:
+                raise plugin_banned(plugin_id, plugin.name_for_model)
+            stored = await self._stored(session, plugin_id, plugin)
+        body, description, target = stored.body, stored.description, stored.target
+        etag, modified = plugin.spec_etag, plugin.spec_last_modified
+        namespace, spec_url = plugin.name_for_model, plugin.spec_url
+        api_base_url, manifest_url = plugin.api_base_url, plugin.manifest_url
+        auth_type = plugin.auth_type
         if target is not None:
             return await self._mcp_tools(
                 plugin_id,
@@ -129,6 +173,36 @@ class SpecCache:
             toolset=self._convert(namespace, body),
             fresh=fresh,
         )
+
+    async def _stored(self, session: AsyncSession, plugin_id: int, plugin: Row[Any]) -> _Stored:
+        """The stored spec and what the manifest says, read again only when they changed.
+
+        The spec (tens of kilobytes, often) and the manifest would otherwise be read and
+        decoded on every turn; the row's fetch time, validators and lengths say whether the
+        copy held here is still the stored one.
+        """
+        marker = (
+            plugin.spec_fetched_at,
+            plugin.spec_etag,
+            plugin.spec_last_modified,
+            plugin.body_length,
+            plugin.manifest_length,
+        )
+        held = self._stored_specs.get(plugin_id)
+        if held is not None and held.marker == marker:
+            self._stored_specs.move_to_end(plugin_id)
+            return held
+        body, manifest = (await session.execute(_BODY, {"plugin_id": plugin_id})).one()
+        held = _Stored(
+            marker=marker,
+            body=body,
+            description=str((manifest or {}).get("description_for_model") or ""),
+            target=mcp_target(manifest or {}),
+        )
+        self._stored_specs[plugin_id] = held
+        if len(self._stored_specs) > _CONVERTED_LIMIT:
+            self._stored_specs.popitem(last=False)
+        return held
 
     async def _mcp_tools(
         self,
