@@ -136,8 +136,11 @@ async def measure(host: Host, plugin_url: str, args: argparse.Namespace) -> None
     wall = time.perf_counter()
     if profiler:
         profiler.enable()
+    walls: list[float] = []
     for _ in range(args.turns):
+        started = time.perf_counter()
         await turn()
+        walls.append(time.perf_counter() - started)
     if profiler:
         profiler.disable()
     cpu = time.process_time() - cpu
@@ -147,7 +150,11 @@ async def measure(host: Host, plugin_url: str, args: argparse.Namespace) -> None
     print(f"{per} turns, each: {sum(counter.kinds.values()) / per:.1f} statements ({kinds})")
     print(f"  commits per turn: {counter.commits / per:.1f}")
     print(f"  CPU per turn: {1000 * cpu / per:.2f} ms (this process: host and driver)")
-    print(f"  wall per turn: {1000 * wall / per:.2f} ms (plugin call included)")
+    walls.sort()
+    print(
+        f"  wall per turn: {1000 * wall / per:.2f} ms mean, {1000 * walls[len(walls) // 2]:.2f} ms"
+        f" p50, {1000 * walls[-1]:.2f} ms max (plugin call included)"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
 
