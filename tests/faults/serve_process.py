@@ -121,11 +121,13 @@ class ServeProcess:
                 continue
             try:
                 stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
             # Fields after the command's closing parenthesis: state, then the parent's pid.
             parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid:
+            # multiprocessing's resource tracker is a child too, but serves nothing.
+            if parent == self.process.pid and b"resource_tracker" not in command:
                 found.append(int(entry.name))
         return found
 
