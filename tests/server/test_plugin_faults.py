@@ -80,3 +80,7 @@ async def test_a_misbehaving_plugin_ends_the_call_clearly_and_the_next_turn_work
         assert (await _turn(api, chat_id, "and now?"))["text"] == "Still here."
         view = (await api.get(f"/api/conversations/{chat_id}")).json()
         assert view["pending_approvals"] == []
+    async with await hosted.user("root", admin=True) as admin:
+        scraped = (await admin.get("/metrics")).text
+    series = f'powerstrip_plugin_calls_total{{outcome="{outcome}",plugin="{plugin_id}"}}'
+    assert series in scraped
