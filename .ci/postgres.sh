@@ -7,7 +7,9 @@
 # private cluster in a temporary directory (as the `postgres` user when run as root), listening on
 # 127.0.0.1 at a free port, creates a role and a database, exports POWERSTRIP_TEST_POSTGRES_URL
 # and runs the command. The cluster is stopped and its directory removed at exit, whatever
-# happened; the command's exit status is the script's. When POWERSTRIP_TEST_POSTGRES_URL is
+# happened; the command's exit status is the script's. POWERSTRIP_TEST_POSTGRES_CTL names a
+# script that stops (`CTL stop`) and starts again (`CTL start`) the same cluster, on the same
+# port, for tests of a database restart. When POWERSTRIP_TEST_POSTGRES_URL is
 # already set, the command runs against that server instead and nothing is started.
 set -euo pipefail
 
@@ -88,11 +90,34 @@ PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
     || { cat "$WORKDIR/initdb.log" >&2; exit 1; }
 
 # Durability settings off: the cluster is thrown away, and tests run several times faster.
-"${AS_OWNER[@]}" "$BINDIR/pg_ctl" -D "$DATADIR" -l "$WORKDIR/server.log" -w -t 60 start -o \
-    "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$WORKDIR \
-     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+# In the cluster's own configuration, so a plain `pg_ctl start` (the CTL script) restarts it
+# as it was.
+cat >>"$DATADIR/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$WORKDIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+CONF
+"${AS_OWNER[@]}" "$BINDIR/pg_ctl" -D "$DATADIR" -l "$WORKDIR/server.log" -w -t 60 start \
     >/dev/null || { cat "$WORKDIR/server.log" >&2; exit 1; }
 STARTED=1
+
+# CTL stop|start: the same cluster down and up again, for restart tests.
+CTL="$WORKDIR/ctl.sh"
+cat >"$CTL" <<CTLSCRIPT
+#!/usr/bin/env bash
+set -euo pipefail
+case "\${1:-}" in
+    stop) exec ${AS_OWNER[*]} "$BINDIR/pg_ctl" -D "$DATADIR" -m fast -w stop ;;
+    start) exec ${AS_OWNER[*]} "$BINDIR/pg_ctl" -D "$DATADIR" -l "$WORKDIR/server.log" -w -t 60 start ;;
+    *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+CTLSCRIPT
+chmod 755 "$CTL"
+export POWERSTRIP_TEST_POSTGRES_CTL="$CTL"
 
 "${AS_OWNER[@]}" "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$WORKDIR" -p "$PORT" -U postgres \
     -d postgres <<SQL

@@ -159,6 +159,9 @@ def _make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     ids = _IDS.get()
     for name, value in ids:
         setattr(record, name, value)
+    # For formatters that put the ids in fields of their own (`JsonFormatter`).
+    record.powerstrip_ids = dict(ids)
+    record.powerstrip_id_words = ""
     # Message and arguments are cleaned apart, so filters that read a record's arguments (the
     # access log's path redaction) still find them.
     if isinstance(record.msg, str):
@@ -177,6 +180,7 @@ def _make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     if ids and isinstance(record.msg, str):
         words = " ".join(f"{name}={value}" for name, value in ids)
         record.msg += " " + (words.replace("%", "%%") if record.args else words)
+        record.powerstrip_id_words = " " + words
     if record.exc_info and record.exc_info[0] is not None:
         # Tracebacks quote arguments and locals' reprs: format now, redacted, once.
         record.exc_text = redact_log_text(logging.Formatter().formatException(record.exc_info))

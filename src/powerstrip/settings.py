@@ -170,6 +170,31 @@ class Settings(BaseSettings):
             "Every record carries its request and call ids and never a secret."
         ),
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "How `powerstrip serve` writes its log lines: `text` for people, `json` for a log "
+            "collector (one JSON object a line, with its request, conversation and call ids as "
+            "fields). Secrets are masked in both."
+        ),
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20,
+        ge=0,
+        le=3600,
+        description=(
+            "On SIGTERM (or Ctrl-C), how long `powerstrip serve` lets turns in flight finish "
+            "before it ends them as interrupted, closing their open calls and telling their "
+            "clients the server is shutting down."
+        ),
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "A bearer token that may read `/metrics` (Prometheus), for a scraper that should not "
+            "hold an admin's API token. Unset: only admins' API tokens may read it."
+        ),
+    )
     max_steps: int = Field(
         default=8,
         ge=1,

@@ -139,3 +139,10 @@ def test_a_port_in_use_is_reported(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_several_workers_refuse_an_in_memory_database(tmp_path: Path) -> None:
+    env = {"POWERSTRIP_DATA_DIR": str(tmp_path), "POWERSTRIP_DATABASE_URL": "sqlite+aiosqlite://"}
+    result = CliRunner().invoke(app, ["serve", "--port", "0", "--workers", "2"], env=env)
+    assert result.exit_code == 1
+    assert "in-memory SQLite database" in result.output

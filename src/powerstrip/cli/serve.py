@@ -1,11 +1,24 @@
-"""`powerstrip serve`: the host's web server, optionally with the example plugins beside it."""
+"""`powerstrip serve`: the host's web server, optionally with the example plugins beside it.
+
+One process by default; `--workers N` starts N worker processes on the one listening socket
+(uvicorn's supervisor restarts a worker that dies). SIGTERM or Ctrl-C drains: no new
+connections, turns in flight get `POWERSTRIP_SHUTDOWN_GRACE_SECONDS` to finish, and the rest
+end as interrupted with a last event saying so (`powerstrip.host.Drain`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import errno
+import logging
+import math
+import os
+import shutil
+import signal
 import socket
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +28,8 @@ import uvicorn
 import uvicorn.config
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from uvicorn.supervisors import Multiprocess
 
 from powerstrip import __version__
 from powerstrip.cli.dev_examples import ExampleServers, WiredExample, wire_examples
@@ -27,6 +42,19 @@ from powerstrip.server import create_app
 from powerstrip.settings import Settings
 
 __all__ = ["serve"]
+
+logger = logging.getLogger(__name__)
+
+# Where prometheus_client's multiprocess mode keeps each worker's values.
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The app every worker process builds, from the environment (`--workers` > 1).
+_WORKER_APP = "powerstrip.server.worker_app:worker_app"
+# uvicorn's own limit, after the drain's: time to send the last events and close the calls.
+_SHUTDOWN_MARGIN_SECONDS = 5
+# How long a worker may take to answer the supervisor's ping before it counts as hung and is
+# replaced. A new worker answers only once it has imported everything (the retrieval and
+# speech libraries): uvicorn's 5 s killed every worker on a loaded machine.
+_WORKER_HEALTHCHECK_SECONDS = 60
 
 _CHAT_WITH = ("todo-none", "sports")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -58,16 +86,30 @@ def serve(
             help="The first of the example plugins' ports, one each (0: any free ports).",
         ),
     ] = 5001,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes to start on the one port. Several need a database they "
+            "can share: PostgreSQL (recommended, with POWERSTRIP_REDIS_URL so turn locks and "
+            "rate limits hold across them), or a SQLite file on a local disk (WAL: writers "
+            "take turns, waiting up to 5 s each). An in-memory SQLite database takes one.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the Powerstrip server (REST API, OAuth pages) with uvicorn.
 
-    Unless POWERSTRIP_PUBLIC_URL is set, the public URL is http://HOST:PORT.
+    Unless POWERSTRIP_PUBLIC_URL is set, the public URL is http://HOST:PORT. SIGTERM or Ctrl-C
+    stops it gracefully (POWERSTRIP_SHUTDOWN_GRACE_SECONDS); a second Ctrl-C at once.
     """
     listener: socket.socket | None = None
     servers: ExampleServers | None = None
     try:
         listener = _bind(host, port)
         settings = load_settings(dev=dev, **_public_url(host, listener))
+        if workers > 1:
+            _check_workers(settings)
         if with_examples and not settings.dev_mode:
             raise ConfigError(
                 "the example plugins are served over plain HTTP on localhost, which only "
@@ -87,7 +129,7 @@ def serve(
                 "without one) and plain-HTTP localhost plugins are allowed. Listen on "
                 "127.0.0.1, or leave out --dev."
             )
-        _run_server(settings, listener)
+        _run_server(settings, listener, workers)
     except PowerstripError as exc:
         fail(exc)
     finally:
@@ -113,18 +155,92 @@ async def _prepare(settings: Settings, servers: ExampleServers | None) -> _Start
         await host.aclose()
 
 
-def _run_server(settings: Settings, listener: socket.socket) -> None:
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="info", log_config=_log_config(settings))
-    )
-    # uvicorn shuts down cleanly on Ctrl-C, then raises it again: that is the way out.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[listener])
+def _run_server(settings: Settings, listener: socket.socket, workers: int) -> None:
+    options: dict[str, Any] = {  # Any: uvicorn's keyword arguments
+        "log_level": "info",
+        "log_config": _log_config(settings),
+        "timeout_graceful_shutdown": math.ceil(settings.shutdown_grace_seconds)
+        + _SHUTDOWN_MARGIN_SECONDS,
+    }
+    if workers == 1:
+        config = uvicorn.Config(create_app(settings, drain_on_shutdown_signals=True), **options)
+        # uvicorn stops gracefully on SIGTERM, then raises it again to end the process: an
+        # ordinary exit instead, so the example servers and the listener are closed.
+        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+        try:
+            # ... and on Ctrl-C it raises that again: the same way out.
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.Server(config).run(sockets=[listener])
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        return
+    # The workers read their settings from the environment: hand them what the command set.
+    os.environ["POWERSTRIP_PUBLIC_URL"] = settings.public_url
+    if settings.dev_mode:
+        os.environ["POWERSTRIP_DEV_MODE"] = "true"
+    with _metrics_dir():
+        config = uvicorn.Config(
+            _WORKER_APP,
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
+            **options,
+        )
+        if not settings.redis_url:
+            logger.warning(
+                "serve.no_redis workers=%d: turn locks, rate limits, the spec cache and event "
+                "streams are per process; set POWERSTRIP_REDIS_URL to share them",
+                workers,
+            )
+        if make_url(settings.database_url).get_backend_name() == "sqlite":
+            logger.warning(
+                "serve.sqlite_workers workers=%d: the processes take turns writing the SQLite "
+                "file (each waits up to 5 s); for many concurrent turns use PostgreSQL",
+                workers,
+            )
+        Multiprocess(config, sockets=[listener]).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _check_workers(settings: Settings) -> None:
+    """Refuse several workers on a database they cannot share."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        raise ConfigError(
+            "an in-memory SQLite database lives in one process: several workers cannot share it",
+            where="--workers",
+            fix="use a SQLite file or PostgreSQL (POWERSTRIP_DATABASE_URL), or one worker",
+        )
+
+
+@contextlib.contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """A fresh directory for the workers' metrics, removed afterwards; one of the operator's
+    (`PROMETHEUS_MULTIPROC_DIR` already set) is emptied of an earlier run's values instead."""
+    given = os.environ.get(_METRICS_DIR_ENV)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="powerstrip-metrics-")
+    os.environ[_METRICS_DIR_ENV] = made
+    try:
+        yield
+    finally:
+        os.environ.pop(_METRICS_DIR_ENV, None)
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def _log_config(settings: Settings) -> dict[str, Any]:  # Any: logging's dictConfig schema
     """uvicorn's logging, with Powerstrip's own records on the same stream at the set level."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    if settings.log_format == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "powerstrip.log_format.JsonFormatter"}
     config["loggers"]["powerstrip"] = {
         "handlers": ["default"],
         "level": settings.log_level.upper(),

@@ -24,13 +24,22 @@ from powerstrip.host.document_list import (
     read_document,
 )
 from powerstrip.host.documents import DEFAULT_COLLECTION, DocumentInfo, Documents
+from powerstrip.host.draining import SHUTDOWN_MESSAGE, Drain
 from powerstrip.host.export_archive import ARCHIVE_FILES
 from powerstrip.host.exports import ExportDownload, ExportInfo, Exports, ExportTicket
 from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
+from powerstrip.host.health import Check, Health, Readiness
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.logos import Logo, Logos
 from powerstrip.host.mcp_servers import McpServers
+from powerstrip.host.metrics import (
+    METRICS_CONTENT_TYPE,
+    Metrics,
+    QueueDepth,
+    observe_call,
+    observe_request,
+)
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Registration
@@ -65,8 +74,10 @@ __all__ = [
     "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
+    "METRICS_CONTENT_TYPE",
     "OUTBOUND_HEADER",
     "RESPONSE_FORMATS",
+    "SHUTDOWN_MESSAGE",
     "TOKEN_PREFIX",
     "Accounts",
     "ApiObjects",
@@ -75,6 +86,7 @@ __all__ = [
     "ChatSummary",
     "ChatView",
     "Chats",
+    "Check",
     "Clock",
     "DataControls",
     "DataSettings",
@@ -83,6 +95,7 @@ __all__ = [
     "DocumentListing",
     "DocumentText",
     "Documents",
+    "Drain",
     "ExportDownload",
     "ExportInfo",
     "ExportTicket",
@@ -90,12 +103,14 @@ __all__ = [
     "FeedbackInfo",
     "Feedbacks",
     "GrantInfo",
+    "Health",
     "Host",
     "InstallResult",
     "IssuedToken",
     "Logo",
     "Logos",
     "McpServers",
+    "Metrics",
     "OpenAIApi",
     "OpenAITranscription",
     "OperationView",
@@ -107,6 +122,8 @@ __all__ = [
     "PluginInfo",
     "Plugins",
     "PurgeReport",
+    "QueueDepth",
+    "Readiness",
     "Registration",
     "ResponseRequest",
     "Retention",
@@ -138,6 +155,8 @@ __all__ = [
     "list_documents",
     "list_grants",
     "model_from_settings",
+    "observe_call",
+    "observe_request",
     "read_document",
     "require_admin",
     "revoke_grant",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -114,7 +114,9 @@ class Chats:
         model: Model,
         settings: Settings,
         ephemeral_secret: bytes,
+        turn_watch: Callable[[AsyncIterator[Event]], AsyncIterator[Event]] | None = None,
     ) -> None:
+        """`turn_watch` wraps every turn's events (the host's shutdown drain and metrics)."""
         self.sessions = sessions
         self.registry = registry
         self.executor = executor
@@ -125,6 +127,7 @@ class Chats:
         # write one history in two orders.
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
         self._histories = HistoryCache()
+        self._watch = turn_watch or _unwatched
 
     # -- the list ----------------------------------------------------------------------------
 
@@ -268,7 +271,9 @@ class Chats:
         Every failure after the stream started, even before the model is asked, comes out as
         an error event: a streamed HTTP answer has already said 200.
         """
-        return self._guarded(self._send(user, conversation_id, text), conversation_id, user)
+        return self._watch(
+            self._guarded(self._send(user, conversation_id, text), conversation_id, user)
+        )
 
     def resume(
         self,
@@ -283,8 +288,10 @@ class Chats:
         `always_allow` names approved calls whose operation the user allows from now on; only
         operations declared `x-openai-isConsequential: false` may be (spec §5).
         """
-        return self._guarded(
-            self._resume(user, conversation_id, decisions, always_allow), conversation_id, user
+        return self._watch(
+            self._guarded(
+                self._resume(user, conversation_id, decisions, always_allow), conversation_id, user
+            )
         )
 
     def guarded(
@@ -292,7 +299,7 @@ class Chats:
     ) -> AsyncIterator[Event]:
         """`events` run as a chat's turn runs: one at a time per conversation, and whatever
         fails ends with an error event and closes the calls the turn left open (API turns)."""
-        return self._guarded(events, conversation_id, user)
+        return self._watch(self._guarded(events, conversation_id, user))
 
     async def active(
         self, user: UserInfo, plugin_id: int, conversation_id: str
@@ -579,6 +586,10 @@ def _not_found(conversation_id: str) -> NotFoundError:
         where="conversations",
         fix="list your conversations to see their ids",
     )
+
+
+def _unwatched(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    return events
 
 
 def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:

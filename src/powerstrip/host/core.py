@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,11 +24,14 @@ from powerstrip.host.accounts import Accounts
 from powerstrip.host.chats import Chats
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.data_controls import DataControls
+from powerstrip.host.draining import Drain
 from powerstrip.host.exports import Exports
 from powerstrip.host.feedback import Feedbacks
+from powerstrip.host.health import Health
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.logos import Logos
 from powerstrip.host.mcp_servers import McpServers
+from powerstrip.host.metrics import Metrics
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
@@ -75,6 +79,10 @@ class Host:
     mcp_servers: McpServers
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
+    # The liveness and readiness probes, the metrics, and the turns a shutdown must end.
+    health: Health
+    metrics: Metrics
+    drain: Drain
     clock: Clock = system_clock
 
     @classmethod
@@ -107,6 +115,8 @@ class Host:
         executor = Executor(client)
         chosen = model or model_from_settings(settings)
         base = host_secret or await load_host_secret(sessions, vault)
+        drain = Drain()
+        metrics = Metrics()
         chats = Chats(
             sessions=sessions,
             registry=registry,
@@ -114,6 +124,7 @@ class Host:
             model=chosen,
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
+            turn_watch=lambda events: metrics.watch_turn(drain.watch(events)),
         )
         tool_calls = ToolCalls(
             sessions=sessions,
@@ -157,6 +168,9 @@ class Host:
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
+            health=Health(engine, redis_url=settings.redis_url, draining=lambda: drain.draining),
+            metrics=metrics,
+            drain=drain,
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -176,12 +190,18 @@ class Host:
             await close()
         await self.transcriber.aclose()
         await self.client.aclose()
+        await self.health.aclose()
         await self.engine.dispose()
 
 
 def _configured_secrets(settings: Settings) -> list[str]:
     """The secrets the settings hold: the model and SMTP keys and the vault's key material."""
-    found = [settings.model_api_key.get_secret_value(), settings.smtp_password.get_secret_value()]
+    found = [
+        settings.model_api_key.get_secret_value(),
+        settings.smtp_password.get_secret_value(),
+        settings.metrics_token.get_secret_value(),
+        urlsplit(settings.redis_url).password or "",
+    ]
     for entry in settings.vault_keys.get_secret_value().split(","):
         found.append(entry.partition(":")[2].strip())
     return [value for value in found if value]

@@ -7,8 +7,8 @@ waiting for your approval". `close_open_calls` answers them with a tool message 
 happened, and declines the approvals it closes, in one transaction.
 
 What may be closed depends on why:
-- `interrupted`: the client left; calls put to the user stay open (they can still answer them),
-  the others are answered as interrupted.
+- `interrupted`: the client left, or the server shut down (`Drain`); calls put to the user
+  stay open (they can still answer them), the others are answered as interrupted.
 - `failed`: the turn broke; everything it left open is closed, unless the conversation was
   already paused for the user before this turn began (`since`): that question still stands.
   `since=None` closes only a conversation no one can answer (no approval is pending at all),
@@ -34,8 +34,8 @@ __all__ = ["close_open_calls"]
 logger = logging.getLogger(__name__)
 
 _INTERRUPTED = (
-    "The call was interrupted before its result arrived (the user's connection closed); it may "
-    "or may not have been made. Check before repeating it."
+    "The call was interrupted before its result arrived (the user's connection closed, or the "
+    "server stopped); it may or may not have been made. Check before repeating it."
 )
 _FAILED = (
     "The turn failed before this call's result was recorded; it may or may not have been made. "

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from powerstrip.host.metrics import observe_call
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
 from powerstrip.store import Approval, Call, Conversation, Message, transaction, utcnow
 
@@ -151,6 +152,7 @@ class StoreRecorder:
 
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
+        observe_call(plugin_id, outcome.outcome, outcome.duration_ms)  # made, even if not kept
         async with transaction(self.sessions) as session:
             await session.execute(
                 _INSERT_CALL,
@@ -212,5 +214,6 @@ async def record_call_outside_chat(
     sessions: async_sessionmaker[AsyncSession], user_id: int, plugin_id: int, outcome: CallOutcome
 ) -> None:
     """Keep a call made for an MCP client in the ledger, with no conversation."""
+    observe_call(plugin_id, outcome.outcome, outcome.duration_ms)
     async with transaction(sessions) as session:
         session.add(call_row(outcome, None, user_id, plugin_id))

@@ -8,7 +8,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.routing import Route
@@ -19,7 +18,7 @@ from powerstrip.host import Host
 from powerstrip.host.clock import Clock
 from powerstrip.mcp import McpEndpoint
 from powerstrip.runtime import Model
-from powerstrip.server import data_pages, oauth
+from powerstrip.server import data_pages, oauth, probes
 from powerstrip.server.access_log import install_access_log_redaction
 from powerstrip.server.api import (
     TRANSCRIPTIONS_PATH,
@@ -34,6 +33,8 @@ from powerstrip.server.api import (
 from powerstrip.server.deps import require_scope
 from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
+from powerstrip.server.request_metrics import RequestMetrics
+from powerstrip.server.shutdown_signals import drain_on_signals
 from powerstrip.server.v1 import create_v1_app
 from powerstrip.settings import Settings
 
@@ -71,13 +72,19 @@ class McpRoute:
 
 
 def create_app(
-    settings: Settings | None = None, *, model: Model | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    model: Model | None = None,
+    clock: Clock | None = None,
+    drain_on_shutdown_signals: bool = False,
 ) -> FastAPI:
     """The host app. Its resources open at startup in the server's event loop (lifespan).
 
     `model` replaces the backend the settings choose (tests pass a scripted one), `clock` the
     system clock of the data services (tests move it on). The retention job runs at startup
     and every `POWERSTRIP_RETENTION_INTERVAL_SECONDS` while the server does.
+    `drain_on_shutdown_signals` (what `powerstrip serve` asks for) makes SIGTERM and SIGINT
+    drain the turns in flight (`powerstrip.host.Drain`) before the server stops.
     """
     chosen = settings or Settings()
 
@@ -93,6 +100,11 @@ def create_app(
             host.retention.run_forever(chosen.retention_interval_seconds)
         )
         app.state.mcp = McpEndpoint(host)
+        undo_signals = (
+            drain_on_signals(host.drain, chosen.shutdown_grace_seconds)
+            if drain_on_shutdown_signals
+            else None
+        )
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -103,6 +115,9 @@ def create_app(
             async with app.state.mcp.running():
                 yield
         finally:
+            if undo_signals is not None:
+                undo_signals()
+            host.drain.stop()  # turns still running now never get to finish
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
@@ -129,6 +144,8 @@ def create_app(
         },
     )
     app.add_middleware(OwnAddressMiddleware)
+    # Outermost: it counts every answer, the guard's refusals included.
+    app.add_middleware(RequestMetrics)
     # Every /api route can meet these; a route adds the ones only it can (403 for admins).
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
     # A token needs the chat scope for the store and conversations (docs/api.md).
@@ -148,9 +165,8 @@ def create_app(
     # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
     app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
 
-    @app.get("/healthz", include_in_schema=False)
-    async def health() -> Any:  # Any: JSON
-        return {"status": "ok", "version": __version__}
+    # /healthz, /readyz and /metrics.
+    app.include_router(probes.router)
 
     # The web app's pages, last: the API's routes (and their JSON errors) come first. Imported
     # here: the web app builds on this package's dependencies (session cookie, origin checks).
