@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from weakref import WeakValueDictionary
 
 import anyio
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
+from powerstrip.coordination import TurnLocks
+from powerstrip.errors import CoordinationError, NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import close_open_calls
@@ -104,6 +104,7 @@ class Chats:
         model: Model,
         settings: Settings,
         ephemeral_secret: bytes,
+        turn_locks: TurnLocks,
     ) -> None:
         self.sessions = sessions
         self.registry = registry
@@ -111,9 +112,9 @@ class Chats:
         self.model = model
         self.settings = settings
         self._ephemeral_secret = ephemeral_secret
-        # One turn at a time per conversation in this process: two interleaved turns would
-        # write one history in two orders.
-        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        # One turn at a time per conversation, in this process or (on Redis) in any worker:
+        # two interleaved turns would write one history in two orders.
+        self._turn_locks = turn_locks
         self._histories = HistoryCache()
 
     # -- the list ----------------------------------------------------------------------------
@@ -334,13 +335,26 @@ class Chats:
     async def _guarded(
         self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
     ) -> AsyncIterator[Event]:
+        try:
+            async for event in self._held(events, conversation_id, user):
+                yield event
+        except CoordinationError as exc:
+            # Only taking the turn lock raises it (the turn's own errors become events inside):
+            # nothing ran, and the turn ends saying why.
+            logger.warning("chats.turn_lock_failed conversation=%s error=%s", conversation_id, exc)
+            yield ErrorEvent(str(exc))
+            yield TurnDone("")
+
+    async def _held(
+        self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
+    ) -> AsyncIterator[Event]:
         """The turn's events; whatever goes wrong, the turn ends with an event and a history
         the next turn can continue from.
 
-        One turn at a time per conversation in this process, its closing included: what a
+        One turn at a time per conversation in any worker, its closing included: what a
         failed or interrupted turn left open is closed before the next turn reads the history.
         """
-        async with self._lock(conversation_id):
+        async with self._turn_locks.hold(conversation_id):
             started = utcnow()
             finished = False
             error: str | None = None
@@ -386,13 +400,6 @@ class Chats:
             logger.exception("chats.close_crashed conversation=%s", conversation_id)
 
     # -- building blocks ---------------------------------------------------------------------
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
         # The ownership check, the enabled plugins and the history in one session: each
