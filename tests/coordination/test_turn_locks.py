@@ -142,7 +142,7 @@ _HOLDER = textwrap.dedent(
     async def main():
         settings = Settings(data_dir=sys.argv[3], redis_url=sys.argv[1])
         shared = build_coordination(settings, prefix=sys.argv[2], lease_seconds=float(sys.argv[4]))
-        async with shared.turn_locks.hold("chat-killed"):
+        async with shared.turn_locks.hold(sys.argv[6]):
             print("held", flush=True)
             await asyncio.sleep(float(sys.argv[5]))
         print("released", flush=True)
@@ -152,9 +152,11 @@ _HOLDER = textwrap.dedent(
 )
 
 
-def _holder(prefix: str, tmp: str, *, lease: float, hold: float) -> subprocess.Popen[str]:
-    """A worker process that takes the lock of `chat-killed`, says "held", and keeps it."""
-    args = [sys.executable, "-c", _HOLDER, redis_url(), prefix, tmp, str(lease), str(hold)]
+def _holder(
+    prefix: str, tmp: str, *, lease: float, hold: float, key: str = "chat-killed"
+) -> subprocess.Popen[str]:
+    """A worker process that takes the lock of `key`, says "held", and keeps it `hold` s."""
+    args = [sys.executable, "-c", _HOLDER, redis_url(), prefix, tmp, str(lease), str(hold), key]
     child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)  # noqa: S603
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "held"
