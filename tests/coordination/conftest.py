@@ -17,8 +17,8 @@ from powerstrip.settings import Settings
 from tests.redis_servers import coordination_backends, fresh_prefix, redis_url
 
 # Short, so a test of an expiring lease waits a moment; long enough that a loaded machine
-# still renews it in time (renewed every third).
-LEASE = 1.5
+# still renews it in time (renewed every third: a worker stalled for a whole lease loses it).
+LEASE = 3.0
 
 Workers = Callable[[], Coordination]
 

@@ -51,7 +51,10 @@ async def two_workers(database: str, tmp_path: Path) -> AsyncIterator[Workers]:
             prefix = fresh_prefix()
 
             def shared() -> Any:
-                return build_coordination(settings, prefix=prefix, lease_seconds=LEASE)
+                # The hosts' own leases are the default: a loaded test machine stalling a worker
+                # past a short lease would let the other in, as it should. Only the killed
+                # holder (a process of its own) has a short one.
+                return build_coordination(settings, prefix=prefix)
 
             first = await Host.start(settings, coordination=shared())
             second = await Host.start(settings, coordination=shared(), migrate=False)
@@ -197,3 +200,27 @@ async def test_a_background_response_is_followed_and_cancelled_from_the_other_wo
             async for _ in follower:
                 pass  # ends: the first worker's run was cancelled and its log finished
         assert (await runner.get(user, slow["id"]))["status"] == "cancelled"
+
+
+@both
+async def test_an_assistants_run_is_cancelled_from_the_other_worker(
+    database: str, redis: str, tmp_path: Path
+) -> None:
+    async with two_workers(database, tmp_path) as workers:
+        user = await ensure_user(workers.first.sessions, "ada")
+        runner, other = workers.first.openai.assistants, workers.second.openai.assistants
+        assistant = await runner.create_assistant(user, {"model": "scripted-model"})
+        thread = await runner.create_thread(user, messages=[{"role": "user", "content": "hi"}])
+        workers.model.push(Delay(60, Reply("never")))
+        run = await runner.create_run(user, thread["id"], {"assistant_id": assistant["id"]})
+        await runner.start(user, run)
+        [task] = runner._tasks.values()
+        async with asyncio.timeout(30):
+            while (await other.run(user, thread["id"], run["id"]))["status"] == "queued":  # noqa: ASYNC110 - polls another worker's store
+                await asyncio.sleep(0.05)
+            cancelled = await other.cancel(user, thread["id"], run["id"])
+            assert cancelled["status"] == "cancelled"
+            # The first worker's task ends: cancelled, not left waiting on the model.
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert (await runner.run(user, thread["id"], run["id"]))["status"] == "cancelled"

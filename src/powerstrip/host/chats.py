@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -335,8 +335,9 @@ class Chats:
     async def _guarded(
         self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
     ) -> AsyncIterator[Event]:
+        held = self._held(events, conversation_id, user)
         try:
-            async for event in self._held(events, conversation_id, user):
+            async for event in held:
                 yield event
         except CoordinationError as exc:
             # Only taking the turn lock raises it (the turn's own errors become events inside):
@@ -344,10 +345,14 @@ class Chats:
             logger.warning("chats.turn_lock_failed conversation=%s error=%s", conversation_id, exc)
             yield ErrorEvent(str(exc))
             yield TurnDone("")
+        finally:
+            # A client that leaves closes this generator: the turn's own closing runs now, not
+            # whenever the garbage collector finalizes it.
+            await held.aclose()
 
     async def _held(
         self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event]:
         """The turn's events; whatever goes wrong, the turn ends with an event and a history
         the next turn can continue from.
 

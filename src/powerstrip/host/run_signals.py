@@ -20,7 +20,7 @@ import anyio
 from powerstrip.coordination import EventLogs, Listener, Signals
 from powerstrip.errors import CoordinationError
 
-__all__ = ["cancel_run", "shared_run"]
+__all__ = ["cancel_run", "cancellable", "shared_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,22 @@ async def shared_run(
             with anyio.CancelScope(shield=True):
                 if kept:
                     await _finish(logs, key)
+
+
+async def cancellable(
+    events: AsyncIterator[Any], key: str, *, signals: Signals
+) -> AsyncIterator[Any]:
+    """`events`; a cancel signal for `key` cancels the task iterating them (a run that keeps
+    its state in its stored object, not in an event log)."""
+    running = asyncio.current_task()
+    async with _listening(signals, _cancel_channel(key)) as cancelled:
+        watcher = asyncio.create_task(_cancel_when(cancelled, running)) if cancelled else None
+        try:
+            async for event in events:
+                yield event
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
 
 @contextlib.asynccontextmanager
