@@ -371,6 +371,12 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get(REDIS_ENV, ""))
     parser.add_argument("--no-many", action="store_true", help="only 1 worker on SQLite")
     parser.add_argument("--no-one", action="store_true", help="only the many-worker setup")
+    parser.add_argument(
+        "--no-redis",
+        action="store_true",
+        help="the many-worker setup without Redis (to see what Redis costs; turn locks are then "
+        "per worker, so only safe with one worker)",
+    )
     parser.add_argument("--serve-model", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--function", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -379,7 +385,7 @@ def main() -> None:
         return
     results: list[Figures] = []
     if not args.no_many:
-        if not args.postgres_url or not args.redis_url:
+        if not args.postgres_url or not (args.redis_url or args.no_redis):
             raise SystemExit(
                 "the many-worker setup needs PostgreSQL and Redis: run through "
                 "`bash .ci/postgres.sh bash .ci/redis.sh`, or pass --no-many"
@@ -387,9 +393,9 @@ def main() -> None:
 
         async def many() -> Figures:
             async with postgres_schema(args.postgres_url) as url:
-                return await run_setup(
-                    f"{args.workers} workers, PG + Redis", args.workers, url, args.redis_url, args
-                )
+                redis = "" if args.no_redis else args.redis_url
+                name = f"{args.workers} workers, PG" + ("" if args.no_redis else " + Redis")
+                return await run_setup(name, args.workers, url, redis, args)
 
         results.append(asyncio.run(many()))
     if not args.no_one:
