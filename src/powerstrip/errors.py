@@ -22,6 +22,7 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── OAuthError                  an OAuth exchange or refresh failed (the user must sign in)
     ├── VaultError                  a secret cannot be sealed or opened (key missing, tampered)
     ├── StoreError                  the database refused a write or is not migrated
+    ├── CoordinationError           the shared state of several workers (Redis) cannot be reached
     ├── ModelError                  the model backend failed (unreachable, bad answer, mid-stream)
     ├── IngestError                 a document cannot be read (empty, corrupt, wrong type, too big)
     ├── EmbeddingError              the embedder cannot load or answer (model files, endpoint)
@@ -50,6 +51,7 @@ __all__ = [
     "BrokenConnectionError",
     "ConfigError",
     "ConnectError",
+    "CoordinationError",
     "DiscoveryError",
     "EmbeddingError",
     "FetchTimeoutError",
@@ -195,6 +197,10 @@ class VaultError(PowerstripError):
 
 class StoreError(PowerstripError):
     """The database refused a write, or its schema is not at the expected migration."""
+
+
+class CoordinationError(PowerstripError):
+    """The state workers share (turn locks, rate limits, events on Redis) cannot be had now."""
 
 
 class ModelError(PowerstripError):

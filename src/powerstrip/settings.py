@@ -135,9 +135,10 @@ class Settings(BaseSettings):
         default="",
         repr=False,  # a Redis URL may carry a password
         description=(
-            "Redis for state shared by several workers (turn locks, rate limits, the spec cache, "
-            "OAuth state, event fan-out) and the background job queue: `redis://[:PASSWORD@]HOST:"
-            "6379/DB` (`rediss://` for TLS). Unset: one process keeps that state in memory."
+            "Redis for state shared by several workers (conversation turn locks, the sign-in "
+            "throttle, background responses' events and cancels) and the background job queue: "
+            "`redis://[:PASSWORD@]HOST:6379/DB` (`rediss://` for TLS). Unset: one process keeps "
+            "that state in memory."
         ),
     )
     vault_keys: SecretStr = Field(

@@ -152,3 +152,26 @@ def test_a_background_response_runs_and_can_be_cancelled(v1: V1) -> None:
     plain = client.responses.create(model="scripted-model", input="Hi")
     with pytest.raises(openai.BadRequestError):
         client.responses.cancel(plain.id)
+
+
+def test_a_background_responses_events_are_streamed_again_with_the_official_client(
+    v1: V1,
+) -> None:
+    client = v1.client("ada")
+    v1.model.push(Delay(0.2, Reply("Streamed again.")))
+    queued = client.responses.create(model="scripted-model", input="Work", background=True)
+    events = list(client.responses.retrieve(queued.id, stream=True))
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert events[-1].type == "response.completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == "Streamed again."
+    later = list(client.responses.retrieve(queued.id, stream=True, starting_after=3))
+    assert [e.sequence_number for e in later] == list(range(4, len(events)))
+
+    # Only a background response's events are kept; another user's is not found.
+    v1.model.push(Reply("not background"))
+    plain = client.responses.create(model="scripted-model", input="Hi")
+    with pytest.raises(openai.BadRequestError, match="only a background response"):
+        list(client.responses.retrieve(plain.id, stream=True))
+    with pytest.raises(openai.NotFoundError):
+        list(v1.client("bob").responses.retrieve(queued.id, stream=True))

@@ -17,8 +17,6 @@ import hmac
 import logging
 import re
 import secrets
-import time
-from collections import deque
 from datetime import timedelta
 
 import anyio.to_thread
@@ -27,6 +25,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from powerstrip.coordination import RateWindows
+from powerstrip.coordination.memory import MemoryRateWindows
 from powerstrip.errors import AccessError, InvalidInputError, SignInRequiredError
 from powerstrip.host.users import UserInfo
 from powerstrip.settings import Settings
@@ -59,50 +59,51 @@ class TooManyAttemptsError(AccessError):
 
 
 class SignInThrottle:
-    """Failed sign-ins in a sliding window, per username and per client address (this process).
+    """Failed sign-ins in a sliding window, per username and per client address.
 
     After `per_user` failures for one username, or `per_client` from one address, within
     `window` seconds, sign-in is refused until the oldest failure leaves the window, even with
-    the right password: guessing is slowed to a few tries an hour.
+    the right password: guessing is slowed to a few tries an hour. The failures are counted in
+    `windows`: this process's memory, or Redis, where every worker counts them together (five
+    guesses spread over four workers are still five).
     """
 
-    def __init__(self, *, per_user: int = 5, per_client: int = 20, window: float = 900.0) -> None:
+    def __init__(
+        self,
+        windows: RateWindows | None = None,
+        *,
+        per_user: int = 5,
+        per_client: int = 20,
+        window: float = 900.0,
+    ) -> None:
+        self.windows: RateWindows = windows or MemoryRateWindows()
         self.per_user = per_user
         self.per_client = per_client
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return failures
-
-    def check(self, username: str, client: str) -> None:
-        now = time.monotonic()
+    async def check(self, username: str, client: str) -> None:
+        """TooManyAttemptsError while the username or the address has failed too often."""
         for key, limit in (
-            (f"user:{username}", self.per_user),
-            (f"client:{client}", self.per_client),
+            (f"sign-in:user:{username}", self.per_user),
+            (f"sign-in:client:{client}", self.per_client),
         ):
-            failures = self._recent(key, now)
-            if len(failures) >= limit:
-                wait = int(self.window - (now - failures[0])) + 1
+            recent = await self.windows.recent(key, self.window)
+            if recent.count >= limit:
+                wait = int(recent.oldest_leaves_in) + 1
                 raise TooManyAttemptsError(
                     "too many failed sign-ins; sign-in is paused for a while",
                     where="sign-in",
                     fix=f"wait {max(1, wait // 60)} minutes, then try again",
                 )
 
-    def failed(self, username: str, client: str) -> None:
-        now = time.monotonic()
-        for key in (f"user:{username}", f"client:{client}"):
-            self._recent(key, now).append(now)
-        if len(self._failures) > 10_000:  # forget quiet keys so the table cannot grow forever
-            for key in [k for k, v in self._failures.items() if not v]:
-                del self._failures[key]
+    async def failed(self, username: str, client: str) -> None:
+        """Count a failed sign-in against the username and the address."""
+        for key in (f"sign-in:user:{username}", f"sign-in:client:{client}"):
+            await self.windows.hit(key, self.window)
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(f"user:{username}", None)
+    async def succeeded(self, username: str) -> None:
+        """Forget the username's failures (the address's stay: it may be guessing others)."""
+        await self.windows.clear(f"sign-in:user:{username}")
 
 
 def _session_id(cookie: str) -> str:
@@ -217,7 +218,7 @@ class Accounts:
     async def sign_in(self, username: str, password: str, *, client: str) -> str:
         """A new session cookie for the account; AccessError (the same for both) otherwise."""
         username = username.strip().lower()
-        self.throttle.check(username, client)
+        await self.throttle.check(username, client)
         async with self.sessions() as session:
             found = (
                 await session.execute(
@@ -232,14 +233,14 @@ class Accounts:
         else:
             ok = await self._verify(found.password_hash, password)
         if not ok or found is None:
-            self.throttle.failed(username, client)
+            await self.throttle.failed(username, client)
             logger.info("accounts.sign_in_failed client=%s", client)
             raise SignInRequiredError(
                 "the username or the password is not right",
                 where="sign-in",
                 fix="check both and try again",
             )
-        self.throttle.succeeded(username)
+        await self.throttle.succeeded(username)
         if self.hasher.check_needs_rehash(found.password_hash):
             digest = await self._hash(password)
             async with transaction(self.sessions) as session:

@@ -19,6 +19,7 @@ from typing import Any
 from powerstrip.errors import InvalidInputError, NotFoundError, RegistryError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
 from powerstrip.host.responses import Conversations, ResponseRequest, Responses
+from powerstrip.host.run_signals import cancel_run, cancellable
 from powerstrip.host.users import UserInfo
 from powerstrip.host.vector_stores import VectorStores
 
@@ -266,7 +267,8 @@ class Assistants:
 
     def stream(self, user: UserInfo, run: JSON) -> AsyncIterator[RunEvent]:
         """Run a queued run here, streaming its `thread.*` events."""
-        return self._execute(user, run["id"], run["thread_id"], [], created=True)
+        events = self._execute(user, run["id"], run["thread_id"], [], created=True)
+        return cancellable(events, _run_key(run["id"]), signals=self.responses.signals)
 
     async def start(self, user: UserInfo, run: JSON) -> None:
         """Run a queued run in the background (clients poll it)."""
@@ -309,7 +311,8 @@ class Assistants:
     def continue_stream(
         self, user: UserInfo, thread_id: str, run_id: str, outputs: list[JSON]
     ) -> AsyncIterator[RunEvent]:
-        return self._execute(user, run_id, thread_id, outputs, created=False)
+        events = self._execute(user, run_id, thread_id, outputs, created=False)
+        return cancellable(events, _run_key(run_id), signals=self.responses.signals)
 
     async def continue_background(
         self, user: UserInfo, thread_id: str, run_id: str, outputs: list[JSON]
@@ -328,6 +331,9 @@ class Assistants:
         task = self._tasks.get(run_id)
         if task is not None:
             task.cancel()
+        else:
+            # It may run in another worker, which listens for this.
+            await cancel_run(self.responses.signals, _run_key(run_id))
         await self.objects.update(
             user,
             "run",
@@ -341,7 +347,10 @@ class Assistants:
     def _spawn(self, user: UserInfo, run_id: str, thread_id: str, inputs: list[JSON]) -> None:
         async def drain() -> None:
             try:
-                async for _ in self._execute(user, run_id, thread_id, inputs, created=False):
+                events = self._execute(user, run_id, thread_id, inputs, created=False)
+                async for _ in cancellable(
+                    events, _run_key(run_id), signals=self.responses.signals
+                ):
                     pass
             except asyncio.CancelledError:
                 raise
@@ -746,3 +755,8 @@ def _finish(steps: list[JSON], key: str, value: str) -> JSON | None:
 
 def _public(run: JSON) -> JSON:
     return {key: value for key, value in run.items() if not key.startswith("_")}
+
+
+def _run_key(run_id: str) -> str:
+    """The cancel channel of an assistants run."""
+    return f"run:{run_id}"

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from weakref import WeakValueDictionary
 
 import anyio
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from powerstrip.errors import NotFoundError, PowerstripError, RegistryError
+from powerstrip.coordination import TurnLocks
+from powerstrip.errors import CoordinationError, NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import close_open_calls
@@ -115,6 +115,7 @@ class Chats:
         settings: Settings,
         ephemeral_secret: bytes,
         turn_watch: Callable[[AsyncIterator[Event]], AsyncIterator[Event]] | None = None,
+        turn_locks: TurnLocks,
     ) -> None:
         """`turn_watch` wraps every turn's events (the host's shutdown drain and metrics)."""
         self.sessions = sessions
@@ -123,9 +124,9 @@ class Chats:
         self.model = model
         self.settings = settings
         self._ephemeral_secret = ephemeral_secret
-        # One turn at a time per conversation in this process: two interleaved turns would
-        # write one history in two orders.
-        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        # One turn at a time per conversation, in this process or (on Redis) in any worker:
+        # two interleaved turns would write one history in two orders.
+        self._turn_locks = turn_locks
         self._histories = HistoryCache()
         self._watch = turn_watch or _unwatched
 
@@ -354,13 +355,31 @@ class Chats:
     async def _guarded(
         self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
     ) -> AsyncIterator[Event]:
+        held = self._held(events, conversation_id, user)
+        try:
+            async for event in held:
+                yield event
+        except CoordinationError as exc:
+            # Only taking the turn lock raises it (the turn's own errors become events inside):
+            # nothing ran, and the turn ends saying why.
+            logger.warning("chats.turn_lock_failed conversation=%s error=%s", conversation_id, exc)
+            yield ErrorEvent(str(exc))
+            yield TurnDone("")
+        finally:
+            # A client that leaves closes this generator: the turn's own closing runs now, not
+            # whenever the garbage collector finalizes it.
+            await held.aclose()
+
+    async def _held(
+        self, events: AsyncIterator[Event], conversation_id: str, user: UserInfo
+    ) -> AsyncGenerator[Event]:
         """The turn's events; whatever goes wrong, the turn ends with an event and a history
         the next turn can continue from.
 
-        One turn at a time per conversation in this process, its closing included: what a
+        One turn at a time per conversation in any worker, its closing included: what a
         failed or interrupted turn left open is closed before the next turn reads the history.
         """
-        async with self._lock(conversation_id):
+        async with self._turn_locks.hold(conversation_id):
             started = utcnow()
             finished = False
             error: str | None = None
@@ -406,13 +425,6 @@ class Chats:
             logger.exception("chats.close_crashed conversation=%s", conversation_id)
 
     # -- building blocks ---------------------------------------------------------------------
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
 
     async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
         # The ownership check, the enabled plugins and the history in one session: each

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
-from powerstrip.host.accounts import Accounts
+from powerstrip.coordination import Coordination, build_coordination
+from powerstrip.host.accounts import Accounts, SignInThrottle
 from powerstrip.host.chats import Chats
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.data_controls import DataControls
@@ -83,6 +84,9 @@ class Host:
     health: Health
     metrics: Metrics
     drain: Drain
+
+    # What this process shares with the other workers: in memory, or on Redis.
+    coordination: Coordination
     clock: Clock = system_clock
 
     @classmethod
@@ -94,11 +98,14 @@ class Host:
         migrate: bool = True,
         host_secret: bytes | None = None,
         clock: Clock | None = None,
+        coordination: Coordination | None = None,
     ) -> Host:
         """Migrate the database (unless `migrate=False`) and build every component.
 
         `model` replaces the backend the settings choose (tests pass a scripted one); `clock`
-        the system clock the data services read (tests move it on instead of sleeping).
+        the system clock the data services read (tests move it on instead of sleeping);
+        `coordination` the shared state the settings choose (tests pass one with a short lease).
+        CoordinationError when `redis_url` is set and that Redis does not answer.
         """
         install_log_hygiene()
         for secret in _configured_secrets(settings):
@@ -106,6 +113,8 @@ class Host:
         now = clock or system_clock
         if migrate:
             await upgrade(settings.database_url)
+        shared = coordination or build_coordination(settings)
+        await shared.ping()
         vault = Vault.from_settings(settings)
         policy = NetPolicy.from_settings(settings)
         engine = create_engine(settings.database_url)
@@ -125,6 +134,7 @@ class Host:
             settings=settings,
             ephemeral_secret=derive_secret(base, "ephemeral-user-id"),
             turn_watch=lambda events: metrics.watch_turn(drain.watch(events)),
+            turn_locks=shared.turn_locks,
         )
         tool_calls = ToolCalls(
             sessions=sessions,
@@ -149,7 +159,7 @@ class Host:
             plugins=plugins,
             users=Users(sessions),
             transcriber=Transcriber(settings),
-            openai=OpenAIApi(sessions, settings, chats, plugins),
+            openai=OpenAIApi(sessions, settings, chats, plugins, shared),
             data=DataControls(
                 sessions, retention_days=settings.retention_days, on_deleted=chats.forget
             ),
@@ -163,7 +173,12 @@ class Host:
             exports=Exports(sessions, settings, clock=now),
             feedback=Feedbacks(sessions),
             clock=now,
-            accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
+            accounts=Accounts(
+                sessions,
+                settings,
+                derive_secret(base, "web-form-token"),
+                throttle=SignInThrottle(shared.rates),
+            ),
             logos=Logos(client),
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
@@ -171,6 +186,7 @@ class Host:
             health=Health(engine, redis_url=settings.redis_url, draining=lambda: drain.draining),
             metrics=metrics,
             drain=drain,
+            coordination=shared,
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -182,7 +198,7 @@ class Host:
         self.client.policy.own.add_socket(literal, port)
 
     async def aclose(self) -> None:
-        """Close the model backend's connections, the outbound client and the database engine."""
+        """Close the model backend's connections, the outbound client, Redis and the database."""
         await self.openai.aclose()
         await self.exports.aclose()
         close = getattr(self.model, "aclose", None)
@@ -191,6 +207,8 @@ class Host:
         await self.transcriber.aclose()
         await self.client.aclose()
         await self.health.aclose()
+
+        await self.coordination.aclose()
         await self.engine.dispose()
 
 

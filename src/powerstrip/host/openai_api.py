@@ -15,6 +15,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from powerstrip.coordination import Coordination
 from powerstrip.host.api_objects import ApiObjects
 from powerstrip.host.api_turns import ApiTurns
 from powerstrip.host.assistants import Assistants
@@ -39,6 +40,7 @@ class OpenAIApi:
         settings: Settings,
         chats: Chats,
         plugins: Plugins,
+        coordination: Coordination,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -49,7 +51,14 @@ class OpenAIApi:
         self.vector_stores = VectorStores(self.objects, self.files, self.documents, settings)
         self.turns = ApiTurns(chats, plugins)
         self.conversations = Conversations(self.objects)
-        self.responses = Responses(self.objects, self.turns, self.vector_stores, self.conversations)
+        self.responses = Responses(
+            self.objects,
+            self.turns,
+            self.vector_stores,
+            self.conversations,
+            logs=coordination.events,
+            signals=coordination.signals,
+        )
         self.assistants = Assistants(
             self.objects, self.responses, self.conversations, self.vector_stores
         )

@@ -15,7 +15,9 @@ answers. Its tools:
   `mcp_approval_response` input item on the next response.
 
 Background responses run in a task of this process and are kept as they progress; a stored
-response (`store`, the default) can be retrieved, listed for its input items, and deleted.
+response (`store`, the default) can be retrieved, listed for its input items, and deleted. A
+background response's events are kept too (`host.run_signals`), so any worker can stream them
+again (`follow`), and any worker can cancel it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from powerstrip.coordination import EventLogs, Signals
 from powerstrip.errors import InvalidInputError, NotFoundError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
@@ -37,6 +40,7 @@ from powerstrip.host.response_items import (
     search_output,
     to_messages,
 )
+from powerstrip.host.run_signals import cancel_run, shared_run
 from powerstrip.host.users import UserInfo
 from powerstrip.host.vector_stores import VectorStores
 from powerstrip.runtime import (
@@ -178,11 +182,16 @@ class Responses:
         turns: ApiTurns,
         stores: VectorStores,
         conversations: Conversations,
+        *,
+        logs: EventLogs,
+        signals: Signals,
     ) -> None:
         self.objects = objects
         self.turns = turns
         self.stores = stores
         self.conversations = conversations
+        self.logs = logs
+        self.signals = signals
         self._background: dict[str, asyncio.Task[None]] = {}
 
     # -- create ------------------------------------------------------------------------------
@@ -230,6 +239,36 @@ class Responses:
             run.response["error"] = {"code": "server_error", "message": "the response failed"}
             await self._keep(run)
 
+    async def follow(
+        self, user: UserInfo, response_id: str, *, starting_after: int = -1
+    ) -> AsyncIterator[JSON]:
+        """A background response's events after `starting_after`, then each as it comes.
+
+        Whichever worker runs it. Refused (before any event) unless the response is the user's
+        and was made with `background: true`.
+        """
+        stored = await self.objects.get(user, "response", response_id)
+        if not stored.get("background"):
+            raise InvalidInputError(
+                "only a background response can be streamed again",
+                where="stream",
+                fix="create the response with background: true, or retrieve it without stream",
+            )
+        return self._follow(user, response_id, starting_after)
+
+    async def _follow(self, user: UserInfo, response_id: str, after: int) -> AsyncIterator[JSON]:
+        ended = False
+        async for event in self.logs.follow(_log_key(response_id), after=after):
+            if event is not None:
+                yield event
+                continue
+            # Quiet for a while: a response that ended (its log expired, or its worker could
+            # not keep it) ends the stream after one more quiet spell for late events.
+            if ended:
+                return
+            stored = await self.objects.get(user, "response", response_id)
+            ended = stored["status"] not in ("queued", "in_progress")
+
     # -- stored responses --------------------------------------------------------------------
 
     async def get(self, user: UserInfo, response_id: str) -> JSON:
@@ -261,8 +300,11 @@ class Responses:
                 fix="create the response with background: true to be able to cancel it",
             )
         task = self._background.get(response_id)
-        if task is not None and stored["status"] in ("queued", "in_progress"):
-            task.cancel()
+        if stored["status"] in ("queued", "in_progress"):
+            if task is not None:
+                task.cancel()
+            else:
+                await cancel_run(self.signals, _log_key(response_id))  # another worker runs it
             await self.objects.update(user, "response", response_id, {"status": "cancelled"})
         return await self.get(user, response_id)
 
@@ -271,6 +313,8 @@ class Responses:
         await self.objects.delete(user, "response", response_id)
         if task is not None:
             task.cancel()
+        else:
+            await cancel_run(self.signals, _log_key(response_id))  # it may run in another worker
         return {"id": response_id, "object": "response.deleted", "deleted": True}
 
     # -- building blocks ---------------------------------------------------------------------
@@ -437,8 +481,19 @@ class _Run:
             messages.append(ChatMessage("system", self.request.instructions))
         return [*messages, *to_messages([*self.history, *self.items])]
 
-    async def events(self) -> AsyncIterator[JSON]:
-        """The Responses API's stream events, ending with completed, incomplete or failed."""
+    def events(self) -> AsyncIterator[JSON]:
+        """The Responses API's stream events, ending with completed, incomplete or failed.
+
+        A background response's are also kept, for any worker to stream again, and a cancel
+        signal from any worker cancels it.
+        """
+        if not self.request.background:
+            return self._events()
+        engine = self.engine
+        key = _log_key(self.response["id"])
+        return shared_run(self._events(), key, logs=engine.logs, signals=engine.signals)
+
+    async def _events(self) -> AsyncIterator[JSON]:
         response = self.response
         response["status"] = "in_progress"
         if self.request.background:
@@ -751,3 +806,8 @@ def _tool_answer(turn: ApiTurn | None, call_id: str) -> str | None:
 
 def _public(response: JSON) -> JSON:
     return {key: value for key, value in response.items() if not key.startswith(_PRIVATE)}
+
+
+def _log_key(response_id: str) -> str:
+    """The event log (and cancel channel) of a background response."""
+    return f"response:{response_id}"

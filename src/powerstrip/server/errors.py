@@ -23,6 +23,7 @@ from powerstrip.errors import (
     AudioError,
     AudioTooLargeError,
     ConfigError,
+    CoordinationError,
     DiscoveryError,
     InvalidInputError,
     ManifestError,
@@ -69,6 +70,7 @@ _STATUS: tuple[tuple[type[PowerstripError], int], ...] = (
     (NetError, 502),
     (ModelError, 502),
     (StoreError, 503),
+    (CoordinationError, 503),
     (VaultError, 500),
     (ConfigError, 500),
 )
@@ -105,7 +107,7 @@ _DESCRIPTIONS = {
     413: "The body is larger than POWERSTRIP_MAX_REQUEST_BYTES.",
     422: "The request breaks the API's rules, or the plugin is unusable (its findings).",
     502: "The plugin or the model backend could not be reached or answered badly.",
-    503: "The database refused the write; nothing was written.",
+    503: "The database or the workers' shared state (Redis) refused; nothing was written.",
 }
 
 

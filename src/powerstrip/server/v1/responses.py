@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,8 +102,26 @@ async def create_response(body: NewResponse, host: CurrentHost, caller: CurrentC
 
 
 @router.get("/responses/{response_id}", summary="Retrieve a model response")
-async def get_response(response_id: str, host: CurrentHost, caller: CurrentCaller) -> Any:
-    return await host.openai.responses.get(caller.user, response_id)
+async def get_response(
+    response_id: str,
+    host: CurrentHost,
+    caller: CurrentCaller,
+    stream: bool = False,
+    starting_after: Annotated[int, Query(ge=-1)] = -1,
+) -> Any:
+    """The response; with `stream=true`, a background response's events (after the
+    `sequence_number` `starting_after`), as they come, from whichever worker runs it."""
+    responses = host.openai.responses
+    if not stream:
+        return await responses.get(caller.user, response_id)
+    # Checked before the stream starts: another user's or a foreground response is a 4xx.
+    events = await responses.follow(caller.user, response_id, starting_after=starting_after)
+
+    async def replay() -> AsyncIterator[str]:
+        async for event in events:
+            yield sse(event, event["type"])
+
+    return event_stream(replay())
 
 
 @router.delete("/responses/{response_id}", summary="Delete a model response")
