@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
 from powerstrip.coordination import Coordination, build_coordination
+from powerstrip.errors import CoordinationError
 from powerstrip.host.accounts import Accounts, SignInThrottle
 from powerstrip.host.chats import Chats
 from powerstrip.host.clock import Clock, system_clock
@@ -49,6 +51,9 @@ from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
 
 __all__ = ["Host", "derive_secret"]
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,7 +119,13 @@ class Host:
         if migrate:
             await upgrade(settings.database_url)
         shared = coordination or build_coordination(settings)
-        await shared.ping()
+        try:
+            await shared.ping()
+        except CoordinationError as exc:
+            # Started anyway: /readyz answers 503 naming Redis until it is back, and a turn
+            # meanwhile ends with a clear error; a worker that refused to start would need
+            # restarting by hand once Redis is up.
+            logger.warning("host.redis_unavailable error=%s", exc.message)
         vault = Vault.from_settings(settings)
         policy = NetPolicy.from_settings(settings)
         engine = create_engine(settings.database_url)
