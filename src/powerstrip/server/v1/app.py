@@ -12,6 +12,7 @@ from powerstrip.server.v1 import (
     files,
     models,
     responses,
+    uploads,
     vector_stores,
 )
 from powerstrip.server.v1.access import Idempotent, V1Guard
@@ -33,6 +34,6 @@ def create_v1_app() -> FastAPI:
     # Added last runs first: the guard authenticates, then Idempotent may replay.
     app.add_middleware(Idempotent)
     app.add_middleware(V1Guard)
-    for module in (models, chat, responses, files, vector_stores, assistants, audio):
+    for module in (models, chat, responses, files, uploads, vector_stores, assistants, audio):
         app.include_router(module.router)
     return app
