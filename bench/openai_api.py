@@ -136,7 +136,7 @@ def host(
         args = [str(POWERSTRIP), "serve", "--host", "127.0.0.1", "--port", str(port)]
         if profile is not None:
             spy = [str(POWERSTRIP.with_name("py-spy")), "record", "--format", "raw"]
-            args = [*spy, "--rate", "250", "--output", str(profile), "--", *args]
+            args = [*spy, "--rate", "100", "--nonblocking", "--output", str(profile), "--", *args]
         child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:
