@@ -519,7 +519,7 @@ class _Run:
             conversation = turn.conversation
             self._usage = {
                 "input_tokens": conversation.prompt_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": conversation.completion_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": conversation.prompt_tokens + conversation.completion_tokens,

@@ -17,6 +17,7 @@ from powerstrip.server.v1 import (
 )
 from powerstrip.server.v1.access import Idempotent, V1Guard
 from powerstrip.server.v1.errors import install_openai_errors
+from powerstrip.server.v1.shapes import document_answers
 
 __all__ = ["create_v1_app"]
 
@@ -36,4 +37,5 @@ def create_v1_app() -> FastAPI:
     app.add_middleware(V1Guard)
     for module in (models, chat, responses, files, uploads, vector_stores, assistants, audio):
         app.include_router(module.router)
+    document_answers(app)
     return app
