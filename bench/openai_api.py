@@ -8,6 +8,9 @@ first content delta (TTFT) and the last byte, and prints p50/p99 of both paths a
 at each concurrency.
 
     .venv/bin/python bench/openai_api.py [--requests 500] [--concurrency 1,32]
+
+`--profile out.txt` runs the host under py-spy (a dev dependency) and writes its samples, as
+collapsed stacks (one line per stack with its count), for the part of the run through `/v1`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +121,9 @@ async def token(settings: Settings) -> str:
 
 
 @contextlib.contextmanager
-def host(model: ScriptedModelServer, data: Path) -> Iterator[tuple[str, Settings]]:
+def host(
+    model: ScriptedModelServer, data: Path, profile: Path | None = None
+) -> Iterator[tuple[str, Settings, int]]:
     port = free_port()
     env = os.environ | {
         "POWERSTRIP_DATA_DIR": str(data),
@@ -128,6 +134,9 @@ def host(model: ScriptedModelServer, data: Path) -> Iterator[tuple[str, Settings
     log = data / "host.log"
     with log.open("wb") as out:
         args = [str(POWERSTRIP), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if profile is not None:
+            spy = [str(POWERSTRIP.with_name("py-spy")), "record", "--format", "raw"]
+            args = [*spy, "--rate", "100", "--nonblocking", "--output", str(profile), "--", *args]
         child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:
@@ -139,10 +148,16 @@ def host(model: ScriptedModelServer, data: Path) -> Iterator[tuple[str, Settings
                 httpx.get(f"{url}/healthz", timeout=1.0)
                 break
             time.sleep(0.1)
-        yield url, settings
+        yield url, settings, child.pid
     finally:
-        child.terminate()
-        child.wait(timeout=10)
+        child.send_signal(signal.SIGINT)  # py-spy writes its samples when its child ends
+        child.wait(timeout=60)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def line(name: str, timings: Timings, base: Timings | None) -> str:
@@ -164,11 +179,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--profile", type=Path, help="write the host's py-spy samples here")
     options = parser.parse_args()
     levels = [int(level) for level in options.concurrency.split(",")]
     with tempfile.TemporaryDirectory() as folder, ScriptedModelServer() as model:
         model.push(*(Reply(ANSWER) for _ in range(options.requests * len(levels) * 2 + 20)))
-        with host(model, Path(folder)) as (url, settings):
+        with host(model, Path(folder), options.profile) as (url, settings, pid):
             headers = {"Authorization": f"Bearer {asyncio.run(token(settings))}"}
             asyncio.run(run(f"{url}/v1/chat/completions", headers, 10, 1))  # warm up
             asyncio.run(run(f"{model.base_url}/chat/completions", {}, 10, 1))
@@ -177,12 +193,17 @@ def main() -> None:
                 direct = asyncio.run(
                     run(f"{model.base_url}/chat/completions", {}, options.requests, level)
                 )
+                cpu = cpu_seconds(pid)
                 through = asyncio.run(
                     run(f"{url}/v1/chat/completions", headers, options.requests, level)
                 )
+                cpu = cpu_seconds(pid) - cpu
                 print(f"concurrency {level}:")
                 print(line("direct", direct, None))
                 print(line("via /v1", through, direct))
+                # CPU is what load on a shared machine does not inflate (the py-spy wrapper's
+                # own, under --profile).
+                print(f"  host CPU per request via /v1: {cpu / options.requests * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

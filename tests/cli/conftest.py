@@ -86,7 +86,7 @@ class _NoModel:
 
     name = "none"
 
-    def stream(self, messages: object, tools: object) -> Any:
+    def stream(self, messages: object, tools: object, *, sampling: object = None) -> Any:
         raise AssertionError("no model in this test")
 
 

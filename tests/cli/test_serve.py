@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from powerstrip.cli import app
 from powerstrip.cli.dev_examples import ExampleServers, wire_examples
+from powerstrip.cli.dev_examples import _bind as examples_bind
+from powerstrip.cli.serve import _bind as _serve_bind
 from powerstrip.examples import ExampleConfig
 from powerstrip.host import Host
 from powerstrip.settings import Settings
@@ -146,3 +148,20 @@ def test_several_workers_refuse_an_in_memory_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--port", "0", "--workers", "2"], env=env)
     assert result.exit_code == 1
     assert "in-memory SQLite database" in result.output
+
+
+def serve_bind(port: int) -> socket.socket:
+    return _serve_bind("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("bind", [serve_bind, examples_bind])
+def test_connections_to_the_server_s_sockets_send_without_delay(
+    bind: Callable[[int], socket.socket],
+) -> None:
+    # Without TCP_NODELAY a response written in two pieces waits ~40 ms for a delayed ACK.
+    with bind(0) as listener:
+        listener.listen()
+        with socket.create_connection(listener.getsockname()[:2]):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -22,6 +22,7 @@ from powerstrip.runtime.model import (
     ModelEvent,
     ModelTextDelta,
     ModelToolCall,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
 )
@@ -200,6 +201,38 @@ async def test_no_tools_and_no_usage_leave_those_fields_out(
         }
     ]
     assert events[-1] == ModelDone("stop", None, None)
+
+
+async def test_sampling_options_go_into_the_request_in_chat_completions_names(
+    server: ScriptedModelServer, model: OpenAICompatModel
+) -> None:
+    schema = {"name": "answer", "schema": {"type": "object"}, "strict": True}
+    sampling = SamplingOptions(
+        temperature=0.0,
+        top_p=0.5,
+        max_tokens=64,
+        stop=("END", "STOP"),
+        seed=7,
+        presence_penalty=0.25,
+        frequency_penalty=-0.5,
+        response_format={"type": "json_schema", "json_schema": schema},
+    )
+    server.push(Reply("{}"), Reply("Hi"))
+    [event async for event in model.stream(MESSAGES, (), sampling=sampling)]
+    [event async for event in model.stream(MESSAGES, (), sampling=SamplingOptions())]
+    sent, plain = server.requests
+    assert {key: sent[key] for key in sent if key not in plain} == {
+        "temperature": 0.0,
+        "top_p": 0.5,
+        "max_completion_tokens": 64,
+        "stop": ["END", "STOP"],
+        "seed": 7,
+        "presence_penalty": 0.25,
+        "frequency_penalty": -0.5,
+        "response_format": {"type": "json_schema", "json_schema": schema},
+    }
+    # Options left unset are not sent: the server's defaults stay.
+    assert set(plain) == {"model", "messages", "stream", "stream_options"}
 
 
 async def test_it_is_a_model_with_a_name(model: OpenAICompatModel) -> None:

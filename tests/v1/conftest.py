@@ -8,23 +8,58 @@ with a new API token of that user as its key and `base_url` at the server's `/v1
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
+from pydantic import TypeAdapter
 
 from powerstrip.host import ensure_user, issue_token
 from powerstrip.server import create_app
+from powerstrip.server.v1.shapes import ANSWERS, PageOf
 from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
 from powerstrip.testing import LoopbackServer, ScriptedModelServer
 from tests import secret_watch
 from tests.server.conftest import vault_key
 
-__all__ = ["V1", "make_token"]
+__all__ = ["V1", "check_answer", "make_token"]
+
+
+@cache
+def _routes() -> list[tuple[str, re.Pattern[str], Any]]:  # Any: an openai type
+    """Each documented answer's method, path pattern and type."""
+    return [
+        (method, re.compile(re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), shape)
+        for (method, path), shape in ANSWERS.items()
+    ]
+
+
+def check_answer(response: Any) -> None:  # Any: the openai client's httpx response
+    """A JSON 200 answer of `/v1` is valid as the `openai` type its schema names."""
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        return
+    path = response.request.url.path.split("/v1", 1)[-1]
+    method = response.request.method.lower()
+    shapes = [shape for m, pattern, shape in _routes() if m == method and pattern.match(path)]
+    if not shapes:
+        return
+    response.read()
+    body = response.json()
+    shape = shapes[0]
+    if isinstance(shape, PageOf):
+        assert body["object"] == shape.kind, body
+        assert not shape.paged or isinstance(body["has_more"], bool), body
+        TypeAdapter(list[shape.item]).validate_python(body["data"])
+    else:
+        TypeAdapter(shape).validate_python(body)
 
 
 async def make_token(settings: Settings, username: str, *, admin: bool = False) -> str:
@@ -65,6 +100,8 @@ class V1:
             base_url=base_url or self.base_url,
             api_key=api_key or self.token(username),
             max_retries=0,
+            # Every JSON answer is checked against the type OpenAI's client reads it into.
+            http_client=openai.DefaultHttpxClient(event_hooks={"response": [check_answer]}),
         )
         self.clients.append(client)
         return client

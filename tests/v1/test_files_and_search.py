@@ -101,6 +101,30 @@ def test_a_vector_store_ingests_searches_and_filters(v1: V1, pdf: Path) -> None:
     assert client.vector_stores.delete(store.id).deleted is True
 
 
+def test_a_store_file_s_content_is_its_parsed_text_in_chunks(v1: V1, pdf: Path) -> None:
+    client = v1.client("ada")
+    with pdf.open("rb") as handle:
+        paper = client.files.create(file=handle, purpose="assistants")
+    long_note = " ".join(f"Sentence number {n} is about the tides." for n in range(120))
+    note = client.files.create(file=("tides.txt", long_note.encode()), purpose="assistants")
+    store = client.vector_stores.create(file_ids=[paper.id, note.id])
+
+    parts = list(client.vector_stores.files.content(paper.id, vector_store_id=store.id))
+    text = "".join(part.text or "" for part in parts)
+    assert {part.type for part in parts} == {"text"}
+    for page in PAGES:  # the PDF's words, not its bytes
+        assert page in text
+    assert "%PDF" not in text
+
+    # A file cut into several chunks: one part each, the overlap not repeated.
+    chunks = list(client.vector_stores.files.content(note.id, vector_store_id=store.id))
+    assert len(chunks) > 1
+    assert "".join(part.text or "" for part in chunks) == long_note
+
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.content(paper.id, vector_store_id="vs_missing")
+
+
 def test_a_bad_chunking_strategy_is_refused_and_a_good_one_reported(v1: V1) -> None:
     client = v1.client("ada")
     with pytest.raises(openai.BadRequestError):

@@ -21,7 +21,7 @@ from rich.markup import escape
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
 from powerstrip.host import DEV_USER, Host, StoreEntry, UserInfo
-from powerstrip.runtime import ChatMessage, ModelEvent, ToolSpec
+from powerstrip.runtime import ChatMessage, ModelEvent, SamplingOptions, ToolSpec
 from powerstrip.settings import Settings
 
 __all__ = [
@@ -109,7 +109,11 @@ class _NoModel:
     name = "none"
 
     async def stream(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        *,
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[ModelEvent]:
         raise ModelError(
             "this command does not talk to a model",

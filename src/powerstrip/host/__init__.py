@@ -12,6 +12,7 @@ UI and the CLI all call, so none of them holds logic another would need.
 
 from powerstrip.host.accounts import Accounts, SignInThrottle, TooManyAttemptsError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest
+from powerstrip.host.api_sampling import chat_sampling
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.chats import Chats, ChatSummary, ChatView, PendingApproval, call_record
 from powerstrip.host.clock import Clock, system_clock
@@ -146,6 +147,7 @@ __all__ = [
     "Users",
     "add_grant",
     "call_record",
+    "chat_sampling",
     "display_url",
     "ensure_user",
     "find_user",

@@ -35,6 +35,7 @@ from powerstrip.runtime import (
     Conversation,
     ErrorEvent,
     Event,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
     TurnDone,
@@ -146,11 +147,15 @@ class ApiTurns:
         client_tools: Sequence[ToolSpec] = (),
         plugins: PluginChoice = PluginChoice(),
         title: str = "",
+        sampling: SamplingOptions | None = None,
     ) -> ApiTurn:
-        """A turn over `messages` (the system prompt included, if the caller has one)."""
+        """A turn over `messages` (the system prompt included, if the caller has one);
+        `sampling` goes to the model with each of its completions."""
         chosen, skipped = await self._choose(user, plugins)
         if not chosen:
-            conversation = self._conversation(user, list(messages), client_tools, None, [])
+            conversation = self._conversation(
+                user, list(messages), client_tools, None, [], sampling
+            )
             return ApiTurn(self._chats, user, conversation, None, (), skipped)
         summary = await self._chats.create(
             user, title=title or "API turn", plugin_ids=tuple(chosen)
@@ -161,7 +166,9 @@ class ApiTurns:
             for plugin in [await self._chats.active(user, pid, summary.id) for pid in chosen]
             if plugin is not None
         ]
-        conversation = self._conversation(user, list(messages), client_tools, summary.id, active)
+        conversation = self._conversation(
+            user, list(messages), client_tools, summary.id, active, sampling
+        )
         return ApiTurn(self._chats, user, conversation, summary.id, tuple(chosen), skipped)
 
     def _conversation(
@@ -171,6 +178,7 @@ class ApiTurns:
         client_tools: Sequence[ToolSpec],
         conversation_id: str | None,
         plugins: list[ActivePlugin],
+        sampling: SamplingOptions | None,
     ) -> Conversation:
         chats = self._chats
         return Conversation(
@@ -187,6 +195,7 @@ class ApiTurns:
             max_steps=chats.settings.max_steps,
             client_tools=client_tools,
             host_prompt=False,
+            sampling=sampling,
         )
 
     def resume(

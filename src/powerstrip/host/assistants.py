@@ -18,6 +18,7 @@ from typing import Any
 
 from powerstrip.errors import InvalidInputError, NotFoundError, RegistryError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
+from powerstrip.host.api_sampling import chat_response_format, chat_sampling
 from powerstrip.host.responses import Conversations, ResponseRequest, Responses
 from powerstrip.host.run_signals import cancel_run, cancellable
 from powerstrip.host.users import UserInfo
@@ -53,6 +54,7 @@ class Assistants:
 
     async def create_assistant(self, user: UserInfo, fields: JSON) -> JSON:
         _check_tools(fields.get("tools") or [])
+        chat_response_format(fields.get("response_format"))
         await self._check_resources(user, fields.get("tool_resources"))
         data: JSON = {
             "id": new_id("asst_"),
@@ -80,6 +82,7 @@ class Assistants:
     async def modify_assistant(self, user: UserInfo, assistant_id: str, changes: JSON) -> JSON:
         if "tools" in changes:
             _check_tools(changes["tools"] or [])
+        chat_response_format(changes.get("response_format"))
         await self._check_resources(user, changes.get("tool_resources"))
         return await self.objects.update(user, "assistant", assistant_id, changes)
 
@@ -195,6 +198,7 @@ class Assistants:
         tools = fields.get("tools")
         if tools is not None:
             _check_tools(tools)
+        chat_response_format(fields.get("response_format"))
         for message in fields.get("additional_messages") or ():
             await self.create_message(user, thread_id, message)
         instructions = fields.get("instructions") or assistant.get("instructions") or ""
@@ -220,12 +224,12 @@ class Assistants:
             "tools": tools if tools is not None else assistant.get("tools") or [],
             "metadata": fields.get("metadata") or {},
             "usage": None,
-            "temperature": fields.get("temperature") or assistant.get("temperature"),
-            "top_p": fields.get("top_p") or assistant.get("top_p"),
+            "temperature": _either(fields, assistant, "temperature"),
+            "top_p": _either(fields, assistant, "top_p"),
             "max_prompt_tokens": fields.get("max_prompt_tokens"),
             "max_completion_tokens": fields.get("max_completion_tokens"),
             "truncation_strategy": {"type": "auto", "last_messages": None},
-            "response_format": fields.get("response_format") or "auto",
+            "response_format": _either(fields, assistant, "response_format") or "auto",
             "tool_choice": fields.get("tool_choice") or "auto",
             "parallel_tool_calls": fields.get("parallel_tool_calls", True),
             "_steps": [],
@@ -392,6 +396,13 @@ class Assistants:
             tools=await self._tools(user, run["tools"], thread, assistant),
             temperature=run.get("temperature"),
             top_p=run.get("top_p"),
+            max_output_tokens=run.get("max_completion_tokens"),
+            sampling=chat_sampling(
+                temperature=run.get("temperature"),
+                top_p=run.get("top_p"),
+                max_tokens=run.get("max_completion_tokens"),
+                response_format=run.get("response_format"),
+            ),
             item_tags={"run_id": run_id, "assistant_id": run["assistant_id"]},
         )
         leg = await self.responses.start(user, request)
@@ -760,3 +771,9 @@ def _public(run: JSON) -> JSON:
 def _run_key(run_id: str) -> str:
     """The cancel channel of an assistants run."""
     return f"run:{run_id}"
+
+
+def _either(fields: JSON, assistant: JSON, key: str) -> Any:  # Any: a JSON value
+    """The run's own value, else its assistant's (0 and "" are values, not "unset")."""
+    value = fields.get(key)
+    return assistant.get(key) if value is None else value

@@ -18,7 +18,13 @@ from powerstrip.host.documents import DEFAULT_COLLECTION
 from powerstrip.host.users import UserInfo
 from powerstrip.store import Chunk, Document
 
-__all__ = ["DocumentListing", "DocumentText", "list_documents", "read_document"]
+__all__ = [
+    "DocumentListing",
+    "DocumentText",
+    "list_documents",
+    "read_document",
+    "read_passages",
+]
 
 _LIST_LIMIT = 1000
 
@@ -90,6 +96,38 @@ async def read_document(
         ).all()
         info = _info(row)
     return DocumentText(info, _joined(chunks))
+
+
+async def read_passages(
+    sessions: async_sessionmaker[AsyncSession],
+    user: UserInfo,
+    external_id: str,
+    *,
+    collection: str = DEFAULT_COLLECTION,
+) -> list[str]:
+    """A document's text in the pieces it was indexed in, each without the text it repeats of
+    the one before (joined, they are the document's text); [] for a document not there."""
+    async with sessions() as session:
+        chunks = (
+            await session.execute(
+                select(Chunk.text, Chunk.char_start)
+                .join(Document, Document.id == Chunk.document_id)
+                .where(
+                    Document.user_id == user.id,
+                    Document.collection == collection,
+                    Document.external_id == external_id,
+                )
+                .order_by(Chunk.position)
+            )
+        ).all()
+    passages: list[str] = []
+    end = 0
+    for piece, start in chunks:
+        fresh = piece[max(0, end - start) :]
+        end = max(end, start + len(piece))
+        if fresh:
+            passages.append(fresh)
+    return passages
 
 
 def _joined(chunks: Sequence[Row[str, int]]) -> str:

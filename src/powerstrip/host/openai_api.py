@@ -25,6 +25,7 @@ from powerstrip.host.files import Files
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.replays import Replays
 from powerstrip.host.responses import Conversations, Responses
+from powerstrip.host.uploads import Uploads
 from powerstrip.host.vector_stores import VectorStores
 from powerstrip.settings import Settings
 
@@ -32,7 +33,7 @@ __all__ = ["OpenAIApi"]
 
 
 class OpenAIApi:
-    """Files, vector stores, turns, responses, conversations, assistants and replays."""
+    """Files, uploads, vector stores, turns, responses, conversations, assistants, replays."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class OpenAIApi:
         self._starting = asyncio.Lock()
         self.objects = ApiObjects(sessions)
         self.files = Files(sessions, self.objects, settings.retrieval_max_file_bytes)
+        self.uploads = Uploads(sessions, self.objects, self.files)
         self.vector_stores = VectorStores(self.objects, self.files, self.documents, settings)
         self.turns = ApiTurns(chats, plugins)
         self.conversations = Conversations(self.objects)

@@ -32,6 +32,7 @@ from typing import Any
 from powerstrip.coordination import EventLogs, Signals
 from powerstrip.errors import InvalidInputError, NotFoundError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
+from powerstrip.host.api_sampling import text_format
 from powerstrip.host.api_turns import ApiTurn, ApiTurns, PluginChoice
 from powerstrip.host.response_items import (
     FILE_SEARCH_TOOL,
@@ -50,6 +51,7 @@ from powerstrip.runtime import (
     ChatMessage,
     ClientCalls,
     ErrorEvent,
+    SamplingOptions,
     TextDelta,
     ToolSpec,
     TurnDone,
@@ -95,6 +97,19 @@ class ResponseRequest:
     user: str | None = None
     # Added to each item this response adds to its conversation (an Assistants run's ids).
     item_tags: JSON = field(default_factory=dict)
+    # What the model receives; None: read from temperature, top_p, max_output_tokens, text.
+    sampling: SamplingOptions | None = None
+
+    def sampling_options(self) -> SamplingOptions:
+        """The request's sampling options (a bad `text.format` is an InvalidInputError)."""
+        if self.sampling is not None:
+            return self.sampling
+        return SamplingOptions(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_output_tokens,
+            response_format=text_format(self.text),
+        )
 
 
 class Conversations:
@@ -205,6 +220,7 @@ class Responses:
                 fix="continue either a response chain or a conversation",
             )
         items = normalize_input(request.input)
+        sampling = request.sampling_options()
         history: list[JSON] = []
         ledger: str | None = None
         if request.previous_response_id:
@@ -215,7 +231,7 @@ class Responses:
         for store_id in tools.vector_store_ids:
             await self.stores.get(user, store_id)
         response = self._object(request, tools)
-        return _Run(self, user, request, response, history, items, tools, ledger)
+        return _Run(self, user, request, response, history, items, tools, ledger, sampling)
 
     async def background(self, run: _Run) -> JSON:
         """Start the run in a task; the response is `queued`, then kept as it progresses."""
@@ -457,8 +473,10 @@ class _Run:
         items: list[JSON],
         tools: _Tools,
         ledger: str | None,
+        sampling: SamplingOptions,
     ) -> None:
         self.engine = engine
+        self.sampling = sampling
         self.user = user
         self.request = request
         self.response = response
@@ -539,6 +557,7 @@ class _Run:
                 client_tools=self.tools.functions,
                 plugins=self.tools.plugins,
                 title=f"Response {self.response['id']}",
+                sampling=self.sampling,
             )
             if turn.conversation_id is not None:
                 self.ledger = turn.conversation_id
@@ -555,7 +574,7 @@ class _Run:
             conversation = turn.conversation
             self._usage = {
                 "input_tokens": conversation.prompt_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": conversation.completion_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": conversation.prompt_tokens + conversation.completion_tokens,

@@ -21,6 +21,7 @@ from typing import Any
 
 from powerstrip.errors import InvalidInputError, PowerstripError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
+from powerstrip.host.document_list import read_passages
 from powerstrip.host.documents import Documents
 from powerstrip.host.files import Files
 from powerstrip.host.users import UserInfo
@@ -231,13 +232,24 @@ class VectorStores:
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
     async def file_content(self, user: UserInfo, store_id: str, file_id: str) -> JSON:
-        """The parsed text of a file in the store, as OpenAI's content page."""
-        await self.file(user, store_id, file_id)
-        _, content = await self.files.content(user, file_id)
-        text = content.decode("utf-8", "replace")
+        """The text the engine parsed out of a file of the store, as OpenAI's content page.
+
+        One `text` part per indexed chunk, in order, each without the overlap it repeats of
+        the one before, so the parts joined are the parsed text (a PDF's words, not its bytes);
+        a file that failed to ingest has none.
+        """
+        entry = await self._entry(user, store_id, file_id)
+        passages = []
+        if entry.get("external_id"):
+            passages = await read_passages(
+                self.objects.sessions, user, entry["external_id"], collection=store_id
+            )
         return {
             "object": "vector_store.file_content.page",
-            "data": [{"type": "text", "text": text}],
+            "file_id": file_id,
+            "filename": entry.get("filename", ""),
+            "attributes": entry.get("attributes") or {},
+            "data": [{"type": "text", "text": text} for text in passages],
             "has_more": False,
             "next_page": None,
         }

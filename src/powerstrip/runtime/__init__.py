@@ -28,6 +28,7 @@ from powerstrip.runtime.model import (
     ModelTextDelta,
     ModelToolCall,
     Role,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "OfflineRouter",
     "OpenAICompatModel",
     "Role",
+    "SamplingOptions",
     "TextDelta",
     "ToolCall",
     "ToolSpec",

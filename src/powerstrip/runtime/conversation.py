@@ -36,6 +36,7 @@ from powerstrip.runtime.model import (
     ModelDone,
     ModelTextDelta,
     ModelToolCall,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
 )
@@ -171,10 +172,12 @@ class Conversation:
         max_steps: int = 8,
         client_tools: Sequence[ToolSpec] = (),
         host_prompt: bool = True,
+        sampling: SamplingOptions | None = None,
     ) -> None:
         """`client_tools` are functions the caller runs itself (an API client's own tools): a
         call of one ends the turn with `ClientCalls`. `host_prompt=False` leaves out the
-        plugins' system message when no plugin is enabled (the caller brings its own prompt)."""
+        plugins' system message when no plugin is enabled (the caller brings its own prompt).
+        `sampling` goes to the model with every completion of the conversation."""
         self.conversation_id = conversation_id
         self.model = model
         self.executor = executor
@@ -199,6 +202,8 @@ class Conversation:
         # call's plugin, kept across the steps of a turn (`_messages`).
         self._labelled: list[ChatMessage] = []
         self._sources: dict[str, str] = {}
+
+        self.sampling = sampling
         # Tokens the model reported for this object's completions, when it reports them.
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -262,7 +267,9 @@ class Conversation:
             text_parts: list[str] = []
             calls: list[ToolCall] = []
             try:
-                async for piece in self.model.stream(self._messages(), self._tools()):
+                async for piece in self.model.stream(
+                    self._messages(), self._tools(), sampling=self.sampling
+                ):
                     if isinstance(piece, ModelTextDelta):
                         text_parts.append(piece.text)
                         yield TextDelta(piece.text)

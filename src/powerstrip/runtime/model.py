@@ -8,7 +8,7 @@ boundary, so the loop never sees a third-party exception.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -21,6 +21,7 @@ __all__ = [
     "ModelTextDelta",
     "ModelToolCall",
     "Role",
+    "SamplingOptions",
     "ToolCall",
     "ToolSpec",
     "mark_tool_result",
@@ -129,6 +130,40 @@ class ModelDone:
 ModelEvent = ModelTextDelta | ModelToolCall | ModelDone
 
 
+@dataclass(frozen=True, slots=True)
+class SamplingOptions:
+    """How the caller wants the model to sample; None (or empty) leaves the backend's default.
+
+    An API caller's `temperature`, `max_tokens`, `stop`, ... of OpenAI's Chat Completions,
+    checked at the edge. A backend passes on what it can (the OpenAI-compatible one: all of
+    it, in Chat Completions' names) and ignores the rest (the offline router: all of it).
+    """
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None  # of the answer; sent as `max_completion_tokens`
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    # Any: Chat Completions' `response_format` object (`{"type": "json_schema", ...}`), JSON.
+    response_format: Mapping[str, Any] | None = None
+
+    def as_openai(self) -> dict[str, Any]:  # Any: the OpenAI wire format is JSON
+        """The options set, as Chat Completions request fields."""
+        fields: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_completion_tokens": self.max_tokens,
+            "seed": self.seed,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
+            "stop": list(self.stop) or None,
+            "response_format": dict(self.response_format) if self.response_format else None,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+
 class Model(Protocol):
     """An LLM backend: OpenAI-compatible over HTTP, or the built-in offline router."""
 
@@ -138,7 +173,14 @@ class Model(Protocol):
         ...
 
     def stream(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        *,
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        """Stream one completion. Raises `ModelError` when the backend fails, even mid-stream."""
+        """Stream one completion. Raises `ModelError` when the backend fails, even mid-stream.
+
+        `sampling` is the caller's wish; a backend that cannot honour an option ignores it.
+        """
         ...

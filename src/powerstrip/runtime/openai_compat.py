@@ -28,6 +28,7 @@ from powerstrip.runtime.model import (
     ModelEvent,
     ModelTextDelta,
     ModelToolCall,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
     mark_tool_result,
@@ -93,13 +94,21 @@ class OpenAICompatModel:
         return f"OpenAICompatModel(base_url={self._display_url!r}, model={self._model!r})"
 
     async def stream(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        *,
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        """Stream one completion; raises `ModelError` when the server fails, even mid-stream."""
+        """Stream one completion; raises `ModelError` when the server fails, even mid-stream.
+
+        `sampling` goes into the request as Chat Completions' fields; a server that refuses one
+        (a `response_format` the model cannot follow) answers 400, reported as `ModelError`.
+        """
         # Any: the request is OpenAI wire JSON. The openai package names its TypedDicts
         # differently from one major version to the next, so we pass plain dicts.
         wire_messages: list[Any] = [_wire(message) for message in messages]
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = sampling.as_openai() if sampling is not None else {}
         if tools:
             options["tools"] = [tool.as_openai_tool() for tool in tools]
         if self._include_usage:

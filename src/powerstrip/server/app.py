@@ -35,7 +35,7 @@ from powerstrip.server.errors import error_responses, install_error_handlers
 from powerstrip.server.guard import RequestGuard
 from powerstrip.server.request_metrics import RequestMetrics
 from powerstrip.server.shutdown_signals import drain_on_signals
-from powerstrip.server.v1 import create_v1_app
+from powerstrip.server.v1 import UPLOAD_PARTS_PATH, create_v1_app
 from powerstrip.settings import Settings
 
 __all__ = ["McpRoute", "OwnAddressMiddleware", "create_app"]
@@ -141,6 +141,8 @@ def create_app(
             "/v1/audio/transcriptions": audio_cap,
             # Uploads of /v1/files may be as large as a document the retrieval engine reads.
             "/v1/files": upload_cap(chosen.retrieval_max_file_bytes),
+            # And each part of a /v1/uploads upload: a part may be the whole file.
+            "/v1" + UPLOAD_PARTS_PATH: upload_cap(chosen.retrieval_max_file_bytes),
         },
     )
     app.add_middleware(OwnAddressMiddleware)

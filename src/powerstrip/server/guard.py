@@ -13,7 +13,8 @@ buffer and parse 200 MB without a token. This middleware runs before any route:
   new one), bound to every log record made while it is served and sent back in `X-Request-ID`.
 
 A few paths take bigger bodies by design (an audio upload): `route_caps` gives each its own cap,
-applied the same way.
+applied the same way. A path there may name a segment in braces (`/v1/uploads/{id}/parts`),
+which stands for any one segment.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ _API_PREFIX = "/api/"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """`/v1/uploads/{id}/parts` as a pattern: a segment in braces is any one segment."""
+    segments = path.split("/")
+    return re.compile(
+        "/".join(
+            "[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part)
+            for part in segments
+        )
+    )
+
+
 class RequestGuard:
     """ASGI middleware: cap request bodies at `max_bytes` (or the path's own cap in
     `route_caps`), authenticate `/api/` callers first."""
@@ -50,7 +62,21 @@ class RequestGuard:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.route_caps = dict(route_caps or {})
+        caps = dict(route_caps or {})
+        self.route_caps = {path: cap for path, cap in caps.items() if "{" not in path}
+        self._pattern_caps = [
+            (_path_pattern(path), cap) for path, cap in caps.items() if "{" in path
+        ]
+
+    def cap_of(self, path: str) -> int:
+        """The body cap of a request to `path`."""
+        cap = self.route_caps.get(path)
+        if cap is not None:
+            return cap
+        for pattern, pattern_cap in self._pattern_caps:
+            if pattern.fullmatch(path):
+                return pattern_cap
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +95,7 @@ class RequestGuard:
             await self._guarded(scope, receive, send_with_id, headers)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
-        cap = self.route_caps.get(scope["path"], self.max_bytes)
+        cap = self.cap_of(scope["path"])
         declared = _content_length(headers)
         if declared is not None and declared > cap:
             await too_large_response(cap)(scope, receive, send)

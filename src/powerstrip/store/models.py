@@ -102,6 +102,8 @@ API_OBJECT_KINDS = (
     "item",
     "assistant",
     "run",
+    "upload",
+    "upload_part",
 )
 
 # JSON columns hold whatever the manifest, the model or the request carried: any JSON value.

@@ -17,6 +17,7 @@ from powerstrip.runtime import (
     ModelEvent,
     ModelTextDelta,
     ModelToolCall,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
 )
@@ -53,6 +54,22 @@ def text_of(events: list[ModelEvent]) -> str:
 
 async def test_its_name_is_offline() -> None:
     assert OfflineRouter().name == "offline"
+
+
+async def test_sampling_options_change_nothing_it_answers_by_rules() -> None:
+    messages = [ChatMessage("system", "…"), ChatMessage("user", "add 'milk' for ann")]
+    router = OfflineRouter(today=lambda: date(2024, 6, 12))
+    sampling = SamplingOptions(temperature=2.0, max_tokens=1, stop=("milk",), seed=1)
+    sampled = [event async for event in router.stream(messages, TOOLS, sampling=sampling)]
+    plain = await run(messages)
+
+    def without_ids(events: list[ModelEvent]) -> list[object]:
+        return [
+            (e.call.name, e.call.arguments) if isinstance(e, ModelToolCall) else e for e in events
+        ]
+
+    # The same call (whole arguments, though max_tokens is 1), only its fresh id differs.
+    assert without_ids(sampled) == without_ids(plain)
 
 
 async def test_a_clear_request_becomes_one_tool_call() -> None:

@@ -28,6 +28,7 @@ from powerstrip.runtime.model import (
     ModelEvent,
     ModelTextDelta,
     ModelToolCall,
+    SamplingOptions,
     ToolCall,
     ToolSpec,
 )
@@ -122,9 +123,16 @@ class OfflineRouter:
         return "offline"
 
     async def stream(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        *,
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        """Answer from the history: one tool call, or a text reply."""
+        """Answer from the history: one tool call, or a text reply.
+
+        `sampling` is ignored: the router's answers are rules, not samples.
+        """
         try:
             decision = self._decide(messages, tools)
         except ModelError:

@@ -6,5 +6,6 @@ route calls `host.openai` only. docs/openai-api.md lists what each endpoint supp
 """
 
 from powerstrip.server.v1.app import create_v1_app
+from powerstrip.server.v1.uploads import PARTS_PATH as UPLOAD_PARTS_PATH
 
-__all__ = ["create_v1_app"]
+__all__ = ["UPLOAD_PARTS_PATH", "create_v1_app"]

@@ -12,10 +12,12 @@ from powerstrip.server.v1 import (
     files,
     models,
     responses,
+    uploads,
     vector_stores,
 )
 from powerstrip.server.v1.access import Idempotent, V1Guard
 from powerstrip.server.v1.errors import install_openai_errors
+from powerstrip.server.v1.shapes import document_answers
 
 __all__ = ["create_v1_app"]
 
@@ -33,6 +35,7 @@ def create_v1_app() -> FastAPI:
     # Added last runs first: the guard authenticates, then Idempotent may replay.
     app.add_middleware(Idempotent)
     app.add_middleware(V1Guard)
-    for module in (models, chat, responses, files, vector_stores, assistants, audio):
+    for module in (models, chat, responses, files, uploads, vector_stores, assistants, audio):
         app.include_router(module.router)
+    document_answers(app)
     return app

@@ -47,6 +47,9 @@ class AssistantChanges(_Open):
     tools: list[JSONObject] | None = Field(default=None, max_length=128)
     tool_resources: JSONObject | None = None
     metadata: dict[str, str] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    response_format: Any = None
 
 
 class NewMessage(_Open):
@@ -82,6 +85,9 @@ class NewRun(_Open):
     stream: bool = False
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_prompt_tokens: int | None = Field(default=None, ge=1)
+    response_format: Any = None
 
 
 class NewThreadAndRun(NewRun):

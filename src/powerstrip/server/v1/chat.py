@@ -14,14 +14,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from powerstrip.errors import InvalidInputError
-from powerstrip.host import ApiTurn, PluginChoice
+from powerstrip.host import ApiTurn, PluginChoice, chat_sampling
 from powerstrip.runtime import (
     ApprovalNeeded,
     CallFinished,
@@ -71,6 +71,13 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    stop: str | list[Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, max_length=4
+    )
+    seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    response_format: dict[str, Any] | None = None
     user: str | None = None
     powerstrip: PowerstripOptions | None = None
 
@@ -279,6 +286,16 @@ async def create_chat_completion(
         client_tools=tools,
         plugins=plugin_choice(body.powerstrip),
         title="Chat completion",
+        sampling=chat_sampling(
+            temperature=body.temperature,
+            top_p=body.top_p,
+            max_tokens=body.max_completion_tokens or body.max_tokens,
+            stop=body.stop,
+            seed=body.seed,
+            presence_penalty=body.presence_penalty,
+            frequency_penalty=body.frequency_penalty,
+            response_format=body.response_format,
+        ),
     )
     completion_id = "chatcmpl-" + secrets.token_hex(12)
     created = int(time.time())

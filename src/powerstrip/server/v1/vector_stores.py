@@ -19,13 +19,20 @@ JSONObject = dict[str, Any]  # Any: JSON
 _Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class ExpiresAfter(BaseModel):
+    """OpenAI's expiry policy of a store: kept and shown, never applied (stores never expire)."""
+
+    anchor: Literal["last_active_at"]
+    days: int = Field(ge=1, le=365)
+
+
 class NewStore(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = Field(default=None, max_length=256)
     file_ids: list[_Id] = Field(default_factory=list, max_length=500)
     metadata: dict[str, str] | None = None
-    expires_after: JSONObject | None = None
+    expires_after: ExpiresAfter | None = None
     chunking_strategy: JSONObject | None = None
     description: str | None = Field(default=None, max_length=512)
 
@@ -33,7 +40,7 @@ class NewStore(BaseModel):
 class StoreChanges(BaseModel):
     name: str | None = Field(default=None, max_length=256)
     metadata: dict[str, str] | None = None
-    expires_after: JSONObject | None = None
+    expires_after: ExpiresAfter | None = None
 
 
 class NewStoreFile(BaseModel):
@@ -70,7 +77,7 @@ async def create_store(body: NewStore, host: CurrentHost, caller: CurrentCaller)
         name=body.name,
         file_ids=body.file_ids,
         metadata=body.metadata,
-        expires_after=body.expires_after,
+        expires_after=body.expires_after.model_dump() if body.expires_after else None,
         chunking_strategy=body.chunking_strategy,
     )
 
