@@ -36,6 +36,7 @@ from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
+from powerstrip.jobs import Jobs
 from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
@@ -73,6 +74,8 @@ class Host:
     logos: Logos
     tool_calls: ToolCalls
     mcp_servers: McpServers
+    # Background jobs (docs/jobs.md); `jobs.start()` makes this process one of their workers.
+    jobs: Jobs
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
     clock: Clock = system_clock
@@ -103,6 +106,7 @@ class Host:
         engine = create_engine(settings.database_url)
         client = GuardedClient(policy)
         sessions = session_factory(engine)
+        jobs = Jobs(settings, sessions)
         registry = Registry(sessions, vault, client, settings)
         executor = Executor(client)
         chosen = model or model_from_settings(settings)
@@ -138,7 +142,7 @@ class Host:
             plugins=plugins,
             users=Users(sessions),
             transcriber=Transcriber(settings),
-            openai=OpenAIApi(sessions, settings, chats, plugins),
+            openai=OpenAIApi(sessions, settings, chats, plugins, jobs),
             data=DataControls(
                 sessions, retention_days=settings.retention_days, on_deleted=chats.forget
             ),
@@ -148,8 +152,10 @@ class Host:
                 batch_size=settings.retention_batch_size,
                 clock=now,
                 on_deleted=chats.forget,
+                jobs=jobs,
+                interval_seconds=settings.retention_interval_seconds,
             ),
-            exports=Exports(sessions, settings, clock=now),
+            exports=Exports(sessions, settings, jobs=jobs, vault=vault, clock=now),
             feedback=Feedbacks(sessions),
             clock=now,
             accounts=Accounts(sessions, settings, derive_secret(base, "web-form-token")),
@@ -157,6 +163,7 @@ class Host:
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
+            jobs=jobs,
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -168,9 +175,9 @@ class Host:
         self.client.policy.own.add_socket(literal, port)
 
     async def aclose(self) -> None:
-        """Close the model backend's connections, the outbound client and the database engine."""
+        """Stop this process's jobs, close the model backend, the outbound client, the store."""
+        await self.jobs.aclose()  # first: the jobs use everything below
         await self.openai.aclose()
-        await self.exports.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

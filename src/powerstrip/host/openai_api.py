@@ -24,7 +24,9 @@ from powerstrip.host.files import Files
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.replays import Replays
 from powerstrip.host.responses import Conversations, Responses
+from powerstrip.host.users import Users
 from powerstrip.host.vector_stores import VectorStores
+from powerstrip.jobs import Jobs
 from powerstrip.settings import Settings
 
 __all__ = ["OpenAIApi"]
@@ -39,6 +41,7 @@ class OpenAIApi:
         settings: Settings,
         chats: Chats,
         plugins: Plugins,
+        jobs: Jobs,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -46,12 +49,17 @@ class OpenAIApi:
         self._starting = asyncio.Lock()
         self.objects = ApiObjects(sessions)
         self.files = Files(sessions, self.objects, settings.retrieval_max_file_bytes)
-        self.vector_stores = VectorStores(self.objects, self.files, self.documents, settings)
+        users = Users(sessions)
+        self.vector_stores = VectorStores(
+            self.objects, self.files, self.documents, settings, jobs, users.get
+        )
         self.turns = ApiTurns(chats, plugins)
         self.conversations = Conversations(self.objects)
-        self.responses = Responses(self.objects, self.turns, self.vector_stores, self.conversations)
+        self.responses = Responses(
+            self.objects, self.turns, self.vector_stores, self.conversations, jobs, users.get
+        )
         self.assistants = Assistants(
-            self.objects, self.responses, self.conversations, self.vector_stores
+            self.objects, self.responses, self.conversations, self.vector_stores, jobs, users.get
         )
         self.replays = Replays(sessions)
 
