@@ -33,6 +33,7 @@ from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.token_refresh import TokenRefresh
 from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
@@ -76,6 +77,7 @@ class Host:
     mcp_servers: McpServers
     # Background jobs (docs/jobs.md); `jobs.start()` makes this process one of their workers.
     jobs: Jobs
+    token_refresh: TokenRefresh
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
     clock: Clock = system_clock
@@ -164,6 +166,7 @@ class Host:
             mcp_servers=McpServers(registry, settings),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
             jobs=jobs,
+            token_refresh=TokenRefresh(registry, jobs, settings),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
