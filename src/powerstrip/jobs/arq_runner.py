@@ -260,10 +260,14 @@ class ArqRunner:
         task.cancel()  # no new job is picked
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        running = list(worker.tasks.values())
-        for job in running:
-            job.cancel()  # arq records each as "cancelled, will be run again"
-        await asyncio.gather(*running, return_exceptions=True)
+        # Cancel the jobs themselves, not arq's tasks around them: those then record each job
+        # as "cancelled, will be run again" before they end (cancelling them would leave that
+        # write running on connections about to close). A task still reading its job starts
+        # it, to be cancelled on the next round.
+        while pending := [task for task in worker.tasks.values() if not task.done()]:
+            for job in list(worker.job_tasks.values()):
+                job.cancel()
+            await asyncio.wait(pending, timeout=0.05)
         await pool.aclose()
         logger.info("jobs.worker_stopped queue=%s", self.queue_name)
 
