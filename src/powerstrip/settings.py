@@ -292,7 +292,10 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=3600.0,
         gt=0,
-        description="Seconds between two runs of the server's retention job (one also at start).",
+        description=(
+            "Seconds between two runs of the retention job, which the job workers enqueue once "
+            "per period (and when one starts)."
+        ),
     )
     retention_batch_size: int = Field(
         default=200,
