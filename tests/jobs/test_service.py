@@ -18,28 +18,36 @@ from powerstrip.jobs import JobInfo, JobPayload, Jobs
 from powerstrip.logs import bound_log_ids
 from powerstrip.settings import Settings
 from powerstrip.store import Job, create_engine, session_factory, transaction, upgrade, utcnow
+from tests.databases import backends, postgres_schema
 from tests.jobs.backends import job_backends, redis_settings_for
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=job_backends())
+# The jobs table on PostgreSQL too: the backend of several workers without Redis.
+@pytest.fixture(params=[*job_backends(), *(["table-postgres"] if "postgres" in backends() else [])])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-async def settings(tmp_path: Path, backend: str) -> Settings:
-    chosen = Settings(
-        data_dir=tmp_path,
-        jobs_poll_seconds=0.05,
-        jobs_retry_seconds=0.05,
-        jobs_retry_max_seconds=0.2,
-        jobs_max_attempts=3,
-        **redis_settings_for(backend),
-    )
+async def settings(tmp_path: Path, backend: str) -> AsyncIterator[Settings]:
+    fields: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "jobs_poll_seconds": 0.05,
+        "jobs_retry_seconds": 0.05,
+        "jobs_retry_max_seconds": 0.2,
+        "jobs_max_attempts": 3,
+    }
+    if backend == "table-postgres":
+        async with postgres_schema() as url:
+            chosen = Settings(**fields, database_url=url.render_as_string(hide_password=False))
+            await upgrade(chosen.database_url)
+            yield chosen
+        return
+    chosen = Settings(**fields, **redis_settings_for(backend))
     await upgrade(chosen.database_url)
-    return chosen
+    yield chosen
 
 
 @asynccontextmanager

@@ -351,9 +351,13 @@ class VectorStores:
             for entry in await self.objects.all(user, "vector_store_file", parent_id=store_id)
             if entry.get("batch_id") == batch_id
         ]
+        counts = _counts(entries)
         if finished:
             batch = await self.objects.update(user, "file_batch", batch_id, {"status": "completed"})
-        return batch | {"file_counts": _counts(entries)}
+        elif batch["status"] == "in_progress" and entries and not counts["in_progress"]:
+            # Its job ingested the last file and is about to say so: the batch is done.
+            batch = batch | {"status": "completed"}
+        return batch | {"file_counts": counts}
 
     async def cancel_batch(self, user: UserInfo, store_id: str, batch_id: str) -> JSON:
         """Stop a batch its job is still ingesting; its files not ingested yet are cancelled.

@@ -102,9 +102,11 @@ class TableRunner:
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["id"])
+                # A row comes back only when this statement inserted it (rowcount is not
+                # reliable for ON CONFLICT on every driver).
+                .returning(Job.id)
             )
-            result = await session.execute(statement)
-            new = bool(result.rowcount)  # type: ignore[attr-defined]
+            new = (await session.execute(statement)).first() is not None
         if new and self.executes:
             self._mine.add(job_id)
             self._ensure_loop()
