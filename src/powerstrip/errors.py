@@ -30,6 +30,8 @@ ssl, ...) are converted where they enter, so callers only ever catch these::
     ├── AudioError                  a recording cannot be used (empty, corrupt, wrong kind, long)
     │   └── AudioTooLargeError      the audio file passed the size cap
     ├── TranscriptionUnavailableError  no speech to text: turned off, no model, no backend
+    ├── JobError                    a background job cannot be queued, or failed for good
+    │   └── RetryLaterError         a job failed for a passing reason: try it again later
     ├── RegistryError               a plugin store rule refuses the action (caps, bans, limits)
     │   └── NotFoundError           the plugin, conversation or grant does not exist for the caller
     └── AccessError                 the caller may not do this (not an admin, not the owner)
@@ -58,6 +60,7 @@ __all__ = [
     "HTTPStatusError",
     "IngestError",
     "InvalidInputError",
+    "JobError",
     "ManifestError",
     "ModelError",
     "NetError",
@@ -68,6 +71,7 @@ __all__ = [
     "RedirectRefusedError",
     "RegistryError",
     "ResponseTooLargeError",
+    "RetryLaterError",
     "SearchError",
     "SignInRequiredError",
     "SpecError",
@@ -229,6 +233,14 @@ class AudioTooLargeError(AudioError):
 
 class TranscriptionUnavailableError(PowerstripError):
     """No speech-to-text is there: turned off, or neither the backend nor the local model."""
+
+
+class JobError(PowerstripError):
+    """A background job cannot be queued (no such job, the queue is unreachable) or failed."""
+
+
+class RetryLaterError(JobError):
+    """A job failed for a passing reason (a service briefly away): its worker tries it again."""
 
 
 class RegistryError(PowerstripError):

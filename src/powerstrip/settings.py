@@ -318,7 +318,10 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=3600.0,
         gt=0,
-        description="Seconds between two runs of the server's retention job (one also at start).",
+        description=(
+            "Seconds between two runs of the retention job, which the job workers enqueue once "
+            "per period (and when one starts)."
+        ),
     )
     retention_batch_size: int = Field(
         default=200,
@@ -336,6 +339,93 @@ class Settings(BaseSettings):
         description=(
             "Exports of at most this many messages and calls are built while the request "
             "waits; larger ones in the background, their link mailed when SMTP is configured."
+        ),
+    )
+    jobs_in_process: bool = Field(
+        default=True,
+        description=(
+            "This process runs background jobs: `powerstrip serve` runs a job worker beside the "
+            "web server (an arq worker on Redis when `POWERSTRIP_REDIS_URL` is set, the jobs "
+            "table's runner otherwise). Turn off on web-only machines and run `powerstrip "
+            "worker` on others."
+        ),
+    )
+    jobs_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Jobs one worker runs at the same time."
+    )
+    jobs_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Tries a job gets when it fails for a passing reason (a network or database "
+            "error); then it is recorded as failed."
+        ),
+    )
+    jobs_retry_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="The wait before a job's first retry; it doubles with each retry.",
+    )
+    jobs_retry_max_seconds: float = Field(
+        default=300.0, gt=0, description="The longest wait between two tries of a job."
+    )
+    jobs_timeout_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "The longest a job may run before it is stopped (and retried). On Redis, a job "
+            "whose worker died is taken up again after this much time and 10 seconds more."
+        ),
+    )
+    jobs_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description=(
+            "How often a worker looks for jobs other processes queued and for retries that "
+            "came due."
+        ),
+    )
+    jobs_keep_seconds: int = Field(
+        default=86400,
+        ge=60,
+        description=(
+            "Seconds a finished job's record (done or failed, and why) is kept; a job id is "
+            "run once within this time."
+        ),
+    )
+    jobs_queue_name: str = Field(
+        default="powerstrip",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description=(
+            "The job queue's name on Redis, and the prefix of its job ids: Powerstrip "
+            "deployments sharing one Redis need different names."
+        ),
+    )
+    oauth_refresh_ahead_seconds: int = Field(
+        default=300,
+        ge=0,
+        description=(
+            "OAuth access tokens expiring within this many seconds are refreshed by a "
+            "background job, so no turn waits for the refresh (a turn still refreshes an "
+            "expired token itself). 0 turns the job off."
+        ),
+    )
+    oauth_refresh_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between two looks for OAuth tokens about to expire.",
+    )
+    retrieval_inline_batch_files: int = Field(
+        default=4,
+        ge=0,
+        description=(
+            "A vector store file batch of at most this many files is ingested before the "
+            "request is answered; a larger one by a background job (poll the batch, as with "
+            "OpenAI)."
         ),
     )
     smtp_host: str = Field(

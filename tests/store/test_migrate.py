@@ -53,6 +53,7 @@ EXPECTED_TABLES = {
     "exports",
     "passwords",
     "web_sessions",
+    "jobs",
 }
 
 

@@ -56,6 +56,28 @@ def test_lists_page_with_after_and_limit(v1: V1) -> None:
     assert [f.id for f in client.files.list(limit=2, order="desc")] == made[::-1]
 
 
+def test_a_large_file_batch_is_ingested_by_a_job_and_polled_to_completion(v1: V1) -> None:
+    client = v1.client("batcher")
+    notes = [
+        client.files.create(
+            file=(f"tide{i}.md", f"# Tide {i}\nHigh tide {i} came at {i} o'clock.".encode()),
+            purpose="assistants",
+        ).id
+        for i in range(v1.settings.retrieval_inline_batch_files + 2)
+    ]
+    store = client.vector_stores.create(name="tides")
+    # More files than are ingested inline: answered at once, the job does the rest.
+    batch = client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=notes)
+    assert batch.status in ("in_progress", "completed")
+    done = client.vector_stores.file_batches.poll(
+        batch.id, vector_store_id=store.id, poll_interval_ms=50
+    )
+    assert done.status == "completed"
+    assert (done.file_counts.completed, done.file_counts.total) == (len(notes), len(notes))
+    hits = client.vector_stores.search(store.id, query="When did high tide 3 come?")
+    assert hits.data[0].file_id == notes[3]
+
+
 def test_a_vector_store_ingests_searches_and_filters(v1: V1, pdf: Path) -> None:
     client = v1.client("ada")
     with pdf.open("rb") as handle:

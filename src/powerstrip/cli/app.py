@@ -18,6 +18,7 @@ from powerstrip.cli.plugins import plugins_app
 from powerstrip.cli.register import register
 from powerstrip.cli.serve import serve
 from powerstrip.cli.users import users_app
+from powerstrip.cli.worker import worker
 
 __all__ = ["app"]
 
@@ -38,6 +39,7 @@ def _version(value: bool) -> None:
 
 app.command()(check)
 app.command()(serve)
+app.command()(worker)
 app.add_typer(plugins_app)
 app.command()(register)
 app.command()(chat)

@@ -7,13 +7,18 @@ queued → in_progress → requires_action (the assistant's functions were calle
 → completed, or failed / cancelled / incomplete; `expired` never happens here (runs do not
 expire). Its steps (message creation, tool calls) are kept with it. `file_search` searches the
 vector stores of the thread's and the assistant's `tool_resources`.
+
+A run polled rather than streamed runs each leg as the `assistants.run` background job
+(docs/jobs.md), at most once: a leg found `in_progress` when its job starts (its worker stopped
+mid-way) is marked failed, never run again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from powerstrip.errors import InvalidInputError, NotFoundError, RegistryError
@@ -23,6 +28,7 @@ from powerstrip.host.responses import Conversations, ResponseRequest, Responses
 from powerstrip.host.run_signals import cancel_run, cancellable
 from powerstrip.host.users import UserInfo
 from powerstrip.host.vector_stores import VectorStores
+from powerstrip.jobs import JobPayload, Jobs
 
 __all__ = ["Assistants", "RunEvent"]
 
@@ -32,6 +38,11 @@ JSON = dict[str, Any]  # Any: OpenAI's JSON
 RunEvent = tuple[str, JSON]  # (the `thread.*` event name, its data)
 
 _FINAL = ("completed", "failed", "cancelled", "incomplete", "expired")
+RUN_JOB = "assistants.run"
+_INTERRUPTED = {
+    "code": "server_error",
+    "message": "the worker running this run stopped before it finished; create a new run",
+}
 
 
 class Assistants:
@@ -43,12 +54,16 @@ class Assistants:
         responses: Responses,
         conversations: Conversations,
         stores: VectorStores,
+        jobs: Jobs,
+        load_user: Callable[[int], Awaitable[UserInfo]],
     ) -> None:
         self.objects = objects
         self.responses = responses
         self.conversations = conversations
         self.stores = stores
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.jobs = jobs
+        self._load_user = load_user
+        jobs.register(RUN_JOB, self._run_job)
 
     # -- assistants --------------------------------------------------------------------------
 
@@ -276,7 +291,7 @@ class Assistants:
 
     async def start(self, user: UserInfo, run: JSON) -> None:
         """Run a queued run in the background (clients poll it)."""
-        self._spawn(user, run["id"], run["thread_id"], [])
+        await self._enqueue(user, run["id"], run["thread_id"], [])
 
     async def submit_tool_outputs(
         self, user: UserInfo, thread_id: str, run_id: str, outputs: Sequence[JSON]
@@ -321,7 +336,7 @@ class Assistants:
     async def continue_background(
         self, user: UserInfo, thread_id: str, run_id: str, outputs: list[JSON]
     ) -> JSON:
-        self._spawn(user, run_id, thread_id, outputs)
+        await self._enqueue(user, run_id, thread_id, outputs)
         return await self.run(user, thread_id, run_id)
 
     async def cancel(self, user: UserInfo, thread_id: str, run_id: str) -> JSON:
@@ -332,51 +347,91 @@ class Assistants:
                 where="run",
                 fix="only a queued, in-progress or waiting run can be cancelled",
             )
-        task = self._tasks.get(run_id)
-        if task is not None:
-            task.cancel()
-        else:
-            # It may run in another worker, which listens for this.
-            await cancel_run(self.responses.signals, _run_key(run_id))
+        # Marked first: the job, stopping, tells a client's cancel from a worker stopping.
         await self.objects.update(
             user,
             "run",
             run_id,
             {"status": "cancelled", "cancelled_at": now(), "required_action": None},
         )
+        await self.jobs.cancel(f"{RUN_JOB}:{_leg_key(run)}")
+        # The queue's cancel reaches a running job at its next check; the signal reaches the
+        # worker running it now.
+        await cancel_run(self.responses.signals, _run_key(run_id))
         return await self.run(user, thread_id, run_id)
 
     # -- the engine --------------------------------------------------------------------------
 
-    def _spawn(self, user: UserInfo, run_id: str, thread_id: str, inputs: list[JSON]) -> None:
-        async def drain() -> None:
-            try:
-                events = self._execute(user, run_id, thread_id, inputs, created=False)
-                async for _ in cancellable(
-                    events, _run_key(run_id), signals=self.responses.signals
-                ):
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("assistants.run_failed run=%s", run_id)
-                await self.objects.update(
-                    user,
-                    "run",
-                    run_id,
-                    {
-                        "status": "failed",
-                        "failed_at": now(),
-                        "last_error": {"code": "server_error", "message": "the run failed"},
-                    },
-                )
+    async def _enqueue(
+        self, user: UserInfo, run_id: str, thread_id: str, inputs: list[JSON]
+    ) -> None:
+        run = await self._run_row(user, thread_id, run_id)
+        payload: JobPayload = {
+            "user": user.id,
+            "scopes": sorted(user.scopes),
+            "thread": thread_id,
+            "run": run_id,
+            "inputs": inputs,
+        }
+        await self.jobs.enqueue(RUN_JOB, _leg_key(run), payload)
 
-        task = asyncio.create_task(drain())
-        self._tasks[run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+    async def _run_job(self, payload: JobPayload) -> None:
+        """The `assistants.run` job: run one queued leg of a run, once."""
+        found = await self._load_user(int(payload["user"]))
+        user = dataclasses.replace(found, scopes=frozenset(payload["scopes"]))
+        thread_id, run_id = str(payload["thread"]), str(payload["run"])
+        try:
+            run = await self._run_row(user, thread_id, run_id)
+        except NotFoundError:
+            return  # deleted with its thread
+        if run["status"] != "queued":
+            if run["status"] == "in_progress":
+                await self._interrupted(user, run_id)
+            return  # cancelled or finished already
+        try:
+            events = self._execute(
+                user, run_id, thread_id, list(payload["inputs"]), created=False, background=True
+            )
+            # A cancel from any worker reaches this one (`cancel`).
+            async for _ in cancellable(events, _run_key(run_id), signals=self.responses.signals):
+                pass
+        except asyncio.CancelledError:
+            # Cancelled by the client (`cancel` marked it so first), or its worker is stopping.
+            now_run = await self.objects.find(user, "run", run_id)
+            if now_run is not None and now_run["status"] != "cancelled":
+                await self._interrupted(user, run_id)
+            raise
+        except Exception:
+            logger.exception("assistants.run_failed run=%s", run_id)
+            await self.objects.update(
+                user,
+                "run",
+                run_id,
+                {
+                    "status": "failed",
+                    "failed_at": now(),
+                    "last_error": {"code": "server_error", "message": "the run failed"},
+                },
+            )
+
+    async def _interrupted(self, user: UserInfo, run_id: str) -> None:
+        logger.warning("assistants.interrupted run=%s", run_id)
+        await self.objects.update(
+            user,
+            "run",
+            run_id,
+            {"status": "failed", "failed_at": now(), "last_error": _INTERRUPTED},
+        )
 
     async def _execute(
-        self, user: UserInfo, run_id: str, thread_id: str, inputs: list[JSON], *, created: bool
+        self,
+        user: UserInfo,
+        run_id: str,
+        thread_id: str,
+        inputs: list[JSON],
+        *,
+        created: bool,
+        background: bool = False,
     ) -> AsyncIterator[RunEvent]:
         run = await self._run_row(user, thread_id, run_id)
         if created:
@@ -501,7 +556,10 @@ class Assistants:
                 elif kind in ("response.completed", "response.failed", "response.incomplete"):
                     final = event["response"]
         except asyncio.CancelledError:
-            await self._save(user, run, status="cancelled", cancelled_at=now(), _steps=steps)
+            if background:  # its job says why it stopped
+                await self._save(user, run, _steps=steps)
+            else:
+                await self._save(user, run, status="cancelled", cancelled_at=now(), _steps=steps)
             raise
         run["_response_ids"] = [*run["_response_ids"], final.get("id")]
         usage = final.get("usage") or {}
@@ -777,3 +835,8 @@ def _either(fields: JSON, assistant: JSON, key: str) -> Any:  # Any: a JSON valu
     """The run's own value, else its assistant's (0 and "" are values, not "unset")."""
     value = fields.get(key)
     return assistant.get(key) if value is None else value
+
+
+def _leg_key(run: JSON) -> str:
+    """The job key of the run's current leg: one job per leg (each submit starts one)."""
+    return f"{run['id']}.{len(run.get('_response_ids') or [])}"

@@ -40,9 +40,11 @@ from powerstrip.host.openai_api import OpenAIApi
 from powerstrip.host.plugins import Plugins
 from powerstrip.host.retention import Retention
 from powerstrip.host.sign_in_links import SignInLinks
+from powerstrip.host.token_refresh import TokenRefresh
 from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.host.transcription import Transcriber
 from powerstrip.host.users import Users
+from powerstrip.jobs import Jobs
 from powerstrip.logs import install_log_hygiene, remember_secret
 from powerstrip.net import GuardedClient, NetPolicy
 from powerstrip.registry import Registry
@@ -83,6 +85,9 @@ class Host:
     logos: Logos
     tool_calls: ToolCalls
     mcp_servers: McpServers
+    # Background jobs (docs/jobs.md); `jobs.start()` makes this process one of their workers.
+    jobs: Jobs
+    token_refresh: TokenRefresh
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
     # The liveness and readiness probes, the metrics, and the turns a shutdown must end.
@@ -131,6 +136,7 @@ class Host:
         engine = create_engine(settings.database_url)
         client = GuardedClient(policy)
         sessions = session_factory(engine)
+        jobs = Jobs(settings, sessions)
         registry = Registry(sessions, vault, client, settings)
         executor = Executor(client)
         chosen = model or model_from_settings(settings)
@@ -170,7 +176,7 @@ class Host:
             plugins=plugins,
             users=Users(sessions),
             transcriber=Transcriber(settings),
-            openai=OpenAIApi(sessions, settings, chats, plugins, shared),
+            openai=OpenAIApi(sessions, settings, chats, plugins, shared, jobs),
             data=DataControls(
                 sessions, retention_days=settings.retention_days, on_deleted=chats.forget
             ),
@@ -180,8 +186,10 @@ class Host:
                 batch_size=settings.retention_batch_size,
                 clock=now,
                 on_deleted=chats.forget,
+                jobs=jobs,
+                interval_seconds=settings.retention_interval_seconds,
             ),
-            exports=Exports(sessions, settings, clock=now),
+            exports=Exports(sessions, settings, jobs=jobs, vault=vault, clock=now),
             feedback=Feedbacks(sessions),
             clock=now,
             accounts=Accounts(
@@ -198,6 +206,8 @@ class Host:
             metrics=metrics,
             drain=drain,
             coordination=shared,
+            jobs=jobs,
+            token_refresh=TokenRefresh(registry, jobs, settings),
         )
 
     def note_own_address(self, address: str, port: int) -> None:
@@ -209,9 +219,10 @@ class Host:
         self.client.policy.own.add_socket(literal, port)
 
     async def aclose(self) -> None:
-        """Close the model backend's connections, the outbound client, Redis and the database."""
+        """Stop this process's jobs; close the model backend, the outbound client, Redis, the
+        store."""
+        await self.jobs.aclose()  # first: the jobs use everything below
         await self.openai.aclose()
-        await self.exports.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

@@ -3,17 +3,19 @@
 `start(user)` records an export and gives back its download link, once: the link's secret is
 random, only its SHA-256 is stored, it downloads the zip one time (`claim`) and expires after
 `POWERSTRIP_EXPORT_LINK_TTL_HOURS`. A small export is built while the caller waits; a larger
-one (more than `POWERSTRIP_EXPORT_INLINE_ROWS` messages and calls) in the background of this
-process, its status readable meanwhile. With SMTP configured and an e-mail address set, the
-link is mailed once the zip is ready, as the platform did. The zip is kept in the store, so
-any process sharing it serves the link; it is dropped when the link is used, and the retention
-job deletes expired exports.
+one (more than `POWERSTRIP_EXPORT_INLINE_ROWS` messages and calls) by the `exports.build`
+background job (docs/jobs.md), its status readable meanwhile. With SMTP configured and an
+e-mail address set, the link is mailed once the zip is ready, as the platform did. The zip is
+kept in the store, so any process sharing it serves the link; it is dropped when the link is
+used, and the retention job deletes expired exports.
+
+The job carries the link's secret sealed by the vault (the queue is no place for it in the
+clear), and is idempotent: a run finding the export built already builds nothing, and mails
+only a link not mailed yet.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -26,11 +28,13 @@ import anyio
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from powerstrip.auth import Vault
 from powerstrip.errors import NotFoundError, PowerstripError
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.export_archive import collect_export, count_export_rows, pack_archive
 from powerstrip.host.mailer import Mailer
 from powerstrip.host.users import UserInfo
+from powerstrip.jobs import JobPayload, Jobs, is_transient
 from powerstrip.logs import remember_secret
 from powerstrip.settings import Settings
 from powerstrip.store import Export, User, transaction
@@ -40,6 +44,11 @@ __all__ = ["ExportDownload", "ExportInfo", "ExportTicket", "Exports"]
 logger = logging.getLogger(__name__)
 
 _LINK_BYTES = 32
+BUILD_JOB = "exports.build"
+
+
+def _link_context(export_id: str) -> str:
+    return f"export:{export_id}:link"
 
 
 def _invalid_link() -> NotFoundError:
@@ -104,14 +113,18 @@ class Exports:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         *,
+        jobs: Jobs,
+        vault: Vault,
         mailer: Mailer | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.jobs = jobs
+        self.vault = vault
         self.mailer = mailer or Mailer(settings)
         self.clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        jobs.register(BUILD_JOB, self._build_job)
 
     async def archive(self, user: UserInfo) -> bytes:
         """The zip of the user's data now, with no link (the CLI writes it to a file)."""
@@ -148,9 +161,8 @@ class Exports:
             background,
         )
         if background:
-            task = asyncio.create_task(self._build(user.id, export_id, url))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            link = self.vault.seal(secret, context=_link_context(export_id))
+            await self.jobs.enqueue(BUILD_JOB, export_id, {"export": export_id, "link": link})
         else:
             await self._build(user.id, export_id, url)
         return ExportTicket(await self.get(user, export_id), url)
@@ -214,17 +226,8 @@ class Exports:
         return ExportDownload(name, archive)
 
     async def drain(self) -> None:
-        """Wait for the exports this process is building (and mailing) to finish."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def aclose(self) -> None:
-        """Stop the exports this process is still building (they are marked failed on expiry)."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Wait for the background jobs this process started (exports among them) to finish."""
+        await self.jobs.drain()
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -244,10 +247,29 @@ class Exports:
         # Compressing a large history is CPU work: off the event loop.
         return await anyio.to_thread.run_sync(pack_archive, data, exported_at)
 
+    async def _build_job(self, payload: JobPayload) -> None:
+        """The `exports.build` job: build the export unless built already, then mail its link."""
+        export_id = str(payload["export"])
+        async with self.sessions() as session:
+            row = await session.get(Export, export_id)
+            if row is None:
+                return  # deleted with its user, or purged on expiry: nothing to build
+            user_id, status, mailed, error = row.user_id, row.status, row.mailed_to, row.error
+        secret = self.vault.open(str(payload["link"]), context=_link_context(export_id))
+        remember_secret(secret)
+        url = self.download_url(export_id, secret)
+        if status == "building":
+            await self._build(user_id, export_id, url)
+        elif status == "ready" and mailed is None and error is None:
+            await self._mail(user_id, export_id, url)  # built, but stopped before mailing
+
     async def _build(self, user_id: int, export_id: str, url: str) -> None:
         try:
             archive = await self._pack(user_id, self.clock())
         except PowerstripError as exc:
+            if is_transient(exc):
+                raise  # the store is away: the job is tried again
+
             await self._finish(export_id, status="failed", error=exc.message)
             return
         except Exception:

@@ -26,7 +26,9 @@ from powerstrip.host.plugins import Plugins
 from powerstrip.host.replays import Replays
 from powerstrip.host.responses import Conversations, Responses
 from powerstrip.host.uploads import Uploads
+from powerstrip.host.users import Users
 from powerstrip.host.vector_stores import VectorStores
+from powerstrip.jobs import Jobs
 from powerstrip.settings import Settings
 
 __all__ = ["OpenAIApi"]
@@ -42,6 +44,7 @@ class OpenAIApi:
         chats: Chats,
         plugins: Plugins,
         coordination: Coordination,
+        jobs: Jobs,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -50,7 +53,10 @@ class OpenAIApi:
         self.objects = ApiObjects(sessions)
         self.files = Files(sessions, self.objects, settings.retrieval_max_file_bytes)
         self.uploads = Uploads(sessions, self.objects, self.files)
-        self.vector_stores = VectorStores(self.objects, self.files, self.documents, settings)
+        users = Users(sessions)
+        self.vector_stores = VectorStores(
+            self.objects, self.files, self.documents, settings, jobs, users.get
+        )
         self.turns = ApiTurns(chats, plugins)
         self.conversations = Conversations(self.objects)
         self.responses = Responses(
@@ -58,11 +64,13 @@ class OpenAIApi:
             self.turns,
             self.vector_stores,
             self.conversations,
+            jobs,
+            users.get,
             logs=coordination.events,
             signals=coordination.signals,
         )
         self.assistants = Assistants(
-            self.objects, self.responses, self.conversations, self.vector_stores
+            self.objects, self.responses, self.conversations, self.vector_stores, jobs, users.get
         )
         self.replays = Replays(sessions)
 

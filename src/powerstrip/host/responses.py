@@ -14,18 +14,22 @@ answers. Its tools:
   a call that needs the user's approval is an `mcp_approval_request` item, answered with an
   `mcp_approval_response` input item on the next response.
 
-Background responses run in a task of this process and are kept as they progress; a stored
-response (`store`, the default) can be retrieved, listed for its input items, and deleted. A
-background response's events are kept too (`host.run_signals`), so any worker can stream them
-again (`follow`), and any worker can cancel it.
+Background responses are the `responses.background` job (docs/jobs.md): whichever worker takes
+it runs the response and keeps it as it progresses. The job runs a response at most once: one
+found `in_progress` (its worker stopped mid-way) is marked failed, never run again, so no plugin
+call of it is made twice. A background response's events are kept too (`host.run_signals`), so
+any worker can stream them again (`follow`), and a cancel from any worker reaches the one
+running it at once. A stored response (`store`, the default) can be retrieved, listed for its
+input items, and deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +48,7 @@ from powerstrip.host.response_items import (
 from powerstrip.host.run_signals import cancel_run, shared_run
 from powerstrip.host.users import UserInfo
 from powerstrip.host.vector_stores import VectorStores
+from powerstrip.jobs import JobPayload, Jobs
 from powerstrip.runtime import (
     ApprovalNeeded,
     CallFinished,
@@ -73,6 +78,11 @@ _FILE_SEARCH_SPEC = ToolSpec(
     },
 )
 _PRIVATE = "_"  # keys of a stored response the API never shows
+BACKGROUND_JOB = "responses.background"
+_INTERRUPTED = {
+    "code": "server_error",
+    "message": "the worker running this response stopped before it finished; create it again",
+}
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,8 @@ class Responses:
         turns: ApiTurns,
         stores: VectorStores,
         conversations: Conversations,
+        jobs: Jobs,
+        load_user: Callable[[int], Awaitable[UserInfo]],
         *,
         logs: EventLogs,
         signals: Signals,
@@ -207,12 +219,19 @@ class Responses:
         self.conversations = conversations
         self.logs = logs
         self.signals = signals
-        self._background: dict[str, asyncio.Task[None]] = {}
+        self.jobs = jobs
+        self._load_user = load_user
+        jobs.register(BACKGROUND_JOB, self._background_job)
 
     # -- create ------------------------------------------------------------------------------
 
-    async def start(self, user: UserInfo, request: ResponseRequest) -> _Run:
-        """Check the request and prepare its run; errors here are the request's (4xx)."""
+    async def start(
+        self, user: UserInfo, request: ResponseRequest, *, response: JSON | None = None
+    ) -> _Run:
+        """Check the request and prepare its run; errors here are the request's (4xx).
+
+        `response` is the object a background job resumes (its id, as the client saw it).
+        """
         if request.previous_response_id and request.conversation:
             raise InvalidInputError(
                 "previous_response_id and conversation cannot be used together",
@@ -230,17 +249,58 @@ class Responses:
         tools = _Tools.of(request.tools)
         for store_id in tools.vector_store_ids:
             await self.stores.get(user, store_id)
-        response = self._object(request, tools)
-        return _Run(self, user, request, response, history, items, tools, ledger, sampling)
+        made = _public(response) if response is not None else self._object(request, tools)
+        return _Run(self, user, request, made, history, items, tools, ledger, sampling)
 
     async def background(self, run: _Run) -> JSON:
-        """Start the run in a task; the response is `queued`, then kept as it progresses."""
+        """Queue the run as a job; the response is `queued`, then kept as it progresses."""
         run.response["status"] = "queued"
-        await self._keep(run)
-        task = asyncio.create_task(self._drain(run))
-        self._background[run.response["id"]] = task
-        task.add_done_callback(lambda _: self._background.pop(run.response["id"], None))
+        await self._keep(run, request=True)
+        payload: JobPayload = {
+            "user": run.user.id,
+            "scopes": sorted(run.user.scopes),
+            "response": run.response["id"],
+        }
+        await self.jobs.enqueue(BACKGROUND_JOB, run.response["id"], payload)
         return _public(run.response)
+
+    async def _background_job(self, payload: JobPayload) -> None:
+        """The `responses.background` job: run a queued response, once."""
+        found = await self._load_user(int(payload["user"]))
+        user = dataclasses.replace(found, scopes=frozenset(payload["scopes"]))
+        response_id = str(payload["response"])
+        stored = await self.objects.find(user, "response", response_id)
+        if stored is None or stored["status"] != "queued":
+            if stored is not None and stored["status"] == "in_progress":
+                # Its worker stopped mid-way: running it again could repeat its plugin calls.
+                logger.warning("responses.interrupted id=%s", response_id)
+                await self.objects.update(
+                    user, "response", response_id, {"status": "failed", "error": _INTERRUPTED}
+                )
+            return  # deleted, cancelled or finished already
+        request = ResponseRequest(**stored["_request"])
+        try:
+            run = await self.start(user, request, response=stored)
+        except (InvalidInputError, NotFoundError) as exc:
+            # Checked when it was queued; since then, a vector store or response went away.
+            await self.objects.update(
+                user,
+                "response",
+                response_id,
+                {"status": "failed", "error": {"code": "invalid_request", "message": exc.message}},
+            )
+            return
+        try:
+            await self._drain(run)
+        except asyncio.CancelledError:
+            # Cancelled by the client (`cancel` marked it so first), or its worker is stopping.
+            now = await self.objects.find(user, "response", response_id)
+            if now is not None and now["status"] != "cancelled":
+                logger.warning("responses.interrupted id=%s", response_id)
+                await self.objects.update(
+                    user, "response", response_id, {"status": "failed", "error": _INTERRUPTED}
+                )
+            raise
 
     async def _drain(self, run: _Run) -> None:
         try:
@@ -315,22 +375,21 @@ class Responses:
                 where="response",
                 fix="create the response with background: true to be able to cancel it",
             )
-        task = self._background.get(response_id)
         if stored["status"] in ("queued", "in_progress"):
-            if task is not None:
-                task.cancel()
-            else:
-                await cancel_run(self.signals, _log_key(response_id))  # another worker runs it
+            # Marked first: the job, stopping, tells a client's cancel from a worker stopping.
             await self.objects.update(user, "response", response_id, {"status": "cancelled"})
+            await self.jobs.cancel(f"{BACKGROUND_JOB}:{response_id}")
+            # The job queue's cancel reaches a running job at its next check; the signal
+            # reaches the worker running it now.
+            await cancel_run(self.signals, _log_key(response_id))
         return await self.get(user, response_id)
 
     async def delete(self, user: UserInfo, response_id: str) -> JSON:
-        task = self._background.get(response_id)
+        stored = await self.objects.get(user, "response", response_id)
         await self.objects.delete(user, "response", response_id)
-        if task is not None:
-            task.cancel()
-        else:
-            await cancel_run(self.signals, _log_key(response_id))  # it may run in another worker
+        if stored.get("background"):
+            await self.jobs.cancel(f"{BACKGROUND_JOB}:{response_id}")
+            await cancel_run(self.signals, _log_key(response_id))  # it may be running now
         return {"id": response_id, "object": "response.deleted", "deleted": True}
 
     # -- building blocks ---------------------------------------------------------------------
@@ -382,10 +441,12 @@ class Responses:
             "metadata": request.metadata,
         }
 
-    async def _keep(self, run: _Run) -> None:
+    async def _keep(self, run: _Run, *, request: bool = False) -> None:
         if not run.request.store and not run.request.background:
             return
         data = run.response | {"_input": run.items, "_ledger": run.ledger}
+        if request:  # what the background job rebuilds the run from
+            data["_request"] = dataclasses.asdict(run.request)
         if await self.objects.find(run.user, "response", data["id"]) is None:
             await self.objects.create(run.user, "response", data)
         else:
@@ -527,8 +588,9 @@ class _Run:
             async for event in self._turns(decisions):
                 yield event
         except asyncio.CancelledError:
-            response["status"] = "cancelled"
-            await self.engine._keep(self)
+            if not self.request.background:  # a background job says why it stopped
+                response["status"] = "cancelled"
+                await self.engine._keep(self)
             raise
         usage = self._usage
         response["usage"] = usage

@@ -5,8 +5,10 @@ A conversation whose owner had chat history off when it started is kept
 and feedback. Expired data exports go too. The job deletes in batches, one transaction each,
 and logs counts only.
 
-Several processes may run it at once (every server runs it on a schedule, and `powerstrip data
-purge` may run beside them): on PostgreSQL each batch locks the conversations it picked with
+It is the `retention.purge` background job (docs/jobs.md): every worker enqueues it once per
+`POWERSTRIP_RETENTION_INTERVAL_SECONDS` period under that period's id, so one of them runs it
+per period. Several processes may still run it at once (`powerstrip data purge` beside a
+worker, or a retry): on PostgreSQL each batch locks the conversations it picked with
 `FOR UPDATE SKIP LOCKED`, so two jobs never pick the same row and none waits for another; on
 SQLite each batch holds the database's write lock (`BEGIN IMMEDIATE`), so batches follow one
 another. Either way every row is deleted once, and a job that finds nothing left is done.
@@ -14,7 +16,6 @@ another. Either way every row is deleted once, and a job that finds nothing left
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -24,13 +25,15 @@ from datetime import timedelta
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from powerstrip.errors import PowerstripError
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.data_rows import COUNTED_TABLES, delete_conversation_rows
+from powerstrip.jobs import JobPayload, Jobs
 from powerstrip.store import Conversation as ConversationRow
 from powerstrip.store import Export, transaction
 
-__all__ = ["PurgeReport", "Retention"]
+__all__ = ["PURGE_JOB", "PurgeReport", "Retention"]
+
+PURGE_JOB = "retention.purge"
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class Retention:
         batch_size: int,
         clock: Clock = system_clock,
         on_deleted: Callable[[Iterable[str]], None] | None = None,
+        jobs: Jobs | None = None,
+        interval_seconds: float = 3600.0,
     ) -> None:
         self.sessions = sessions
         self.retention_days = retention_days
@@ -66,6 +71,9 @@ class Retention:
         self.clock = clock
         # Told which conversations went, so this process drops what it cached of them.
         self._on_deleted = on_deleted
+        if jobs is not None:
+            jobs.register(PURGE_JOB, self._purge_job)
+            jobs.every(PURGE_JOB, interval_seconds)
 
     async def purge(self) -> PurgeReport:
         """Delete everything past its retention; running it again finds nothing more."""
@@ -110,14 +118,5 @@ class Retention:
         )
         return report
 
-    async def run_forever(self, interval_seconds: float) -> None:
-        """Purge now, then every `interval_seconds`, until cancelled (the server's lifespan)."""
-        while True:
-            try:
-                await self.purge()
-            except PowerstripError as exc:
-                # The next run tries again; a store that refuses now is no reason to stop.
-                logger.warning("retention.failed error=%s", exc.message)
-            except Exception:
-                logger.exception("retention.crashed")
-            await asyncio.sleep(interval_seconds)
+    async def _purge_job(self, payload: JobPayload) -> None:
+        await self.purge()

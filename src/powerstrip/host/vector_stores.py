@@ -3,9 +3,13 @@
 A vector store is one document collection of its user (`vs_...` is the collection's name), so
 the engine's scoping keeps users and stores apart; each file added is ingested through
 `Documents.add_file` (read, chunked, embedded, indexed) before the call returns, so its status
-is final at once (`completed`, or `failed` with the reason). A file's `attributes` stay with its
-vector-store entry: an attribute filter picks the store's files first, and the search then runs
-over those documents only.
+is final at once (`completed`, or `failed` with the reason). A file batch of more than
+`POWERSTRIP_RETRIEVAL_INLINE_BATCH_FILES` files is answered `in_progress` at once and ingested
+by the `vector_stores.ingest` background job (docs/jobs.md), as OpenAI's are: the client polls
+the batch. The job is idempotent: a file it finds ingested already is not ingested again.
+
+A file's `attributes` stay with its vector-store entry: an attribute filter picks the store's
+files first, and the search then runs over those documents only.
 
     stores = VectorStores(objects, files, documents, settings)
     store = await stores.create(user, name="papers", file_ids=[file_id])
@@ -14,20 +18,24 @@ over those documents only.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from powerstrip.errors import InvalidInputError, PowerstripError
+from powerstrip.errors import InvalidInputError, NotFoundError, PowerstripError
 from powerstrip.host.api_objects import ApiObjects, Page, PageRequest, new_id, now
 from powerstrip.host.document_list import read_passages
 from powerstrip.host.documents import Documents
 from powerstrip.host.files import Files
 from powerstrip.host.users import UserInfo
+from powerstrip.jobs import JobPayload, Jobs
 from powerstrip.settings import Settings
 
-__all__ = ["SearchHit", "VectorStores", "matches"]
+__all__ = ["INGEST_JOB", "SearchHit", "VectorStores", "matches"]
+
+INGEST_JOB = "vector_stores.ingest"
 
 JSON = dict[str, Any]  # Any: OpenAI's JSON
 
@@ -93,11 +101,16 @@ class VectorStores:
         files: Files,
         documents: Callable[[], Awaitable[Documents]],
         settings: Settings,
+        jobs: Jobs,
+        load_user: Callable[[int], Awaitable[UserInfo]],
     ) -> None:
         self.objects = objects
         self.files = files
         self._documents = documents
         self.settings = settings
+        self.jobs = jobs
+        self._load_user = load_user
+        jobs.register(INGEST_JOB, self._ingest_job)
 
     # -- stores ------------------------------------------------------------------------------
 
@@ -287,9 +300,58 @@ class VectorStores:
             "file_counts": _counts([]),
         }
         await self.objects.create(user, "file_batch", batch, parent_id=store_id)
+        if len(wanted) > self.settings.retrieval_inline_batch_files:
+            for file_id, attrs in wanted:
+                await self._entry_for(user, store_id, file_id, attrs, strategy, batch["id"])
+            payload: JobPayload = {
+                "user": user.id,
+                "scopes": sorted(user.scopes),
+                "store": store_id,
+                "batch": batch["id"],
+                "files": [[file_id, attrs] for file_id, attrs in wanted],
+                "strategy": strategy,
+            }
+            await self.jobs.enqueue(INGEST_JOB, batch["id"], payload)
+            return await self.batch(user, store_id, batch["id"])
         for file_id, attrs in wanted:
             await self._add(user, store_id, file_id, attrs, strategy, batch["id"])
         return await self.batch(user, store_id, batch["id"], finished=True)
+
+    async def _ingest_job(self, payload: JobPayload) -> None:
+        """The `vector_stores.ingest` job: ingest a batch's files not ingested yet."""
+        found = await self._load_user(int(payload["user"]))
+        user = dataclasses.replace(found, scopes=frozenset(payload["scopes"]))
+        store_id, batch_id = str(payload["store"]), str(payload["batch"])
+        batch = await self.objects.find(user, "file_batch", batch_id)
+        if batch is None or batch["status"] != "in_progress":
+            return  # cancelled, finished, or gone with its store
+        strategy = dict(payload["strategy"])
+        for file_id, attrs in payload["files"]:
+            entry = await self.objects.find(user, "vector_store_file", _row(store_id, file_id))
+            if entry is None or entry.get("batch_id") != batch_id:
+                continue  # removed from the store (or re-added by another batch) meanwhile
+            if entry["status"] != "in_progress":
+                continue  # ingested by an earlier try of this job
+            if (await self.objects.find(user, "file_batch", batch_id) or {}).get(
+                "status"
+            ) != "in_progress":
+                return  # cancelled while ingesting
+            try:
+                await self._add(user, store_id, str(file_id), dict(attrs), strategy, batch_id)
+            except NotFoundError:
+                await self.objects.update(
+                    user,
+                    "vector_store_file",
+                    _row(store_id, file_id),
+                    {
+                        "status": "failed",
+                        "last_error": {"code": "not_found", "message": "the file was deleted"},
+                    },
+                )
+        if (await self.objects.find(user, "file_batch", batch_id) or {}).get(
+            "status"
+        ) == "in_progress":
+            await self.objects.update(user, "file_batch", batch_id, {"status": "completed"})
 
     async def batch(
         self, user: UserInfo, store_id: str, batch_id: str, *, finished: bool = False
@@ -301,15 +363,33 @@ class VectorStores:
             for entry in await self.objects.all(user, "vector_store_file", parent_id=store_id)
             if entry.get("batch_id") == batch_id
         ]
-        if finished or batch["status"] == "in_progress":
-            batch = await self.objects.update(
-                user, "file_batch", batch_id, {"status": batch.get("status_final", "completed")}
-            )
-        return batch | {"file_counts": _counts(entries)}
+        counts = _counts(entries)
+        if finished:
+            batch = await self.objects.update(user, "file_batch", batch_id, {"status": "completed"})
+        elif batch["status"] == "in_progress" and entries and not counts["in_progress"]:
+            # Its job ingested the last file and is about to say so: the batch is done.
+            batch = batch | {"status": "completed"}
+        return batch | {"file_counts": counts}
 
     async def cancel_batch(self, user: UserInfo, store_id: str, batch_id: str) -> JSON:
-        # Files are ingested before the batch is answered: by now there is nothing to cancel,
-        # and OpenAI answers a finished batch's cancel with the batch as it is.
+        """Stop a batch its job is still ingesting; its files not ingested yet are cancelled.
+
+        A batch ingested before it was answered is finished: OpenAI answers a finished batch's
+        cancel with the batch as it is.
+        """
+        await self.get(user, store_id)
+        batch = await self.objects.get(user, "file_batch", batch_id, what="file batch")
+        if batch["status"] == "in_progress":
+            await self.objects.update(user, "file_batch", batch_id, {"status": "cancelled"})
+            await self.jobs.cancel(f"{INGEST_JOB}:{batch_id}")
+            for entry in await self.objects.all(user, "vector_store_file", parent_id=store_id):
+                if entry.get("batch_id") == batch_id and entry.get("status") == "in_progress":
+                    await self.objects.update(
+                        user,
+                        "vector_store_file",
+                        _row(store_id, str(entry["id"])),
+                        {"status": "cancelled"},
+                    )
         return await self.batch(user, store_id, batch_id)
 
     # -- search ------------------------------------------------------------------------------
@@ -415,7 +495,7 @@ class VectorStores:
             },
         }
 
-    async def _add(
+    async def _entry_for(
         self,
         user: UserInfo,
         store_id: str,
@@ -423,8 +503,12 @@ class VectorStores:
         attributes: JSON,
         strategy: JSON,
         batch_id: str | None,
-    ) -> JSON:
-        file, content = await self.files.content(user, file_id)
+        *,
+        file: JSON | None = None,
+    ) -> None:
+        """The file's entry in the store, `in_progress` (a new one replaces an older one)."""
+        if file is None:
+            file = await self.files.get(user, file_id)
         row = _row(store_id, file_id)
         entry: JSON = {
             "id": file_id,
@@ -443,6 +527,19 @@ class VectorStores:
         if await self.objects.find(user, "vector_store_file", row) is not None:
             await self.objects.delete(user, "vector_store_file", row)
         await self.objects.create(user, "vector_store_file", entry, parent_id=store_id, row_id=row)
+
+    async def _add(
+        self,
+        user: UserInfo,
+        store_id: str,
+        file_id: str,
+        attributes: JSON,
+        strategy: JSON,
+        batch_id: str | None,
+    ) -> JSON:
+        file, content = await self.files.content(user, file_id)
+        row = _row(store_id, file_id)
+        await self._entry_for(user, store_id, file_id, attributes, strategy, batch_id, file=file)
         documents = await self._documents()
         try:
             with tempfile.TemporaryDirectory(prefix="powerstrip-v1-") as folder:

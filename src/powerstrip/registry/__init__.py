@@ -9,7 +9,7 @@ plugins-per-conversation limit. No HTTP of its own: it uses the `GuardedClient` 
 """
 
 from powerstrip.registry.catalog import LENIENT_CODES, PluginDiff, PluginInfo
-from powerstrip.registry.credentials import PluginCredentials
+from powerstrip.registry.credentials import ExpiringToken, PluginCredentials
 from powerstrip.registry.listing import StoreEntry
 from powerstrip.registry.oauth_flow import redirect_uri
 from powerstrip.registry.service import Registry
@@ -18,6 +18,7 @@ from powerstrip.registry.spec_cache import CachedTools
 __all__ = [
     "LENIENT_CODES",
     "CachedTools",
+    "ExpiringToken",
     "PluginCredentials",
     "PluginDiff",
     "PluginInfo",

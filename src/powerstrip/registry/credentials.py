@@ -4,6 +4,10 @@
 plugin (the same for everyone), the user's own key, or the user's OAuth access token, refreshed
 first when expired. `PluginCredentials` is the runtime's `CredentialSource` over it, with the
 refresh after a 401. A sealed value that does not open raises `VaultError`: never garbage.
+
+`expiring_tokens` and `refresh_ahead` serve the host's refresh job, which renews OAuth tokens
+shortly before they expire so no turn waits for the provider; the refresh on use stays as the
+fallback.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +38,11 @@ from powerstrip.runtime import AuthMaterial
 from powerstrip.store import Credential, Install, Plugin, Registration, transaction
 
 __all__ = [
+    "ExpiringToken",
     "PluginCredentials",
     "credentials_for",
+    "expiring_tokens",
+    "refresh_ahead",
     "refresh_credentials",
     "service_credentials",
     "store_tokens",
@@ -288,3 +296,61 @@ class PluginCredentials:
             before = (await session.execute(statement)).scalar_one_or_none()
         async with self.lock:
             return await refresh_credentials(self.ctx, self.user_id, self.plugin_id, stale=before)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringToken:
+    """A user's OAuth access token for a plugin that expires soon and can be refreshed."""
+
+    user_id: int
+    plugin_id: int
+    expires_at: datetime
+
+
+async def expiring_tokens(ctx: RegistryContext, before: datetime) -> list[ExpiringToken]:
+    """OAuth tokens with a refresh token that expire before `before` (expired ones too)."""
+    statement = (
+        select(Credential.user_id, Credential.plugin_id, Credential.expires_at)
+        .join(
+            Install,
+            and_(Install.user_id == Credential.user_id, Install.plugin_id == Credential.plugin_id),
+        )
+        .where(
+            Credential.kind == "oauth",
+            Credential.refresh_sealed.is_not(None),
+            Credential.expires_at.is_not(None),
+            Credential.expires_at < before,
+            Install.needs_reconsent.is_(False),
+        )
+        .order_by(Credential.expires_at)
+    )
+    async with ctx.sessions() as session:
+        rows = (await session.execute(statement)).all()
+    return [
+        ExpiringToken(user, plugin, expires)
+        for user, plugin, expires in rows
+        if expires is not None
+    ]
+
+
+async def refresh_ahead(ctx: RegistryContext, token: ExpiringToken, lock: asyncio.Lock) -> bool:
+    """Refresh the token unless it changed since it was found; True when it was renewed.
+
+    `lock` is the one the user's and plugin's credential sources share, so a turn refreshing
+    the same token in this process waits rather than spending the refresh token twice.
+    """
+    async with lock:
+        async with ctx.sessions() as session:
+            statement = select(Credential).where(
+                Credential.user_id == token.user_id, Credential.plugin_id == token.plugin_id
+            )
+            current = (await session.execute(statement)).scalar_one_or_none()
+        if current is None or current.expires_at is None or _renewed(current.expires_at, token):
+            return False  # signed out, or renewed by a turn or an earlier job
+        material = await refresh_credentials(ctx, token.user_id, token.plugin_id, stale=current)
+        return material is not None
+
+
+def _renewed(expires_at: datetime, token: ExpiringToken) -> bool:
+    # The job carries the expiry as a float timestamp: equal within a millisecond is the same.
+    return abs((expires_at - token.expires_at).total_seconds()) > 0.001

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -24,7 +25,7 @@ from powerstrip.registry import (
 )
 from powerstrip.registry.catalog import PluginDiff, PluginInfo
 from powerstrip.registry.context import RegistryContext, load_plugin
-from powerstrip.registry.credentials import PluginCredentials
+from powerstrip.registry.credentials import ExpiringToken, PluginCredentials
 from powerstrip.registry.listing import StoreEntry
 from powerstrip.registry.spec_cache import CachedTools, SpecCache
 from powerstrip.runtime import AuthMaterial
@@ -192,11 +193,24 @@ class Registry:
 
     def credential_source(self, user_id: int, plugin_id: int) -> PluginCredentials:
         """The runtime's `CredentialSource` for this user and plugin (with refresh after 401)."""
+        return PluginCredentials(self.context, user_id, plugin_id, self._lock(user_id, plugin_id))
+
+    async def expiring_tokens(self, before: datetime) -> list[ExpiringToken]:
+        """Users' OAuth tokens that expire before `before` and have a refresh token."""
+        return await credentials.expiring_tokens(self.context, before)
+
+    async def refresh_ahead(self, token: ExpiringToken) -> bool:
+        """Renew a token found expiring, unless renewed meanwhile; True when renewed now."""
+        return await credentials.refresh_ahead(
+            self.context, token, self._lock(token.user_id, token.plugin_id)
+        )
+
+    def _lock(self, user_id: int, plugin_id: int) -> asyncio.Lock:
         key = (user_id, plugin_id)
         lock = self._credential_locks.get(key)
         if lock is None:
             lock = self._credential_locks[key] = asyncio.Lock()
-        return PluginCredentials(self.context, user_id, plugin_id, lock)
+        return lock
 
     # Conversations (spec §6)
     async def enable(self, conversation_id: str, plugin_id: int) -> None:

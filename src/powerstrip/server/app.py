@@ -3,8 +3,6 @@ one `Host`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,8 +79,9 @@ def create_app(
     """The host app. Its resources open at startup in the server's event loop (lifespan).
 
     `model` replaces the backend the settings choose (tests pass a scripted one), `clock` the
-    system clock of the data services (tests move it on). The retention job runs at startup
-    and every `POWERSTRIP_RETENTION_INTERVAL_SECONDS` while the server does.
+    system clock of the data services (tests move it on). Unless `POWERSTRIP_JOBS_IN_PROCESS`
+    is off, the server is also a background job worker (docs/jobs.md), which enqueues the
+    retention job at startup and every `POWERSTRIP_RETENTION_INTERVAL_SECONDS`.
     `drain_on_shutdown_signals` (what `powerstrip serve` asks for) makes SIGTERM and SIGINT
     drain the turns in flight (`powerstrip.host.Drain`) before the server stops.
     """
@@ -96,9 +95,9 @@ def create_app(
         host = await Host.start(chosen, model=model, clock=clock)
         app.state.host = host
         v1.state.host = host
-        retention = asyncio.create_task(
-            host.retention.run_forever(chosen.retention_interval_seconds)
-        )
+        if chosen.jobs_in_process:
+            # This process is a job worker too (docs/jobs.md): one command runs everything.
+            await host.jobs.start()
         app.state.mcp = McpEndpoint(host)
         undo_signals = (
             drain_on_signals(host.drain, chosen.shutdown_grace_seconds)
@@ -118,10 +117,7 @@ def create_app(
             if undo_signals is not None:
                 undo_signals()
             host.drain.stop()  # turns still running now never get to finish
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
-            await host.aclose()
+            await host.aclose()  # stops the job worker first: its running jobs go back
 
     app = FastAPI(
         title="Powerstrip",

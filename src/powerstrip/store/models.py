@@ -38,6 +38,7 @@ __all__ = [
     "DOCUMENT_KINDS",
     "EXPORT_STATUSES",
     "FEEDBACK_RATINGS",
+    "JOB_STATUSES",
     "ApiFileContent",
     "ApiObject",
     "ApiReplay",
@@ -55,6 +56,7 @@ __all__ = [
     "Grant",
     "HostSecret",
     "Install",
+    "Job",
     "Message",
     "OAuthState",
     "Password",
@@ -90,6 +92,8 @@ DOCUMENT_KINDS = ("text", "markdown", "html", "pdf", "docx")
 FEEDBACK_RATINGS = ("up", "down")
 # An export is built, then ready until downloaded once (used) or expired; failed keeps no file.
 EXPORT_STATUSES = ("building", "ready", "used", "failed")
+# A background job waits (queued), runs, then ends done, failed or cancelled.
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 # What the OpenAI-compatible API (/v1) keeps, one kind per object of OpenAI's API.
 API_OBJECT_KINDS = (
@@ -606,3 +610,31 @@ class Export(Base):
     expires_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Job(Base):
+    """A background job of the embedded runner (`powerstrip.jobs`), kept until it is finished.
+
+    `id` is the enqueuer's deterministic id: a job enqueued twice is one row, run once. A
+    running job belongs to one process (`owner`) until `lease_until`, which that process keeps
+    moving on; a job whose lease ran out (its process died) is taken up by another. `payload`
+    is JSON and never holds a secret in the clear.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="status"),
+        Index(None, "status", "run_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, JSONValue]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_at: Mapped[datetime] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
