@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from types import TracebackType
 from typing import Self
 
@@ -32,6 +33,17 @@ class AcceptRecorder:
         """The peers of every connection accepted so far."""
         with self._lock:
             return list(self._accepted)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[str, int]]:
+        """The peers accepted, once there are `count` of them or `timeout` seconds passed.
+
+        The kernel completes a connection before this listener's thread accepts it, so a
+        control dial that just connected may not be counted yet on a busy machine.
+        """
+        deadline = time.monotonic() + timeout
+        while len(self.accepted) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.accepted
 
     def _serve(self) -> None:
         while True:

@@ -253,7 +253,7 @@ async def test_no_loopback_spelling_reaches_a_listener_at_connect() -> None:
         )
         stream = await opened.connect_tcp("2130706433", listener.port, timeout=5)
         await stream.aclose()
-        assert len(listener.accepted) == 1
+        assert len(listener.wait_for(1)) == 1
 
 
 async def test_a_name_mapped_to_loopback_never_reaches_the_listener() -> None:
@@ -269,7 +269,7 @@ async def test_a_name_mapped_to_loopback_never_reaches_the_listener() -> None:
         async with GuardedClient(opened) as client:
             with pytest.raises(NetError):  # the listener hangs up: no TLS, no answer
                 await client.fetch("https://plugin.example.com/")
-        assert len(listener.accepted) == 1
+        assert len(listener.wait_for(1)) == 1
 
 
 async def test_development_mode_opens_only_the_plugin_s_own_localhost_origin(
@@ -323,4 +323,4 @@ async def test_development_mode_opens_only_the_plugin_s_own_localhost_origin(
                 await client.request(
                     "GET", f"http://localhost:{other}/", origin=f"http://localhost:{other}"
                 )
-        assert len(listener.accepted) == 1
+        assert len(listener.wait_for(1)) == 1
