@@ -146,9 +146,14 @@ class StoreRecorder:
                 "created_at": utcnow(),
             },
         )
-        await session.execute(
-            _TOUCH_CONVERSATION, {"of_conversation": self.conversation_id, "updated_at": utcnow()}
-        )
+        # The conversation's activity time moves at a turn's edges (the user's message, the
+        # model's answer), which is what the list sorts by; the steps in between (a tool call,
+        # its result) would only move it by milliseconds, at a statement each.
+        if message.role == "user" or (message.role == "assistant" and not message.tool_calls):
+            await session.execute(
+                _TOUCH_CONVERSATION,
+                {"of_conversation": self.conversation_id, "updated_at": utcnow()},
+            )
 
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
