@@ -51,6 +51,10 @@ EXPECTED_TABLES = {
     "api_replays",
     "feedback",
     "exports",
+    "mcp_auth_codes",
+    "mcp_clients",
+    "mcp_connections",
+    "mcp_tokens",
     "passwords",
     "web_sessions",
 }

@@ -11,6 +11,13 @@ and the runtime. Every write that belongs together goes through one `transaction
 """
 
 from powerstrip.store.engine import create_engine, display_url, normalize_url, session_factory
+from powerstrip.store.mcp_clients import (
+    MCP_TOKEN_KINDS,
+    McpAuthCode,
+    McpClient,
+    McpConnection,
+    McpToken,
+)
 from powerstrip.store.migrate import (
     current_revision,
     head_revision,
@@ -64,6 +71,7 @@ __all__ = [
     "DOCUMENT_KINDS",
     "EXPORT_STATUSES",
     "FEEDBACK_RATINGS",
+    "MCP_TOKEN_KINDS",
     "ApiFileContent",
     "ApiObject",
     "ApiReplay",
@@ -81,6 +89,10 @@ __all__ = [
     "Grant",
     "HostSecret",
     "Install",
+    "McpAuthCode",
+    "McpClient",
+    "McpConnection",
+    "McpToken",
     "Message",
     "OAuthState",
     "Password",
