@@ -30,6 +30,17 @@ from powerstrip.host.feedback import FeedbackInfo, Feedbacks
 from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grants, revoke_grant
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.logos import Logo, Logos
+from powerstrip.host.mcp_consent import ConsentRequest, check_redirect_uri
+from powerstrip.host.mcp_oauth import (
+    ACCESS_PREFIX,
+    MCP_SCOPE,
+    REFRESH_PREFIX,
+    IssuedTokens,
+    McpClientInfo,
+    McpConnectionInfo,
+    McpOAuth,
+    TokenGrant,
+)
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
@@ -61,11 +72,14 @@ from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
 from powerstrip.store import display_url
 
 __all__ = [
+    "ACCESS_PREFIX",
     "ALL_SCOPES",
     "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
+    "MCP_SCOPE",
     "OUTBOUND_HEADER",
+    "REFRESH_PREFIX",
     "RESPONSE_FORMATS",
     "TOKEN_PREFIX",
     "Accounts",
@@ -76,6 +90,7 @@ __all__ = [
     "ChatView",
     "Chats",
     "Clock",
+    "ConsentRequest",
     "DataControls",
     "DataSettings",
     "DeletionReport",
@@ -93,8 +108,12 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "IssuedTokens",
     "Logo",
     "Logos",
+    "McpClientInfo",
+    "McpConnectionInfo",
+    "McpOAuth",
     "McpServers",
     "OpenAIApi",
     "OpenAITranscription",
@@ -116,6 +135,7 @@ __all__ = [
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "TokenGrant",
     "TokenInfo",
     "TooManyAttemptsError",
     "ToolCallResult",
@@ -129,6 +149,7 @@ __all__ = [
     "Users",
     "add_grant",
     "call_record",
+    "check_redirect_uri",
     "display_url",
     "ensure_user",
     "find_user",

@@ -27,6 +27,7 @@ from powerstrip.host.exports import Exports
 from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.logos import Logos
+from powerstrip.host.mcp_oauth import McpOAuth
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.model_choice import model_from_settings
 from powerstrip.host.openai_api import OpenAIApi
@@ -73,6 +74,8 @@ class Host:
     logos: Logos
     tool_calls: ToolCalls
     mcp_servers: McpServers
+    # The host as the OAuth authorization server of its /mcp (MCP clients that sign in).
+    mcp_oauth: McpOAuth
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
     clock: Clock = system_clock
@@ -156,6 +159,9 @@ class Host:
             logos=Logos(client),
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
+            mcp_oauth=McpOAuth(
+                sessions, settings, derive_secret(base, "mcp-oauth-consent"), clock=now
+            ),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
         )
 

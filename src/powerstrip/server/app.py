@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from powerstrip import __version__
 from powerstrip.host import Host
 from powerstrip.host.clock import Clock
-from powerstrip.mcp import McpEndpoint
+from powerstrip.mcp import McpAuthServer, McpEndpoint, mcp_auth_routes
 from powerstrip.runtime import Model
 from powerstrip.server import data_pages, oauth
 from powerstrip.server.access_log import install_access_log_redaction
@@ -93,6 +93,7 @@ def create_app(
             host.retention.run_forever(chosen.retention_interval_seconds)
         )
         app.state.mcp = McpEndpoint(host)
+        app.state.mcp_auth = McpAuthServer(host)
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -147,6 +148,9 @@ def create_app(
     app.include_router(oauth.router)
     # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
     app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
+    # MCP authorization: the host is /mcp's OAuth authorization server (the consent page is
+    # the web app's).
+    app.router.routes.extend(mcp_auth_routes())
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Any:  # Any: JSON
