@@ -635,3 +635,23 @@ async def test_what_a_client_calls_itself_is_shown_as_text(hosted: Hosted) -> No
         page = await flow.consent_page()
         assert "<img src=x" not in page.text
         assert "&lt;img src=x onerror=" in page.text
+
+
+async def test_the_api_lists_and_disconnects_the_users_mcp_clients(hosted: Hosted) -> None:
+    async with browser(hosted, "ada") as web, await hosted.user("ada") as ada:
+        flow = await Flow.registered(hosted, web)
+        tokens = (await flow.exchange(await flow.code())).json()
+        [client] = (await ada.get("/api/mcp/clients")).json()["clients"]
+        assert client["client_name"] == "By Hand"
+        assert client["client_id"] == flow.client_id
+        assert client["redirect_hosts"] == ["127.0.0.1:54321"]
+        assert client["scopes"] == ["mcp"]
+        async with await hosted.user("bob") as bob:
+            assert (await bob.get("/api/mcp/clients")).json()["clients"] == []
+            refused = await bob.delete(f"/api/mcp/clients/{client['id']}")
+            assert refused.status_code == 404
+        assert (await _mcp_status(hosted, tokens["access_token"])).status_code == 200
+        done = await ada.delete(f"/api/mcp/clients/{client['id']}")
+        assert done.status_code == 204
+        assert (await ada.get("/api/mcp/clients")).json()["clients"] == []
+        assert (await _mcp_status(hosted, tokens["access_token"])).status_code == 401
