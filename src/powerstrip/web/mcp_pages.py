@@ -9,6 +9,7 @@ back to the client's redirect URI with the code (or `access_denied`) and its `st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
@@ -61,8 +62,10 @@ async def consent_page(host: WebHost, visitor: CurrentVisitor, request: str = ""
     target = urlsplit(asked.redirect_uri)
     response = page(
         host,
-        visitor,
+        # A page of its own, like the sign-in page: no sidebar of chats around the question.
+        replace(visitor, user=None),
         "mcp_consent.html",
+        person=visitor.user,
         client=client,
         ticket=request,
         redirect_target=f"{target.scheme}://{target.netloc}{target.path}",
