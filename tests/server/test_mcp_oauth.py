@@ -655,3 +655,12 @@ async def test_the_api_lists_and_disconnects_the_users_mcp_clients(hosted: Hoste
         assert done.status_code == 204
         assert (await ada.get("/api/mcp/clients")).json()["clients"] == []
         assert (await _mcp_status(hosted, tokens["access_token"])).status_code == 401
+
+
+async def test_a_connection_id_out_of_range_is_not_found(hosted: Hosted) -> None:
+    async with browser(hosted, "ada") as web:
+        page = await web.get("/settings")
+        answer = await web.post(
+            f"/settings/mcp-clients/{2**70}/revoke", data={"csrf": _form_token(page.text)}
+        )
+        assert answer.status_code == 404

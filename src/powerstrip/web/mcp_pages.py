@@ -10,12 +10,14 @@ back to the client's redirect URI with the code (or `access_denied`) and its `st
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.responses import RedirectResponse, Response
 
 from powerstrip.errors import OAuthError
+from powerstrip.server.input_types import MAX_ROW_ID
 from powerstrip.web.render import page
 from powerstrip.web.route import WebRoute, error_page
 from powerstrip.web.security import (
@@ -93,7 +95,10 @@ async def consent_answer(host: WebHost, user: WebUser, form: CheckedForm) -> Res
 
 @router.post("/settings/mcp-clients/{connection_id}/revoke")
 async def disconnect(
-    connection_id: int, host: WebHost, user: WebUser, form: CheckedForm
+    connection_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    host: WebHost,
+    user: WebUser,
+    form: CheckedForm,
 ) -> Response:
     await host.mcp_oauth.disconnect(user, connection_id)
     return RedirectResponse("/settings?done=mcp-disconnected", status_code=303)
