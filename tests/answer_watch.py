@@ -6,8 +6,10 @@ answer of the REST API, `/v1`, `/mcp`, the web pages and the OAuth pages, whiche
 whichever client made the request, reaches `secret_watch.record_answer`: status, headers and
 body. The app is otherwise the real one; only a copy of what it sends is taken.
 
-Two answers carry a secret by design, the one time a new API token is shown to its owner:
-their bodies are not kept (their headers are).
+A few answers carry a secret by design: the one time a new API token is shown to its owner,
+and the token endpoint of MCP's OAuth (their bodies are not kept, their headers are); and the
+consent page's answer, which sends the browser back to the MCP client with its authorization
+code in the `Location` (that one header is not kept).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from tests import secret_watch
 __all__ = ["AnswerRecorder", "install"]
 
 # (method, path) of the answers that show a newly issued token, once, to the user who asked.
-ISSUING = frozenset({("POST", "/api/tokens"), ("POST", "/settings/tokens")})
+ISSUING = frozenset(
+    {("POST", "/api/tokens"), ("POST", "/settings/tokens"), ("POST", "/oauth/token")}
+)
+# (method, path) of the answers whose redirect carries an OAuth authorization code.
+CODE_REDIRECTS = frozenset({("POST", "/oauth/consent")})
 
 Message = dict[str, Any]  # Any: ASGI messages are loosely typed dicts
 
@@ -41,11 +47,16 @@ class AnswerRecorder:
         head: list[bytes] = []
         body: list[bytes] = []
         keep_body = (method, path) not in ISSUING
+        keep_location = (method, path) not in CODE_REDIRECTS
 
         async def copy(message: Message) -> None:
             if message["type"] == "http.response.start":
                 head.append(f"{method} {path} -> {message['status']}".encode())
-                head.extend(name + b": " + value for name, value in message.get("headers", []))
+                head.extend(
+                    name + b": " + value
+                    for name, value in message.get("headers", [])
+                    if keep_location or name.lower() != b"location"
+                )
             elif message["type"] == "http.response.body" and keep_body:
                 body.append(message.get("body", b""))
             await send(message)

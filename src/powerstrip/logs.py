@@ -33,10 +33,11 @@ __all__ = ["bound_log_ids", "install_log_hygiene", "log_ids", "redact_log_text",
 
 _IDS: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("powerstrip_log_ids", default=())
 
-# What a credential looks like even when nobody told us its value: Powerstrip API tokens, and
-# the value of an Authorization-style header quoted in a message.
+# What a credential looks like even when nobody told us its value: Powerstrip API tokens and
+# MCP OAuth tokens and codes (pst_, psm_, psr_, psc_), and the value of an Authorization-style
+# header quoted in a message.
 _SHAPES = re.compile(
-    r"pst_[A-Za-z0-9_-]{16,}"
+    r"ps[tmrc]_[A-Za-z0-9_-]{16,}"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]{8,}"
     r"|(?<=Basic )[A-Za-z0-9+/=]{8,}",
     re.IGNORECASE,

@@ -241,6 +241,33 @@ class Settings(BaseSettings):
             "servers reached by URL may be added."
         ),
     )
+    mcp_oauth_access_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        description=(
+            "Minutes an access token issued to an MCP client by the host's OAuth authorization "
+            "server (`/oauth/token`) opens `/mcp`; the client then uses its refresh token."
+        ),
+    )
+    mcp_oauth_refresh_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description=(
+            "Days an MCP client's refresh token lasts unused; each use rotates it (a new one "
+            "for another period). Unused that long, the client must be allowed again."
+        ),
+    )
+    mcp_oauth_pending_clients: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "How many MCP clients may be registered (`/oauth/register`, open to anyone) without "
+            "anyone having connected them yet; more are refused until some are used or "
+            "forgotten (after a day)."
+        ),
+    )
 
     retrieval_embedder: Literal["local", "wordllama", "openai", "lexical"] = Field(
         default="local",

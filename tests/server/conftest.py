@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from powerstrip.examples import EXAMPLES, ExampleConfig
-from powerstrip.host import ensure_user, issue_token
+from powerstrip.host import Clock, ensure_user, issue_token
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
 from powerstrip.store import create_engine, session_factory, upgrade
@@ -271,10 +271,25 @@ def extra_sites() -> dict[str, LoopbackServer]:
 
 
 @pytest.fixture
+def at_own_url() -> bool:
+    """Whether the host's public URL is its own loopback URL, for clients that discover the host
+    from the URLs it names (MCP's OAuth); a module may override it."""
+    return False
+
+
+@pytest.fixture
+def host_clock() -> Clock | None:
+    """The clock of the host's data services (None: the system's); a module may override it."""
+    return None
+
+
+@pytest.fixture
 async def hosted(
     tmp_path: Path,
     servers: Servers,
     extra_sites: dict[str, LoopbackServer],
+    at_own_url: bool,
+    host_clock: Clock | None,
     ca_bundle: Path,
     tls: ssl.SSLContext,
     host_tls_context: ssl.SSLContext,
@@ -284,10 +299,12 @@ async def hosted(
     sites = servers.servers | extra_sites
     resolve = [f"{name}:443=127.0.0.1:{server.port}" for name, server in sites.items()]
     db_path = tmp_path / "powerstrip.db"
+    no_app_yet: Any = None  # the app comes once the settings are made, with the server's URL
+    server = LoopbackServer(no_app_yet, ssl_context=host_tls_context, lifespan=True)
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
-        public_url=PUBLIC_URL,
+        public_url=server.url if at_own_url else PUBLIC_URL,
         resolve=resolve,
         allow_hosts=list(sites),
         ca_bundle=ca_bundle,
@@ -298,7 +315,7 @@ async def hosted(
         call_timeout=2,
     )
     await upgrade(settings.database_url)
-    server = LoopbackServer(create_app(settings), ssl_context=host_tls_context, lifespan=True)
+    server.app = create_app(settings, clock=host_clock)
     hosted = Hosted(
         server=server,
         model=scripted,

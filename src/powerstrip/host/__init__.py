@@ -33,6 +33,17 @@ from powerstrip.host.grants import GrantInfo, StoreGrants, add_grant, list_grant
 from powerstrip.host.health import Check, Health, Readiness
 from powerstrip.host.key_rotation import RotationReport, TableRotation, rotate_keys
 from powerstrip.host.logos import Logo, Logos
+from powerstrip.host.mcp_consent import ConsentRequest, check_redirect_uri
+from powerstrip.host.mcp_oauth import (
+    ACCESS_PREFIX,
+    MCP_SCOPE,
+    REFRESH_PREFIX,
+    IssuedTokens,
+    McpClientInfo,
+    McpConnectionInfo,
+    McpOAuth,
+    TokenGrant,
+)
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.metrics import (
     METRICS_CONTENT_TYPE,
@@ -71,12 +82,15 @@ from powerstrip.registry import PluginDiff, PluginInfo, StoreEntry
 from powerstrip.store import display_url
 
 __all__ = [
+    "ACCESS_PREFIX",
     "ALL_SCOPES",
     "ARCHIVE_FILES",
     "DEFAULT_COLLECTION",
     "DEV_USER",
+    "MCP_SCOPE",
     "METRICS_CONTENT_TYPE",
     "OUTBOUND_HEADER",
+    "REFRESH_PREFIX",
     "RESPONSE_FORMATS",
     "SHUTDOWN_MESSAGE",
     "TOKEN_PREFIX",
@@ -89,6 +103,7 @@ __all__ = [
     "Chats",
     "Check",
     "Clock",
+    "ConsentRequest",
     "DataControls",
     "DataSettings",
     "DeletionReport",
@@ -108,8 +123,12 @@ __all__ = [
     "Host",
     "InstallResult",
     "IssuedToken",
+    "IssuedTokens",
     "Logo",
     "Logos",
+    "McpClientInfo",
+    "McpConnectionInfo",
+    "McpOAuth",
     "McpServers",
     "Metrics",
     "OpenAIApi",
@@ -134,6 +153,7 @@ __all__ = [
     "StoreGrants",
     "StoreRecorder",
     "TableRotation",
+    "TokenGrant",
     "TokenInfo",
     "TooManyAttemptsError",
     "ToolCallResult",
@@ -148,6 +168,7 @@ __all__ = [
     "add_grant",
     "call_record",
     "chat_sampling",
+    "check_redirect_uri",
     "display_url",
     "ensure_user",
     "find_user",

@@ -33,6 +33,7 @@ from powerstrip.host.feedback import Feedbacks
 from powerstrip.host.health import Health
 from powerstrip.host.host_secret import load_host_secret
 from powerstrip.host.logos import Logos
+from powerstrip.host.mcp_oauth import McpOAuth
 from powerstrip.host.mcp_servers import McpServers
 from powerstrip.host.metrics import Metrics
 from powerstrip.host.model_choice import model_from_settings
@@ -88,6 +89,9 @@ class Host:
     # Background jobs (docs/jobs.md); `jobs.start()` makes this process one of their workers.
     jobs: Jobs
     token_refresh: TokenRefresh
+
+    # The host as the OAuth authorization server of its /mcp (MCP clients that sign in).
+    mcp_oauth: McpOAuth
     # Signs the state of an MCP call waiting for the user's yes (`powerstrip.mcp`).
     mcp_state_key: bytes
     # The liveness and readiness probes, the metrics, and the turns a shutdown must end.
@@ -201,6 +205,9 @@ class Host:
             logos=Logos(client),
             tool_calls=tool_calls,
             mcp_servers=McpServers(registry, settings),
+            mcp_oauth=McpOAuth(
+                sessions, settings, derive_secret(base, "mcp-oauth-consent"), clock=now
+            ),
             mcp_state_key=derive_secret(base, "mcp-call-state"),
             health=Health(engine, redis_url=settings.redis_url, draining=lambda: drain.draining),
             metrics=metrics,

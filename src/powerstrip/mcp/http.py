@@ -1,4 +1,8 @@
-"""`/mcp`: the MCP server over streamable HTTP, for the user whose Powerstrip token is the bearer.
+"""`/mcp`: the MCP server over streamable HTTP, for the user whose token is the bearer.
+
+The bearer is a Powerstrip API token with the `chat` scope, or an access token the host's own
+authorization server issued to an MCP client (`powerstrip.mcp.oauth`, scope `mcp`). A 401 names
+the protected resource metadata (RFC 9728), so a client that does MCP's OAuth finds its way.
 
 Stateless (every POST stands alone, JSON answers): the caller is authenticated on every request,
 so no session made with one user's token can ever be used with another's, and any number of
@@ -27,14 +31,18 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from powerstrip.errors import SignInRequiredError
-from powerstrip.host import Host, UserInfo
+from powerstrip.host import ACCESS_PREFIX, MCP_SCOPE, Host, UserInfo
+from powerstrip.mcp.oauth import resource_metadata_url
 from powerstrip.mcp.server import build_server
 
 __all__ = ["MCP_USER_KEY", "McpEndpoint"]
 
 # Where the endpoint keeps the authenticated user in the request scope's state.
 MCP_USER_KEY = "powerstrip.mcp_user"
-_FIX = "send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`"
+_FIX = (
+    "sign in with MCP's OAuth (the protected resource metadata is named in WWW-Authenticate), "
+    "or send `Authorization: Bearer TOKEN` with a token from `powerstrip users token`"
+)
 
 
 def _origin(url: str) -> str:
@@ -57,6 +65,10 @@ class McpEndpoint:
             max_request_body_size=host.settings.max_request_bytes,
         )
         self._public_origin = _origin(host.settings.public_url)
+        self._challenge = (
+            f'Bearer realm="powerstrip", resource_metadata="{resource_metadata_url(host)}", '
+            f'scope="{MCP_SCOPE}"'
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -76,21 +88,28 @@ class McpEndpoint:
         origin = headers.get("origin")
         if origin and origin != self._public_origin:
             return _error(403, "AccessError", f"requests from {origin} are not accepted here")
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        signed_in = (
-            await self.host.users.authenticate(token.strip())
-            if scheme.lower() == "bearer" and token.strip()
-            else None
-        )
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        token = given.strip() if scheme.lower() == "bearer" else ""
+        signed_in = await self._authenticate(token) if token else None
         if signed_in is None:
-            response = _error(401, "SignInRequiredError", "a valid Powerstrip API token is needed")
-            response.headers["www-authenticate"] = 'Bearer realm="powerstrip"'
+            message = "a valid access token or Powerstrip API token is needed"
+            response = _error(401, "SignInRequiredError", message)
+            # RFC 6750 §3.1: no error code when no credential came, invalid_token otherwise.
+            challenge = self._challenge
+            if token:
+                challenge += ', error="invalid_token", error_description="the token is not valid"'
+            response.headers["www-authenticate"] = challenge
             return response
-        if not signed_in.may("chat"):
+        if not (signed_in.may("chat") or signed_in.may(MCP_SCOPE)):
             # The tools call plugins for the user: what the chat scope allows.
             return _error(403, "AccessError", "this API token does not have the 'chat' scope")
         scope.setdefault("state", {})[MCP_USER_KEY] = signed_in
         return None
+
+    async def _authenticate(self, token: str) -> UserInfo | None:
+        if token.startswith(ACCESS_PREFIX):
+            return await self.host.mcp_oauth.authenticate(token)
+        return await self.host.users.authenticate(token)
 
     @staticmethod
     async def _user(ctx: ServerRequestContext[Any, Any]) -> UserInfo:

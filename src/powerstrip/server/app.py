@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from powerstrip import __version__
 from powerstrip.host import Host
 from powerstrip.host.clock import Clock
-from powerstrip.mcp import McpEndpoint
+from powerstrip.mcp import McpAuthServer, McpEndpoint, mcp_auth_routes
 from powerstrip.runtime import Model
 from powerstrip.server import data_pages, oauth, probes
 from powerstrip.server.access_log import install_access_log_redaction
@@ -104,6 +104,8 @@ def create_app(
             if drain_on_shutdown_signals
             else None
         )
+
+        app.state.mcp_auth = McpAuthServer(host)
         logger.info(
             "server.start model=%s public_url=%s dev_mode=%s",
             host.model.name,
@@ -162,6 +164,9 @@ def create_app(
     app.include_router(oauth.router)
     # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
     app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
+    # MCP authorization: the host is /mcp's OAuth authorization server (the consent page is
+    # the web app's).
+    app.router.routes.extend(mcp_auth_routes())
 
     # /healthz, /readyz and /metrics.
     app.include_router(probes.router)

@@ -11,6 +11,13 @@ and the runtime. Every write that belongs together goes through one `transaction
 """
 
 from powerstrip.store.engine import create_engine, display_url, normalize_url, session_factory
+from powerstrip.store.mcp_clients import (
+    MCP_TOKEN_KINDS,
+    McpAuthCode,
+    McpClient,
+    McpConnection,
+    McpToken,
+)
 from powerstrip.store.migrate import (
     current_revision,
     head_revision,
@@ -67,6 +74,7 @@ __all__ = [
     "EXPORT_STATUSES",
     "FEEDBACK_RATINGS",
     "JOB_STATUSES",
+    "MCP_TOKEN_KINDS",
     "ApiFileContent",
     "ApiObject",
     "ApiReplay",
@@ -85,6 +93,10 @@ __all__ = [
     "HostSecret",
     "Install",
     "Job",
+    "McpAuthCode",
+    "McpClient",
+    "McpConnection",
+    "McpToken",
     "Message",
     "OAuthState",
     "Password",

@@ -138,6 +138,7 @@ async def settings_page(
 _NOTICES = {
     "password": "Your password is changed; every other sign-in has ended.",
     "revoked": "The token is revoked.",
+    "mcp-disconnected": "The MCP client is disconnected: its tokens no longer open /mcp.",
     "history-on": "Chat history is on: new conversations are kept and listed.",
     "history-off": "Chat history is off: new conversations are not listed, and are deleted "
     "after the retention period.",
@@ -162,6 +163,7 @@ async def _settings(
         "settings.html",
         status=status,
         tokens=await host.users.tokens(user),
+        mcp_clients=await host.mcp_oauth.connections(user),
         sessions=await host.accounts.session_count(user),
         data=await host.data.settings(user),
         exports=await host.exports.list_exports(user),

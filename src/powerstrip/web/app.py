@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, Response
 from starlette.types import Scope
 
-from powerstrip.web import account_pages, chat_pages, develop_pages, store_pages
+from powerstrip.web import account_pages, chat_pages, develop_pages, mcp_pages, store_pages
 from powerstrip.web.render import STATIC_DIR
 from powerstrip.web.route import WebRoute
 from powerstrip.web.security import SecurityHeaders
@@ -36,7 +36,7 @@ class _Assets(StaticFiles):
 def install_web(app: FastAPI) -> None:
     """Add the web app's routes, assets and headers to `app` (its host in `app.state.host`)."""
     pages = APIRouter(route_class=WebRoute, include_in_schema=False)
-    for module in (account_pages, chat_pages, store_pages, develop_pages):
+    for module in (account_pages, chat_pages, store_pages, develop_pages, mcp_pages):
         pages.include_router(module.router)
 
     @pages.get("/manifest.webmanifest")

@@ -1,21 +1,26 @@
-"""`/api/mcp`: the tools your MCP clients see, the allowance of a consequential one, and MCP
-servers added to the plugin store.
+"""`/api/mcp`: the tools your MCP clients see, the allowance of a consequential one, the MCP
+clients you connected with OAuth, and MCP servers added to the plugin store.
 
 The MCP server itself is `/mcp` (`powerstrip.mcp`); these routes are for people and scripts.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from powerstrip.server.deps import CurrentHost, CurrentUser
 from powerstrip.server.errors import error_responses
-from powerstrip.server.input_types import Text
+from powerstrip.server.input_types import MAX_ROW_ID, Text
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/mcp", tags=["mcp"])
+
+ConnectionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A connected MCP client's id.")]
 
 
 class McpToolOut(BaseModel):
@@ -64,6 +69,20 @@ class AddMcpServer(BaseModel):
     )
 
 
+class McpClientOut(BaseModel):
+    id: int = Field(description="The connection's id, to disconnect it.")
+    client_id: str
+    client_name: str = Field(description="What the client calls itself (not checked).")
+    redirect_hosts: list[str] = Field(description="Where its sign-ins go back to.")
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class McpClientList(BaseModel):
+    clients: list[McpClientOut]
+
+
 class McpAllowed(BaseModel):
     tool: str
     plugin_id: int
@@ -104,6 +123,34 @@ async def mcp_allow(body: McpAllowance, host: CurrentHost, user: CurrentUser) ->
     """Let your MCP clients call a consequential tool without being refused (a grant)."""
     tool = await host.tool_calls.allow(user, body.tool)
     return McpAllowed(tool=tool.name, plugin_id=tool.plugin_id, operation_id=tool.operation_id)
+
+
+@router.get("/clients")
+async def mcp_clients(host: CurrentHost, user: CurrentUser) -> McpClientList:
+    """The MCP clients you allowed to act as you over MCP (OAuth), newest first."""
+    return McpClientList(
+        clients=[
+            McpClientOut(
+                id=client.id,
+                client_id=client.client_id,
+                client_name=client.client_name,
+                redirect_hosts=list(client.redirect_hosts),
+                scopes=list(client.scopes),
+                created_at=client.created_at,
+                last_used_at=client.last_used_at,
+            )
+            for client in await host.mcp_oauth.connections(user)
+        ]
+    )
+
+
+@router.delete("/clients/{connection_id}", status_code=204)
+async def disconnect_mcp_client(
+    connection_id: ConnectionId, host: CurrentHost, user: CurrentUser
+) -> Response:
+    """Disconnect an MCP client: its access and refresh tokens stop working at once."""
+    await host.mcp_oauth.disconnect(user, connection_id)
+    return Response(status_code=204)
 
 
 @router.post("/servers", status_code=201, responses=error_responses(403))
