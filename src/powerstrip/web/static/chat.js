@@ -284,12 +284,26 @@ function picker() {
   if (count) update();
 }
 
-async function voice() {
-  if (!micButton || !window.MediaRecorder || !navigator.mediaDevices) return;
+async function canRecord() {
+  // A browser that cannot record (no MediaRecorder, no media devices outside a secure
+  // context) or has no microphone at all gets no button.
+  if (!window.MediaRecorder || !navigator.mediaDevices?.enumerateDevices) return "no-recorder";
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    if (!devices.some((d) => d.kind === "audioinput")) return "no-microphone";
+  } catch { return "no-microphone"; }
   try {
     const response = await fetch("/api/audio", { credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } });
-    if (!response.ok || !(await response.json()).available) return;
-  } catch { return; }
+    if (!response.ok || !(await response.json()).available) return "no-transcriber";
+  } catch { return "no-transcriber"; }
+  return "ready";
+}
+
+async function voice() {
+  if (!micButton) return;
+  const state = await canRecord();
+  micButton.dataset.voice = state; // what was decided, for the browser tests to wait on
+  if (state !== "ready") return;
   micButton.hidden = false;
   let recorder = null;
   micButton.addEventListener("click", async () => {
