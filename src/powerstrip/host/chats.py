@@ -27,6 +27,7 @@ from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import close_open_calls
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.rewind import Rewound, last_user_seq, rewind_history
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
 from powerstrip.runtime import (
@@ -90,6 +91,8 @@ class ChatView:
     summary: ChatSummary
     messages: tuple[ChatMessage, ...]
     pending: tuple[PendingApproval, ...]
+    # When each message was written (the page pairs plugin calls with the turn that made them).
+    times: tuple[datetime, ...] = ()
 
 
 class Chats:
@@ -179,14 +182,15 @@ class Chats:
     async def get(self, user: UserInfo, conversation_id: str) -> ChatView:
         """A conversation with its messages."""
         summary = await self._summary(user, conversation_id)
-        history = await self._history(conversation_id)
+        async with self.sessions() as session:
+            history, times = await self._histories.load_timed(session, conversation_id)
         waiting = unanswered_calls(history)
         allowable = await self._always_allowable(summary.plugin_ids) if waiting else frozenset()
         pending = tuple(
             PendingApproval(call.id, call.name, call.arguments, call.name in allowable)
             for call in waiting
         )
-        return ChatView(summary, tuple(history), pending)
+        return ChatView(summary, tuple(history), pending, times)
 
     async def _always_allowable(self, plugin_ids: tuple[int, ...]) -> frozenset[str]:
         """The function names of these plugins that "always allow" may be offered for."""
@@ -217,6 +221,21 @@ class Chats:
             await session.delete(row)
         self._histories.forget(conversation_id)
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
+
+    async def rewind(self, user: UserInfo, conversation_id: str, seq: int | None = None) -> Rewound:
+        """Remove the user's message `seq` (None: their latest) and all after it (host/rewind.py).
+
+        Waits for a turn of the conversation under way in this process to end first.
+        """
+        async with self._lock(conversation_id):
+            try:
+                async with transaction(self.sessions) as session:
+                    await self._owned(session, user, conversation_id)
+                    if seq is None:
+                        seq = await last_user_seq(session, conversation_id)
+                    return await rewind_history(session, conversation_id, seq)
+            finally:
+                self._histories.forget(conversation_id)
 
     def forget(self, conversation_ids: Iterable[str]) -> None:
         """Drop what this process cached of conversations deleted elsewhere (retention)."""
@@ -523,10 +542,6 @@ class Chats:
             row = await session.get(ConversationRow, conversation_id)
             if row is not None and not row.title:
                 row.title = " ".join(text.split())[:80]
-
-    async def _history(self, conversation_id: str) -> list[ChatMessage]:
-        async with self.sessions() as session:
-            return await self._histories.load(session, conversation_id)
 
     async def _owned(
         self, session: AsyncSession, user: UserInfo, conversation_id: str
