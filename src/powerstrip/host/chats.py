@@ -93,6 +93,8 @@ class ChatView:
     pending: tuple[PendingApproval, ...]
     # When each message was written (the page pairs plugin calls with the turn that made them).
     times: tuple[datetime, ...] = ()
+    # The call log (`call_record`s, oldest first), when asked for with the view.
+    calls: tuple[dict[str, Any], ...] = ()  # Any: JSON values
 
 
 class Chats:
@@ -154,11 +156,12 @@ class Chats:
             raise
         return await self._summary(user, conversation_id)
 
-    async def list_chats(self, user: UserInfo) -> list[ChatSummary]:
+    async def list_chats(self, user: UserInfo, *, with_plugins: bool = True) -> list[ChatSummary]:
         """The user's conversations, most recently active first.
 
         Conversations started with chat history off are never listed (spec §9); their owner
-        still reaches each by its id.
+        still reaches each by its id. `with_plugins=False` leaves `plugin_ids` empty and skips
+        reading them (the web app's sidebar, on every page, shows titles only).
         """
         async with self.sessions() as session:
             rows = (
@@ -176,21 +179,26 @@ class Chats:
                 .scalars()
                 .all()
             )
-            enabled = await self._enabled(session, [row.id for row in rows])
+            enabled = await self._enabled(session, [row.id for row in rows]) if with_plugins else {}
         return [_summary(row, enabled.get(row.id, ())) for row in rows]
 
-    async def get(self, user: UserInfo, conversation_id: str) -> ChatView:
-        """A conversation with its messages."""
-        summary = await self._summary(user, conversation_id)
+    async def get(
+        self, user: UserInfo, conversation_id: str, *, with_calls: bool = False
+    ) -> ChatView:
+        """A conversation with its messages (and its call log, `with_calls`), in one session."""
         async with self.sessions() as session:
+            row = await self._owned(session, user, conversation_id)
+            enabled = await self._enabled(session, [conversation_id])
             history, times = await self._histories.load_timed(session, conversation_id)
+            calls = await _calls(session, conversation_id) if with_calls else ()
+        summary = _summary(row, enabled.get(conversation_id, ()))
         waiting = unanswered_calls(history)
         allowable = await self._always_allowable(summary.plugin_ids) if waiting else frozenset()
         pending = tuple(
             PendingApproval(call.id, call.name, call.arguments, call.name in allowable)
             for call in waiting
         )
-        return ChatView(summary, tuple(history), pending, times)
+        return ChatView(summary, tuple(history), pending, times, calls)
 
     async def _always_allowable(self, plugin_ids: tuple[int, ...]) -> frozenset[str]:
         """The function names of these plugins that "always allow" may be offered for."""
@@ -254,20 +262,9 @@ class Chats:
 
     async def calls(self, user: UserInfo, conversation_id: str) -> list[dict[str, Any]]:
         """The call log of a conversation (redacted at write time), oldest first."""
-        await self.check_owner(user, conversation_id)
         async with self.sessions() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(Call)
-                        .where(Call.conversation_id == conversation_id)
-                        .order_by(Call.started_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [call_record(row) for row in rows]
+            await self._owned(session, user, conversation_id)
+            return list(await _calls(session, conversation_id))
 
     # -- turns -------------------------------------------------------------------------------
 
@@ -584,6 +581,13 @@ def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:
     return ChatSummary(
         row.id, row.title, row.created_at, row.updated_at, plugin_ids, row.history_enabled
     )
+
+
+async def _calls(session: AsyncSession, conversation_id: str) -> tuple[dict[str, Any], ...]:
+    rows = await session.execute(
+        select(Call).where(Call.conversation_id == conversation_id).order_by(Call.started_at)
+    )
+    return tuple(call_record(row) for row in rows.scalars())
 
 
 def call_record(row: Call) -> dict[str, Any]:  # Any: JSON values
