@@ -188,3 +188,37 @@ def test_regenerate_and_edit_replace_the_answers_they_redo(browser: Browser, web
     expect(answers).to_have_text(["Third."])
     expect(page.locator(".call-card")).to_have_count(0)
     context.close()
+
+
+def test_stop_generating_ends_the_turn_and_the_next_message_goes_through(
+    browser: Browser, web: Web
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_up(page, web, "gus")
+    install(page, web, "todo-service")
+    ops = operations(web, "todo-service")
+    web.model.push(CallTool(ops["list_todos"], {"username": "gus"}))
+    gate = web.gates["api.example.com"]
+    gate.open.clear()
+    gate.entered.clear()
+    try:
+        start_chat(page, web, "todo-service", "What is on my list?")
+        page.locator(".approval").get_by_role("button", name="Allow", exact=True).click()
+        assert gate.entered.wait(10)  # the call is under way, held by the plugin
+        stop = page.get_by_role("button", name="Stop generating")
+        expect(stop).to_be_visible()
+        stop.click()
+        expect(stop).to_be_hidden()
+        expect(page.locator("#send")).to_be_visible()
+    finally:
+        gate.open.set()
+    # The host closed the turn: the call is not shown as still running, and nothing waits.
+    expect(page.locator(".call-card.status-running")).to_have_count(0)
+    expect(page.locator(".approval")).to_have_count(0)
+    web.model.push(Reply("Back again."))
+    box = page.get_by_placeholder("Send a message")
+    box.fill("Are you there?")
+    box.press("Enter")
+    expect(page.locator(".answer.markdown").last).to_have_text("Back again.")
+    context.close()

@@ -38,6 +38,7 @@ from powerstrip.runtime import (
     Event,
     Executor,
     Model,
+    ToolCall,
     TurnDone,
 )
 from powerstrip.runtime.conversation import unanswered_calls
@@ -191,8 +192,12 @@ class Chats:
             enabled = await self._enabled(session, [conversation_id])
             history, times = await self._histories.load_timed(session, conversation_id)
             calls = await _calls(session, conversation_id) if with_calls else ()
+            # Only calls put to the user and not yet decided wait for them: an approved call
+            # still running (or one a stopped turn has yet to close) is no question to ask again.
+            unanswered = unanswered_calls(history)
+            asked = await _asked(session, conversation_id, unanswered) if unanswered else set()
         summary = _summary(row, enabled.get(conversation_id, ()))
-        waiting = unanswered_calls(history)
+        waiting = [call for call in unanswered if call.id in asked]
         allowable = await self._always_allowable(summary.plugin_ids) if waiting else frozenset()
         pending = tuple(
             PendingApproval(call.id, call.name, call.arguments, call.name in allowable)
@@ -581,6 +586,20 @@ def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:
     return ChatSummary(
         row.id, row.title, row.created_at, row.updated_at, plugin_ids, row.history_enabled
     )
+
+
+async def _asked(
+    session: AsyncSession, conversation_id: str, calls: Iterable[ToolCall]
+) -> set[str]:
+    """Which of these calls have an approval still pending."""
+    rows = await session.execute(
+        select(Approval.tool_call_id).where(
+            Approval.conversation_id == conversation_id,
+            Approval.tool_call_id.in_([call.id for call in calls]),
+            Approval.status == "pending",
+        )
+    )
+    return set(rows.scalars())
 
 
 async def _calls(session: AsyncSession, conversation_id: str) -> tuple[dict[str, Any], ...]:

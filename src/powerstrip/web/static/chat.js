@@ -86,6 +86,7 @@ async function streamTurn(url, body) {
   article.append(answer);
   transcript.append(article);
   const cards = new Map();
+  let stopped = false;
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -112,11 +113,18 @@ async function streamTurn(url, body) {
       }
     }
   } catch (error) {
-    if (error.name !== "AbortError") showError("The connection broke before the answer was complete.");
+    stopped = error.name === "AbortError";
+    if (!stopped) showError("The connection broke before the answer was complete.");
   } finally {
     controller = null;
     setBusy(false);
     await refreshTranscript();
+    // The server closes a stopped turn's call once it sees the stream gone; until then the
+    // call shows as running, so look again for a few seconds.
+    for (let tries = 0; stopped && tries < 10 && transcript.querySelector(".call-card.status-running"); tries += 1) {
+      await new Promise((resolve) => { setTimeout(resolve, 300); });
+      await refreshTranscript();
+    }
   }
 }
 
