@@ -7,9 +7,12 @@ One host on loopback (`create_app`, SQLite in a temporary folder) answered by th
   form token, `POST /api/conversations/ID/messages`, SSE) and by a REST client (bearer token),
   p50 and p99 over `--turns` turns each, interleaved so both see the same machine;
 - page render time of a conversation page (`GET /c/ID`, a signed-in user, the sidebar, the
-  transcript rendered as markdown) at 1 and at `--users` concurrent users, p50 and p99.
+  transcript rendered as markdown) at 1 and at `--users` concurrent users, p50 and p99, with
+  the CPU time the process spent per page (server and clients: one process) and what one page
+  costs the store: SQL statements and connection checkouts, figures a loaded machine does not
+  change.
 
-    .venv/bin/python bench/web.py [--turns 100] [--users 50] [--pages 20]
+    .venv/bin/python bench/web.py [--turns 100] [--users 50] [--pages 20] [--answers 6]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import event
 
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
@@ -29,6 +33,13 @@ from powerstrip.testing import LoopbackServer, Reply, ScriptedModelServer
 
 PASSWORD = "a long enough passphrase"  # noqa: S105 - a throwaway account of the benchmark
 ANSWER = "Here is a short answer with a few words to stream back to the page"
+# What the read conversations hold: answers as a model writes them, a table, code and a link.
+RICH_ANSWER = (
+    "Here is what I found on **your list**:\n\n| todo | due | done |\n| --- | --- | --- |\n"
+    + "".join(f"| item {n} | 2024-06-{n + 10} | no |\n" for n in range(8))
+    + "\n```python\nfor todo in todos:\n    print(todo)\n```\n\n"
+    "See [the docs](https://example.org/docs) for more, and tell me what to add next."
+)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -96,7 +107,7 @@ async def renders(clients: list[httpx.AsyncClient], paths: list[str], rounds: in
     return timings
 
 
-async def run(turns: int, users: int, pages: int) -> None:
+async def run(turns: int, users: int, pages: int, answers: int) -> None:
     with tempfile.TemporaryDirectory() as folder, ScriptedModelServer() as model:
         root = Path(folder)
         server = LoopbackServer(None, lifespan=True)  # type: ignore[arg-type] - set below
@@ -141,18 +152,39 @@ async def run(turns: int, users: int, pages: int) -> None:
                 made = await client.post("/c", data={"csrf": user_csrf})
                 paths.append(made.headers["location"])
                 clients.append(client)
-            model.push(*[Reply(ANSWER) for _ in range(users)])
+            # Every answer its own text: no two pages share a rendered answer.
+            model.push(*[Reply(f"{RICH_ANSWER} ({n})") for n in range(users * answers)])
             for client, path in zip(clients, paths, strict=True):
                 csrf_of = _token((await client.get(path)).text)
-                await ttft(client, path.rsplit("/", 1)[1], {"X-CSRF-Token": csrf_of})
-            print(f"conversation page render, {pages} pages per user (ms)")
-            print(f"{'users':<34}{'p50':>8}{'p99':>8}")
-            for count in (1, users):
-                timings = await renders(clients[:count], paths[:count], pages)
+                for _ in range(answers):
+                    await ttft(client, path.rsplit("/", 1)[1], {"X-CSRF-Token": csrf_of})
+            engine = server.app.state.host.engine.sync_engine
+            store = {"statements": 0, "checkouts": 0}
+
+            def count(kind: str) -> None:
+                store[kind] += 1
+
+            event.listen(engine, "before_cursor_execute", lambda *_: count("statements"))
+            event.listen(engine, "checkout", lambda *_: count("checkouts"))
+            await renders(clients[:1], paths[:1], 1)  # warm: templates compiled, caches filled
+            print(f"conversation page render, {pages} pages per user, 100 alone (ms)")
+            print(f"{'users':<34}{'p50':>8}{'p99':>8}{'CPU/page':>10}")
+            for count_of in (1, users):
+                store.update(statements=0, checkouts=0)
+                cpu = time.process_time()
+                # One user alone reads at least 100 pages: enough for a steady CPU figure.
+                rounds = pages if count_of > 1 else max(pages, 100)
+                timings = await renders(clients[:count_of], paths[:count_of], rounds)
+                cpu_ms = (time.process_time() - cpu) * 1000 / len(timings)
                 print(
-                    f"{count:<34}{percentile(timings, 0.5) * 1000:>8.1f}"
-                    f"{percentile(timings, 0.99) * 1000:>8.1f}"
+                    f"{count_of:<34}{percentile(timings, 0.5) * 1000:>8.1f}"
+                    f"{percentile(timings, 0.99) * 1000:>8.1f}{cpu_ms:>10.1f}"
                 )
+            per_page = {kind: value / len(timings) for kind, value in store.items()}
+            print(
+                f"each page: {per_page['statements']:.0f} SQL statements, "
+                f"{per_page['checkouts']:.0f} connection checkouts"
+            )
             for client in [*clients, page_client, rest]:
                 await client.aclose()
         finally:
@@ -164,8 +196,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--pages", type=int, default=20)
+    parser.add_argument("--answers", type=int, default=6, help="answers per read conversation")
     args = parser.parse_args()
-    asyncio.run(run(args.turns, args.users, args.pages))
+    asyncio.run(run(args.turns, args.users, args.pages, args.answers))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ LOOPBACK_NAMES = (
 
 ServeApp = Callable[..., LoopbackServer]
 
+# The session's one browser (`chromium_endpoint`, `browser_sites`), for every browser test.
+pytest_plugins = ["tests.chromium"]
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:

@@ -71,7 +71,7 @@ def _local(hosted: Hosted, url: str) -> str:
 
 
 async def test_export_downloads_once_holds_no_secret_and_account_deletion_leaves_nothing(
-    hosted: Hosted, tmp_path: Path
+    hosted: Hosted, tmp_path: Path, chromium_endpoint: str
 ) -> None:
     async with (
         await hosted.user("admin", admin=True) as admin,
@@ -182,7 +182,7 @@ async def test_export_downloads_once_holds_no_secret_and_account_deletion_leaves
 
     page_file = tmp_path / "conversations.html"
     page_file.write_text(members["conversations.html"], encoding="utf-8")
-    seen = await anyio.to_thread.run_sync(open_page, page_file.as_uri())
+    seen = await anyio.to_thread.run_sync(open_page, chromium_endpoint, page_file.as_uri())
     assert seen.title.startswith("Conversations of alice")
     assert f"{MARKER} & co" in seen.text
     assert "<script>window.__pwned=2</script>" in seen.text  # shown as text, not run

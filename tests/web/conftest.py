@@ -1,21 +1,17 @@
 """The web app on loopback, driven by Debian's Chromium through Playwright.
 
-One host server, four example plugin sites and one browser for the whole session (starting
-Chromium costs about a second): each test opens its own browser context (its own cookies),
-signs up its own user and pushes its own model script. The host is plain HTTP on 127.0.0.1
-(its public URL, so OAuth comes back to it); the plugin sites are HTTPS under their public
-names, which the host reaches through `POWERSTRIP_RESOLVE` and Chromium through
+One host server, four example plugin sites and the session's one browser (tests/chromium.py,
+shared with every other browser test): each test opens its own browser context (its own
+cookies), signs up its own user and pushes its own model script. The host is plain HTTP on
+127.0.0.1 (its public URL, so OAuth comes back to it); the plugin sites are HTTPS under their
+public names, which the host reaches through `POWERSTRIP_RESOLVE` and Chromium through its
 `--host-resolver-rules`, so the real OAuth sign-in runs in the browser.
-
-No browser is downloaded: `executable_path=/usr/bin/chromium`, installed from Debian by
-`.ci/chromium.sh` when missing.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,18 +27,17 @@ from powerstrip.server import create_app
 from powerstrip.settings import Settings
 from powerstrip.testing import ASGIApp, LoopbackServer, ScriptedModelServer, TestCA
 from tests import secret_watch
-from tests.conftest import LOOPBACK_NAMES
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, make_config
 from tests.server.conftest import vault_key
-from tests.speech_clips import Clips
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
+# Set to 1 to (re)write the screenshots docs/web.md shows; scripts/screenshots.py does.
+SCREENSHOTS_ENV = "POWERSTRIP_SCREENSHOTS"
 PASSWORD = "a long enough passphrase"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
@@ -99,9 +94,6 @@ class Web:
     def api(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.admin_token}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def resolver_rules(self) -> str:
-        return ", ".join(f"MAP {name} 127.0.0.1:{s.port}" for name, s in self.sites.items())
 
 
 def form_token(html: str) -> str:
@@ -171,19 +163,14 @@ def _site_fields(public_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        subprocess.run(["bash", str(REPO / ".ci" / "chromium.sh")], check=True)  # noqa: S603, S607
-    assert CHROMIUM.exists(), "Chromium is needed: bash .ci/chromium.sh installs it"
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def web(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[Web]:
+def web(
+    tmp_path_factory: pytest.TempPathFactory,
+    test_ca: TestCA,
+    browser_sites: dict[str, LoopbackServer],
+) -> Iterator[Web]:
     root = tmp_path_factory.mktemp("web")
     server = LoopbackServer(None, lifespan=True)  # type: ignore[arg-type] - the app comes next
     public_url = server.url
-    context = test_ca.server_context(*LOOPBACK_NAMES)
     gates: dict[str, Gate] = {}
     sites: dict[str, LoopbackServer] = {}
     configs: dict[str, ExampleConfig] = {}
@@ -191,7 +178,9 @@ def web(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[W
         config = make_config(root / "plugins", **_site_fields(public_url))
         gates[site] = Gate(EXAMPLES[example].build(config))
         configs[site] = config
-        sites[site] = LoopbackServer(gates[site], ssl_context=context)
+        # Bound by tests/chromium.py before the browser started, so the browser resolves it.
+        sites[site] = browser_sites[site]
+        sites[site].app = gates[site]
         sites[site].start()
     model = ScriptedModelServer(expected_api_key="model-key-not-a-plugin-secret")
     model.start()
@@ -227,56 +216,9 @@ def web(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterator[W
             site.stop()
 
 
-@pytest.fixture(scope="session")
-def chromium_endpoint(
-    chromium: Path, web: Web, tmp_path_factory: pytest.TempPathFactory, speech_clips: Clips
-) -> Iterator[str]:
-    """One Chromium for every browser test of the session, reached over its DevTools socket.
-
-    Its microphone is a fake device that plays a sentence espeak-ng spoke (`speech_clips`),
-    so the voice input is tested on real recorded audio.
-    """
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    spoken = profile.parent / "spoken.wav"
-    spoken.write_bytes(speech_clips.wav)
-    process = subprocess.Popen(  # noqa: S603 - our own arguments
-        [
-            str(chromium),
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            f"--host-resolver-rules={web.resolver_rules()}",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={spoken}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        endpoint = ""
-        for line in process.stderr:
-            if line.startswith("DevTools listening on "):
-                endpoint = line.split(" on ", 1)[1].strip()
-                break
-        assert endpoint, "Chromium did not open its DevTools socket"
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
-
-
 @pytest.fixture(scope="module")
 def browser(chromium_endpoint: str) -> Iterator[Browser]:
-    """The session's Chromium, connected for one module.
+    """The session's Chromium (tests/chromium.py), connected for one module.
 
     Playwright's sync API keeps an event loop marked running in this thread while it is
     started, which the suite's async tests cannot share: it is started per module (pytest tears
@@ -311,5 +253,13 @@ def sign_up(page: Page, web: Web, username: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
+    """Keep what the page shows as docs/screenshots/NAME.png, when asked to.
+
+    Off by default, so a test run leaves the tree clean; `scripts/screenshots.py` (or
+    `POWERSTRIP_SCREENSHOTS=1`) retakes them for docs/web.md. The pages are driven and checked
+    the same either way.
+    """
+    if os.environ.get(SCREENSHOTS_ENV) != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

@@ -146,3 +146,79 @@ def test_the_same_conversation_on_a_phone_and_a_desktop(browser: Browser, web: W
     expect(small.get_by_role("button", name="Bad answer")).to_have_attribute("aria-pressed", "true")
     desktop.close()
     phone.close()
+
+
+def test_regenerate_and_edit_replace_the_answers_they_redo(browser: Browser, web: Web) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_up(page, web, "fay")
+    install(page, web, "todo-service")
+    ops = operations(web, "todo-service")
+    web.model.push(CallTool(ops["list_todos"], {"username": "fay"}), Reply("First answer."))
+    start_chat(page, web, "todo-service", "What is on my list?")
+    page.locator(".approval").get_by_role("button", name="Always allow").click()
+    answers = page.locator(".answer.markdown")
+    expect(answers).to_have_text(["First answer."])
+
+    # Regenerate: the answer and its call card are replaced, not kept above the new one.
+    web.model.push(CallTool(ops["list_todos"], {"username": "fay-again"}), Reply("Second."))
+    page.get_by_role("button", name="Regenerate the answer").click()
+    expect(answers).to_have_text(["Second."])
+    expect(page.locator(".msg.user")).to_have_count(1)
+    cards = page.locator(".call-card.status-ok")
+    expect(cards).to_have_count(1)
+    # The card is the new turn's call (the removed turn's call stays in the log, unshown).
+    cards.click()
+    dialog = page.locator("#call-dialog")
+    expect(dialog).to_contain_text("/todos/fay-again")
+    dialog.get_by_role("button", name="Close").click()
+
+    # Edit: the message goes back in the box; sending replaces it and everything after it.
+    page.locator(".msg.user").get_by_role("button", name="Edit").click()
+    box = page.get_by_placeholder("Send a message")
+    expect(box).to_have_value("What is on my list?")
+    expect(page.locator("#editing")).to_be_visible()
+    web.model.push(Reply("Third."))
+    box.fill("Anything new on my list?")
+    box.press("Enter")
+    expect(answers).to_have_text(["Third."])
+    expect(page.locator("#editing")).to_be_hidden()
+    page.reload()  # what the server kept
+    expect(page.locator(".msg.user .bubble")).to_have_text(["Anything new on my list?"])
+    expect(answers).to_have_text(["Third."])
+    expect(page.locator(".call-card")).to_have_count(0)
+    context.close()
+
+
+def test_stop_generating_ends_the_turn_and_the_next_message_goes_through(
+    browser: Browser, web: Web
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_up(page, web, "gus")
+    install(page, web, "todo-service")
+    ops = operations(web, "todo-service")
+    web.model.push(CallTool(ops["list_todos"], {"username": "gus"}))
+    gate = web.gates["api.example.com"]
+    gate.open.clear()
+    gate.entered.clear()
+    try:
+        start_chat(page, web, "todo-service", "What is on my list?")
+        page.locator(".approval").get_by_role("button", name="Allow", exact=True).click()
+        assert gate.entered.wait(10)  # the call is under way, held by the plugin
+        stop = page.get_by_role("button", name="Stop generating")
+        expect(stop).to_be_visible()
+        stop.click()
+        expect(stop).to_be_hidden()
+        expect(page.locator("#send")).to_be_visible()
+    finally:
+        gate.open.set()
+    # The host closed the turn: the call is not shown as still running, and nothing waits.
+    expect(page.locator(".call-card.status-running")).to_have_count(0)
+    expect(page.locator(".approval")).to_have_count(0)
+    web.model.push(Reply("Back again."))
+    box = page.get_by_placeholder("Send a message")
+    box.fill("Are you there?")
+    box.press("Enter")
+    expect(page.locator(".answer.markdown").last).to_have_text("Back again.")
+    context.close()

@@ -58,6 +58,7 @@ from powerstrip.host.plugins import InstallResult, OperationView, Plugins, Regis
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.responses import ResponseRequest
 from powerstrip.host.retention import PurgeReport, Retention
+from powerstrip.host.rewind import Rewound
 from powerstrip.host.tool_calls import ToolCallResult, ToolCalls, ToolHints, UserTool, hints_for
 from powerstrip.host.transcription import Transcriber, TranscriptionBackend, TranscriptionInfo
 from powerstrip.host.transcription_formats import RESPONSE_FORMATS, OpenAITranscription
@@ -147,6 +148,7 @@ __all__ = [
     "Registration",
     "ResponseRequest",
     "Retention",
+    "Rewound",
     "RotationReport",
     "SignInThrottle",
     "StoreEntry",

@@ -257,22 +257,32 @@ class Accounts:
             return None
         sid = _session_id(cookie)
         now = utcnow()
+        # One statement: every page and every call the page's scripts make asks this first.
         async with self.sessions() as session:
-            row = await session.get(WebSession, sid)
-            if row is None or row.expires_at <= now:
-                return None
-            user = await session.get(User, row.user_id)
-            stale = now - row.last_seen_at > _TOUCH_STEP
-        if user is None:
+            found = (
+                await session.execute(
+                    select(
+                        WebSession.expires_at,
+                        WebSession.last_seen_at,
+                        User.id,
+                        User.username,
+                        User.is_admin,
+                        User.subdivision,
+                    )
+                    .join(User, User.id == WebSession.user_id)
+                    .where(WebSession.id == sid)
+                )
+            ).first()
+        if found is None or found.expires_at <= now:
             return None
-        if stale:
+        if now - found.last_seen_at > _TOUCH_STEP:
             async with transaction(self.sessions) as session:
                 await session.execute(
                     update(WebSession)
                     .where(WebSession.id == sid)
                     .values(last_seen_at=now, expires_at=now + self._lifetime())
                 )
-        return UserInfo(user.id, user.username, user.is_admin, user.subdivision)
+        return UserInfo(found.id, found.username, found.is_admin, found.subdivision)
 
     async def sign_out(self, cookie: str) -> None:
         async with transaction(self.sessions) as session:

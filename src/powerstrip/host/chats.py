@@ -27,6 +27,7 @@ from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import close_open_calls
 from powerstrip.host.recorder import StoreRecorder
+from powerstrip.host.rewind import Rewound, last_user_seq, rewind_history
 from powerstrip.host.users import UserInfo
 from powerstrip.registry import Registry
 from powerstrip.runtime import (
@@ -37,6 +38,7 @@ from powerstrip.runtime import (
     Event,
     Executor,
     Model,
+    ToolCall,
     TurnDone,
 )
 from powerstrip.runtime.conversation import unanswered_calls
@@ -100,6 +102,10 @@ class ChatView:
     summary: ChatSummary
     messages: tuple[ChatMessage, ...]
     pending: tuple[PendingApproval, ...]
+    # When each message was written (the page pairs plugin calls with the turn that made them).
+    times: tuple[datetime, ...] = ()
+    # The call log (`call_record`s, oldest first), when asked for with the view.
+    calls: tuple[dict[str, Any], ...] = ()  # Any: JSON values
 
 
 class Chats:
@@ -165,11 +171,12 @@ class Chats:
             raise
         return await self._summary(user, conversation_id)
 
-    async def list_chats(self, user: UserInfo) -> list[ChatSummary]:
+    async def list_chats(self, user: UserInfo, *, with_plugins: bool = True) -> list[ChatSummary]:
         """The user's conversations, most recently active first.
 
         Conversations started with chat history off are never listed (spec §9); their owner
-        still reaches each by its id.
+        still reaches each by its id. `with_plugins=False` leaves `plugin_ids` empty and skips
+        reading them (the web app's sidebar, on every page, shows titles only).
         """
         async with self.sessions() as session:
             rows = (
@@ -187,20 +194,30 @@ class Chats:
                 .scalars()
                 .all()
             )
-            enabled = await self._enabled(session, [row.id for row in rows])
+            enabled = await self._enabled(session, [row.id for row in rows]) if with_plugins else {}
         return [_summary(row, enabled.get(row.id, ())) for row in rows]
 
-    async def get(self, user: UserInfo, conversation_id: str) -> ChatView:
-        """A conversation with its messages."""
-        summary = await self._summary(user, conversation_id)
-        history = await self._history(conversation_id)
-        waiting = unanswered_calls(history)
+    async def get(
+        self, user: UserInfo, conversation_id: str, *, with_calls: bool = False
+    ) -> ChatView:
+        """A conversation with its messages (and its call log, `with_calls`), in one session."""
+        async with self.sessions() as session:
+            row = await self._owned(session, user, conversation_id)
+            enabled = await self._enabled(session, [conversation_id])
+            history, times = await self._histories.load_timed(session, conversation_id)
+            calls = await _calls(session, conversation_id) if with_calls else ()
+            # Only calls put to the user and not yet decided wait for them: an approved call
+            # still running (or one a stopped turn has yet to close) is no question to ask again.
+            unanswered = unanswered_calls(history)
+            asked = await _asked(session, conversation_id, unanswered) if unanswered else set()
+        summary = _summary(row, enabled.get(conversation_id, ()))
+        waiting = [call for call in unanswered if call.id in asked]
         allowable = await self._always_allowable(summary.plugin_ids) if waiting else frozenset()
         pending = tuple(
             PendingApproval(call.id, call.name, call.arguments, call.name in allowable)
             for call in waiting
         )
-        return ChatView(summary, tuple(history), pending)
+        return ChatView(summary, tuple(history), pending, times, calls)
 
     async def _always_allowable(self, plugin_ids: tuple[int, ...]) -> frozenset[str]:
         """The function names of these plugins that "always allow" may be offered for."""
@@ -232,6 +249,21 @@ class Chats:
         self._histories.forget(conversation_id)
         logger.info("chats.delete user=%s conversation=%s", user.id, conversation_id)
 
+    async def rewind(self, user: UserInfo, conversation_id: str, seq: int | None = None) -> Rewound:
+        """Remove the user's message `seq` (None: their latest) and all after it (host/rewind.py).
+
+        Waits for a turn of the conversation under way (in any worker, on Redis) to end first.
+        """
+        async with self._turn_locks.hold(conversation_id):
+            try:
+                async with transaction(self.sessions) as session:
+                    await self._owned(session, user, conversation_id)
+                    if seq is None:
+                        seq = await last_user_seq(session, conversation_id)
+                    return await rewind_history(session, conversation_id, seq)
+            finally:
+                self._histories.forget(conversation_id)
+
     def forget(self, conversation_ids: Iterable[str]) -> None:
         """Drop what this process cached of conversations deleted elsewhere (retention)."""
         for conversation_id in conversation_ids:
@@ -249,20 +281,9 @@ class Chats:
 
     async def calls(self, user: UserInfo, conversation_id: str) -> list[dict[str, Any]]:
         """The call log of a conversation (redacted at write time), oldest first."""
-        await self.check_owner(user, conversation_id)
         async with self.sessions() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(Call)
-                        .where(Call.conversation_id == conversation_id)
-                        .order_by(Call.started_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [call_record(row) for row in rows]
+            await self._owned(session, user, conversation_id)
+            return list(await _calls(session, conversation_id))
 
     # -- turns -------------------------------------------------------------------------------
 
@@ -561,10 +582,6 @@ class Chats:
             if row is not None and not row.title:
                 row.title = " ".join(text.split())[:80]
 
-    async def _history(self, conversation_id: str) -> list[ChatMessage]:
-        async with self.sessions() as session:
-            return await self._histories.load(session, conversation_id)
-
     async def _owned(
         self, session: AsyncSession, user: UserInfo, conversation_id: str
     ) -> ConversationRow:
@@ -608,6 +625,27 @@ def _summary(row: ConversationRow, plugin_ids: tuple[int, ...]) -> ChatSummary:
     return ChatSummary(
         row.id, row.title, row.created_at, row.updated_at, plugin_ids, row.history_enabled
     )
+
+
+async def _asked(
+    session: AsyncSession, conversation_id: str, calls: Iterable[ToolCall]
+) -> set[str]:
+    """Which of these calls have an approval still pending."""
+    rows = await session.execute(
+        select(Approval.tool_call_id).where(
+            Approval.conversation_id == conversation_id,
+            Approval.tool_call_id.in_([call.id for call in calls]),
+            Approval.status == "pending",
+        )
+    )
+    return set(rows.scalars())
+
+
+async def _calls(session: AsyncSession, conversation_id: str) -> tuple[dict[str, Any], ...]:
+    rows = await session.execute(
+        select(Call).where(Call.conversation_id == conversation_id).order_by(Call.started_at)
+    )
+    return tuple(call_record(row) for row in rows.scalars())
 
 
 def call_record(row: Call) -> dict[str, Any]:  # Any: JSON values

@@ -1,16 +1,21 @@
 """Conversation histories kept between turns, so a turn reads only the messages it lacks.
 
 Every turn needs the whole history, and a long conversation's history (tool results included)
-is most of what a turn reads from the store. Messages are append-only, numbered 1, 2, 3... by
-`seq` (a conversation is deleted whole), so what this process read last turn is still true: the
-next turn reads the rows after the last seq it holds, whichever process wrote them. A gap in
-the numbers means the cached copy cannot be trusted, and the whole history is read again.
+is most of what a turn reads from the store. Messages are numbered 1, 2, 3... by `seq` and
+appended; the only other change is a rewind (host/rewind.py), which deletes the tail from one
+of the user's messages on, after which new messages take those numbers again. So the next load
+reads the rows from the last seq this process holds on, whichever process wrote them, and
+checks that the row at that seq is still the one it holds (same id, same time written): when
+it is not, or a number is missing, another process rewound the conversation and the whole
+history is read again. The process that rewinds forgets its copy at once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +32,21 @@ _LIMIT = 64
 
 # Built once: a turn reads its history with it, and building a statement costs more than
 # running it.
-_AFTER = (
-    select(Message.seq, *MESSAGE_COLUMNS)
-    .where(Message.conversation_id == bindparam("conversation_id"), Message.seq > bindparam("seq"))
+_FROM = (
+    select(Message.seq, Message.id, Message.created_at, *MESSAGE_COLUMNS)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.seq >= bindparam("seq"))
     .order_by(Message.seq)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    messages: tuple[ChatMessage, ...]
+    times: tuple[datetime, ...]  # when each message was written
+    last_id: int  # the row id of the last message: a rewound-and-rewritten seq has another
+
+
+_NOTHING = _Held((), (), 0)
 
 
 class HistoryCache:
@@ -39,29 +54,57 @@ class HistoryCache:
 
     def __init__(self, limit: int = _LIMIT) -> None:
         self._limit = limit
-        self._held: OrderedDict[str, tuple[ChatMessage, ...]] = OrderedDict()
+        self._held: OrderedDict[str, _Held] = OrderedDict()
         self._lock = threading.Lock()
 
     async def load(self, session: AsyncSession, conversation_id: str) -> list[ChatMessage]:
         """The conversation's whole history: the cached part and what the store adds to it."""
+        return list((await self._load(session, conversation_id)).messages)
+
+    async def load_timed(
+        self, session: AsyncSession, conversation_id: str
+    ) -> tuple[list[ChatMessage], tuple[datetime, ...]]:
+        """The whole history, and when each of its messages was written."""
+        held = await self._load(session, conversation_id)
+        return list(held.messages), held.times
+
+    async def _load(self, session: AsyncSession, conversation_id: str) -> _Held:
         with self._lock:
-            held = self._held.get(conversation_id, ())
+            held = self._held.get(conversation_id, _NOTHING)
+        last = len(held.messages)
+        # From the last held seq on: that row proves the held copy is still the history.
         rows = (
-            await session.execute(_AFTER, {"conversation_id": conversation_id, "seq": len(held)})
+            await session.execute(_FROM, {"conversation_id": conversation_id, "seq": max(last, 1)})
         ).all()
-        expected = range(len(held) + 1, len(held) + len(rows) + 1)
-        if held and [row[0] for row in rows] != list(expected):
-            self.forget(conversation_id)
-            return await self.load(session, conversation_id)
-        history = (*held, *(message_from_columns(*row[1:]) for row in rows))
+        if last:
+            first = rows[0] if rows else None
+            if (
+                first is None
+                or (first.seq, first.id) != (last, held.last_id)
+                or first.created_at != held.times[-1]
+            ):
+                return await self._reload(session, conversation_id)
+            rows = rows[1:]
+            if [row.seq for row in rows] != list(range(last + 1, last + len(rows) + 1)):
+                return await self._reload(session, conversation_id)
+        if rows:
+            held = _Held(
+                (*held.messages, *(message_from_columns(*row[3:]) for row in rows)),
+                (*held.times, *(row.created_at for row in rows)),
+                rows[-1].id,
+            )
         with self._lock:
-            self._held[conversation_id] = history
+            self._held[conversation_id] = held
             self._held.move_to_end(conversation_id)
             while len(self._held) > self._limit:
                 self._held.popitem(last=False)
-        return list(history)
+        return held
+
+    async def _reload(self, session: AsyncSession, conversation_id: str) -> _Held:
+        self.forget(conversation_id)
+        return await self._load(session, conversation_id)
 
     def forget(self, conversation_id: str) -> None:
-        """Drop a conversation's cached history (deleted, or found inconsistent)."""
+        """Drop a conversation's cached history (deleted, rewound, or found inconsistent)."""
         with self._lock:
             self._held.pop(conversation_id, None)

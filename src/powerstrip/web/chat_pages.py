@@ -25,7 +25,7 @@ router = APIRouter(route_class=WebRoute)
 
 
 async def sidebar(host: Host, user: UserInfo, q: str = "") -> list[ChatSummary]:
-    chats = await host.chats.list_chats(user)
+    chats = await host.chats.list_chats(user, with_plugins=False)
     if q:
         needle = q.casefold()
         chats = [chat for chat in chats if needle in chat.title.casefold()]
@@ -62,13 +62,15 @@ async def create(host: WebHost, user: WebUser, form: CheckedForm) -> Response:
 
 
 async def _transcript_context(host: Host, user: UserInfo, conversation_id: str) -> dict[str, Any]:
-    view = await host.chats.get(user, conversation_id)
+    # Every page and every turn's end reads this: the conversation, its history and its call log
+    # in one session, then the plugins' names and the ratings.
+    view = await host.chats.get(user, conversation_id, with_calls=True)
     entries = {e.plugin.id: e for e in await host.plugins.store(user, include_banned=True)}
     enabled = [entries[pid] for pid in view.summary.plugin_ids if pid in entries]
     names = {e.plugin.name_for_model: e.name_for_human for e in entries.values()}
     turns, approvals = build_transcript(
         view,
-        await host.chats.calls(user, conversation_id),
+        list(view.calls),
         {f.message_seq: f for f in await host.feedback.list_feedback(user, conversation_id)},
         names,
     )
@@ -86,7 +88,7 @@ async def conversation(
         "chat.html",
         chats=await sidebar(host, user, q),
         q=q,
-        installed=await _installed(host, user),
+        installed=[],  # the plugin picker is on the new-chat page only
         limit=host.settings.max_plugins_per_conversation,
         **context,
     )

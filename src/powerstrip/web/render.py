@@ -54,6 +54,8 @@ def _day(value: datetime) -> str:
 def templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
+        # The templates ship with the package: compiled once, never stat()ed again per render.
+        auto_reload=False,
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -2,14 +2,17 @@
 
 The history holds the model's tool calls and the tool messages answering them; the call log holds
 what was sent and received (redacted when written). A call card joins the two: each executed
-tool call is matched, in order, with the next logged call of the same function (a declined or
-unknown call answers without a log row, so it is skipped).
+tool call is matched, in order, with the next logged call of the same function made between the
+message that asked for it and the message that answered it (a declined or unknown call answers
+without a log row, so it is skipped). The time window matters after an edit or a regeneration:
+the calls of the removed turns stay in the log, older than every message after the rewind.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from powerstrip.host import ChatView, FeedbackInfo
@@ -61,6 +64,17 @@ def pretty_json(text: str) -> str:
         return text
 
 
+def _made_within(
+    record: dict[str, Any],  # Any: a call log record's JSON
+    asked: datetime | None,
+    answered: datetime | None,
+) -> bool:
+    """Whether the logged call ran after the message asking for it and before its answer."""
+    started = datetime.fromisoformat(record["started_at"])
+    finished = datetime.fromisoformat(record["finished_at"] or record["started_at"])
+    return (asked is None or started >= asked) and (answered is None or finished <= answered)
+
+
 def _split(function_name: str, plugins: dict[str, str]) -> tuple[str, str]:
     namespace, _, operation = function_name.partition("__")
     return plugins.get(namespace, namespace), operation or function_name
@@ -74,10 +88,15 @@ def build_transcript(
 ) -> tuple[list[Turn], list[Approval]]:
     """The turns to show, and the approvals the conversation waits for."""
     unused = list(calls)
+    # When each message was written, if the view says (it always does from host.chats).
+    times = view.times if len(view.times) == len(view.messages) else None
     answers: dict[str, str] = {}
-    for message in view.messages:
+    answered_at: dict[str, datetime] = {}
+    for index, message in enumerate(view.messages):
         if message.role == "tool" and message.tool_call_id:
             answers[message.tool_call_id] = message.content or ""
+            if times is not None:
+                answered_at[message.tool_call_id] = times[index]
     pending = {p.call_id for p in view.pending}
     turns: list[Turn] = []
     waiting: list[CallCard] = []  # calls made since the last shown answer
@@ -96,7 +115,16 @@ def build_transcript(
                 elif answer is not None and answer.startswith(_DECLINED):
                     card.status = "declined"
                 elif answer is not None:
-                    record = next((r for r in unused if r["function_name"] == call.name), None)
+                    asked = times[index] if times is not None else None
+                    window = (asked, answered_at.get(call.id))
+                    record = next(
+                        (
+                            r
+                            for r in unused
+                            if r["function_name"] == call.name and _made_within(r, *window)
+                        ),
+                        None,
+                    )
                     if record is not None:
                         unused.remove(record)
                         card.record_id = record["id"]

@@ -39,9 +39,32 @@ class Rename(BaseModel):
     title: Text = Field(max_length=300)
 
 
+# A message's seq is its place in the conversation's `messages`, counting from 1.
+_SEQ = "The seq (place in `messages`, from 1) of one of your messages."
+
+
 class UserMessage(BaseModel):
     content: Text = Field(min_length=1, max_length=_MESSAGE_LIMIT)
     stream: bool = Field(default=True, description="SSE when true, one JSON answer when false.")
+    replaces: RowId | None = Field(
+        default=None,
+        description=f"Edit: {_SEQ} It and everything after it are removed first, then this "
+        "message is sent in its place.",
+    )
+
+
+class Rewind(BaseModel):
+    seq: RowId | None = Field(default=None, description=f"{_SEQ} Unset: your latest message.")
+
+
+class Regenerate(BaseModel):
+    stream: bool = Field(default=True, description="SSE when true, one JSON answer when false.")
+
+
+class Rewound(BaseModel):
+    seq: int = Field(description="The seq of your message the rewind started at.")
+    content: str = Field(description="That message's text (to send again, or edit).")
+    removed: int = Field(description="How many messages were removed, that one included.")
 
 
 class Decisions(BaseModel):
@@ -162,11 +185,40 @@ async def disable(
 async def send(
     conversation_id: str, body: UserMessage, host: CurrentHost, user: CurrentUser
 ) -> Response:
-    """Send a message and run the turn: events as SSE (or JSON with `"stream": false`)."""
-    # Ownership is checked before the stream starts, so a wrong id is a 404, not an event.
+    """Send a message and run the turn: events as SSE (or JSON with `"stream": false`).
+
+    With `replaces`, an edit: your earlier message and all after it go first (see `/rewind`).
+    """
+    # Ownership (and an edit's rewind) come before the stream starts, so a wrong id or seq is
+    # an HTTP error, not an event.
     await host.chats.check_owner(user, conversation_id)
+    if body.replaces is not None:
+        await host.chats.rewind(user, conversation_id, body.replaces)
     return await events_response(
         host.chats.send(user, conversation_id, body.content), stream=body.stream
+    )
+
+
+@router.post("/{conversation_id}/rewind")
+async def rewind(
+    conversation_id: str, body: Rewind, host: CurrentHost, user: CurrentUser
+) -> Rewound:
+    """Remove one of your messages and everything after it (ratings of removed answers too).
+
+    Plugin calls the removed turns made stay in the call log (`/calls`): they were made.
+    """
+    done = await host.chats.rewind(user, conversation_id, body.seq)
+    return Rewound(seq=done.seq, content=done.content, removed=done.removed)
+
+
+@router.post("/{conversation_id}/regenerate", responses=_TURN)
+async def regenerate(
+    conversation_id: str, body: Regenerate, host: CurrentHost, user: CurrentUser
+) -> Response:
+    """Answer your latest message again: what followed it is removed, and the turn runs anew."""
+    done = await host.chats.rewind(user, conversation_id)
+    return await events_response(
+        host.chats.send(user, conversation_id, done.content), stream=body.stream
     )
 
 

@@ -1,5 +1,7 @@
 // The chat page: send with Enter, stream the answer (SSE from the REST API), call cards and
 // their details, approvals, stop, regenerate, edit, copy, feedback, the plugin picker, voice.
+// Regenerate and edit rewind the conversation on the server (the REST API's /regenerate, and
+// "replaces" on /messages): the answers they redo are replaced, not kept above the new ones.
 // Everything a plugin or the model sent is put in the page as text (textContent); the only
 // HTML inserted comes from our own server, rendered and sanitised there.
 
@@ -84,6 +86,7 @@ async function streamTurn(url, body) {
   article.append(answer);
   transcript.append(article);
   const cards = new Map();
+  let stopped = false;
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -110,11 +113,18 @@ async function streamTurn(url, body) {
       }
     }
   } catch (error) {
-    if (error.name !== "AbortError") showError("The connection broke before the answer was complete.");
+    stopped = error.name === "AbortError";
+    if (!stopped) showError("The connection broke before the answer was complete.");
   } finally {
     controller = null;
     setBusy(false);
     await refreshTranscript();
+    // The server closes a stopped turn's call once it sees the stream gone; until then the
+    // call shows as running, so look again for a few seconds.
+    for (let tries = 0; stopped && tries < 10 && transcript.querySelector(".call-card.status-running"); tries += 1) {
+      await new Promise((resolve) => { setTimeout(resolve, 300); });
+      await refreshTranscript();
+    }
   }
 }
 
@@ -150,18 +160,49 @@ function handle(event, article, answer, cards) {
   scrollDown();
 }
 
-function sendMessage(text) {
+function removeFrom(article) {
+  // What a rewind removes on the server goes from the page too: this message and all after it.
+  while (article) {
+    const next = article.nextElementSibling;
+    article.remove();
+    article = next;
+  }
+}
+
+function sendMessage(text, replaces) {
+  if (replaces) removeFrom(transcript.querySelector(`.msg.user[data-seq="${CSS.escape(replaces)}"]`));
   const article = el("article", "msg user");
   article.append(el("div", "bubble", text));
   transcript.querySelector(".empty")?.remove();
   transcript.append(article);
   scrollDown();
-  return streamTurn(`/api/conversations/${encodeURIComponent(chatId)}/messages`, { content: text });
+  const body = replaces ? { content: text, replaces: Number(replaces) } : { content: text };
+  return streamTurn(`/api/conversations/${encodeURIComponent(chatId)}/messages`, body);
 }
 
-function lastUserText() {
+function regenerate() {
+  // The server removes the last answer (and whatever followed your message) and answers again.
   const users = transcript.querySelectorAll(".msg.user");
-  return users.length ? users[users.length - 1].dataset.raw || users[users.length - 1].textContent.trim() : "";
+  const last = users[users.length - 1];
+  if (!last) return;
+  removeFrom(last.nextElementSibling);
+  for (const approval of transcript.querySelectorAll(".approval")) approval.remove();
+  streamTurn(`/api/conversations/${encodeURIComponent(chatId)}/regenerate`, {});
+}
+
+const editing = document.getElementById("editing");
+
+function startEdit(article) {
+  form.dataset.replaces = article.dataset.seq;
+  box.value = article.dataset.raw || article.textContent.trim();
+  editing.hidden = false;
+  grow();
+  box.focus();
+}
+
+function stopEdit() {
+  delete form.dataset.replaces;
+  editing.hidden = true;
 }
 
 async function rate(tools, rating, note) {
@@ -228,14 +269,13 @@ function decide(button) {
 }
 
 function decorate() {
-  // Edit-and-resend on the last message the user sent.
-  const users = transcript.querySelectorAll(".msg.user");
-  const last = users[users.length - 1];
-  if (last && !last.querySelector(".edit")) {
+  // Edit and resend any message you sent: what followed it is replaced.
+  for (const article of transcript.querySelectorAll(".msg.user[data-seq]")) {
+    if (article.querySelector(".edit")) continue;
     const edit = el("button", "tool edit", "Edit");
     edit.type = "button";
-    edit.title = "Edit and send again";
-    last.append(edit);
+    edit.title = "Edit and send again (the answers after it are replaced)";
+    article.append(edit);
   }
 }
 
@@ -254,12 +294,9 @@ function clicks() {
       if (target.dataset.rating === "down") askNote(tools);
       else rate(tools, "up", "");
     } else if (target.classList.contains("regenerate")) {
-      const text = lastUserText();
-      if (text && !controller) sendMessage(text);
+      if (!controller) regenerate();
     } else if (target.classList.contains("edit")) {
-      box.value = lastUserText();
-      grow();
-      box.focus();
+      if (!controller) startEdit(target.closest(".msg.user"));
     }
   });
 }
@@ -284,12 +321,26 @@ function picker() {
   if (count) update();
 }
 
-async function voice() {
-  if (!micButton || !window.MediaRecorder || !navigator.mediaDevices) return;
+async function canRecord() {
+  // A browser that cannot record (no MediaRecorder, no media devices outside a secure
+  // context) or has no microphone at all gets no button.
+  if (!window.MediaRecorder || !navigator.mediaDevices?.enumerateDevices) return "no-recorder";
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    if (!devices.some((d) => d.kind === "audioinput")) return "no-microphone";
+  } catch { return "no-microphone"; }
   try {
     const response = await fetch("/api/audio", { credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } });
-    if (!response.ok || !(await response.json()).available) return;
-  } catch { return; }
+    if (!response.ok || !(await response.json()).available) return "no-transcriber";
+  } catch { return "no-transcriber"; }
+  return "ready";
+}
+
+async function voice() {
+  if (!micButton) return;
+  const state = await canRecord();
+  micButton.dataset.voice = state; // what was decided, for the browser tests to wait on
+  if (state !== "ready") return;
   micButton.hidden = false;
   let recorder = null;
   micButton.addEventListener("click", async () => {
@@ -334,15 +385,27 @@ if (form) {
     }
     event.preventDefault();
     if (controller) return;
+    const replaces = form.dataset.replaces;
+    stopEdit();
     box.value = "";
     grow();
-    sendMessage(text);
+    sendMessage(text, replaces);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       form.requestSubmit();
+    } else if (event.key === "Escape" && form.dataset.replaces) {
+      stopEdit();
+      box.value = "";
+      grow();
     }
+  });
+  document.getElementById("cancel-edit")?.addEventListener("click", () => {
+    stopEdit();
+    box.value = "";
+    grow();
+    box.focus();
   });
   box.addEventListener("input", grow);
   stopButton.addEventListener("click", () => controller?.abort());
