@@ -146,7 +146,7 @@ class Host:
         chosen = model or model_from_settings(settings)
         base = host_secret or await load_host_secret(sessions, vault)
         drain = Drain()
-        metrics = Metrics()
+        metrics = Metrics(queue_depth=jobs.depth)
         chats = Chats(
             sessions=sessions,
             registry=registry,

@@ -366,9 +366,8 @@ class VectorStores:
         counts = _counts(entries)
         if finished:
             batch = await self.objects.update(user, "file_batch", batch_id, {"status": "completed"})
-        elif batch["status"] == "in_progress" and entries and not counts["in_progress"]:
-            # Its job ingested the last file and is about to say so: the batch is done.
-            batch = batch | {"status": "completed"}
+        # A batch its job is ingesting is done when the job says so: while a file's entry is
+        # being rewritten the entries seen here may be one short, and all of them complete.
         return batch | {"file_counts": counts}
 
     async def cancel_batch(self, user: UserInfo, store_id: str, batch_id: str) -> JSON:

@@ -3,6 +3,8 @@ one `Host`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
+from powerstrip.errors import JobError
 from powerstrip.host import Host
 from powerstrip.host.clock import Clock
 from powerstrip.mcp import McpAuthServer, McpEndpoint, mcp_auth_routes
@@ -39,6 +42,9 @@ from powerstrip.settings import Settings
 __all__ = ["McpRoute", "OwnAddressMiddleware", "create_app"]
 
 logger = logging.getLogger(__name__)
+
+# How often a server whose job queue did not answer at startup tries again.
+_JOBS_RETRY_SECONDS = 5.0
 
 
 class OwnAddressMiddleware:
@@ -95,9 +101,15 @@ def create_app(
         host = await Host.start(chosen, model=model, clock=clock)
         app.state.host = host
         v1.state.host = host
+        retrying: asyncio.Task[None] | None = None
         if chosen.jobs_in_process:
             # This process is a job worker too (docs/jobs.md): one command runs everything.
-            await host.jobs.start()
+            try:
+                await host.jobs.start()
+            except JobError as exc:
+                # Redis is down: serve anyway (/readyz says so) and start working once it is up.
+                logger.warning("server.jobs_unavailable error=%s", exc.message)
+                retrying = asyncio.create_task(_start_jobs_later(host))
         app.state.mcp = McpEndpoint(host)
         undo_signals = (
             drain_on_signals(host.drain, chosen.shutdown_grace_seconds)
@@ -119,6 +131,10 @@ def create_app(
             if undo_signals is not None:
                 undo_signals()
             host.drain.stop()  # turns still running now never get to finish
+            if retrying is not None:
+                retrying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retrying
             await host.aclose()  # stops the job worker first: its running jobs go back
 
     app = FastAPI(
@@ -178,3 +194,16 @@ def create_app(
     install_web(app)
 
     return app
+
+
+async def _start_jobs_later(host: Host) -> None:
+    """Start the host's job worker once the queue answers, trying again every few seconds."""
+    while True:
+        await asyncio.sleep(_JOBS_RETRY_SECONDS)
+        try:
+            await host.jobs.start()
+        except JobError as exc:
+            logger.warning("server.jobs_unavailable error=%s", exc.message)
+            continue
+        logger.info("server.jobs_started")
+        return
