@@ -42,6 +42,9 @@ _PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around"
 _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
 # A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
 _PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
+# A lower-case word that opens a sentence before one of these is its subject, a person:
+# "bob needs to renew the passport", "alice wants to call mom".
+_PERSON_AFTER = frozenset({"needs", "wants", "has", "must", "should", "gotta", "forgot"})
 _COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
 _COUNT_CUES |= {"show", "list", "give", "get", "fetch", "return"}
 _LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
@@ -74,6 +77,9 @@ class Filled:
     # Any: argument values are JSON.
     arguments: dict[str, Any]
     missing: tuple[Param, ...]
+    # The message's tokens that values were read from on evidence (an enum member named, a
+    # number after its parameter's name, a name after "for"), not as what was left over.
+    evidence: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,10 @@ def _nearness(first: int, last: int, strong: list[int], weak: list[int]) -> floa
 
 def _previous(scan: Scan, index: int) -> str:
     return scan.tokens[index - 1].lower if index > 0 else ""
+
+
+def _following(scan: Scan, index: int) -> str:
+    return scan.tokens[index + 1].lower if index + 1 < len(scan.tokens) else ""
 
 
 def _number_value(param: Param, number: Number, kind: str) -> float | int | None:
@@ -387,6 +397,12 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         elif person and previous in _PERSON_BEFORE:
             offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
         elif (
+            person
+            and previous in ("", ".", "!", "?", ",", ";")
+            and _following(scan, i) in (_PERSON_AFTER)
+        ):
+            offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
+        elif (
             identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
@@ -591,6 +607,7 @@ def fill_arguments(
         chosen[offer.param] = offer.value
         claimed |= offer.claims
     missing: list[Param] = []
+    evidence = frozenset(claimed - taken)
     for param in params:
         if param.name in chosen or param.properties is None:
             continue
@@ -617,7 +634,7 @@ def fill_arguments(
             missing.append(param)
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return Filled(arguments, tuple(missing))
+    return Filled(arguments, tuple(missing), evidence)
 
 
 def _is_default(param: Param, key: str, value: Any) -> bool:  # Any: JSON

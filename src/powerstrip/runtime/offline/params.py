@@ -107,6 +107,12 @@ class Param:
         return kind in ("person", "place", "free_text") and bool(lead & vocabulary)
 
     @property
+    def about_person(self) -> bool:
+        """Whether the description says the value is about a person ("Words of the player's
+        name"), whatever the parameter is called (`search`, `q`)."""
+        return self.is_a("person") or bool({stem(w) for w in words(self.description)[:4]} & _PERSON)
+
+    @property
     def is_date(self) -> bool:
         if self.format in ("date", "date-time"):
             return True

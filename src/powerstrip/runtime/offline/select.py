@@ -15,15 +15,22 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from powerstrip.runtime.model import ToolSpec
+from powerstrip.runtime.offline.arguments import fill_arguments, is_identifier
 from powerstrip.runtime.offline.bm25 import BM25Index
+from powerstrip.runtime.offline.params import params_of
 from powerstrip.runtime.offline.scan import scan
 from powerstrip.runtime.offline.semantic import embed
-from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
+from powerstrip.runtime.offline.tokenize import (
+    GENERIC_TERMS,
+    identifier_words,
+    is_function_word,
+    terms,
+)
 
 __all__ = [
     "ABSTAIN_BELOW",
@@ -48,6 +55,9 @@ class FitWeights:
     rank_bm25: float
     semantic: float = 0.0
     generic: float = 0.0
+    required: float = 0.0
+    missing: float = 0.0
+    explained: float = 0.0
 
 
 # Fitted by `.venv/bin/python bench/router.py --fit` (bfcl_eval 2026.3.23): class- and
@@ -56,22 +66,27 @@ class FitWeights:
 # example plugins; its 5-fold cross-validated figures are in docs/router.md. BM25's share in
 # the ranking made no difference on `multiple`, so it stays 1.
 WEIGHTS = FitWeights(
-    bias=-2.38,
-    name=3.51,
-    query=2.11,
-    description=1.41,
+    bias=-4.09,
+    name=3.43,
+    query=1.05,
+    description=1.95,
     rank_bm25=1.0,
-    semantic=0.29,
-    generic=1.57,
+    semantic=1.42,
+    generic=0.99,
+    required=1.79,
+    missing=-0.66,
+    explained=2.13,
 )
 # The fit below which the router answers that no operation fits; same run, the threshold whose
 # worst (source, class) group is best, so that it holds on every source.
-ABSTAIN_BELOW = 0.57
+ABSTAIN_BELOW = 0.56
 
 # Document field weights: an operation's own name says most about what it does.
 _NAME_REPEAT = 3
 _PARAM_NAME_REPEAT = 2
 _CACHE_SIZE = 64
+# How many of the best-ranked operations are judged on their arguments as well.
+_JUDGED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,12 @@ class Candidate:
     description_coverage: float
     semantic: float = 0.0
     generic_coverage: float = 0.0
+    # Argument evidence, judged for the best few only (see `ToolIndex.judge`).
+    required_coverage: float = 1.0
+    missing_required: float = 0.0
+    explained: float = 0.0
+    # The fit on the words alone, as if the arguments it requires had been given.
+    lexical_fit: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +131,15 @@ class Selection:
     @property
     def chosen(self) -> Candidate | None:
         best = self.best
-        return best if best is not None and best.fit >= self.threshold else None
+        if best is None:
+            return None
+        if best.fit >= self.threshold:
+            return best
+        # "add milk to the list" with no username: the words say what to do and only the
+        # arguments are missing, so the router asks for them rather than refusing.
+        if best.missing_required and best.name_coverage and best.lexical_fit >= self.threshold:
+            return best
+        return None
 
 
 def _parameter_text(parameters: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -207,15 +236,88 @@ class ToolIndex:
                 + weights.description * desc_cov
                 + weights.semantic * similar
                 + weights.generic * generic_cov
+                + weights.required  # until judged: as if what it requires were given
             )
-            fit = 1.0 / (1.0 + math.exp(-logit))
             share = bm25 / top if top > 0 else 0.0
             candidate = Candidate(
-                tool, fit, bm25, name_cov, query_cov, desc_cov, similar, generic_cov
+                tool, _logistic(logit), bm25, name_cov, query_cov, desc_cov, similar, generic_cov
             )
             candidates.append((logit + weights.rank_bm25 * share, candidate))
         candidates.sort(key=lambda pair: pair[0], reverse=True)
-        return [candidate for _, candidate in candidates]
+        # The best few are judged on their arguments too. They keep their order: an
+        # operation whose arguments are missing is still the one asked for ("add 'call the
+        # dentist' to my list" with no username is `add_todo`, not a listing).
+        judged = [self.judge(c, message, weights) for _, c in candidates[:_JUDGED]]
+        return judged + [c for _, c in candidates[_JUDGED:]]
+
+    def judge(self, candidate: Candidate, message: str, weights: FitWeights = WEIGHTS) -> Candidate:
+        """`candidate` with its argument evidence, and the fit that includes it.
+
+        An answerable request usually gives what the operation requires ("the boiling point
+        of water at 10 kPa" gives a pressure), and says nothing the operation cannot take:
+        every content word is one of the operation's own words or a value for one of its
+        parameters. "The freezing point of water at 10 kPa" leaves "freezing" unexplained;
+        "show alice's list" explains everything (`list` is in the name, `alice` a username).
+        """
+        scanned = scan(message, date.today())
+        profile = self._profiles[self.tools.index(candidate.tool)]
+        params = params_of(candidate.tool.parameters)
+        filled = fill_arguments(candidate.tool.parameters, scanned)
+        required = [p for p in params if p.required]
+        given = [
+            p
+            for p in required
+            if p.name in filled.arguments
+            and not (p.has_default and filled.arguments[p.name] == p.default)
+        ]
+        coverage = len(given) / len(required) if required else 1.0
+        missing = 1.0 if filled.missing else 0.0
+        # A name is a value of an id the operation can look up ("the Yankees' record").
+        ids = any(is_identifier(p) and p.name not in filled.arguments for p in params)
+        names = {k for p in scanned.names for k in range(p.first, p.last + 1)} if ids else set()
+        unexplained = 0
+        for index, token in enumerate(scanned.tokens):
+            if not token.text[0].isalpha() or is_function_word(token.text):
+                continue
+            if index in filled.evidence or index in names:
+                continue
+            words = terms(token.text)
+            if words and not all(w in profile.vocabulary or w in GENERIC_TERMS for w in words):
+                unexplained += 1
+        evidence = candidate.name_coverage or candidate.generic_coverage or filled.evidence
+        explained = 1.0 if not unexplained and not filled.missing and evidence else 0.0
+        judged = replace(
+            candidate, required_coverage=coverage, missing_required=missing, explained=explained
+        )
+        return replace(
+            judged,
+            fit=_logistic(_logit(judged, weights)),
+            lexical_fit=_logistic(_logit(judged, weights, base=True)),
+        )
+
+
+def _logistic(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+def _logit(candidate: Candidate, weights: FitWeights, *, base: bool = False) -> float:
+    """The fit's logit from the candidate's features (`base`: before it was judged)."""
+    logit = (
+        weights.bias
+        + weights.name * candidate.name_coverage
+        + weights.query * candidate.query_coverage
+        + weights.description * candidate.description_coverage
+        + weights.semantic * candidate.semantic
+        + weights.generic * candidate.generic_coverage
+    )
+    if base:
+        return logit + weights.required
+    return (
+        logit
+        + weights.required * candidate.required_coverage
+        + weights.missing * candidate.missing_required
+        + weights.explained * candidate.explained
+    )
 
 
 def _without_names(message: str) -> str:
