@@ -80,6 +80,8 @@ class Filled:
     # The message's tokens that values were read from on evidence (an enum member named, a
     # number after its parameter's name, a name after "for"), not as what was left over.
     evidence: frozenset[int] = frozenset()
+    # Every token a value was read from, on evidence or as what was left (free text too).
+    read: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,13 +462,15 @@ def _claimed_text(scan: Scan, offer: _Offer) -> str:
     return scan.tokens[index].text if index < len(scan.tokens) else ""
 
 
-def _remainder(scan: Scan, claimed: set[int]) -> str | None:
-    """Free text left once the other arguments and the request's own words are taken out."""
+def _remainder(scan: Scan, claimed: set[int]) -> tuple[str, set[int]] | None:
+    """Free text left once the other arguments and the request's own words are taken out,
+    and the tokens it was read from."""
     text = scan.text
     if ":" in text:
         after = text.split(":", 1)[1].strip().strip(".!?").strip()
         if after:
-            return after
+            colon = scan.token_at(text.index(":"))
+            return after, set(range(colon + 1, len(scan.tokens)))
     runs: list[list[int]] = [[]]
     for i in range(len(scan.tokens)):
         structural = i in claimed or (i + 1 in claimed and scan.tokens[i].lower in _PLACE_CUES)
@@ -485,10 +489,11 @@ def _remainder(scan: Scan, claimed: set[int]) -> str | None:
     if not best:
         return None
     found = text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    span = set(range(best[0], best[-1] + 1))
     # "eggs and flour on my shopping list": where it goes is not part of what it is.
     if not _ENDS_WITH_LIST.search(text):
-        return found
-    return _DESTINATION.sub("", found).strip() or found
+        return found, span
+    return (_DESTINATION.sub("", found).strip() or found), span
 
 
 def _leftover(
@@ -512,8 +517,7 @@ def _leftover(
     if kind != "string" or param.enum:
         return None
     if param.is_a("free_text"):
-        text = _remainder(scan, claimed)
-        return (text, set()) if text else None
+        return _remainder(scan, claimed)
     if param.is_date:
         for mention in scan.dates:
             first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
@@ -608,6 +612,7 @@ def fill_arguments(
         claimed |= offer.claims
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
+    read: set[int] = set()
     for param in params:
         if param.name in chosen or param.properties is None:
             continue
@@ -627,14 +632,18 @@ def fill_arguments(
         found = _leftover(param, scan, claimed, vocabulary)
         if found is not None:
             chosen[param.name] = found[0]
-            claimed |= found[1]
+            if param.is_a("free_text") and param.type == "string":
+                # Free text claims nothing: it is what the other arguments leave.
+                read |= found[1]
+            else:
+                claimed |= found[1]
         elif param.has_default:
             chosen[param.name] = param.default
         else:
             missing.append(param)
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return Filled(arguments, tuple(missing), evidence)
+    return Filled(arguments, tuple(missing), evidence, frozenset((claimed | read) - taken))
 
 
 def _is_default(param: Param, key: str, value: Any) -> bool:  # Any: JSON

@@ -303,7 +303,8 @@ class OfflineRouter:
         words = set(terms(query))
         for candidate in selection.ranked[:3]:
             name = candidate.tool.name.rpartition("__")[2]
-            if candidate.fit < _RESCUE_FLOOR:
+            # Judged on its words: the arguments it lacks are what the conversation gives.
+            if candidate.lexical_fit < _RESCUE_FLOOR:
                 continue
             # A specific word of its name says what to do; the conversation says with what.
             if not (set(terms(identifier_words(name))) - GENERIC_TERMS) & words:

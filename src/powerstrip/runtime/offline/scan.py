@@ -136,7 +136,9 @@ def _number_at(tokens: list[Token], i: int) -> Number | None:
     glued = following is not None and following.start == token.end
     if token.text[0] in "0123456789":
         if glued and following is not None and following.lower in _ORDINAL_SUFFIXES:
-            return None
+            # "the 19th century", "2nd, 3rd and 4th floors": the number itself. (A position
+            # in a list shown, "the 2nd one", is read by the follow-up rules first.)
+            return Number(float(token.text.replace(",", "")), i, True)
         value = float(token.text.replace(",", ""))
         is_integer = "." not in token.text
         if previous is not None and previous.text == "-" and previous.end == token.start:

@@ -66,16 +66,16 @@ class FitWeights:
 # example plugins; its 5-fold cross-validated figures are in docs/router.md. BM25's share in
 # the ranking made no difference on `multiple`, so it stays 1.
 WEIGHTS = FitWeights(
-    bias=-4.09,
-    name=3.43,
-    query=1.05,
-    description=1.95,
+    bias=-4.07,
+    name=3.55,
+    query=1.10,
+    description=2.00,
     rank_bm25=1.0,
-    semantic=1.42,
-    generic=0.99,
-    required=1.79,
-    missing=-0.66,
-    explained=2.13,
+    semantic=1.29,
+    generic=1.02,
+    required=1.73,
+    missing=-1.49,
+    explained=2.16,
 )
 # The fit below which the router answers that no operation fits; same run, the threshold whose
 # worst (source, class) group is best, so that it holds on every source.
@@ -115,6 +115,9 @@ class Candidate:
     explained: float = 0.0
     # The fit on the words alone, as if the arguments it requires had been given.
     lexical_fit: float = 0.0
+    # Content words that are neither the operation's words nor read as a value (even as
+    # what was left over, or as free text).
+    unexplained_words: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +138,16 @@ class Selection:
             return None
         if best.fit >= self.threshold:
             return best
-        # "add milk to the list" with no username: the words say what to do and only the
-        # arguments are missing, so the router asks for them rather than refusing.
-        if best.missing_required and best.name_coverage and best.lexical_fit >= self.threshold:
+        # "add milk to the list" with no username: the words say what to do, every other
+        # word is a value, and only arguments are missing: ask for them rather than refuse.
+        # (With words left unexplained, "what's the time right now?" beside
+        # `calculate_time(timezone)`, it is more likely not what was meant.)
+        if (
+            best.missing_required
+            and best.name_coverage
+            and not best.unexplained_words
+            and best.lexical_fit >= self.threshold
+        ):
             return best
         return None
 
@@ -224,7 +234,7 @@ class ToolIndex:
         for tool, profile, bm25, similar in zip(
             self.tools, self._profiles, raw, meaning, strict=True
         ):
-            name_cov = _share(profile.name_terms, query_set)
+            name_cov = _found(profile.name_terms, query_set)
             query_cov = _share(specific_query, profile.vocabulary)
             desc_cov = _share(profile.description_terms, query_set)
             # "show alice's list" for `list_todos`: the verb of the name, weak evidence alone.
@@ -276,24 +286,66 @@ class ToolIndex:
         ids = any(is_identifier(p) and p.name not in filled.arguments for p in params)
         names = {k for p in scanned.names for k in range(p.first, p.last + 1)} if ids else set()
         unexplained = 0
-        for index, token in enumerate(scanned.tokens):
-            if not token.text[0].isalpha() or is_function_word(token.text):
+        loose = 0
+        tokens = scanned.tokens
+        for index, token in enumerate(tokens):
+            if not token.text[0].isalpha() or is_function_word(token.text) or index in names:
                 continue
-            if index in filled.evidence or index in names:
-                continue
+            if (
+                index
+                and tokens[index - 1].end == token.start
+                and tokens[index - 1].text[0].isdigit()
+            ):
+                continue  # "19th", "5m": part of a number
             words = terms(token.text)
-            if words and not all(w in profile.vocabulary or w in GENERIC_TERMS for w in words):
-                unexplained += 1
+            if not words or all(_known(w, profile.vocabulary) for w in words):
+                continue
+            unexplained += index not in filled.evidence
+            loose += index not in filled.read
         evidence = candidate.name_coverage or candidate.generic_coverage or filled.evidence
         explained = 1.0 if not unexplained and not filled.missing and evidence else 0.0
         judged = replace(
-            candidate, required_coverage=coverage, missing_required=missing, explained=explained
+            candidate,
+            required_coverage=coverage,
+            missing_required=missing,
+            explained=explained,
+            unexplained_words=loose,
         )
         return replace(
             judged,
             fit=_logistic(_logit(judged, weights)),
             lexical_fit=_logistic(_logit(judged, weights, base=True)),
         )
+
+
+def _known(term: str, vocabulary: frozenset[str] | set[str]) -> bool:
+    """Whether `term` is one of the operation's words, or another form of one."""
+    return term in vocabulary or term in GENERIC_TERMS or _related(term, vocabulary)
+
+
+def _related(term: str, words: frozenset[str] | set[str]) -> bool:
+    """Whether another form of `term` is in `words`: "discovered" and `discoverer`,
+    "invented" and `invention`, "genetically" and `genetics` (a common start of six letters
+    or more, two thirds of the shorter word); the suffix stemmer leaves these apart."""
+    if len(term) < 6:
+        return False
+    for word in words:
+        shorter = min(len(word), len(term))
+        if shorter < 6 or word[:6] != term[:6]:
+            continue
+        common = 6
+        while common < shorter and word[common] == term[common]:
+            common += 1
+        if 3 * common >= 2 * shorter:
+            return True
+    return False
+
+
+def _found(part: frozenset[str], query: set[str]) -> float:
+    """The share of `part` in the query, a word also found by another form of it."""
+    if not part:
+        return 0.0
+    return sum(1 for term in part if term in query or _related(term, query)) / len(part)
 
 
 def _logistic(logit: float) -> float:
