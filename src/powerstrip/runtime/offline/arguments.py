@@ -39,6 +39,7 @@ _OPTIONAL_MIN = 2.5
 _NEGATIONS = frozenset({"no", "not", "without", "exclude", "excluding", "don't", "dont", "never"})
 _NEGATIONS |= {"skip", "disable", "false", "off", "nor"}
 _PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around", "visit"})
+_WHERE = frozenset({"in", "near", "around", "at"})
 _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
 # A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
 _PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
@@ -146,6 +147,11 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if value is None:
             continue
         score = 1.0 + _nearness(number.index, number.index, strong, weak)
+        unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
+        if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
+            # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
+            # minutes": the unit the parameter is measured in.
+            score += 2.0
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
@@ -361,6 +367,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         # Free text is what is left of the message once everything else is placed.
         return offers
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
+    if param.type == "array" and not identifier_shapes:
+        offers += _name_lists(param, scan, strong, weak)
     for phrase in scan.names:
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
@@ -369,6 +377,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
+        elif not (place or person) and cue in _WHERE:
+            # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
+            score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
     identifier = is_identifier(param)
     shapes = _example_shapes(param) if identifier else frozenset()
@@ -408,6 +419,30 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
+    return offers
+
+
+def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+    """Names joined by commas and "and" for a list parameter: "Microsoft and Google",
+    "'Age', 'Income' and 'Education'", "between John and Alice"."""
+    phrases = sorted([*scan.names, *scan.quoted], key=lambda p: p.first)
+    runs: list[list[Phrase]] = []
+    for phrase in phrases:
+        if runs and all(
+            scan.tokens[k].lower in _LIST_JOINERS or scan.tokens[k].text in "'\""
+            for k in range(runs[-1][-1].last + 1, phrase.first)
+        ):
+            runs[-1].append(phrase)
+        else:
+            runs.append([phrase])
+    offers = []
+    for run in runs:
+        if len(run) < 2:
+            continue
+        first, last = run[0].first, run[-1].last
+        score = 3.0 + _nearness(first, last, strong, weak)
+        claims = frozenset(range(first, last + 1))
+        offers.append(_Offer(param.name, [p.text for p in run], score, claims, first))
     return offers
 
 
@@ -610,6 +645,7 @@ def fill_arguments(
             continue
         chosen[offer.param] = offer.value
         claimed |= offer.claims
+    _split_qualified(params, chosen)
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
     read: set[int] = set()
@@ -644,6 +680,30 @@ def fill_arguments(
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
     return Filled(arguments, tuple(missing), evidence, frozenset((claimed | read) - taken))
+
+
+_QUALIFIER_PARAMS = frozenset({"country", "state", "region", "province", "countri"})
+
+
+def _split_qualified(params: Sequence[Param], chosen: dict[str, Any]) -> None:
+    """ "London, UK" for `city` beside an empty `country`: the city, and the country."""
+    empty = [
+        p
+        for p in params
+        if p.name not in chosen and p.type == "string" and p.name_terms & _QUALIFIER_PARAMS
+    ]
+    if not empty:
+        return
+    for param in params:
+        value = chosen.get(param.name)
+        if not isinstance(value, str) or ", " not in value or not param.is_a("place"):
+            continue
+        if param.name_terms & _QUALIFIER_PARAMS:
+            continue
+        place, _, qualifier = value.rpartition(", ")
+        chosen[param.name] = place
+        chosen[empty[0].name] = qualifier
+        return
 
 
 def _is_default(param: Param, key: str, value: Any) -> bool:  # Any: JSON

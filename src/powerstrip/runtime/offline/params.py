@@ -148,9 +148,18 @@ def _number(value: object) -> float | None:
     return None
 
 
+# A code that qualifies a name in an example ("e.g. New York, NY", "Central Park, NY") is
+# part of the example's format, not one of a list of codes ("WS, ALCS, NLCS").
+_QUALIFIER = re.compile(r"[A-Z][a-z]+,\s+$")
+
+
 def _options(description: str) -> tuple[str, ...]:
     quoted = [a or b for a, b in _QUOTED_OPTION.findall(description)]
-    codes = _CODE_OPTION.findall(description)
+    codes = [
+        m[0]
+        for m in _CODE_OPTION.finditer(description)
+        if not _QUALIFIER.search(description[: m.start()])
+    ]
     return tuple(dict.fromkeys([*quoted, *codes]))
 
 

@@ -125,6 +125,10 @@ class Scan:
         return len(self.tokens)
 
 
+def _plural(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 def _inside(token: Token, spans: list[tuple[int, int]]) -> bool:
     return any(start <= token.start < end for start, end in spans)
 
@@ -244,9 +248,25 @@ def scan(text: str, today: date) -> Scan:
     for i, token in enumerate(tokens):
         if _inside(token, date_spans) or _inside(token, quote_spans):
             continue
+        if i and tokens[i - 1].text == "^":
+            continue  # an exponent: "meters/second^2", "x^2"
         number = _number_at(tokens, i)
         if number is not None:
             numbers.append(number)
+    written = sum(1 for n in numbers if tokens[n.index].text[0].isdigit())
+    # "two numbers: 40 and 50", "two charges of 5C and 7C": a spelt number before a plural
+    # noun counts the values written after it in figures; it is not one of them.
+    numbers = [
+        n
+        for n in numbers
+        if not (
+            tokens[n.index].text.isalpha()
+            and n.value >= 2
+            and written >= n.value
+            and n.index + 1 < len(tokens)
+            and _plural(tokens[n.index + 1].lower)
+        )
+    ]
     names = _names(tokens, date_spans + quote_spans)
     stems = tuple(stem(t.lower.removesuffix("'s").removesuffix("’s")) for t in tokens)
     return Scan(
