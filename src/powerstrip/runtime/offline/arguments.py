@@ -83,6 +83,8 @@ class Filled:
     evidence: frozenset[int] = frozenset()
     # Every token a value was read from, on evidence or as what was left (free text too).
     read: frozenset[int] = frozenset()
+    # Parameters filled with the word closest in meaning, a guess rather than a reading.
+    guessed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,8 +535,9 @@ def _remainder(scan: Scan, claimed: set[int]) -> tuple[str, set[int]] | None:
 
 def _leftover(
     param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
-) -> tuple[Any, set[int]] | None:
-    """A value for a required parameter that no offer filled: what is left, in order."""
+) -> tuple[Any, set[int]] | tuple[Any, set[int], bool] | None:
+    """A value for a required parameter that no offer filled: what is left, in order (with
+    a third item when it is a guess by meaning, see `_kind_word`)."""
     kind = param.item_type if param.type == "array" else param.type
     if kind in ("integer", "number"):
         values = []
@@ -574,7 +577,7 @@ def _leftover(
 
 def _kind_word(
     param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
-) -> tuple[Any, set[int]] | None:
+) -> tuple[Any, set[int], bool] | None:
     """The word of the message that is what a required `genre`, `habitat`, `cell_type` asks
     for: of the content words no other argument took and that are not the operation's own
     words, the one closest in meaning to the parameter (WordLlama), preferring the word just
@@ -604,7 +607,7 @@ def _kind_word(
         score = float(similarity[position]) + (0.15 if modifies else 0.0)
         if score > best_score:
             best, best_score = i, score
-    return scan.tokens[best].text, {best}
+    return scan.tokens[best].text, {best}, True
 
 
 def fill_arguments(
@@ -649,6 +652,7 @@ def fill_arguments(
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
     read: set[int] = set()
+    guessed: set[str] = set()
     for param in params:
         if param.name in chosen or param.properties is None:
             continue
@@ -668,6 +672,8 @@ def fill_arguments(
         found = _leftover(param, scan, claimed, vocabulary)
         if found is not None:
             chosen[param.name] = found[0]
+            if len(found) > 2:
+                guessed.add(param.name)
             if param.is_a("free_text") and param.type == "string":
                 # Free text claims nothing: it is what the other arguments leave.
                 read |= found[1]
@@ -679,7 +685,13 @@ def fill_arguments(
             missing.append(param)
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return Filled(arguments, tuple(missing), evidence, frozenset((claimed | read) - taken))
+    return Filled(
+        arguments,
+        tuple(missing),
+        evidence,
+        frozenset((claimed | read) - taken),
+        frozenset(guessed),
+    )
 
 
 _QUALIFIER_PARAMS = frozenset({"country", "state", "region", "province", "countri"})

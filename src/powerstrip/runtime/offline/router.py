@@ -340,8 +340,11 @@ class OfflineRouter:
                 continue
             filled = fill_arguments(candidate.tool.parameters, scanned)
             required = [p for p in params_of(candidate.tool.parameters) if p.required]
+            # Filled from the message: a kind guessed by meaning does not count.
             if not filled.missing and all(
-                p.name in filled.arguments and not (p.has_default and not p.is_a("free_text"))
+                p.name in filled.arguments
+                and p.name not in filled.guessed
+                and not (p.has_default and not p.is_a("free_text"))
                 for p in required
             ):
                 return candidate
