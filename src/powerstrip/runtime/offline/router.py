@@ -51,6 +51,7 @@ from powerstrip.runtime.offline.lookup import (
     finder_arguments,
     finders,
     match_records,
+    search_term,
 )
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.reasoning import rank_records, ranking_of
@@ -67,7 +68,6 @@ from powerstrip.runtime.offline.semantic import preload
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
     identifier_words,
-    is_function_word,
     terms,
     word_set,
 )
@@ -229,9 +229,9 @@ class OfflineRouter:
             (p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"), None
         )
         if search is not None and search.name not in arguments:
-            term = _search_term(search, tool, scanned, arguments)
+            term = search_term(search, tool, scanned, arguments)
             if term is not None:
-                arguments[search.name] = term
+                arguments[search.name] = term[0]
         if preset is None or not any(is_identifier(p) and p.name in preset for p in params):
             lookup = self._lookup(tool, params, arguments, scanned, tools, text)
             if lookup is not None:
@@ -595,46 +595,6 @@ def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
                 break
     out.reverse()
     return out
-
-
-# Verbs after which the words are what to look for: "find aaron judge", "look up mookie".
-_SEARCH_VERBS = frozenset({"find", "search", "lookup", "locate"})
-_SEARCH_AFTER = frozenset({"for", "up"})
-
-
-def _search_term(param: Param, tool: ToolSpec, scanned: Scan, arguments: dict[str, Any]) -> Any:
-    """What a search parameter looks for: a name no other argument took ("the player Shohei
-    Ohtani"), or the words right after a search verb ("find aaron judge") that are not the
-    operation's own words. A name after "the" is a team or a thing, not a person's name."""
-    used = " ".join(str(v) for v in arguments.values()).casefold()
-    person = param.about_person
-    for phrase in scanned.names:
-        before = scanned.tokens[phrase.first - 1].lower if phrase.first else ""
-        if phrase.text.casefold() in used or (person and before == "the"):
-            continue
-        return phrase.text
-    own = set(terms(identifier_words(tool.name.rpartition("__")[2]))) | set(terms(tool.description))
-    tokens = scanned.tokens
-    for index, token in enumerate(tokens):
-        if token.lower not in _SEARCH_VERBS:
-            continue
-        start = index + 1
-        if start < len(tokens) and tokens[start].lower in _SEARCH_AFTER:
-            start += 1
-        run: list[str] = []
-        for follower in tokens[start:]:
-            text = follower.text
-            if not text.isalpha() or is_function_word(text) or follower.lower in used:
-                break
-            if set(terms(text)) & own:
-                break
-            run.append(text)
-        end = start + len(run)
-        # The words run to the end of the sentence: "find aaron judge", not "find best hitters
-        # in 2024".
-        if run and (end == len(tokens) or not tokens[end].text[0].isalnum()):
-            return " ".join(run)
-    return None
 
 
 def _last_call(history: Sequence[ChatMessage]) -> ToolCall | None:
