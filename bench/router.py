@@ -302,7 +302,7 @@ def example_cases() -> list[Case]:
 
 
 FEATURES = ("name", "query", "description", "semantic", "generic", "required", "missing")
-FEATURES += ("explained",)
+FEATURES += ("explained", "contradicted")
 
 
 def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int]:
@@ -324,6 +324,7 @@ def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int
         pick.required_coverage,
         pick.missing_required,
         pick.explained,
+        pick.contradicted,
     ]
     return np.array(row), label
 

@@ -93,6 +93,9 @@ def test_a_word_nothing_reads_lowers_the_fit() -> None:
     assert asked.explained == 1.0
     assert other.explained == 0.0
     assert asked.fit > other.fit
+    # "freezing" stands where the name has "boiling": another kind of point.
+    assert other.contradicted == 1.0
+    assert asked.contradicted == 0.0
 
 
 def test_what_a_request_requires_and_does_not_give_lowers_the_fit() -> None:
@@ -114,3 +117,14 @@ def test_another_form_of_a_name_word_counts_for_it() -> None:
     best = select("who discovered radium?", [discoverer]).best
     assert best is not None
     assert best.name_coverage == 1.0
+
+
+def test_a_name_or_a_position_before_a_name_word_contradicts_nothing() -> None:
+    museum = ToolSpec(
+        "museum_info",
+        "Opening hours and exhibitions of a museum.",
+        {"type": "object", "properties": {"museum": {"type": "string"}}, "required": ["museum"]},
+    )
+    best = select("opening hours of the Metropolitan Museum", [museum]).best
+    assert best is not None
+    assert best.contradicted == 0.0

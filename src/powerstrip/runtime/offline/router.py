@@ -332,10 +332,11 @@ class OfflineRouter:
         """A candidate below the threshold whose name words and required arguments are there."""
         words = set(terms(query))
         for candidate in selection.ranked[:3]:
-            if candidate.fit < _RESCUE_FLOOR:
+            if candidate.fit < _RESCUE_FLOOR or candidate.contradicted:
                 continue
             name = candidate.tool.name.rpartition("__")[2]
-            # A specific word of its name ("add", "delete", "series"), not "get" or "list".
+            # A specific word of its name ("add", "delete", "series"), not "get" or "list",
+            # and none that says it is another one ("a *pet* store" for a grocery store).
             if not (set(terms(identifier_words(name))) - GENERIC_TERMS) & words:
                 continue
             filled = fill_arguments(candidate.tool.parameters, scanned)

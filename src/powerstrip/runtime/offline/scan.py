@@ -66,6 +66,8 @@ _AFTER_VERB = word_set(
     """
 )
 _CURRENCY = frozenset("$€£¥")
+# A place's qualifier: "IL", "NY", "D.C.", "U.K.".
+_QUALIFIER = re.compile(r"[A-Z]{2,3}|(?:[A-Z]\.){2,3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +200,7 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
         if (
             j + 2 < len(tokens)
             and tokens[j + 1].text == ","
-            and tokens[j + 2].text.isupper()
-            and tokens[j + 2].text.isalpha()
-            and 2 <= len(tokens[j + 2].text) <= 3
+            and _QUALIFIER.fullmatch(tokens[j + 2].text)
             and not _inside(tokens[j + 2], taken)
         ):
             j += 2
