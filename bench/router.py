@@ -301,18 +301,19 @@ def example_cases() -> list[Case]:
     return out
 
 
-FEATURES = ("name", "query", "description", "semantic", "generic")
+FEATURES = ("name", "query", "description", "semantic", "generic", "required", "missing")
+FEATURES += ("explained", "contradicted")
 
 
 def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int]:
     """Fit features of the tool that matters: the expected one, or the top one if none fits."""
-    ranked = selection.index_for(case.tools).rank(
-        case.question, replace(weights, semantic=1.0, generic=1.0)
-    )
+    index = selection.index_for(case.tools)
+    ranked = index.rank(case.question, replace(weights, semantic=1.0, generic=1.0))
     if not case.answers:
         pick = ranked[0]
     else:
         pick = next((c for c in ranked if c.tool.name == expected_name(case)), ranked[0])
+    pick = index.judge(pick, case.question, weights)
     label = 0 if not case.answers else 1
     row = [
         pick.name_coverage,
@@ -320,6 +321,10 @@ def features(case: Case, weights: selection.FitWeights) -> tuple[np.ndarray, int
         pick.description_coverage,
         pick.semantic,
         pick.generic_coverage,
+        pick.required_coverage,
+        pick.missing_required,
+        pick.explained,
+        pick.contradicted,
     ]
     return np.array(row), label
 

@@ -195,3 +195,69 @@ def test_the_name_of_a_thing_is_not_a_person() -> None:
     assert not hotel.is_a("person")
     for name in ("username", "full_name", "player_name"):
         assert params_of({"properties": {name: {"type": "string"}}})[0].is_a("person")
+
+
+def test_a_spelt_count_before_the_values_is_not_one_of_them() -> None:
+    properties = {"num1": {"type": "integer"}, "num2": {"type": "integer"}}
+    message = "the greatest common divisor of two numbers: 40 and 50"
+    filled = fill(properties, message, ["num1", "num2"])
+    assert filled.arguments == {"num1": 40, "num2": 50}
+    assert fill({"n": {"type": "integer"}}, "roll two dice", ["n"]).arguments == {"n": 2}
+
+
+def test_an_exponent_is_no_value() -> None:
+    properties = {"acceleration": {"type": "number"}, "time": {"type": "number"}}
+    filled = fill(properties, "accelerating at 3 m/s^2 for 5 seconds", ["acceleration", "time"])
+    assert filled.arguments == {"acceleration": 3, "time": 5}
+
+
+def test_an_ordinal_number_is_a_number() -> None:
+    century = {"century": {"type": "integer", "description": "The century."}}
+    assert fill(century, "wars of the 19th century", ["century"]).arguments == {"century": 19}
+
+
+def test_names_joined_by_and_fill_a_list_whole() -> None:
+    companies = {"companies": {"type": "array", "items": {"type": "string"}}}
+    filled = fill(companies, "stock prices of Microsoft and Google", ["companies"])
+    assert filled.arguments == {"companies": ["Microsoft", "Google"]}
+
+
+def test_a_number_before_the_unit_of_a_parameter_is_evidence_for_it() -> None:
+    properties = {
+        "location": {"type": "string", "description": "The city."},
+        "max_distance": {"type": "integer", "description": "Maximum distance in miles."},
+    }
+    filled = fill(properties, "restaurants within 10 miles in Seattle", ["location"])
+    assert filled.arguments == {"location": "Seattle", "max_distance": 10}
+
+
+def test_a_name_after_in_is_a_place_not_a_kind() -> None:
+    properties = {
+        "location": {"type": "string", "description": "The city."},
+        "cuisine": {"type": "string", "description": "The kind of food."},
+    }
+    message = "restaurants with Chinese cuisine in Seattle"
+    filled = fill(properties, message, ["location", "cuisine"])
+    assert filled.arguments == {"location": "Seattle", "cuisine": "Chinese"}
+
+
+def test_a_qualified_place_splits_when_the_qualifier_has_its_own_parameter() -> None:
+    properties = {"city": {"type": "string"}, "country": {"type": "string"}}
+    filled = fill(properties, "the time in London, UK", ["city", "country"])
+    assert filled.arguments == {"city": "London", "country": "UK"}
+    assert fill({"city": {"type": "string"}}, "in Chicago, IL", ["city"]).arguments == {
+        "city": "Chicago, IL"
+    }
+
+
+def test_the_qualifier_of_an_example_place_is_no_code_to_spell() -> None:
+    place = {"location": {"type": "string", "description": "The city, e.g. New York, NY."}}
+    assert fill(place, "concerts in New York City", ["location"]).arguments == {
+        "location": "New York City"
+    }
+
+
+def test_a_lower_case_subject_before_needs_is_a_person() -> None:
+    properties = {"username": {"type": "string", "description": "The list's owner."}}
+    filled = fill(properties, "bob needs to renew the passport", ["username"])
+    assert filled.arguments == {"username": "bob"}

@@ -68,3 +68,63 @@ def test_a_tool_set_rebuilt_with_the_same_content_reuses_the_index() -> None:
     assert tools_digest(copies) == tools_digest(TOOLS)
     renamed = [*TOOLS[:-1], ToolSpec("weather__getForecast", TOOLS[-1].description, {})]
     assert tools_digest(renamed) != tools_digest(TOOLS)
+
+
+BOILING = ToolSpec(
+    "calculate_boiling_point",
+    "Calculate the boiling point of a substance at a pressure.",
+    {
+        "type": "object",
+        "properties": {
+            "substance": {"type": "string", "description": "The substance."},
+            "pressure": {"type": "number", "description": "The pressure in kPa."},
+        },
+        "required": ["pressure"],
+    },
+)
+
+
+def test_a_word_nothing_reads_lowers_the_fit() -> None:
+    # Every word read (the operation's own, or a value) against one that is neither.
+    asked = select("the boiling point at a pressure of 10 kPa", [BOILING]).best
+    other = select("the freezing point at a pressure of 10 kPa", [BOILING]).best
+    assert asked is not None
+    assert other is not None
+    assert asked.explained == 1.0
+    assert other.explained == 0.0
+    assert asked.fit > other.fit
+    # "freezing" stands where the name has "boiling": another kind of point.
+    assert other.contradicted == 1.0
+    assert asked.contradicted == 0.0
+
+
+def test_what_a_request_requires_and_does_not_give_lowers_the_fit() -> None:
+    given = select("the boiling point at a pressure of 10 kPa", [BOILING]).best
+    lacking = select("the boiling point", [BOILING]).best
+    assert given is not None
+    assert lacking is not None
+    assert lacking.missing_required == 1.0
+    assert given.missing_required == 0.0
+    assert given.fit > lacking.fit
+
+
+def test_another_form_of_a_name_word_counts_for_it() -> None:
+    discoverer = ToolSpec(
+        "get_discoverer",
+        "Get the person who made a scientific discovery.",
+        {"type": "object", "properties": {"discovery": {"type": "string"}}},
+    )
+    best = select("who discovered radium?", [discoverer]).best
+    assert best is not None
+    assert best.name_coverage == 1.0
+
+
+def test_a_name_or_a_position_before_a_name_word_contradicts_nothing() -> None:
+    museum = ToolSpec(
+        "museum_info",
+        "Opening hours and exhibitions of a museum.",
+        {"type": "object", "properties": {"museum": {"type": "string"}}, "required": ["museum"]},
+    )
+    best = select("opening hours of the Metropolitan Museum", [museum]).best
+    assert best is not None
+    assert best.contradicted == 0.0

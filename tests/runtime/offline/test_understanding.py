@@ -149,7 +149,7 @@ async def test_a_greeting_is_answered_with_what_the_plugins_work_with() -> None:
 
 
 async def test_a_middling_request_names_the_candidate_and_yes_makes_the_call() -> None:
-    request = ChatMessage("user", "who had the best record in 2024")
+    request = ChatMessage("user", "how did they do in 2024")
     text, call = await run([request], [LIST, TEAMS])
     assert call is None
     assert "Did you mean `sports__list_teams`" in text

@@ -39,9 +39,13 @@ _OPTIONAL_MIN = 2.5
 _NEGATIONS = frozenset({"no", "not", "without", "exclude", "excluding", "don't", "dont", "never"})
 _NEGATIONS |= {"skip", "disable", "false", "off", "nor"}
 _PLACE_CUES = frozenset({"in", "at", "near", "from", "to", "of", "for", "around", "visit"})
+_WHERE = frozenset({"in", "near", "around", "at"})
 _PERSON_CUES = frozenset({"named", "called", "by", "for", "user", "player", "of", "owner", "to"})
 # A lower-case word after these is a person: "for bob", "remind bob", "does bob have".
 _PERSON_BEFORE = frozenset({"for", "by", "remind", "tell", "ask", "does", "did", "do", "has"})
+# A lower-case word that opens a sentence before one of these is its subject, a person:
+# "bob needs to renew the passport", "alice wants to call mom".
+_PERSON_AFTER = frozenset({"needs", "wants", "has", "must", "should", "gotta", "forgot"})
 _COUNT_CUES = frozenset({"top", "first", "last", "best", "limit", "max", "maximum", "most"})
 _COUNT_CUES |= {"show", "list", "give", "get", "fetch", "return"}
 _LINKS = frozenset({"is", "=", ":", "of", "to", "as", "at", "named", "called", "be", "equals"})
@@ -74,6 +78,13 @@ class Filled:
     # Any: argument values are JSON.
     arguments: dict[str, Any]
     missing: tuple[Param, ...]
+    # The message's tokens that values were read from on evidence (an enum member named, a
+    # number after its parameter's name, a name after "for"), not as what was left over.
+    evidence: frozenset[int] = frozenset()
+    # Every token a value was read from, on evidence or as what was left (free text too).
+    read: frozenset[int] = frozenset()
+    # Parameters filled with the word closest in meaning, a guess rather than a reading.
+    guessed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,10 @@ def _previous(scan: Scan, index: int) -> str:
     return scan.tokens[index - 1].lower if index > 0 else ""
 
 
+def _following(scan: Scan, index: int) -> str:
+    return scan.tokens[index + 1].lower if index + 1 < len(scan.tokens) else ""
+
+
 def _number_value(param: Param, number: Number, kind: str) -> float | int | None:
     if kind == "integer":
         if not (number.is_integer or number.value == int(number.value)):
@@ -134,6 +149,11 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if value is None:
             continue
         score = 1.0 + _nearness(number.index, number.index, strong, weak)
+        unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
+        if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
+            # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
+            # minutes": the unit the parameter is measured in.
+            score += 2.0
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
@@ -349,6 +369,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         # Free text is what is left of the message once everything else is placed.
         return offers
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
+    if param.type == "array" and not identifier_shapes:
+        offers += _name_lists(param, scan, strong, weak)
     for phrase in scan.names:
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
@@ -357,6 +379,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
+        elif not (place or person) and cue in _WHERE:
+            # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
+            score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
     identifier = is_identifier(param)
     shapes = _example_shapes(param) if identifier else frozenset()
@@ -387,9 +412,39 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         elif person and previous in _PERSON_BEFORE:
             offers.append(_Offer(param.name, text, 1.6, frozenset({i}), i))
         elif (
+            person
+            and previous in ("", ".", "!", "?", ",", ";")
+            and _following(scan, i) in (_PERSON_AFTER)
+        ):
+            offers.append(_Offer(param.name, text, 2.6, frozenset({i}), i))
+        elif (
             identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
+    return offers
+
+
+def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+    """Names joined by commas and "and" for a list parameter: "Microsoft and Google",
+    "'Age', 'Income' and 'Education'", "between John and Alice"."""
+    phrases = sorted([*scan.names, *scan.quoted], key=lambda p: p.first)
+    runs: list[list[Phrase]] = []
+    for phrase in phrases:
+        if runs and all(
+            scan.tokens[k].lower in _LIST_JOINERS or scan.tokens[k].text in "'\""
+            for k in range(runs[-1][-1].last + 1, phrase.first)
+        ):
+            runs[-1].append(phrase)
+        else:
+            runs.append([phrase])
+    offers = []
+    for run in runs:
+        if len(run) < 2:
+            continue
+        first, last = run[0].first, run[-1].last
+        score = 3.0 + _nearness(first, last, strong, weak)
+        claims = frozenset(range(first, last + 1))
+        offers.append(_Offer(param.name, [p.text for p in run], score, claims, first))
     return offers
 
 
@@ -444,13 +499,15 @@ def _claimed_text(scan: Scan, offer: _Offer) -> str:
     return scan.tokens[index].text if index < len(scan.tokens) else ""
 
 
-def _remainder(scan: Scan, claimed: set[int]) -> str | None:
-    """Free text left once the other arguments and the request's own words are taken out."""
+def _remainder(scan: Scan, claimed: set[int]) -> tuple[str, set[int]] | None:
+    """Free text left once the other arguments and the request's own words are taken out,
+    and the tokens it was read from."""
     text = scan.text
     if ":" in text:
         after = text.split(":", 1)[1].strip().strip(".!?").strip()
         if after:
-            return after
+            colon = scan.token_at(text.index(":"))
+            return after, set(range(colon + 1, len(scan.tokens)))
     runs: list[list[int]] = [[]]
     for i in range(len(scan.tokens)):
         structural = i in claimed or (i + 1 in claimed and scan.tokens[i].lower in _PLACE_CUES)
@@ -469,16 +526,18 @@ def _remainder(scan: Scan, claimed: set[int]) -> str | None:
     if not best:
         return None
     found = text[scan.tokens[best[0]].start : scan.tokens[best[-1]].end]
+    span = set(range(best[0], best[-1] + 1))
     # "eggs and flour on my shopping list": where it goes is not part of what it is.
     if not _ENDS_WITH_LIST.search(text):
-        return found
-    return _DESTINATION.sub("", found).strip() or found
+        return found, span
+    return (_DESTINATION.sub("", found).strip() or found), span
 
 
 def _leftover(
     param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
-) -> tuple[Any, set[int]] | None:
-    """A value for a required parameter that no offer filled: what is left, in order."""
+) -> tuple[Any, set[int]] | tuple[Any, set[int], bool] | None:
+    """A value for a required parameter that no offer filled: what is left, in order (with
+    a third item when it is a guess by meaning, see `_kind_word`)."""
     kind = param.item_type if param.type == "array" else param.type
     if kind in ("integer", "number"):
         values = []
@@ -496,8 +555,7 @@ def _leftover(
     if kind != "string" or param.enum:
         return None
     if param.is_a("free_text"):
-        text = _remainder(scan, claimed)
-        return (text, set()) if text else None
+        return _remainder(scan, claimed)
     if param.is_date:
         for mention in scan.dates:
             first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
@@ -519,7 +577,7 @@ def _leftover(
 
 def _kind_word(
     param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
-) -> tuple[Any, set[int]] | None:
+) -> tuple[Any, set[int], bool] | None:
     """The word of the message that is what a required `genre`, `habitat`, `cell_type` asks
     for: of the content words no other argument took and that are not the operation's own
     words, the one closest in meaning to the parameter (WordLlama), preferring the word just
@@ -549,7 +607,7 @@ def _kind_word(
         score = float(similarity[position]) + (0.15 if modifies else 0.0)
         if score > best_score:
             best, best_score = i, score
-    return scan.tokens[best].text, {best}
+    return scan.tokens[best].text, {best}, True
 
 
 def fill_arguments(
@@ -590,7 +648,11 @@ def fill_arguments(
             continue
         chosen[offer.param] = offer.value
         claimed |= offer.claims
+    _split_qualified(params, chosen)
     missing: list[Param] = []
+    evidence = frozenset(claimed - taken)
+    read: set[int] = set()
+    guessed: set[str] = set()
     for param in params:
         if param.name in chosen or param.properties is None:
             continue
@@ -610,14 +672,50 @@ def fill_arguments(
         found = _leftover(param, scan, claimed, vocabulary)
         if found is not None:
             chosen[param.name] = found[0]
-            claimed |= found[1]
+            if len(found) > 2:
+                guessed.add(param.name)
+            if param.is_a("free_text") and param.type == "string":
+                # Free text claims nothing: it is what the other arguments leave.
+                read |= found[1]
+            else:
+                claimed |= found[1]
         elif param.has_default:
             chosen[param.name] = param.default
         else:
             missing.append(param)
     order = {param.name: index for index, param in enumerate(params)}
     arguments = dict(sorted(chosen.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return Filled(arguments, tuple(missing))
+    return Filled(
+        arguments,
+        tuple(missing),
+        evidence,
+        frozenset((claimed | read) - taken),
+        frozenset(guessed),
+    )
+
+
+_QUALIFIER_PARAMS = frozenset({"country", "state", "region", "province", "countri"})
+
+
+def _split_qualified(params: Sequence[Param], chosen: dict[str, Any]) -> None:
+    """ "London, UK" for `city` beside an empty `country`: the city, and the country."""
+    empty = [
+        p
+        for p in params
+        if p.name not in chosen and p.type == "string" and p.name_terms & _QUALIFIER_PARAMS
+    ]
+    if not empty:
+        return
+    for param in params:
+        value = chosen.get(param.name)
+        if not isinstance(value, str) or ", " not in value or not param.is_a("place"):
+            continue
+        if param.name_terms & _QUALIFIER_PARAMS:
+            continue
+        place, _, qualifier = value.rpartition(", ")
+        chosen[param.name] = place
+        chosen[empty[0].name] = qualifier
+        return
 
 
 def _is_default(param: Param, key: str, value: Any) -> bool:  # Any: JSON

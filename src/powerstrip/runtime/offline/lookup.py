@@ -19,7 +19,8 @@ from typing import Any
 
 from powerstrip.runtime.model import ToolSpec
 from powerstrip.runtime.offline.params import Param, params_of
-from powerstrip.runtime.offline.tokenize import identifier_words, stem
+from powerstrip.runtime.offline.scan import Scan
+from powerstrip.runtime.offline.tokenize import identifier_words, is_function_word, stem, terms
 
 __all__ = [
     "FIND_PREFIX",
@@ -28,6 +29,7 @@ __all__ = [
     "finder_arguments",
     "finders",
     "match_records",
+    "search_term",
     "thing_of",
 ]
 
@@ -137,3 +139,46 @@ def match_records(records: Sequence[Any], name: str, param: Param) -> list[Match
     matches = list(out.values())
     exact = [m for m in matches if m.exact]
     return exact if len(exact) == 1 else matches
+
+
+# Verbs after which the words are what to look for: "find aaron judge", "look up mookie".
+_SEARCH_VERBS = frozenset({"find", "search", "lookup", "locate"})
+_SEARCH_AFTER = frozenset({"for", "up"})
+
+
+def search_term(
+    param: Param, tool: ToolSpec, scanned: Scan, arguments: Mapping[str, Any]
+) -> tuple[str, int, int] | None:
+    """What a search parameter looks for: a name no other argument took ("the player Shohei
+    Ohtani"), or the words right after a search verb ("find aaron judge") that are not the
+    operation's own words. A name after "the" is a team or a thing, not a person's name.
+    Returns the term and its first and last token."""
+    used = " ".join(str(v) for v in arguments.values()).casefold()
+    person = param.about_person
+    for phrase in scanned.names:
+        before = scanned.tokens[phrase.first - 1].lower if phrase.first else ""
+        if phrase.text.casefold() in used or (person and before == "the"):
+            continue
+        return phrase.text, phrase.first, phrase.last
+    own = set(terms(identifier_words(tool.name.rpartition("__")[2]))) | set(terms(tool.description))
+    tokens = scanned.tokens
+    for index, token in enumerate(tokens):
+        if token.lower not in _SEARCH_VERBS:
+            continue
+        start = index + 1
+        if start < len(tokens) and tokens[start].lower in _SEARCH_AFTER:
+            start += 1
+        run: list[str] = []
+        for follower in tokens[start:]:
+            text = follower.text
+            if not text.isalpha() or is_function_word(text) or follower.lower in used:
+                break
+            if set(terms(text)) & own:
+                break
+            run.append(text)
+        end = start + len(run)
+        # The words run to the end of the sentence: "find aaron judge", not "find best hitters
+        # in 2024".
+        if run and (end == len(tokens) or not tokens[end].text[0].isalnum()):
+            return " ".join(run), start, end - 1
+    return None

@@ -107,6 +107,12 @@ class Param:
         return kind in ("person", "place", "free_text") and bool(lead & vocabulary)
 
     @property
+    def about_person(self) -> bool:
+        """Whether the description says the value is about a person ("Words of the player's
+        name"), whatever the parameter is called (`search`, `q`)."""
+        return self.is_a("person") or bool({stem(w) for w in words(self.description)[:4]} & _PERSON)
+
+    @property
     def is_date(self) -> bool:
         if self.format in ("date", "date-time"):
             return True
@@ -142,9 +148,18 @@ def _number(value: object) -> float | None:
     return None
 
 
+# A code that qualifies a name in an example ("e.g. New York, NY", "Central Park, NY") is
+# part of the example's format, not one of a list of codes ("WS, ALCS, NLCS").
+_QUALIFIER = re.compile(r"[A-Z][a-z]+,\s+$")
+
+
 def _options(description: str) -> tuple[str, ...]:
     quoted = [a or b for a, b in _QUOTED_OPTION.findall(description)]
-    codes = _CODE_OPTION.findall(description)
+    codes = [
+        m[0]
+        for m in _CODE_OPTION.finditer(description)
+        if not _QUALIFIER.search(description[: m.start()])
+    ]
     return tuple(dict.fromkeys([*quoted, *codes]))
 
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from powerstrip.runtime.offline.tokenize import identifier_words, stem, terms
+from powerstrip.runtime.offline.tokenize import identifier_words, stem, terms, word_set
 
-__all__ = ["Ranking", "rank_records", "ranking_of"]
+__all__ = ["ANSWER_WORDS", "Ranking", "rank_records", "ranking_of"]
 
 _MOST = r"most|highest|best|biggest|largest|greatest|top|leading|max(?:imum)?"
 _LEAST = r"fewest|least|lowest|worst|smallest|min(?:imum)?"
@@ -23,6 +23,14 @@ _TOP = re.compile(
     r"\btop\s+(\d{1,3})\b(?:\s+\w+)?(?:\s+(?:by|in|for)\s+(?P<field>[\w\s-]+))?", re.I
 )
 _SUPERLATIVE = re.compile(rf"\b(?P<dir>{_MOST}|{_LEAST})\s+(?P<field>[\w\s-]+)", re.I)
+# Words that say how to answer over the records, not which records: "top 5 ... by", "the
+# most", "how many", "compare". Selection reads them as read, not as evidence against.
+ANSWER_WORDS = word_set(
+    """
+    most highest best biggest largest greatest top leading max maximum fewest least lowest
+    worst smallest min minimum by many much compare count number
+    """
+)
 # Words for a team's or person's results that name a numeric field by another word.
 _FIELD_SYNONYMS = {"record": "wins", "won": "wins", "victories": "wins", "stole": "stolen"}
 _FIELD_SYNONYMS |= {"homers": "home runs", "hr": "home runs", "rbi": "runs batted in"}

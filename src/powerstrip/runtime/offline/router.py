@@ -52,6 +52,7 @@ from powerstrip.runtime.offline.lookup import (
     finder_arguments,
     finders,
     match_records,
+    search_term,
 )
 from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.reasoning import rank_records, ranking_of
@@ -65,7 +66,12 @@ from powerstrip.runtime.offline.render import (
 from powerstrip.runtime.offline.scan import Scan, scan
 from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selection, select
 from powerstrip.runtime.offline.semantic import preload
-from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms, word_set
+from powerstrip.runtime.offline.tokenize import (
+    GENERIC_TERMS,
+    identifier_words,
+    terms,
+    word_set,
+)
 
 __all__ = ["OfflineRouter"]
 
@@ -199,21 +205,71 @@ class OfflineRouter:
         query = text
         if pointed is not None and records:
             query = text[: pointed[1][0]] + " " + text[pointed[1][1] :]
-        elif pointed is not None:
-            # "item number 3" with no list shown: a position, never an id; leave it out.
-            query = text[: pointed[1][0]] + " " + text[pointed[1][1] :]
         scanned = scan(query, self._today())
         if tool is None:
             selection = select(query, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(query, selection, scanned)
             if chosen is None:
-                return _Decision(self._abstain(text, selection, tools, scanned))
-            tool = chosen.tool
+                found_tool = self._in_context(query, selection, scanned, text, earlier, tools)
+                if found_tool is None:
+                    return _Decision(self._abstain(text, selection, tools, scanned))
+                tool = found_tool
+            else:
+                tool = chosen.tool
         params = params_of(tool.parameters)
+        arguments, missing = self._arguments(tool, scanned, text, earlier, preset)
+        if pointed is not None and not records:
+            # "item number 3" with no list shown: a position, never an id (but "the number
+            # 5" is still a number for anything else).
+            written = text[pointed[1][0] : pointed[1][1]]
+            for param in params:
+                value = arguments.get(param.name)
+                if is_identifier(param) and str(value) in re.findall(r"\d+", written):
+                    del arguments[param.name]
+                    if param.required:
+                        missing.append(param)
+        by_name = {param.name: param for param in params}
+        arguments = {
+            name: coerce(by_name[name], value) if name in by_name else value
+            for name, value in arguments.items()
+        }
+        search = next(
+            (p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"), None
+        )
+        if search is not None and search.name not in arguments:
+            term = search_term(search, tool, scanned, arguments)
+            if term is not None:
+                arguments[search.name] = term[0]
+        if preset is None or not any(is_identifier(p) and p.name in preset for p in params):
+            lookup = self._lookup(tool, params, arguments, scanned, tools, text)
+            if lookup is not None:
+                return lookup
+        ranking = ranking_of(text)
+        for param in params:
+            # "top 3 by wins": the records are sorted here, so fetch as many as allowed.
+            if ranking is not None and param.is_a("count") and param.maximum is not None:
+                arguments[param.name] = int(param.maximum)
+        if missing:
+            return _Decision(self._ask(tool, missing[0], arguments))
+        call = ToolCall(f"offline-{uuid.uuid4().hex[:12]}", tool.name, _dumps(arguments))
+        return _Decision(call=call)
+
+    def _arguments(
+        self,
+        tool: ToolSpec,
+        scanned: Scan,
+        text: str,
+        earlier: Sequence[ChatMessage],
+        preset: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], list[Param]]:
+        """The arguments for `tool` from the message, then from the conversation: the record
+        pointed at ("the second one", "take it off") and values the user gave earlier."""
         vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
         filled = fill_arguments(tool.parameters, scanned, preset=preset, vocabulary=vocabulary)
         arguments = dict(filled.arguments)
         missing = list(filled.missing)
+        pointed = ordinal(text)
+        records = last_records(earlier) if pointed is not None else None
         if missing and records and pointed is not None:
             position = pointed[0]
             if -len(records) <= position < len(records):
@@ -235,47 +291,69 @@ class OfflineRouter:
                 if param.name in carried and _said(carried[param.name], said):
                     arguments[param.name] = carried[param.name]
                     missing.remove(param)
-        by_name = {param.name: param for param in params}
-        arguments = {
-            name: coerce(by_name[name], value) if name in by_name else value
-            for name, value in arguments.items()
-        }
-        search = next(
-            (p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"), None
-        )
-        if search is not None and search.name not in arguments:
-            used = " ".join(str(v) for v in arguments.values()).casefold()
-            unused = [p.text for p in scanned.names if p.text.casefold() not in used]
-            if unused:
-                arguments[search.name] = unused[0]
-        if preset is None or not any(is_identifier(p) and p.name in preset for p in params):
-            lookup = self._lookup(tool, params, arguments, scanned, tools, text)
-            if lookup is not None:
-                return lookup
-        ranking = ranking_of(text)
-        for param in params:
-            # "top 3 by wins": the records are sorted here, so fetch as many as allowed.
-            if ranking is not None and param.is_a("count") and param.maximum is not None:
-                arguments[param.name] = int(param.maximum)
-        if missing:
-            return _Decision(self._ask(tool, missing[0], arguments))
-        call = ToolCall(f"offline-{uuid.uuid4().hex[:12]}", tool.name, _dumps(arguments))
-        return _Decision(call=call)
+        return arguments, missing
+
+    def _in_context(
+        self,
+        query: str,
+        selection: Selection,
+        scanned: Scan,
+        text: str,
+        earlier: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+    ) -> ToolSpec | None:
+        """An operation the conversation completes: a follow-up that says what to do but not
+        with what ("take it off my list", "remove the first one"), or says only that it is
+        about what was just done ("what's on it now?")."""
+        last = _last_call(earlier)
+        if last is None:
+            return None
+        words = set(terms(query))
+        for candidate in selection.ranked[:3]:
+            name = candidate.tool.name.rpartition("__")[2]
+            # Judged on its words: the arguments it lacks are what the conversation gives.
+            if candidate.lexical_fit < _RESCUE_FLOOR:
+                continue
+            # A specific word of its name says what to do; the conversation says with what.
+            if not (set(terms(identifier_words(name))) - GENERIC_TERMS) & words:
+                continue
+            if not self._arguments(candidate.tool, scanned, text, earlier)[1]:
+                return candidate.tool
+        if words - GENERIC_TERMS or not (points_back(text) or ordinal(text)):
+            return None
+        # Nothing but "it": the reading operation of the same plugin about the same things
+        # as the last call (`list_todos` after `add_todo`).
+        namespace, _, operation = last.name.rpartition("__")
+        things = set(terms(identifier_words(operation))) - GENERIC_TERMS - _VERB_TERMS
+        for tool in tools:
+            space, _, own = tool.name.rpartition("__")
+            own_terms = set(terms(identifier_words(own)))
+            if space != namespace or not own_terms & GENERIC_TERMS or not own_terms & things:
+                continue
+            if own_terms - GENERIC_TERMS - things:
+                continue
+            if not self._arguments(tool, scanned, text, earlier)[1]:
+                return tool
+        return None
 
     def _rescue(self, query: str, selection: Selection, scanned: Scan) -> Candidate | None:
         """A candidate below the threshold whose name words and required arguments are there."""
         words = set(terms(query))
         for candidate in selection.ranked[:3]:
-            if candidate.fit < _RESCUE_FLOOR:
+            if candidate.fit < _RESCUE_FLOOR or candidate.contradicted:
                 continue
             name = candidate.tool.name.rpartition("__")[2]
-            # A specific word of its name ("add", "delete", "series"), not "get" or "list".
+            # A specific word of its name ("add", "delete", "series"), not "get" or "list",
+            # and none that says it is another one ("a *pet* store" for a grocery store).
             if not (set(terms(identifier_words(name))) - GENERIC_TERMS) & words:
                 continue
             filled = fill_arguments(candidate.tool.parameters, scanned)
             required = [p for p in params_of(candidate.tool.parameters) if p.required]
+            # Filled from the message: a kind guessed by meaning does not count.
             if not filled.missing and all(
-                p.name in filled.arguments and not (p.has_default and not p.is_a("free_text"))
+                p.name in filled.arguments
+                and p.name not in filled.guessed
+                and not (p.has_default and not p.is_a("free_text"))
                 for p in required
             ):
                 return candidate
@@ -296,10 +374,6 @@ class OfflineRouter:
         used = " ".join(str(v) for v in arguments.values()).casefold()
         names = [p.text for p in scanned.names if p.text.casefold() not in used]
         if not names:
-            return None
-        searches = [p for p in params if p.name.lower() in SEARCH_WORDS and p.type == "string"]
-        if searches and searches[0].name not in arguments:
-            # The operation finds things itself ("look up the player Shohei Ohtani").
             return None
         for index, param in enumerate(params):
             if index < after or param.name in arguments or not is_identifier(param):
@@ -532,6 +606,14 @@ def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
+def _last_call(history: Sequence[ChatMessage]) -> ToolCall | None:
+    """The most recent call made in the history."""
+    for message in reversed(history):
+        if message.tool_calls:
+            return message.tool_calls[-1]
+    return None
+
+
 def _said(value: Any, said: str) -> bool:  # Any: JSON
     """Whether the user's own words contain `value` (every item, for a list)."""
     if isinstance(value, list):
@@ -549,6 +631,7 @@ _VERBS = word_set(
     """
 )
 _TOPICS_PER_PLUGIN = 4
+_VERB_TERMS = frozenset(terms(list(_VERBS)))
 
 
 def _what_i_can_do(tools: Sequence[ToolSpec]) -> str:

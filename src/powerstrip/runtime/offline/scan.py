@@ -66,6 +66,8 @@ _AFTER_VERB = word_set(
     """
 )
 _CURRENCY = frozenset("$€£¥")
+# A place's qualifier: "IL", "NY", "D.C.", "U.K.".
+_QUALIFIER = re.compile(r"[A-Z]{2,3}|(?:[A-Z]\.){2,3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,10 @@ class Scan:
         return len(self.tokens)
 
 
+def _plural(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 def _inside(token: Token, spans: list[tuple[int, int]]) -> bool:
     return any(start <= token.start < end for start, end in spans)
 
@@ -136,7 +142,9 @@ def _number_at(tokens: list[Token], i: int) -> Number | None:
     glued = following is not None and following.start == token.end
     if token.text[0] in "0123456789":
         if glued and following is not None and following.lower in _ORDINAL_SUFFIXES:
-            return None
+            # "the 19th century", "2nd, 3rd and 4th floors": the number itself. (A position
+            # in a list shown, "the 2nd one", is read by the follow-up rules first.)
+            return Number(float(token.text.replace(",", "")), i, True)
         value = float(token.text.replace(",", ""))
         is_integer = "." not in token.text
         if previous is not None and previous.text == "-" and previous.end == token.start:
@@ -192,9 +200,7 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
         if (
             j + 2 < len(tokens)
             and tokens[j + 1].text == ","
-            and tokens[j + 2].text.isupper()
-            and tokens[j + 2].text.isalpha()
-            and 2 <= len(tokens[j + 2].text) <= 3
+            and _QUALIFIER.fullmatch(tokens[j + 2].text)
             and not _inside(tokens[j + 2], taken)
         ):
             j += 2
@@ -242,9 +248,25 @@ def scan(text: str, today: date) -> Scan:
     for i, token in enumerate(tokens):
         if _inside(token, date_spans) or _inside(token, quote_spans):
             continue
+        if i and tokens[i - 1].text == "^":
+            continue  # an exponent: "meters/second^2", "x^2"
         number = _number_at(tokens, i)
         if number is not None:
             numbers.append(number)
+    written = sum(1 for n in numbers if tokens[n.index].text[0].isdigit())
+    # "two numbers: 40 and 50", "two charges of 5C and 7C": a spelt number before a plural
+    # noun counts the values written after it in figures; it is not one of them.
+    numbers = [
+        n
+        for n in numbers
+        if not (
+            tokens[n.index].text.isalpha()
+            and n.value >= 2
+            and written >= n.value
+            and n.index + 1 < len(tokens)
+            and _plural(tokens[n.index + 1].lower)
+        )
+    ]
     names = _names(tokens, date_spans + quote_spans)
     stems = tuple(stem(t.lower.removesuffix("'s").removesuffix("’s")) for t in tokens)
     return Scan(

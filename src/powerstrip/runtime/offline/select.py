@@ -15,15 +15,24 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from powerstrip.runtime.model import ToolSpec
+from powerstrip.runtime.offline.arguments import fill_arguments, is_identifier
 from powerstrip.runtime.offline.bm25 import BM25Index
+from powerstrip.runtime.offline.lookup import SEARCH_WORDS, search_term
+from powerstrip.runtime.offline.params import params_of
+from powerstrip.runtime.offline.reasoning import ANSWER_WORDS
 from powerstrip.runtime.offline.scan import scan
 from powerstrip.runtime.offline.semantic import embed
-from powerstrip.runtime.offline.tokenize import GENERIC_TERMS, identifier_words, terms
+from powerstrip.runtime.offline.tokenize import (
+    GENERIC_TERMS,
+    identifier_words,
+    is_function_word,
+    terms,
+)
 
 __all__ = [
     "ABSTAIN_BELOW",
@@ -48,6 +57,10 @@ class FitWeights:
     rank_bm25: float
     semantic: float = 0.0
     generic: float = 0.0
+    required: float = 0.0
+    missing: float = 0.0
+    explained: float = 0.0
+    contradicted: float = 0.0
 
 
 # Fitted by `.venv/bin/python bench/router.py --fit` (bfcl_eval 2026.3.23): class- and
@@ -56,22 +69,28 @@ class FitWeights:
 # example plugins; its 5-fold cross-validated figures are in docs/router.md. BM25's share in
 # the ranking made no difference on `multiple`, so it stays 1.
 WEIGHTS = FitWeights(
-    bias=-2.38,
-    name=3.51,
-    query=2.11,
-    description=1.41,
+    bias=-4.12,
+    name=3.83,
+    query=1.04,
+    description=2.05,
     rank_bm25=1.0,
-    semantic=0.29,
-    generic=1.57,
+    semantic=1.37,
+    generic=1.03,
+    required=1.74,
+    missing=-1.63,
+    explained=2.23,
+    contradicted=-1.14,
 )
 # The fit below which the router answers that no operation fits; same run, the threshold whose
 # worst (source, class) group is best, so that it holds on every source.
-ABSTAIN_BELOW = 0.57
+ABSTAIN_BELOW = 0.59
 
 # Document field weights: an operation's own name says most about what it does.
 _NAME_REPEAT = 3
 _PARAM_NAME_REPEAT = 2
 _CACHE_SIZE = 64
+# How many of the best-ranked operations are judged on their arguments as well.
+_JUDGED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +113,17 @@ class Candidate:
     description_coverage: float
     semantic: float = 0.0
     generic_coverage: float = 0.0
+    # Argument evidence, judged for the best few only (see `ToolIndex.judge`).
+    required_coverage: float = 1.0
+    missing_required: float = 0.0
+    explained: float = 0.0
+    # A word nothing reads right before one of the name's words ("the freezing point").
+    contradicted: float = 0.0
+    # The fit on the words alone, as if the arguments it requires had been given.
+    lexical_fit: float = 0.0
+    # Content words that are neither the operation's words nor read as a value (even as
+    # what was left over, or as free text).
+    unexplained_words: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +140,22 @@ class Selection:
     @property
     def chosen(self) -> Candidate | None:
         best = self.best
-        return best if best is not None and best.fit >= self.threshold else None
+        if best is None:
+            return None
+        if best.fit >= self.threshold:
+            return best
+        # "add milk to the list" with no username: the words say what to do, every other
+        # word is a value, and only arguments are missing: ask for them rather than refuse.
+        # (With words left unexplained, "what's the time right now?" beside
+        # `calculate_time(timezone)`, it is more likely not what was meant.)
+        if (
+            best.missing_required
+            and best.name_coverage
+            and not best.unexplained_words
+            and best.lexical_fit >= self.threshold
+        ):
+            return best
+        return None
 
 
 def _parameter_text(parameters: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -195,7 +240,7 @@ class ToolIndex:
         for tool, profile, bm25, similar in zip(
             self.tools, self._profiles, raw, meaning, strict=True
         ):
-            name_cov = _share(profile.name_terms, query_set)
+            name_cov = _found(profile.name_terms, query_set)
             query_cov = _share(specific_query, profile.vocabulary)
             desc_cov = _share(profile.description_terms, query_set)
             # "show alice's list" for `list_todos`: the verb of the name, weak evidence alone.
@@ -207,15 +252,166 @@ class ToolIndex:
                 + weights.description * desc_cov
                 + weights.semantic * similar
                 + weights.generic * generic_cov
+                + weights.required  # until judged: as if what it requires were given
             )
-            fit = 1.0 / (1.0 + math.exp(-logit))
             share = bm25 / top if top > 0 else 0.0
             candidate = Candidate(
-                tool, fit, bm25, name_cov, query_cov, desc_cov, similar, generic_cov
+                tool, _logistic(logit), bm25, name_cov, query_cov, desc_cov, similar, generic_cov
             )
             candidates.append((logit + weights.rank_bm25 * share, candidate))
         candidates.sort(key=lambda pair: pair[0], reverse=True)
-        return [candidate for _, candidate in candidates]
+        # The best few are judged on their arguments too, and the one whose every word is
+        # read moves up ("top 5 players by batting average" is the averages, not the
+        # players). Missing arguments do not move one down: "add 'call the dentist' to my
+        # list" with no username is still `add_todo`, not a listing.
+        judged = [
+            (key + weights.explained * j.explained, j)
+            for key, c in candidates[:_JUDGED]
+            for j in (self.judge(c, message, weights),)
+        ]
+        judged.sort(key=lambda pair: pair[0], reverse=True)
+        return [c for _, c in judged] + [c for _, c in candidates[_JUDGED:]]
+
+    def judge(self, candidate: Candidate, message: str, weights: FitWeights = WEIGHTS) -> Candidate:
+        """`candidate` with its argument evidence, and the fit that includes it.
+
+        An answerable request usually gives what the operation requires ("the boiling point
+        of water at 10 kPa" gives a pressure), and says nothing the operation cannot take:
+        every content word is one of the operation's own words or a value for one of its
+        parameters. "The freezing point of water at 10 kPa" leaves "freezing" unexplained;
+        "show alice's list" explains everything (`list` is in the name, `alice` a username).
+        """
+        scanned = scan(message, date.today())
+        profile = self._profiles[self.tools.index(candidate.tool)]
+        params = params_of(candidate.tool.parameters)
+        filled = fill_arguments(candidate.tool.parameters, scanned)
+        required = [p for p in params if p.required]
+        given = [
+            p
+            for p in required
+            if p.name in filled.arguments
+            and not (p.has_default and filled.arguments[p.name] == p.default)
+        ]
+        coverage = len(given) / len(required) if required else 1.0
+        missing = 1.0 if filled.missing else 0.0
+        # A name is a value of an id the operation can look up ("the Yankees' record").
+        ids = any(is_identifier(p) and p.name not in filled.arguments for p in params)
+        spans = {k for p in scanned.names for k in range(p.first, p.last + 1)}
+        names = spans if ids else set()
+        counted = {n.index for n in scanned.numbers}
+        search = next(
+            (
+                p
+                for p in params
+                if p.name.lower() in SEARCH_WORDS and p.name not in filled.arguments
+            ),
+            None,
+        )
+        term = search_term(search, candidate.tool, scanned, filled.arguments) if search else None
+        if term is not None:
+            # "find aaron judge": the words looked for, the router's search argument.
+            names |= set(range(term[1], term[2] + 1))
+        unexplained = 0
+        loose = 0
+        contradicted = 0.0
+        tokens = scanned.tokens
+        for index, token in enumerate(tokens):
+            if not token.text[0].isalpha() or is_function_word(token.text) or index in names:
+                continue
+            if token.lower in ANSWER_WORDS:
+                continue  # how to answer ("top 5", "the most"), said to the router
+            if (
+                index
+                and tokens[index - 1].end == token.start
+                and tokens[index - 1].text[0].isdigit()
+            ):
+                continue  # "19th", "5m": part of a number
+            words = terms(token.text)
+            if not words or all(_known(w, profile.vocabulary) for w in words):
+                continue
+            unexplained += index not in filled.evidence
+            loose += index not in filled.read
+            following = set(terms(tokens[index + 1].text)) if index + 1 < len(tokens) else set()
+            # A name ("the Metropolitan Museum") or a number ("three great schisms", "the last
+            # match") is a value or a position, not another kind of the thing.
+            modifier = index not in spans and index not in counted and token.lower not in _POSITIONS
+            if modifier and index not in filled.read and following & profile.name_terms:
+                # "the freezing point" for `boiling_point`, "the external rate" for
+                # `internal_rate_of_return`: a word that says which one, not this one.
+                contradicted = 1.0
+        evidence = candidate.name_coverage or candidate.generic_coverage or filled.evidence
+        explained = 1.0 if not unexplained and not filled.missing and evidence else 0.0
+        judged = replace(
+            candidate,
+            required_coverage=coverage,
+            missing_required=missing,
+            explained=explained,
+            contradicted=contradicted,
+            unexplained_words=loose,
+        )
+        return replace(
+            judged,
+            fit=_logistic(_logit(judged, weights)),
+            lexical_fit=_logistic(_logit(judged, weights, base=True)),
+        )
+
+
+_POSITIONS = frozenset({"first", "second", "third", "last", "next", "previous", "latest"})
+
+
+def _known(term: str, vocabulary: frozenset[str] | set[str]) -> bool:
+    """Whether `term` is one of the operation's words, or another form of one."""
+    return term in vocabulary or term in GENERIC_TERMS or _related(term, vocabulary)
+
+
+def _related(term: str, words: frozenset[str] | set[str]) -> bool:
+    """Whether another form of `term` is in `words`: "discovered" and `discoverer`,
+    "invented" and `invention`, "genetically" and `genetics` (a common start of six letters
+    or more, two thirds of the shorter word); the suffix stemmer leaves these apart."""
+    if len(term) < 6:
+        return False
+    for word in words:
+        shorter = min(len(word), len(term))
+        if shorter < 6 or word[:6] != term[:6]:
+            continue
+        common = 6
+        while common < shorter and word[common] == term[common]:
+            common += 1
+        if 3 * common >= 2 * shorter:
+            return True
+    return False
+
+
+def _found(part: frozenset[str], query: set[str]) -> float:
+    """The share of `part` in the query, a word also found by another form of it."""
+    if not part:
+        return 0.0
+    return sum(1 for term in part if term in query or _related(term, query)) / len(part)
+
+
+def _logistic(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+def _logit(candidate: Candidate, weights: FitWeights, *, base: bool = False) -> float:
+    """The fit's logit from the candidate's features (`base`: before it was judged)."""
+    logit = (
+        weights.bias
+        + weights.name * candidate.name_coverage
+        + weights.query * candidate.query_coverage
+        + weights.description * candidate.description_coverage
+        + weights.semantic * candidate.semantic
+        + weights.generic * candidate.generic_coverage
+    )
+    if base:
+        return logit + weights.required
+    return (
+        logit
+        + weights.required * candidate.required_coverage
+        + weights.missing * candidate.missing_required
+        + weights.explained * candidate.explained
+        + weights.contradicted * candidate.contradicted
+    )
 
 
 def _without_names(message: str) -> str:
