@@ -143,3 +143,26 @@ def test_a_few_allowed_ids_among_many_are_looked_up_and_unknown_ones_ignored() -
     allowed = np.array([999, 3, 3, 5000], dtype=np.int64)
     [hits] = index.search(vectors[3], 10, allowed=allowed)
     assert [identifier for identifier, _ in hits] == [3, 999]
+
+
+def test_an_int8_hnsw_graph_still_finds_nearly_all_of_the_exact_top_10() -> None:
+    vectors, queries = _unit(3000, 32, 11), _unit(50, 32, 12)
+    exact, approximate = ExactIndex(), HnswIndex(dtype="i8", expansion_add=64)
+    exact.add(list(range(3000)), vectors)
+    approximate.add(list(range(3000)), vectors)
+    approximate.expansion_search = 128
+    assert approximate.expansion_search == 128
+    assert approximate.memory_bytes > 0
+    truth = exact.search(queries, 10)
+    for one, many in (
+        (approximate.search(queries[:1], 10), truth[:1]),
+        (approximate.search(queries, 10), truth),
+    ):
+        overlap = [
+            len({i for i, _ in a} & {i for i, _ in b}) / 10 for a, b in zip(one, many, strict=True)
+        ]
+        assert sum(overlap) / len(overlap) >= 0.9
+    with pytest.raises(ValueError, match="dtype"):
+        HnswIndex(dtype="f64")
+    with pytest.raises(ValueError, match="expansion_search"):
+        approximate.expansion_search = 0

@@ -181,6 +181,12 @@ def _top_k(
     count = len(queries)
     rows = len(matrix)
     block = max(k, 4096, _BLOCK_SCORES // count)
+    if count == 1 and rows <= block:  # the common case, without the merging's overheads
+        scores = np.dot(matrix, queries[0])
+        columns = np.argpartition(scores, rows - k)[rows - k :] if rows > k else np.arange(rows)
+        values = scores[columns]
+        order = np.lexsort((columns, -values))
+        return columns[order][None, :], values[order][None, :]
     buffer = np.empty(count * min(block, rows), dtype=np.float32)
     kept_columns: list[NDArray[np.intp]] = []
     kept_scores: list[NDArray[np.float32]] = []
