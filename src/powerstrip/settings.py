@@ -294,6 +294,15 @@ class Settings(BaseSettings):
             "are indexed by HNSW instead of scored exactly."
         ),
     )
+    retrieval_vector_weight: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "The share of vector similarity in a hybrid search's fused score, from 0 (full-text "
+            "only) to 1 (vectors only); each score is first divided by its best candidate's."
+        ),
+    )
     retrieval_model_dir: Path | None = Field(
         default=None,
         description=(

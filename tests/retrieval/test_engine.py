@@ -220,6 +220,40 @@ async def test_filters_apply_before_ranking(
     assert await _top(retriever, ada, "tomatoes", where=Filter(end_date=old)) == ["diary"]
 
 
+async def test_each_part_of_a_question_of_several_sentences_finds_its_passage(
+    retriever: Retriever, users: tuple[Scope, Scope]
+) -> None:
+    ada, _ = users
+    await _add_notes(retriever, ada)
+    await retriever.add_text(ada, "dentist", "The dentist appointment is on Friday at noon.")
+    question = (
+        "Could you help me with two things? First, when do I see the dentist? "
+        "Second, has the interest on my savings changed?"
+    )
+    assert set(await _top(retriever, ada, question, top_k=2)) == {"dentist", "bank"}
+
+
+async def test_every_candidate_is_scored_by_both_rankers(
+    retriever: Retriever, users: tuple[Scope, Scope]
+) -> None:
+    ada, _ = users
+    await _add_notes(retriever, ada)
+    [(lexical, vector)] = await retriever.candidates(ada, [Query("brake pads")])
+    # Only the car note shares a word; every note is a vector candidate, and has a cosine.
+    assert len(lexical) == 1
+    assert set(lexical) <= set(vector)
+    assert len(vector) == len(NOTES)
+    [hits] = await retriever.search(ada, [Query("brake pads", top_k=3)])
+    assert hits[0].document.external_id == "car"
+    assert hits[0].score == pytest.approx(1.0)  # the best of both rankers
+    assert all(0.0 <= hit.score <= 1.0 for hit in hits)
+
+
+async def test_the_vector_weight_is_checked(sessions: Sessions, embedder: OnnxEmbedder) -> None:
+    with pytest.raises(ValueError, match="vector_weight"):
+        Retriever(sessions, embedder, vector_weight=-0.1)
+
+
 async def test_lexical_only_mode_searches_by_words(
     sessions: Sessions, users: tuple[Scope, Scope]
 ) -> None:

@@ -108,3 +108,61 @@ def test_hnsw_refuses_vectors_of_another_size() -> None:
     index.add([1], _unit(1, 8, 11))
     with pytest.raises(EmbeddingError, match="re-index"):
         index.add([2], _unit(1, 4, 12))
+
+
+def test_a_large_index_is_scored_block_by_block_with_the_same_result() -> None:
+    # More rows than one block holds (one query: 262,144 scores a block; 16 queries: 16,384
+    # rows), and ties: the rows are duplicated, so equal scores come back in row order.
+    base = _unit(150_000, 8, 6)
+    vectors = np.vstack([base, base[:20_000]])
+    queries = _unit(16, 8, 7)
+    index = ExactIndex()
+    index.add(list(range(len(vectors))), vectors)
+    for batch in (queries[:1], queries):
+        found = index.search(batch, 5)
+        for query, hits in zip(batch, found, strict=True):
+            scores = vectors @ query
+            expected = np.lexsort((np.arange(len(vectors)), -scores))[:5]
+            assert [identifier for identifier, _ in hits] == expected.tolist()
+
+
+def test_an_id_given_twice_in_one_batch_keeps_its_last_vector() -> None:
+    vectors = _unit(3, 4, 8)
+    index = ExactIndex()
+    index.add([1, 2, 1], vectors)
+    assert len(index) == 2
+    [[(best, score)]] = index.search(vectors[2], 1)
+    assert best == 1
+    assert score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_few_allowed_ids_among_many_are_looked_up_and_unknown_ones_ignored() -> None:
+    vectors = _unit(1000, 8, 9)
+    index = ExactIndex()
+    index.add(list(range(1000)), vectors)
+    allowed = np.array([999, 3, 3, 5000], dtype=np.int64)
+    [hits] = index.search(vectors[3], 10, allowed=allowed)
+    assert [identifier for identifier, _ in hits] == [3, 999]
+
+
+def test_an_int8_hnsw_graph_still_finds_nearly_all_of_the_exact_top_10() -> None:
+    vectors, queries = _unit(3000, 32, 11), _unit(50, 32, 12)
+    exact, approximate = ExactIndex(), HnswIndex(dtype="i8", expansion_add=64)
+    exact.add(list(range(3000)), vectors)
+    approximate.add(list(range(3000)), vectors)
+    approximate.expansion_search = 128
+    assert approximate.expansion_search == 128
+    assert approximate.memory_bytes > 0
+    truth = exact.search(queries, 10)
+    for one, many in (
+        (approximate.search(queries[:1], 10), truth[:1]),
+        (approximate.search(queries, 10), truth),
+    ):
+        overlap = [
+            len({i for i, _ in a} & {i for i, _ in b}) / 10 for a, b in zip(one, many, strict=True)
+        ]
+        assert sum(overlap) / len(overlap) >= 0.9
+    with pytest.raises(ValueError, match="dtype"):
+        HnswIndex(dtype="f64")
+    with pytest.raises(ValueError, match="expansion_search"):
+        approximate.expansion_search = 0

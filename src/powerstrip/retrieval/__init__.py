@@ -7,8 +7,8 @@
 
 Modules, one job each: `extract` (files to text), `chunking`, `embedders`, `index` (in-memory
 exact vectors), `hnsw` (approximate, for large collections), `records` (the store's documents
-and chunks), `fusion` (reciprocal rank fusion) and `engine` (the `Retriever` tying them
-together). docs/retrieval.md describes the whole.
+and chunks), `fusion` (one ranking from the full-text and the vector ones) and `engine` (the
+`Retriever` tying them together). docs/retrieval.md describes the whole.
 """
 
 from powerstrip.retrieval.chunking import Chunk, chunk_text, count_tokens
@@ -24,12 +24,13 @@ from powerstrip.retrieval.embedders import (
 )
 from powerstrip.retrieval.engine import INDEX_KINDS, AddedDocument, Hit, Query, Retriever
 from powerstrip.retrieval.extract import SUFFIX_KINDS, ExtractedText, extract, kind_of, read_file
-from powerstrip.retrieval.fusion import reciprocal_rank_fusion
+from powerstrip.retrieval.fusion import DEFAULT_VECTOR_WEIGHT, convex_fusion, reciprocal_rank_fusion
 from powerstrip.retrieval.hnsw import HnswIndex
 from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 __all__ = [
+    "DEFAULT_VECTOR_WEIGHT",
     "EMBEDDER_KINDS",
     "INDEX_KINDS",
     "SUFFIX_KINDS",
@@ -51,6 +52,7 @@ __all__ = [
     "VectorIndex",
     "WordLlamaEmbedder",
     "chunk_text",
+    "convex_fusion",
     "count_tokens",
     "extract",
     "kind_of",

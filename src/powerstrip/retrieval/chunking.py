@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 from powerstrip.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_OVERLAP", "Chunk", "chunk_text", "count_tokens"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_OVERLAP",
+    "Chunk",
+    "chunk_text",
+    "count_tokens",
+    "sentences",
+]
 
 DEFAULT_MAX_TOKENS = 200
 DEFAULT_OVERLAP = 40
@@ -51,6 +58,11 @@ class _Unit:
 def count_tokens(text: str) -> int:
     """Words and punctuation marks in `text`: the default token count."""
     return len(_TOKEN.findall(text))
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text` (split as chunks are: at . ! ? and a space, or a line end)."""
+    return [text[start:end] for start, end in _spans(text, _SENTENCE_END, 0, len(text))]
 
 
 def chunk_text(

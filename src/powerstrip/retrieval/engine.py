@@ -7,8 +7,12 @@
     await retriever.aclose()
 
 A search ranks the scope's chunks twice, by full-text relevance (BM25) and by vector similarity,
-and fuses the two by reciprocal rank; in lexical-only mode the full-text ranking alone answers.
-Metadata filters pick the allowed chunks first, and both rankings only ever see those.
+takes the best of each as candidates, scores every candidate by both, and fuses the two scores
+by a weighted sum of normalised scores (`fusion.convex_fusion`); in lexical-only mode the
+full-text ranking alone answers. A question of several sentences is also embedded sentence by
+sentence, and a passage's similarity is its best over the question and its sentences, so each
+part of a many-part question finds its passage. Metadata filters pick the allowed chunks first,
+and both rankings only ever see those.
 
 The store is the truth. Each collection's in-memory index is built at start and brought in step
 before every search: the collection's (count, highest id) in the store says whether any process
@@ -18,7 +22,7 @@ wrote to it, and only the difference is loaded. So several workers on one Postgr
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,19 +30,24 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
+import numpy as np
 
 from powerstrip.errors import IngestError, SearchError
 from powerstrip.retrieval import records
-from powerstrip.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, chunk_text
+from powerstrip.retrieval.chunking import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_OVERLAP,
+    chunk_text,
+    sentences,
+)
 from powerstrip.retrieval.embedders import Embedder, make_embedder
 from powerstrip.retrieval.extract import ExtractedText, extract, kind_of, read_file
-from powerstrip.retrieval.fusion import reciprocal_rank_fusion
+from powerstrip.retrieval.fusion import DEFAULT_VECTOR_WEIGHT, convex_fusion
 from powerstrip.retrieval.hnsw import HnswIndex
 from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +65,7 @@ _MAX_TOP_K = 100
 _POOL_FACTOR = 4  # each ranking offers this many times top_k candidates to the fusion
 _MIN_POOL = 20
 _HNSW_INLINE_ROWS = 256  # larger HNSW insertions go to a worker thread
+_MAX_QUERY_SENTENCES = 8  # a pasted page as a query embeds its first sentences only
 
 
 @dataclass(frozen=True)
@@ -107,9 +117,13 @@ class Retriever:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         index: str = "auto",
         hnsw_min_vectors: int = DEFAULT_HNSW_MIN_VECTORS,
+        vector_weight: float = DEFAULT_VECTOR_WEIGHT,
     ) -> None:
         if index not in INDEX_KINDS:
             raise ValueError(f"index must be one of {', '.join(INDEX_KINDS)}, not {index!r}")
+        if not 0.0 <= vector_weight <= 1.0:
+            raise ValueError(f"vector_weight must be from 0 to 1, not {vector_weight}")
+        self._vector_weight = vector_weight
         self._index_kind = index
         self._hnsw_min_vectors = hnsw_min_vectors
         self._sessions = sessions
@@ -132,6 +146,7 @@ class Retriever:
             max_file_bytes=settings.retrieval_max_file_bytes,
             index=settings.retrieval_index,
             hnsw_min_vectors=settings.retrieval_hnsw_min_vectors,
+            vector_weight=settings.retrieval_vector_weight,
         )
 
     @property
@@ -276,14 +291,12 @@ class Retriever:
                     where="query",
                     fix=f"ask for at most {_MAX_TOP_K} results",
                 )
-        vector_rankings = await self._vector_rankings(scope, queries)
         results: list[list[Hit]] = []
-        for query, vector_ranking in zip(queries, vector_rankings, strict=True):
-            pool = max(_MIN_POOL, query.top_k * _POOL_FACTOR)
-            lexical = await records.full_text_search(
-                self._sessions, scope, query.text, pool, query.where
-            )
-            fused = reciprocal_rank_fusion([lexical, vector_ranking])[: query.top_k]
+        for query, (lexical, vector) in zip(
+            queries, await self.candidates(scope, queries), strict=True
+        ):
+            weight = self._vector_weight if vector else 0.0
+            fused = convex_fusion(lexical, vector, weight=weight)[: query.top_k]
             stored = await records.load_hits(self._sessions, scope, [i for i, _ in fused])
             results.append(
                 [
@@ -299,6 +312,81 @@ class Retriever:
                 ]
             )
         return results
+
+    async def candidates(
+        self, scope: Scope, queries: Sequence[Query]
+    ) -> list[tuple[dict[int, float], dict[int, float]]]:
+        """Each query's candidate chunks, each scored by both rankers: (full-text, vector).
+
+        The candidates are the best few (4 x top_k, at least 20) of each ranker; then each
+        ranker scores the other's candidates too, so the fusion compares real scores, never a
+        guess for a passage one ranker did not list. A chunk matching no word of the query has
+        no full-text score (0). The vector scores are empty in lexical-only mode.
+        """
+        pools = [max(_MIN_POOL, query.top_k * _POOL_FACTOR) for query in queries]
+        vector_side = await self._vector_candidates(scope, queries, pools)
+        out: list[tuple[dict[int, float], dict[int, float]]] = []
+        for query, pool, (vector, score_more) in zip(queries, pools, vector_side, strict=True):
+            lexical = dict(
+                await records.full_text_search(self._sessions, scope, query.text, pool, query.where)
+            )
+            unscored = [i for i in vector if i not in lexical]
+            if unscored:
+                lexical.update(
+                    await records.full_text_search(
+                        self._sessions, scope, query.text, len(unscored), among=unscored
+                    )
+                )
+            vector.update(score_more([i for i in lexical if i not in vector]))
+            out.append((lexical, vector))
+        return out
+
+    async def _vector_candidates(
+        self, scope: Scope, queries: Sequence[Query], pools: Sequence[int]
+    ) -> list[tuple[dict[int, float], _Scorer]]:
+        """Each query's best chunks by vector similarity, and a scorer of any other chunks."""
+        if self._embedder is None or not queries:
+            return [({}, _no_scores) for _ in queries]
+        partition = await self._sync(scope)
+        if len(partition.index) == 0:
+            return [({}, _no_scores) for _ in queries]
+        # Each query, then (for a question of several sentences) its sentences: one batch.
+        texts = [query.text for query in queries]
+        owners = list(range(len(queries)))
+        for number, query in enumerate(queries):
+            parts = sentences(query.text)
+            if len(parts) > 1:
+                texts.extend(parts[:_MAX_QUERY_SENTENCES])
+                owners.extend([number] * min(len(parts), _MAX_QUERY_SENTENCES))
+        vectors = await self._embedder.embed(texts)
+        rows_of: list[list[int]] = [[] for _ in queries]
+        for row, owner in enumerate(owners):
+            rows_of[owner].append(row)
+        index = partition.index
+        found: list[list[list[tuple[int, float]]]] = [[] for _ in queries]
+        if all(query.where.is_empty() for query in queries):
+            # One pass over the vectors for the whole batch.
+            for row, hits in enumerate(index.search(vectors, max(pools))):
+                found[owners[row]].append(hits[: pools[owners[row]]])
+        else:
+            for number, (query, pool) in enumerate(zip(queries, pools, strict=True)):
+                allowed = None
+                if not query.where.is_empty():
+                    allowed = await records.filtered_chunk_ids(self._sessions, scope, query.where)
+                found[number] = index.search(vectors[rows_of[number]], pool, allowed=allowed)
+        out: list[tuple[dict[int, float], _Scorer]] = []
+        for number, pool in enumerate(pools):
+            query_vectors = vectors[rows_of[number]]
+            best: dict[int, float] = {}
+            for hits in found[number]:
+                for identifier, score in hits:
+                    best[identifier] = max(score, best.get(identifier, score))
+            # Each question vector's own top list may miss a chunk another one found: so the
+            # candidates are scored again by every vector of the question, exactly.
+            candidates = sorted(best, key=lambda i: -best[i])[:pool]
+            scores = _best_scores(index, query_vectors, candidates)
+            out.append((scores, _scorer(index, query_vectors)))
+        return out
 
     async def _add(
         self,
@@ -343,27 +431,6 @@ class Retriever:
         )
         await self._sync(scope)
         return AddedDocument(external_id, len(chunks))
-
-    async def _vector_rankings(self, scope: Scope, queries: Sequence[Query]) -> list[list[int]]:
-        if self._embedder is None or not queries:
-            return [[] for _ in queries]
-        partition = await self._sync(scope)
-        if len(partition.index) == 0:
-            return [[] for _ in queries]
-        vectors = await self._embedder.embed([query.text for query in queries])
-        pools = [max(_MIN_POOL, query.top_k * _POOL_FACTOR) for query in queries]
-        if all(query.where.is_empty() for query in queries):
-            # One matrix product for the whole batch.
-            found = partition.index.search(vectors, max(pools))
-            return [[i for i, _ in hits[:pool]] for hits, pool in zip(found, pools, strict=True)]
-        rankings: list[list[int]] = []
-        for row, (query, pool) in enumerate(zip(queries, pools, strict=True)):
-            allowed = None
-            if not query.where.is_empty():
-                allowed = await records.filtered_chunk_ids(self._sessions, scope, query.where)
-            [hits] = partition.index.search(vectors[row : row + 1], pool, allowed=allowed)
-            rankings.append([i for i, _ in hits])
-        return rankings
 
     async def _sync(self, scope: Scope) -> _Partition:
         """Bring the scope's index in step with the store, loading only the difference.
@@ -415,6 +482,31 @@ class Retriever:
                 len(partition.index),
             )
         return partition
+
+
+_Scorer = Callable[[list[int]], dict[int, float]]
+
+
+def _no_scores(ids: list[int]) -> dict[int, float]:
+    return {}
+
+
+def _best_scores(
+    index: VectorIndex, query_vectors: NDArray[np.float32], ids: list[int]
+) -> dict[int, float]:
+    """Each id's best similarity to any of the query's vectors."""
+    if not ids:
+        return {}
+    best: dict[int, float] = {}
+    allowed = np.asarray(ids, dtype=np.int64)
+    for hits in index.search(query_vectors, len(ids), allowed=allowed):
+        for identifier, score in hits:
+            best[identifier] = max(score, best.get(identifier, score))
+    return best
+
+
+def _scorer(index: VectorIndex, query_vectors: NDArray[np.float32]) -> _Scorer:
+    return lambda ids: _best_scores(index, query_vectors, ids)
 
 
 async def _add_vectors(index: VectorIndex, ids: list[int], vectors: NDArray[np.float32]) -> None:

@@ -4,7 +4,10 @@ The exact index scores every vector; at a million vectors that is ~1.5 GB read p
 HNSW walks a graph instead and reads a few thousand vectors per query, at the price of missing
 a true neighbour now and then (bench/retrieval.py measures recall@10 against exact search).
 The graph's parameters are usearch's usual ones: 16 links per node, 128 candidates when
-inserting, and `expansion` (default 64, at least 2 * k) when searching.
+inserting (`expansion_add`), and `expansion_search` (default 64, at least 2 * k) when
+searching. The graph keeps its own copy of the vectors as float32 (`dtype="f32"`, the default),
+or quantised to `"f16"` or `"i8"` (4 times smaller than float32; unit vectors lose little by it,
+bench/retrieval.py measures how much).
 
 A filter (`allowed`) is applied before ranking, as in `ExactIndex`: the allowed vectors are
 taken out of the graph's storage and scored exactly, so a filtered search is never the allowed
@@ -29,16 +32,26 @@ __all__ = ["HnswIndex"]
 _CONNECTIVITY = 16
 _EXPANSION_ADD = 128
 _EXPANSION_SEARCH = 64
+_DTYPES = ("f32", "f16", "i8")
 
 
 class HnswIndex:
     """Inner-product HNSW over unit vectors; ids are chunk ids."""
 
     def __init__(
-        self, dimensions: int | None = None, *, expansion_search: int = _EXPANSION_SEARCH
+        self,
+        dimensions: int | None = None,
+        *,
+        expansion_search: int = _EXPANSION_SEARCH,
+        expansion_add: int = _EXPANSION_ADD,
+        dtype: str = "f32",
     ) -> None:
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
         self._dimensions = dimensions
         self._expansion = expansion_search
+        self._expansion_add = expansion_add
+        self._dtype = dtype
         self._index: Any = None  # Any: usearch ships no type information
         self._ids: set[int] = set()
 
@@ -52,6 +65,22 @@ class HnswIndex:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    @property
+    def expansion_search(self) -> int:
+        """Candidates kept while searching (at least 2 * k): more finds more, slower."""
+        return self._expansion
+
+    @expansion_search.setter
+    def expansion_search(self, value: int) -> None:
+        if value < 1:
+            raise ValueError(f"expansion_search must be at least 1, not {value}")
+        self._expansion = value
+
+    @property
+    def memory_bytes(self) -> int:
+        """The bytes the graph and its copy of the vectors take (usearch's own count)."""
+        return 0 if self._index is None else int(self._index.memory_usage)
 
     def ids(self) -> set[int]:
         """Every id held."""
@@ -92,7 +121,8 @@ class HnswIndex:
             return self._search_allowed(queries, k, allowed)
         k = min(k, len(self._ids))
         self._index.expansion_search = max(self._expansion, 2 * k)
-        found = self._index.search(queries, k, threads=0)
+        # One query on the calling thread (a thread pool's start costs more than the walk).
+        found = self._index.search(queries, k, threads=1 if len(queries) == 1 else 0)
         keys = np.atleast_2d(found.keys)
         distances = np.atleast_2d(found.distances)
         counts = np.atleast_1d(getattr(found, "counts", [keys.shape[1]]))
@@ -121,9 +151,9 @@ class HnswIndex:
             self._index = Index(
                 ndim=dimensions,
                 metric="ip",
-                dtype="f32",
+                dtype=self._dtype,
                 connectivity=_CONNECTIVITY,
-                expansion_add=_EXPANSION_ADD,
+                expansion_add=self._expansion_add,
                 expansion_search=self._expansion,
             )
         return self._index

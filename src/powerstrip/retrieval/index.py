@@ -68,22 +68,29 @@ class ExactIndex:
         return self._ids[: self._size], self._matrix[: self._size]
 
     def add(self, ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
-        """Add (or replace) one vector per id."""
+        """Add (or replace) one vector per id (of an id given twice, the last vector)."""
         if len(ids) == 0:
             return
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(ids):
             raise ValueError(f"{len(ids)} ids need a ({len(ids)}, d) array, not {vectors.shape}")
         self._check_dimensions(vectors.shape[1])
-        self._reserve(self._size + len(ids))
-        for identifier, vector in zip(ids, vectors, strict=True):
-            row = self._rows.get(int(identifier))
+        keys = [int(identifier) for identifier in ids]
+        if len(set(keys)) != len(keys):
+            last = {key: n for n, key in enumerate(keys)}
+            vectors = vectors[list(last.values())]
+            keys = list(last)
+        self._reserve(self._size + len(keys))
+        rows = np.empty(len(keys), dtype=np.int64)
+        for n, key in enumerate(keys):
+            row = self._rows.get(key)
             if row is None:
-                row = self._size
+                row = self._rows[key] = self._size
                 self._size += 1
-                self._rows[int(identifier)] = row
-                self._ids[row] = identifier
-            self._matrix[row] = vector
+            rows[n] = row
+        # One copy of all rows (not a Python loop over them).
+        self._ids[rows] = keys
+        self._matrix[rows] = vectors
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these ids: the last row moves into each hole, so rows stay packed."""
@@ -110,24 +117,24 @@ class ExactIndex:
         matrix = self._matrix[: self._size]
         ids = self._ids[: self._size]
         if allowed is not None:
-            rows = np.flatnonzero(np.isin(ids, allowed))
-            matrix, ids = matrix[rows], ids[rows]
-            if len(ids) == 0:
+            rows = self._allowed_rows(np.asarray(allowed, dtype=np.int64))
+            if len(rows) == 0:
                 return [[] for _ in range(len(queries))]
-        # (queries, rows): one pass over the matrix for the whole batch. One query is a
-        # matrix-vector product over the rows as stored (BLAS gemv), which streams the matrix
-        # fastest; `@` on the transposed view ran several times slower (numpy 2, OpenBLAS).
-        if len(queries) == 1:
-            scores = np.dot(matrix, queries[0])[None, :]
-        else:
-            scores = np.dot(queries, matrix.T)
-        k = min(k, len(ids))
-        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        results: list[list[ScoredId]] = []
-        for query_row, candidates in enumerate(best):
-            ordered = candidates[np.argsort(-scores[query_row, candidates], kind="stable")]
-            results.append([(int(ids[col]), float(scores[query_row, col])) for col in ordered])
-        return results
+            # The allowed rows only (a copy of them): the others are never scored.
+            matrix, ids = matrix[rows], ids[rows]
+        columns, scores = _top_k(matrix, queries, min(k, len(ids)))
+        return [
+            list(zip(row_ids, row_scores, strict=True))
+            for row_ids, row_scores in zip(ids[columns].tolist(), scores.tolist(), strict=True)
+        ]
+
+    def _allowed_rows(self, allowed: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The rows of the allowed ids held, in row order (so they are read front to back)."""
+        if len(allowed) * 8 < self._size:  # a few ids: look each up
+            found = (self._rows.get(identifier) for identifier in allowed.tolist())
+            rows = np.fromiter((row for row in found if row is not None), dtype=np.int64)
+            return np.unique(rows)  # sorted, and an id allowed twice is one row
+        return np.flatnonzero(np.isin(self._ids[: self._size], allowed))
 
     def _check_dimensions(self, dimensions: int) -> None:
         if self._dimensions is None:
@@ -152,3 +159,56 @@ class ExactIndex:
         ids = np.zeros(capacity, dtype=np.int64)
         ids[: self._size] = self._ids[: self._size]
         self._matrix, self._ids = matrix, ids
+
+
+# Rows scored per block: the block's scores (queries x rows float32) stay about 1 MiB, so they
+# are still in cache when their top k is picked, and a batch never holds a (queries x all
+# rows) matrix (at a million rows and 32 queries, 128 MB).
+_BLOCK_SCORES = 1 << 18
+
+
+def _top_k(
+    matrix: NDArray[np.float32], queries: NDArray[np.float32], k: int
+) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+    """The columns (rows of `matrix`) and scores of each query's `k` best, best first.
+
+    The matrix is read once for the whole batch, block by block: one query is a BLAS
+    matrix-vector product over the rows as stored (gemv, which streams the matrix fastest; `@`
+    on the transposed view ran several times slower, numpy 2 and OpenBLAS), a batch one matrix
+    product (gemm). Each block keeps its k best by `argpartition` (linear, no sort); the
+    survivors of all blocks are partitioned again and only the last k sorted.
+    """
+    count = len(queries)
+    rows = len(matrix)
+    block = max(k, 4096, _BLOCK_SCORES // count)
+    if count == 1 and rows <= block:  # the common case, without the merging's overheads
+        scores = np.dot(matrix, queries[0])
+        columns = np.argpartition(scores, rows - k)[rows - k :] if rows > k else np.arange(rows)
+        values = scores[columns]
+        order = np.lexsort((columns, -values))
+        return columns[order][None, :], values[order][None, :]
+    buffer = np.empty(count * min(block, rows), dtype=np.float32)
+    kept_columns: list[NDArray[np.intp]] = []
+    kept_scores: list[NDArray[np.float32]] = []
+    for start in range(0, rows, block):
+        part = matrix[start : start + block]
+        scores = buffer[: count * len(part)].reshape(count, len(part))
+        if count == 1:
+            np.dot(part, queries[0], out=scores[0])
+        else:
+            np.dot(queries, part.T, out=scores)
+        if len(part) > k:
+            columns = np.argpartition(scores, len(part) - k, axis=1)[:, len(part) - k :]
+        else:
+            columns = np.broadcast_to(np.arange(len(part)), (count, len(part)))
+        kept_scores.append(np.take_along_axis(scores, columns, axis=1))
+        kept_columns.append(columns + start)
+    columns = np.concatenate(kept_columns, axis=1)
+    scores = np.concatenate(kept_scores, axis=1)
+    if columns.shape[1] > k:
+        best = np.argpartition(scores, columns.shape[1] - k, axis=1)[:, columns.shape[1] - k :]
+        columns = np.take_along_axis(columns, best, axis=1)
+        scores = np.take_along_axis(scores, best, axis=1)
+    # Best first; equal scores in row order.
+    order = np.lexsort((columns, -scores), axis=1)
+    return np.take_along_axis(columns, order, axis=1), np.take_along_axis(scores, order, axis=1)

@@ -331,40 +331,46 @@ async def full_text_search(
     query: str,
     limit: int,
     where: Filter | None = None,
-) -> list[int]:
-    """Chunk ids ranked by BM25 (SQLite FTS5) or `ts_rank_cd` (PostgreSQL), best first.
+    *,
+    among: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """Chunk ids with their full-text scores, best first: BM25 (SQLite FTS5) or `ts_rank_cd`.
 
     Any word of the query may match (an OR), so a question finds passages that share only some
-    of its words; the ranking puts those sharing the rarer words first.
+    of its words; the ranking puts those sharing the rarer words first. Scores are positive
+    (SQLite's `bm25()` is negated: higher is better); a chunk matching no word is not listed.
+    `among` limits the search to these chunk ids (to score the other ranker's candidates).
     """
     words = _WORD.findall(query.lower())
     # A query of stopwords only ("who is it?") still searches for them rather than for nothing.
     words = ([w for w in words if w not in _STOPWORDS] or words)[:_MAX_QUERY_WORDS]
-    if not words:
+    if not words or (among is not None and len(among) == 0):
         return []
     conditions = [*_in_scope(Chunk, scope), *_document_filter(where or Filter())]
+    if among is not None:
+        conditions.append(Chunk.id.in_(list(among)))
     async with sessions() as session:
         dialect = session.get_bind().dialect.name
         if dialect == "sqlite":
             statement = _sqlite_match(words, conditions, limit)
         else:
             statement = _postgres_match(words, conditions, limit)
-        result = await session.scalars(statement)
-        return list(result.all())
+        result = await session.execute(statement)
+        return [(int(identifier), float(score)) for identifier, score in result.all()]
 
 
 def _sqlite_match(words: list[str], conditions: list[ColumnElement[bool]], limit: int) -> Any:
-    # Any: a Select of one column; spelling its generic type adds nothing here.
+    # Any: a Select of two columns; spelling its generic type adds nothing here.
     fts = table("chunks_fts", literal_column("rowid"))
     # Each word quoted: FTS5 syntax (AND, NEAR, *, :) in user text is searched for, not run.
     match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
     return (
-        select(Chunk.id)
+        select(Chunk.id, literal_column("-bm25(chunks_fts)"))
         .select_from(fts)
         .join(Chunk, Chunk.id == literal_column("chunks_fts.rowid"))
         .join(Document, Document.id == Chunk.document_id)
         .where(text("chunks_fts MATCH :match").bindparams(match=match), *conditions)
-        .order_by(text("bm25(chunks_fts)"))
+        .order_by(text("bm25(chunks_fts)"), Chunk.id)
         .limit(limit)
     )
 
@@ -375,11 +381,12 @@ def _postgres_match(words: list[str], conditions: list[ColumnElement[bool]], lim
     query = func.to_tsquery(
         literal_column("'english'::regconfig"), " | ".join(dict.fromkeys(words))
     )
+    rank = func.ts_rank_cd(vector, query)
     return (
-        select(Chunk.id)
+        select(Chunk.id, rank)
         .join(Document, Document.id == Chunk.document_id)
         .where(vector.op("@@")(query), *conditions)
-        .order_by(func.ts_rank_cd(vector, query).desc(), Chunk.id)
+        .order_by(rank.desc(), Chunk.id)
         .limit(limit)
     )
 
