@@ -29,7 +29,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	bash .ci/apt-packages.sh
 	bash .ci/chromium.sh
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -n auto
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -n auto -m "not restarts_services"
+	# The tests that restart PostgreSQL and Redis, alone: they would break tests using them.
+	$(BIN)/pytest -n 0 -m restarts_services
 
 # The store and host tests against a throwaway PostgreSQL (installed from Debian when missing, as root).
 test-postgres: $(STAMP)

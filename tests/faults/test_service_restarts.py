@@ -18,7 +18,14 @@ from tests.faults.store_view import conversation_state
 from tests.server.local_host import LocalHost, local_host
 from tests.services import postgres_ctl, redis_ctl, redis_url_for_tests
 
-pytestmark = [pytest.mark.anyio, pytest.mark.network, pytest.mark.timeout(300)]
+# Restarting the test servers would fail whatever other tests use them at that moment, so
+# `make pytest` runs these on their own, after the rest (`-m restarts_services`).
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.network,
+    pytest.mark.restarts_services,
+    pytest.mark.timeout(300),
+]
 
 USERS = 4
 
