@@ -676,7 +676,7 @@ def speed(options: SpeedOptions) -> None:
                 f"- {size:,}: exact / faiss IndexFlatIP: CPU time per query "
                 f"{exact.cpu_ms / theirs.cpu_ms:.2f}x, "
                 f"fastest query {exact.min_ms / theirs.min_ms:.2f}x, "
-                f"p50 {exact.p50_ms / theirs.p50_ms:.2f}x, queries/s in batches "
+                f"p50 {exact.p50_ms / theirs.p50_ms:.2f}x, time for batches of 32 "
                 f"{theirs.qps / exact.qps:.2f}x (goal: at most 1.2x)"
             )
         for r in results:

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 
 __all__ = ["DEFAULT_VECTOR_WEIGHT", "RRF_K", "convex_fusion", "reciprocal_rank_fusion"]
 
-# Chosen by bench/retrieval.py on BFCL (five-fold cross-validation picks 0.65 to 0.75 in every
-# fold; anything from 0.6 to 0.8 ranks within half a point of nDCG@10 of the best).
+# Chosen by bench/retrieval.py on BFCL: five-fold cross-validation picked 0.6 to 0.75, and any
+# weight from 0.6 to 0.8 ranked within 0.1 point of nDCG@10 of the best (docs/retrieval.md).
 DEFAULT_VECTOR_WEIGHT = 0.7
 RRF_K = 60
 
