@@ -19,45 +19,23 @@ import collections
 import cProfile
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import event
+
+# The same turn, plugin and process helpers as bench/turns.py, which measures it over HTTP.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from turns import MESSAGE, OPERATION, POWERSTRIP, free_port, process, wait_for
 
 from powerstrip.host import Host, ensure_user
 from powerstrip.host.grants import add_grant
 from powerstrip.runtime import CallFinished, ErrorEvent
 from powerstrip.settings import Settings
-
-MESSAGE = "show the teams of the 2024 season"
-OPERATION = "list_teams"
-POWERSTRIP = Path(sys.executable).with_name("powerstrip")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, child: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"{child.args} exited")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
 
 
 class StatementCounter:
@@ -91,15 +69,10 @@ def run(args: argparse.Namespace) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("POWERSTRIP_")}
         example = [str(POWERSTRIP), "example", "serve", "sports", "--port", str(port)]
         example += ["--data-dir", str(data / "examples")]
-        with (data / "example.log").open("wb") as log:
-            child = subprocess.Popen(example, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-        try:
+        with process(example, env, data / "example.log") as child:
             base = f"http://localhost:{port}"
-            wait_for(f"{base}/.well-known/ai-plugin.json", child)
+            wait_for(f"{base}/.well-known/ai-plugin.json", child, data / "example.log")
             asyncio.run(in_host(Settings(dev_mode=True, data_dir=data / "host"), base, args))
-        finally:
-            child.terminate()
-            child.wait(timeout=10)
 
 
 async def in_host(settings: Settings, plugin_url: str, args: argparse.Namespace) -> None:
