@@ -96,8 +96,9 @@ def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.username, user.is_admin, user.subdivision)
 
 
-def _scopes_of(row: ApiToken) -> tuple[str, ...]:
-    return tuple(sorted(set(row.scopes.split()) & ALL_SCOPES))
+def _scopes_of(scopes: str) -> tuple[str, ...]:
+    """The known scopes of a token's stored scope list."""
+    return tuple(sorted(set(scopes.split()) & ALL_SCOPES))
 
 
 def check_scopes(user: UserInfo, scopes: Iterable[str]) -> tuple[str, ...]:
@@ -228,7 +229,7 @@ async def user_for_token(sessions: async_sessionmaker[AsyncSession], token: str)
         row = (await session.execute(_TOKEN_OWNER, {"digest": digest})).one_or_none()
     if row is None:
         return None
-    scopes = frozenset(set(row.scopes.split()) & ALL_SCOPES)
+    scopes = frozenset(_scopes_of(row.scopes))
     stale = row.last_used_at is None or utcnow() - row.last_used_at > _LAST_USED_STEP
     if stale:
         # At most one write an hour per token: a write per request would queue every API call
@@ -292,7 +293,7 @@ class Users:
                 .all()
             )
         return [
-            TokenInfo(row.id, row.name, _scopes_of(row), row.created_at, row.last_used_at)
+            TokenInfo(row.id, row.name, _scopes_of(row.scopes), row.created_at, row.last_used_at)
             for row in rows
         ]
 
