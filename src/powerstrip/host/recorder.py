@@ -25,6 +25,7 @@ __all__ = [
     "message_from_columns",
     "message_from_row",
     "message_to_row",
+    "message_values",
     "record_call_outside_chat",
 ]
 
@@ -46,20 +47,23 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Message:
-    """The store row of a chat message."""
-    return Message(
-        conversation_id=conversation_id,
-        seq=seq,
-        role=message.role,
-        content=None if message.content is None else storable(message.content),
-        tool_calls=[
+def message_values(message: ChatMessage) -> dict[str, Any]:  # Any: column values
+    """The column values a chat message is stored with (all but its conversation and seq)."""
+    return {
+        "role": message.role,
+        "content": None if message.content is None else storable(message.content),
+        "tool_calls": [
             {"id": call.id, "name": call.name, "arguments": storable(call.arguments)}
             for call in message.tool_calls
         ]
         or None,
-        tool_call_id=message.tool_call_id,
-    )
+        "tool_call_id": message.tool_call_id,
+    }
+
+
+def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Message:
+    """The store row of a chat message."""
+    return Message(conversation_id=conversation_id, seq=seq, **message_values(message))
 
 
 def message_from_row(row: Message) -> ChatMessage:
@@ -133,17 +137,13 @@ class StoreRecorder:
             await self._insert_message(session, message)
 
     async def _insert_message(self, session: AsyncSession, message: ChatMessage) -> None:
-        row = message_to_row(self.conversation_id, 0, message)
         await session.execute(
             _INSERT_MESSAGE,
             {
                 "conversation_id": self.conversation_id,
                 "of_conversation": self.conversation_id,
-                "role": row.role,
-                "content": row.content,
-                "tool_calls": row.tool_calls,
-                "tool_call_id": row.tool_call_id,
                 "created_at": utcnow(),
+                **message_values(message),
             },
         )
         # The conversation's activity time moves at a turn's edges (the user's message, the
