@@ -289,9 +289,11 @@ async def drive(
         for users in args.users:
             if users == 1:
                 continue
+            cpu = cpu_seconds(pid)
             result = await crowd(
                 client, seats[:users], max(args.turns * 2, users * 4), args.seconds
             )
+            cpu = cpu_seconds(pid) - cpu
             rate = len(result.times) / result.seconds
             print(
                 f"{users} users: {len(result.times)} turns in {result.seconds:.1f} s, "
