@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 
 from powerstrip.errors import ConfigError
 from powerstrip.store.session import store_error
+from powerstrip.store.sqlite_thread import ThreadedConnection
 
 __all__ = ["create_engine", "display_url", "normalize_url", "session_factory"]
 
@@ -93,6 +95,8 @@ def create_engine(
         kwargs["pool_pre_ping"] = True  # a server restart must not fail the next request
         kwargs["pool_size"] = _PG_POOL_SIZE
         kwargs["max_overflow"] = _PG_MAX_OVERFLOW
+    if is_sqlite:
+        kwargs["async_creator"] = _threaded_sqlite(parsed)
     engine = _create_async_engine(parsed, **kwargs)
     # Every refusal of the database, a read outside `transaction()` included, surfaces as a
     # StoreError that says what, where and how to fix it.
@@ -104,6 +108,17 @@ def create_engine(
             _sqlite_pragmas(wal=not memory, busy_ms=round(busy_timeout * 1000)),
         )
     return engine
+
+
+def _threaded_sqlite(url: URL) -> Callable[[], Awaitable[ThreadedConnection]]:
+    """Connections for the SQLite database at `url`, one statement per thread hand-off."""
+    # The dialect's own reading of the URL: the file, `?mode=ro&uri=true`, timeouts.
+    args, options = url.get_dialect()().create_connect_args(url)
+
+    async def connect() -> ThreadedConnection:
+        return await ThreadedConnection.connect(*args, **options)
+
+    return connect
 
 
 def _as_store_error(context: ExceptionContext) -> BaseException | None:
