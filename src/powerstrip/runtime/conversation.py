@@ -116,12 +116,16 @@ def unanswered_calls(history: Sequence[ChatMessage]) -> list[ToolCall]:
     A history ending in such calls is a paused (or interrupted) run: this is how any process
     recognises one from the stored messages alone.
     """
-    answered = {m.tool_call_id for m in history if m.role == "tool"}
+    # Read from the end: answers follow their calls, so only the messages after the last
+    # assistant message matter, and a long history costs no more than a short one.
+    answered: set[str | None] = set()
     for message in reversed(history):
         if message.role == "assistant" and message.tool_calls:
             return [c for c in message.tool_calls if c.id not in answered]
         if message.role in ("user", "assistant"):
             return []
+        if message.role == "tool":
+            answered.add(message.tool_call_id)
     return []
 
 
@@ -207,6 +211,23 @@ class Conversation:
         # Tokens the model reported for this object's completions, when it reports them.
         self.prompt_tokens = 0
         self.completion_tokens = 0
+
+    @property
+    def plugins(self) -> list[ActivePlugin]:
+        """The enabled plugins, each namespace once."""
+        return self._plugins
+
+    @plugins.setter
+    def plugins(self, plugins: list[ActivePlugin]) -> None:
+        self._plugins = plugins
+        # Which plugin each function name belongs to: `find` runs for every call of the
+        # history at each turn, so it is a lookup, not a search through the plugins. The
+        # first plugin with a name keeps it, as the tool list does.
+        self._owners = {
+            tool.function_name: (plugin, tool)
+            for plugin in reversed(plugins)
+            for tool in plugin.toolset.tools
+        }
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -348,10 +369,7 @@ class Conversation:
 
     def find(self, name: str) -> tuple[ActivePlugin | None, Tool | None]:
         """The enabled plugin and tool a function name belongs to (None, None when none)."""
-        for plugin in self.plugins:
-            if name in plugin.toolset:
-                return plugin, plugin.toolset.lookup(name)
-        return None, None
+        return self._owners.get(name, (None, None))
 
     async def _awaits_approval(self, call: ToolCall) -> bool:
         plugin, tool = self.find(call.name)
