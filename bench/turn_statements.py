@@ -36,6 +36,7 @@ from powerstrip.host import Host, ensure_user
 from powerstrip.host.grants import add_grant
 from powerstrip.runtime import CallFinished, ErrorEvent
 from powerstrip.settings import Settings
+from powerstrip.store.sqlite_thread import ThreadedConnection
 
 
 class StatementCounter:
@@ -44,9 +45,19 @@ class StatementCounter:
     def __init__(self) -> None:
         self.kinds: collections.Counter[str] = collections.Counter()
         self.commits = 0
+        self.handoffs = 0
 
     def attach(self, host: Host) -> None:
         sync_engine = host.engine.sync_engine
+        # Each trip to SQLite's thread (store/sqlite_thread.py) costs more than a small
+        # statement does: count them where they are made.
+        run = ThreadedConnection._run
+
+        def counted(connection: ThreadedConnection, function: Any) -> Any:
+            self.handoffs += 1
+            return run(connection, function)
+
+        ThreadedConnection._run = counted  # type: ignore[method-assign]
 
         @event.listens_for(sync_engine, "before_cursor_execute")
         def statement(*args: Any) -> None:  # Any: SQLAlchemy's event signature
@@ -60,6 +71,7 @@ class StatementCounter:
     def reset(self) -> None:
         self.kinds.clear()
         self.commits = 0
+        self.handoffs = 0
 
 
 def run(args: argparse.Namespace) -> None:
@@ -122,6 +134,7 @@ async def measure(host: Host, plugin_url: str, args: argparse.Namespace) -> None
     kinds = ", ".join(f"{kind} {count / per:.1f}" for kind, count in counter.kinds.most_common())
     print(f"{per} turns, each: {sum(counter.kinds.values()) / per:.1f} statements ({kinds})")
     print(f"  commits per turn: {counter.commits / per:.1f}")
+    print(f"  hand-offs to SQLite's thread per turn: {counter.handoffs / per:.1f}")
     print(f"  CPU per turn: {1000 * cpu / per:.2f} ms (this process: host and driver)")
     walls.sort()
     print(

@@ -112,3 +112,20 @@ async def test_stop_closes_without_waiting(tmp_path: Path) -> None:
     connection.stop()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+async def test_rollback_undoes_an_open_transaction_and_commit_keeps_one(tmp_path: Path) -> None:
+    connection = await ThreadedConnection.connect(str(tmp_path / "db.sqlite"))
+    try:
+        cursor = connection.cursor()
+        await cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        await connection.commit()
+        await cursor.execute("INSERT INTO t (id) VALUES (1)")
+        await connection.rollback()
+        await cursor.execute("INSERT INTO t (id) VALUES (2)")
+        await connection.commit()
+        await connection.rollback()  # nothing open: nothing to undo
+        await cursor.execute("SELECT id FROM t")
+        assert await cursor.fetchall() == [(2,)]
+    finally:
+        await connection.close()

@@ -34,28 +34,21 @@ _CLOSED = "Connection closed"
 _Job = tuple[asyncio.Future[Any] | None, Callable[[], Any]] | None
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the awaiting task was cancelled; the statement still ran
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+_Settle = Callable[[asyncio.Future[Any], Any, "BaseException | None"], None]
 
 
-def _serve(jobs: SimpleQueue[_Job]) -> None:
+def _serve(jobs: SimpleQueue[_Job], settle: _Settle) -> None:
     """The connection's thread: run each job, hand its outcome back to the job's loop."""
     while (job := jobs.get()) is not None:
         future, function = job
         try:
             result = function()
         except BaseException as error:  # every failure goes back to the caller
-            if future is None:
-                continue
-            future.get_loop().call_soon_threadsafe(_settle, future, None, error)
+            if future is not None:
+                future.get_loop().call_soon_threadsafe(settle, future, None, error)
         else:
             if future is not None:
-                future.get_loop().call_soon_threadsafe(_settle, future, result, None)
+                future.get_loop().call_soon_threadsafe(settle, future, result, None)
 
 
 class ThreadedConnection:
@@ -64,8 +57,11 @@ class ThreadedConnection:
     def __init__(self) -> None:
         self._jobs: SimpleQueue[_Job] = SimpleQueue()
         self._thread = threading.Thread(
-            target=_serve, args=(self._jobs,), name="powerstrip-sqlite", daemon=True
+            target=_serve, args=(self._jobs, self._settle), name="powerstrip-sqlite", daemon=True
         )
+        # Jobs sent and not yet settled on the loop: while there are none, the connection's
+        # transaction state can be read from the loop's thread without a trip.
+        self._in_flight = 0
         # The dialect checks this attribute (aiosqlite's name) before commit and rollback.
         self._connection: sqlite3.Connection | None = None
 
@@ -87,8 +83,26 @@ class ThreadedConnection:
 
     def _run(self, function: Callable[[], _T]) -> asyncio.Future[_T]:
         future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        self._in_flight += 1
         self._jobs.put((future, function))
         return future
+
+    def _settle(
+        self, future: asyncio.Future[Any], result: Any, error: BaseException | None
+    ) -> None:
+        """On the loop's thread: a job's outcome arrived."""
+        self._in_flight -= 1
+        if future.done():  # the awaiting task was cancelled; the statement still ran
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def _idle(self, connection: sqlite3.Connection) -> bool:
+        """No job is under way and no transaction is open: commit and rollback have nothing to
+        do. The pool rolls back every connection it gets back, mostly after a read."""
+        return self._in_flight == 0 and not connection.in_transaction
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -103,10 +117,14 @@ class ThreadedConnection:
         return self._open().isolation_level
 
     async def commit(self) -> None:
-        await self._run(self._open().commit)
+        connection = self._open()
+        if not self._idle(connection):
+            await self._run(connection.commit)
 
     async def rollback(self) -> None:
-        await self._run(self._open().rollback)
+        connection = self._open()
+        if not self._idle(connection):
+            await self._run(connection.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         connection = self._open()
