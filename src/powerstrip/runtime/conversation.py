@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from powerstrip.errors import ModelError, PowerstripError
@@ -347,9 +347,17 @@ class Conversation:
                 if plugin is not None:
                     self._sources[call.id] = plugin.toolset.namespace
             if message.role == "tool":
-                message = replace(
-                    message, source_plugin=self._sources.get(message.tool_call_id or "")
-                )
+                source = self._sources.get(message.tool_call_id or "")
+                if source != message.source_plugin:
+                    # Built directly: dataclasses.replace costs several times as much, and a
+                    # long conversation has a tool result for every call it made.
+                    message = ChatMessage(
+                        "tool",
+                        message.content,
+                        tool_calls=message.tool_calls,
+                        tool_call_id=message.tool_call_id,
+                        source_plugin=source,
+                    )
             labelled.append(message)
         if not self.host_prompt:
             return list(labelled)
