@@ -169,3 +169,30 @@ async def test_every_turn_records_its_call_once_and_its_messages_in_order(
     assert len({call.id for call in calls}) == 3
     assert list(seqs) == list(range(1, 13))
     assert list(roles) == ["user", "assistant", "tool", "assistant"] * 3
+
+
+async def test_a_plugin_s_result_is_stored_with_its_plugin_and_read_back_with_it(
+    counted: Counted,
+) -> None:
+    await turn(counted)
+    async with counted.host.sessions() as session:
+        labels = (
+            await session.execute(
+                select(Message.role, Message.source_plugin)
+                .where(Message.conversation_id == counted.conversation_id)
+                .order_by(Message.seq)
+            )
+        ).all()
+    assert [tuple(row) for row in labels] == [
+        ("user", None),
+        ("assistant", None),
+        ("tool", "sports"),
+        ("assistant", None),
+    ]
+    # Another process reads the history from the store, with the label.
+    other = await Host.start(counted.host.settings, migrate=False)
+    try:
+        view = await other.chats.get(counted.user, counted.conversation_id)
+    finally:
+        await other.aclose()
+    assert [m.source_plugin for m in view.messages if m.role == "tool"] == ["sports"]

@@ -58,6 +58,7 @@ def message_values(message: ChatMessage) -> dict[str, Any]:  # Any: column value
         ]
         or None,
         "tool_call_id": message.tool_call_id,
+        "source_plugin": message.source_plugin,
     }
 
 
@@ -68,12 +69,20 @@ def message_to_row(conversation_id: str, seq: int, message: ChatMessage) -> Mess
 
 def message_from_row(row: Message) -> ChatMessage:
     """The chat message a store row holds."""
-    return message_from_columns(row.role, row.content, row.tool_calls, row.tool_call_id)
+    return message_from_columns(
+        row.role, row.content, row.tool_calls, row.tool_call_id, row.source_plugin
+    )
 
 
 # The columns `message_from_columns` reads, in its order: selecting only these reads a history
 # without building an ORM object per message, which long conversations pay for on every turn.
-MESSAGE_COLUMNS = (Message.role, Message.content, Message.tool_calls, Message.tool_call_id)
+MESSAGE_COLUMNS = (
+    Message.role,
+    Message.content,
+    Message.tool_calls,
+    Message.tool_call_id,
+    Message.source_plugin,
+)
 
 
 def message_from_columns(
@@ -81,6 +90,7 @@ def message_from_columns(
     content: str | None,
     tool_calls: list[Any] | None,  # Any: JSON values
     tool_call_id: str | None,
+    source_plugin: str | None = None,
 ) -> ChatMessage:
     """The chat message of a row's `MESSAGE_COLUMNS`."""
     calls = tuple(
@@ -89,7 +99,11 @@ def message_from_columns(
         if isinstance(call, dict)
     )
     return ChatMessage(
-        _ROLES.get(role, "assistant"), content, tool_calls=calls, tool_call_id=tool_call_id
+        _ROLES.get(role, "assistant"),
+        content,
+        tool_calls=calls,
+        tool_call_id=tool_call_id,
+        source_plugin=source_plugin,
     )
 
 

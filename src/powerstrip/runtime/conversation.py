@@ -206,6 +206,7 @@ class Conversation:
         # call's plugin, kept across the steps of a turn (`_messages`).
         self._labelled: list[ChatMessage] = []
         self._sources: dict[str, str] = {}
+        self._sources_read = False
 
         self.sampling = sampling
         # Tokens the model reported for this object's completions, when it reports them.
@@ -340,28 +341,44 @@ class Conversation:
         if len(labelled) > len(self.history):
             labelled.clear()  # the history was replaced: label it again
         # The history only grows during a turn, so only the messages added since the last step
-        # are labelled: a long conversation costs each step what its new messages cost.
-        for message in self.history[len(labelled) :]:
+        # are looked at; and a result written by this host carries its plugin already, so a
+        # long conversation costs each step what its new messages cost.
+        fresh = self.history[len(labelled) :]
+        if any(m.role == "tool" and m.source_plugin is None for m in fresh):
+            fresh = self._labelled_results(fresh)
+        labelled.extend(fresh)
+        if not self.host_prompt:
+            return list(labelled)
+        return [ChatMessage("system", system_prompt(self.plugins)), *labelled]
+
+    def _labelled_results(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+        """`messages` with each unlabelled tool result given the plugin of the call it answers
+        (a row written before results kept their plugin, or a result brought by an API client),
+        when that call is an enabled plugin's."""
+        if not self._sources_read:
+            # Once per turn: a result may answer a call made in any earlier message.
+            self._sources_read = True
+            for message in self.history:
+                for call in message.tool_calls:
+                    plugin, _ = self.find(call.name)
+                    if plugin is not None:
+                        self._sources[call.id] = plugin.toolset.namespace
+        out: list[ChatMessage] = []
+        for message in messages:
             for call in message.tool_calls:
                 plugin, _ = self.find(call.name)
                 if plugin is not None:
                     self._sources[call.id] = plugin.toolset.namespace
-            if message.role == "tool":
+            if message.role == "tool" and message.source_plugin is None:
                 source = self._sources.get(message.tool_call_id or "")
-                if source != message.source_plugin:
-                    # Built directly: dataclasses.replace costs several times as much, and a
-                    # long conversation has a tool result for every call it made.
-                    message = ChatMessage(
-                        "tool",
-                        message.content,
-                        tool_calls=message.tool_calls,
-                        tool_call_id=message.tool_call_id,
-                        source_plugin=source,
-                    )
-            labelled.append(message)
-        if not self.host_prompt:
-            return list(labelled)
-        return [ChatMessage("system", system_prompt(self.plugins)), *labelled]
+                if source is not None:
+                    message = self._tool_message(message.tool_call_id, message.content, source)
+            out.append(message)
+        return out
+
+    @staticmethod
+    def _tool_message(call_id: str | None, content: str | None, source: str | None) -> ChatMessage:
+        return ChatMessage("tool", content, tool_call_id=call_id, source_plugin=source)
 
     def _tools(self) -> list[ToolSpec]:
         return [*self._plugin_tools(), *self.client_tools]
@@ -421,7 +438,7 @@ class Conversation:
                 f"the plugin's credentials could not be read ({type(exc).__name__}); sign in "
                 "to the plugin again or set its key again",
             )
-            answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)
+            answer = self._tool_message(call.id, outcome.model_text, plugin.toolset.namespace)
             self.history.append(answer)
             await self.recorder.record_call(plugin.plugin_id, outcome, answer)
             yield CallFinished(call.id, call.name, outcome.outcome, None, 0, outcome.error)
@@ -451,7 +468,7 @@ class Conversation:
                     )
         # The call and its answer are written together: one transaction, and no history where
         # a made call has no answer because the stream was closed in between.
-        answer = ChatMessage("tool", outcome.model_text, tool_call_id=call.id)
+        answer = self._tool_message(call.id, outcome.model_text, plugin.toolset.namespace)
         self.history.append(answer)
         await self.recorder.record_call(plugin.plugin_id, outcome, answer)
         yield CallFinished(
@@ -489,7 +506,11 @@ class Conversation:
         await self._answer(call, "The user declined this call; it was not made.")
 
     async def _answer(self, call: ToolCall, content: str) -> None:
-        await self._append(ChatMessage("tool", content, tool_call_id=call.id))
+        """The host's own answer to a call (declined, refused, not made): marked, like the
+        plugin's results, with the plugin of the call when it is one."""
+        plugin, _ = self.find(call.name)
+        source = None if plugin is None else plugin.toolset.namespace
+        await self._append(self._tool_message(call.id, content, source))
 
     async def _append(self, message: ChatMessage) -> None:
         self.history.append(message)

@@ -67,9 +67,9 @@ class ChatMessage:
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
-    # For a tool message on its way to a model: the namespace of the plugin whose call it
-    # answers, so the backend can mark the content as that plugin's data. Not stored: the
-    # conversation derives it from the history each turn.
+    # For a tool message: the namespace of the plugin whose call it answers, so the backend
+    # can mark the content as that plugin's data. Stored with the message; the conversation
+    # works it out for a message that lacks it (older rows, a client's own tool results).
     source_plugin: str | None = None
 
     def as_openai(self) -> dict[str, Any]:  # Any: the OpenAI wire format is JSON

@@ -350,6 +350,9 @@ class Message(Base):
     content: Mapped[str | None] = mapped_column(Text)
     tool_calls: Mapped[list[JSONValue] | None] = mapped_column(JSON)
     tool_call_id: Mapped[str | None] = mapped_column(String(128))
+    # A tool message's plugin (its namespace), kept when written: the model sees the result
+    # marked as that plugin's data, even after the plugin is disabled. NULL: not a plugin's.
+    source_plugin: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
