@@ -193,7 +193,14 @@ class Host:
                 jobs=jobs,
                 interval_seconds=settings.retention_interval_seconds,
             ),
-            exports=Exports(sessions, settings, jobs=jobs, vault=vault, clock=now),
+            exports=Exports(
+                sessions,
+                settings,
+                jobs=jobs,
+                vault=vault,
+                link_key=derive_secret(base, "export-links"),
+                clock=now,
+            ),
             feedback=Feedbacks(sessions),
             clock=now,
             accounts=Accounts(
