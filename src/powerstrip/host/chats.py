@@ -375,9 +375,9 @@ class Chats:
         if pending and not asked:
             # No unanswered call waits for a person: the turn that made them had passed its
             # approvals (or needed none) and stopped while they ran (its worker died). Each may
-            # have been sent, so none is sent again: they are closed as interrupted (this turn
-            # holds the conversation's lock, so no live turn is running them).
-            await close_open_calls(self.sessions, conversation_id, reason="interrupted")
+            # have been sent, so none is sent again: they are closed as lost (this turn holds
+            # the conversation's lock, so no live turn is running them).
+            await close_open_calls(self.sessions, conversation_id, reason="lost")
             yield ErrorEvent(_MAYBE_SENT)
             yield TurnDone("")
             return
