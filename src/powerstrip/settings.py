@@ -430,7 +430,7 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "The longest a job may run before it is stopped (and retried). On Redis, a job "
-            "whose worker died is taken up again after this much time and 10 seconds more."
+            "whose worker died is taken up again after this much time and 15 seconds more."
         ),
     )
     jobs_lease_seconds: float = Field(

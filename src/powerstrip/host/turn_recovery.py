@@ -6,7 +6,8 @@ message closes it. The sweep closes such calls as soon as it is certain their tu
 
 - **Which conversations.** Those whose last message is a model's call or a call's answer, with
   no approval pending (a pending approval means the turn paused before making any call of its
-  message: nothing was lost). One query; the rest is read per conversation.
+  message: nothing was lost). One query (the periodic sweep: last messages of the last day);
+  then each one's history is read, and only one with a call still open goes further.
 - **Only the dead worker's turns.** For each, the sweep *claims* the conversation's turn lock,
   never waiting: a live turn holds it (on Redis, renewed every third of its lease), and so does a
   dead worker's lease until it runs out, so a claim that succeeds proves no turn is running.
@@ -27,14 +28,17 @@ call open, so there is nothing to close: the conversation's next message goes th
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import String, and_, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.coordination import TurnLocks
 from powerstrip.host.open_calls import close_open_calls
+from powerstrip.host.recorder import MESSAGE_COLUMNS, message_from_columns
 from powerstrip.jobs import JobPayload, Jobs
-from powerstrip.store import Approval, Message
+from powerstrip.runtime.conversation import unanswered_calls
+from powerstrip.store import Approval, Message, utcnow
 from powerstrip.store import Conversation as ConversationRow
 
 __all__ = ["RECOVER_JOB", "TurnRecovery"]
@@ -42,6 +46,8 @@ __all__ = ["RECOVER_JOB", "TurnRecovery"]
 logger = logging.getLogger(__name__)
 
 RECOVER_JOB = "turns.recover"
+# How far back the periodic sweep looks (the one at a server's start looks at everything).
+_PERIODIC_WITHIN = timedelta(days=1)
 
 
 class TurnRecovery:
@@ -62,10 +68,17 @@ class TurnRecovery:
             jobs.register(RECOVER_JOB, self._job)
             jobs.every(RECOVER_JOB, interval_seconds)
 
-    async def sweep(self) -> int:
-        """Close the open calls of every turn no worker runs any more; how many were closed."""
+    async def sweep(self, *, within: timedelta | None = None) -> int:
+        """Close the open calls of every turn no worker runs any more; how many were closed.
+
+        `within`: only conversations whose last message is that recent (the periodic sweep
+        looks at the last day: a turn dies within seconds of its last write, and the next
+        message still closes anything older).
+        """
         closed = 0
-        for conversation_id in await self._candidates():
+        for conversation_id in await self._candidates(within):
+            if not await self._has_open_calls(conversation_id):
+                continue  # its calls were all answered: read only, no lock, no write
             async with self.turn_locks.claim(conversation_id) as held:
                 if not held:
                     continue  # a live turn, or a dead worker's lease not run out yet
@@ -78,9 +91,19 @@ class TurnRecovery:
         return closed
 
     async def _job(self, payload: JobPayload) -> None:
-        await self.sweep()
+        await self.sweep(within=_PERIODIC_WITHIN)
 
-    async def _candidates(self) -> list[str]:
+    async def _has_open_calls(self, conversation_id: str) -> bool:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(*MESSAGE_COLUMNS)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.seq)
+            )
+            history = [message_from_columns(*row) for row in rows]
+        return bool(unanswered_calls(history))
+
+    async def _candidates(self, within: timedelta | None) -> list[str]:
         """Conversations whose last message leaves a call open, none of them put to the user."""
         last = (
             select(Message.conversation_id, func.max(Message.seq).label("seq"))
@@ -106,5 +129,7 @@ class TurnRecovery:
                 ~waiting,
             )
         )
+        if within is not None:
+            query = query.where(Message.created_at >= utcnow() - within)
         async with self.sessions() as session:
             return list((await session.execute(query)).scalars())
