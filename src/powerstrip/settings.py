@@ -179,6 +179,25 @@ class Settings(BaseSettings):
             "fields). Secrets are masked in both."
         ),
     )
+    turn_lock_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description=(
+            "On Redis, how long a conversation's turn lock outlives a worker that died holding "
+            "it (the lease, renewed every third of it while the turn runs). Once it runs out, "
+            "the next turn may run, and the recovery sweep closes the dead turn's calls."
+        ),
+    )
+    turn_recovery_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description=(
+            "On Redis, how often the job workers sweep for turns whose worker died (their lock's "
+            "lease gone, a call still open) and close their calls as interrupted."
+        ),
+    )
     shutdown_grace_seconds: float = Field(
         default=20,
         ge=0,
@@ -411,7 +430,16 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "The longest a job may run before it is stopped (and retried). On Redis, a job "
-            "whose worker died is taken up again after this much time and 10 seconds more."
+            "whose worker died is taken up again after this much time and 15 seconds more."
+        ),
+    )
+    jobs_lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description=(
+            "Without Redis, the lease of a running job in the jobs table, moved on every quarter "
+            "of it while the job runs: a job whose worker died is taken up after this long."
         ),
     )
     jobs_poll_seconds: float = Field(

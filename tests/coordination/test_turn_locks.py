@@ -223,3 +223,29 @@ async def test_an_unreachable_redis_is_a_clear_error(tmp_path: Path) -> None:
         assert caught.value.fix is not None
     finally:
         await shared.aclose()
+
+
+async def test_a_claim_takes_a_free_lock_and_never_waits_for_a_held_one(workers: Workers) -> None:
+    first, second = workers(), workers()
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with first.turn_locks.hold("chat-claim"):
+            inside.set()
+            await release.wait()
+
+    task = asyncio.create_task(holder())
+    await inside.wait()
+    async with asyncio.timeout(30):  # a claim that waited would hang here
+        async with second.turn_locks.claim("chat-claim") as held:
+            assert held is False
+    release.set()
+    await task
+    async with second.turn_locks.claim("chat-claim") as held:
+        assert held is True
+        # Held by the claim now: a turn waits for it, another claim is refused.
+        async with first.turn_locks.claim("chat-claim") as again:
+            assert again is False
+    async with asyncio.timeout(30):
+        async with first.turn_locks.hold("chat-claim"):
+            pass

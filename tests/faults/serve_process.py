@@ -102,7 +102,7 @@ class ServeProcess:
                 time.sleep(0.2)
 
     def client(self, **kwargs: Any) -> httpx.Client:  # Any: httpx.Client's options
-        return httpx.Client(base_url=self.base, timeout=30, **kwargs)
+        return httpx.Client(base_url=self.base, **({"timeout": 30} | kwargs))
 
     def terminate(self) -> None:
         assert self.process is not None

@@ -4,18 +4,12 @@ once, and stops working when it expires (a clock the test moves on, no sleeping)
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import Message as MailMessage
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from powerstrip.errors import NotFoundError
@@ -23,6 +17,7 @@ from powerstrip.host import Host
 from powerstrip.settings import Settings
 from powerstrip.store import Export, Message, transaction, utcnow
 from tests.server.conftest import vault_key
+from tests.smtp_inbox import SmtpInbox
 
 pytestmark = pytest.mark.anyio
 
@@ -35,35 +30,10 @@ class MovableClock:
         return utcnow() + self.ahead
 
 
-class Inbox:
-    """aiosmtpd's handler: keeps every mail received, and says when one came."""
-
-    def __init__(self) -> None:
-        self.mails: list[tuple[list[str], MailMessage]] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        self.arrived.set()
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+def inbox() -> Iterator[tuple[SmtpInbox, int]]:
+    with SmtpInbox() as handler:
+        yield handler, handler.port
 
 
 @pytest.fixture
@@ -73,7 +43,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 async def host(
-    tmp_path: Path, inbox: tuple[Inbox, int], clock: MovableClock
+    tmp_path: Path, inbox: tuple[SmtpInbox, int], clock: MovableClock
 ) -> AsyncIterator[Host]:
     settings = Settings(
         data_dir=tmp_path,
@@ -101,7 +71,7 @@ async def _chat(host: Host, username: str, messages: int) -> None:
 
 
 async def test_a_large_export_is_built_in_the_background_and_its_link_mailed(
-    host: Host, inbox: tuple[Inbox, int]
+    host: Host, inbox: tuple[SmtpInbox, int]
 ) -> None:
     await _chat(host, "ada", messages=3)
     ada = await host.users.ensure("ada")
@@ -133,7 +103,7 @@ async def test_a_large_export_is_built_in_the_background_and_its_link_mailed(
 
 
 async def test_an_export_link_expires_and_the_retention_job_deletes_it(
-    host: Host, clock: MovableClock, inbox: tuple[Inbox, int]
+    host: Host, clock: MovableClock, inbox: tuple[SmtpInbox, int]
 ) -> None:
     await _chat(host, "bob", messages=1)
     bob = await host.users.ensure("bob")  # no e-mail: nothing is mailed

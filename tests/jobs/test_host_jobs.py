@@ -9,13 +9,19 @@ from typing import Any
 
 import anyio
 import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sqlalchemy import select
 
 from powerstrip.host import Host
+from powerstrip.host.key_rotation import rotate_keys
 from powerstrip.host.responses import ResponseRequest
 from powerstrip.settings import Settings
+from powerstrip.store import Job
 from powerstrip.testing import Reply, ScriptedModelServer
 from tests.jobs.backends import job_backends, redis_settings_for
 from tests.server.conftest import vault_key
+from tests.smtp_inbox import SmtpInbox
 
 pytestmark = pytest.mark.anyio
 
@@ -139,3 +145,58 @@ async def test_workers_report_the_queue_depth_the_metrics_read(settings: Setting
                 if await worker.jobs.depth() == 0:
                     break
                 await anyio.sleep(0.05)
+
+
+async def _queued_bytes(host: Host, backend: str, job_id: str) -> str:
+    """What the queue holds of a job, as stored: its table row's payload, or arq's record."""
+    if backend == "table":
+        async with host.sessions() as session:
+            payload = await session.scalar(select(Job.payload).where(Job.id == job_id))
+        return repr(payload)
+    redis = Redis.from_url(host.settings.redis_url or "")
+    try:
+        record = await redis.get(f"arq:job:{host.settings.jobs_queue_name}:{job_id}")
+    finally:
+        await redis.aclose()
+    assert record is not None
+    return record.decode()
+
+
+async def test_an_export_queued_before_a_key_rotation_mails_its_link_once_the_old_key_is_gone(
+    settings: Settings, backend: str
+) -> None:
+    old = settings.vault_keys.get_secret_value()
+    new = vault_key().replace("test:", "new:", 1)
+    with SmtpInbox() as inbox:
+        mail: dict[str, Any] = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": inbox.port,
+            "smtp_security": "none",
+            "smtp_from": "powerstrip@example.org",
+        }
+        async with running(settings, worker=False, **mail) as web:
+            ada = await web.users.ensure("ada")
+            await web.data.update(ada, email="ada@example.com")
+            ticket = await web.exports.start(ada, mode="background")
+            queued = await _queued_bytes(web, backend, f"exports.build:{ticket.info.id}")
+        secret = ticket.download_url.split("token=", 1)[1]
+        # No secret in the queue, in the clear or sealed: nothing there for a rotation to miss.
+        assert ticket.info.id in queued
+        assert secret not in queued
+        assert "v1." not in queued
+        both = SecretStr(f"{new},{old}")
+        async with running(settings, worker=False, vault_keys=both) as rotating:
+            assert (await rotate_keys(rotating.sessions, rotating.vault)).rotated >= 1
+        async with running(settings, worker=True, vault_keys=SecretStr(new), **mail) as worker:
+            ada = await worker.users.ensure("ada")
+            with anyio.fail_after(30):  # ends a hang; measures nothing
+                while True:
+                    info = await worker.exports.get(ada, ticket.info.id)
+                    if info.mailed_to is not None:
+                        break
+                    await anyio.sleep(0.05)
+            download = await worker.exports.claim(ticket.info.id, secret)
+    assert (info.status, info.mailed_to, info.error) == ("ready", "ada@example.com", None)
+    [(_, message)] = inbox.mails
+    assert ticket.download_url in message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert download.archive.startswith(b"PK")

@@ -163,7 +163,8 @@ def _run_server(settings: Settings, listener: socket.socket, workers: int) -> No
         + _SHUTDOWN_MARGIN_SECONDS,
     }
     if workers == 1:
-        config = uvicorn.Config(create_app(settings, drain_on_shutdown_signals=True), **options)
+        app = create_app(settings, drain_on_shutdown_signals=True, sole_process=True)
+        config = uvicorn.Config(app, **options)
         # uvicorn stops gracefully on SIGTERM, then raises it again to end the process: an
         # ordinary exit instead, so the example servers and the listener are closed.
         previous = signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -18,7 +18,7 @@ from powerstrip.coordination.memory import (
 from powerstrip.coordination.protocols import EventLogs, RateWindows, Signals, TurnLocks
 from powerstrip.coordination.redis_connection import RedisConnection
 from powerstrip.coordination.redis_event_logs import RedisEventLogs
-from powerstrip.coordination.redis_locks import LEASE_SECONDS, RedisTurnLocks
+from powerstrip.coordination.redis_locks import RedisTurnLocks
 from powerstrip.coordination.redis_rates import RedisRateWindows
 from powerstrip.coordination.redis_signals import RedisSignals
 from powerstrip.settings import Settings
@@ -52,12 +52,13 @@ class Coordination:
 
 
 def build_coordination(
-    settings: Settings, *, prefix: str = "powerstrip:", lease_seconds: float = LEASE_SECONDS
+    settings: Settings, *, prefix: str = "powerstrip:", lease_seconds: float | None = None
 ) -> Coordination:
     """In memory without `redis_url`, on Redis with it.
 
     `prefix` starts every Redis key and channel (two deployments may share one Redis database
-    under two prefixes); `lease_seconds` is how long a dead worker's turn lock outlives it.
+    under two prefixes); `lease_seconds` is how long a dead worker's turn lock outlives it
+    (default: `POWERSTRIP_TURN_LOCK_LEASE_SECONDS`).
     """
     if not settings.redis_url:
         signals = MemorySignals()
@@ -68,11 +69,12 @@ def build_coordination(
             signals=signals,
             events=MemoryEventLogs(signals),
         )
+    lease = settings.turn_lock_lease_seconds if lease_seconds is None else lease_seconds
     connection = RedisConnection(settings.redis_url, prefix=prefix)
     redis_signals = RedisSignals(connection)
     return Coordination(
         backend="redis",
-        turn_locks=RedisTurnLocks(connection, redis_signals, lease_seconds=lease_seconds),
+        turn_locks=RedisTurnLocks(connection, redis_signals, lease_seconds=lease),
         rates=RedisRateWindows(connection),
         signals=redis_signals,
         events=RedisEventLogs(connection, redis_signals),

@@ -40,6 +40,19 @@ class MemoryTurnLocks:
         async with lock:
             yield
 
+    @asynccontextmanager
+    async def claim(self, key: str) -> AsyncIterator[bool]:
+        lock = self._locks.get(key)
+        if lock is not None and lock.locked():
+            yield False
+            return
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        # Free, so taking it does not wait: nothing can take it between the check and here.
+        async with lock:
+            yield True
+
 
 class MemoryRateWindows:
     """Hit times per key, on this process's monotonic clock."""

@@ -32,6 +32,14 @@ class TurnLocks(Protocol):
         """
         ...
 
+    def claim(self, key: str) -> AbstractAsyncContextManager[bool]:
+        """Hold the key's lock for the block if no one holds it now (True), never waiting.
+
+        False: someone holds it (a live turn, or on Redis a dead worker's lease that has not
+        run out yet), and nothing is held. CoordinationError as for `hold`.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Window:

@@ -99,6 +99,29 @@ class RedisTurnLocks:
                         await renewing
                     await self._give_back(key, name, token)
 
+    @asynccontextmanager
+    async def claim(self, key: str) -> AsyncIterator[bool]:
+        async with self._local.claim(key) as free_here:
+            if not free_here:
+                yield False
+                return
+            name = self._connection.key("lock", key)
+            token = secrets.token_hex(16)
+            with converted(self._connection.where, "take a turn lock"):
+                left = int(await self._acquire(keys=[name], args=[token, self._lease_ms]))
+            if left != -1:
+                yield False  # another worker's lease: a live turn, or a dead one's not out yet
+                return
+            renewing = asyncio.create_task(self._keep(key, name, token))
+            try:
+                yield True
+            finally:
+                renewing.cancel()
+                with anyio.CancelScope(shield=True):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewing
+                    await self._give_back(key, name, token)
+
     async def _take(self, key: str, name: str, token: str) -> None:
         where = self._connection.where
         with converted(where, "take a turn lock"):

@@ -60,6 +60,11 @@ logger = logging.getLogger(__name__)
 
 _TITLE_LIMIT = 300
 
+_MAYBE_SENT = (
+    "nothing is waiting for approval: the turn that made these calls stopped while they ran, "
+    "so each may or may not have been made; they are marked interrupted and none is made again"
+)
+
 # The turn path's queries, built once (building a statement costs more than SQLite running it).
 _OWNER = select(ConversationRow.user_id, ConversationRow.deleted_at).where(
     ConversationRow.id == bindparam("id")
@@ -364,9 +369,18 @@ class Chats:
         ]
         # Grants only with a complete answer, in the claim's transaction: a refused resume
         # leaves nothing behind, and an accepted one never loses its grants.
-        await self._claim_decisions(
+        asked = await self._claim_decisions(
             user, conversation_id, list(pending), decisions, grants if complete else []
         )
+        if pending and not asked:
+            # No unanswered call waits for a person: the turn that made them had passed its
+            # approvals (or needed none) and stopped while they ran (its worker died). Each may
+            # have been sent, so none is sent again: they are closed as lost (this turn holds
+            # the conversation's lock, so no live turn is running them).
+            await close_open_calls(self.sessions, conversation_id, reason="lost")
+            yield ErrorEvent(_MAYBE_SENT)
+            yield TurnDone("")
+            return
         if complete and isinstance(conversation.grants, StoreGrants):
             for plugin_id, operation_id in grants:
                 conversation.grants.note(plugin_id, operation_id)
@@ -526,8 +540,9 @@ class Chats:
         waiting: list[str],
         decisions: Mapping[str, bool],
         grants: list[tuple[int, str]],
-    ) -> None:
-        """Record the user's decisions, claiming each pending approval exactly once.
+    ) -> bool:
+        """Record the user's decisions, claiming each pending approval exactly once; whether
+        any of `waiting` was put to the user (False: none has an approval, nothing is claimed).
 
         `waiting` are the call ids the history shows unanswered. A row changes only while it is
         still pending, all in one transaction: when two windows or processes resume the same
@@ -550,8 +565,10 @@ class Chats:
                     where=f"conversation {conversation_id}",
                     fix="reload the conversation: another window answered them",
                 )
+            if not rows:
+                return False
             if not all(tool_call_id in decisions for tool_call_id, _ in rows):
-                return
+                return True
             for tool_call_id, _ in rows:
                 result = await session.execute(
                     update(Approval)
@@ -575,6 +592,7 @@ class Chats:
                 await put_grant(
                     session, user.id, plugin_id, operation_id, self.settings.grant_ttl_days
                 )
+        return True
 
     async def _default_title(self, conversation_id: str, text: str) -> None:
         async with transaction(self.sessions) as session:

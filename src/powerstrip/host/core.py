@@ -44,6 +44,7 @@ from powerstrip.host.sign_in_links import SignInLinks
 from powerstrip.host.token_refresh import TokenRefresh
 from powerstrip.host.tool_calls import ToolCalls
 from powerstrip.host.transcription import Transcriber
+from powerstrip.host.turn_recovery import TurnRecovery
 from powerstrip.host.users import Users
 from powerstrip.jobs import Jobs
 from powerstrip.logs import install_log_hygiene, remember_secret
@@ -98,6 +99,8 @@ class Host:
     health: Health
     metrics: Metrics
     drain: Drain
+    # Closes the calls of turns whose worker died (`sweep()`; on Redis also a periodic job).
+    turn_recovery: TurnRecovery
 
     # What this process shares with the other workers: in memory, or on Redis.
     coordination: Coordination
@@ -193,7 +196,14 @@ class Host:
                 jobs=jobs,
                 interval_seconds=settings.retention_interval_seconds,
             ),
-            exports=Exports(sessions, settings, jobs=jobs, vault=vault, clock=now),
+            exports=Exports(
+                sessions,
+                settings,
+                jobs=jobs,
+                vault=vault,
+                link_key=derive_secret(base, "export-links"),
+                clock=now,
+            ),
             feedback=Feedbacks(sessions),
             clock=now,
             accounts=Accounts(
@@ -215,6 +225,13 @@ class Host:
             coordination=shared,
             jobs=jobs,
             token_refresh=TokenRefresh(registry, jobs, settings),
+            turn_recovery=TurnRecovery(
+                sessions,
+                shared.turn_locks,
+                # Only shared locks tell another worker's live turn from a dead one's.
+                jobs=jobs if shared.backend == "redis" else None,
+                interval_seconds=settings.turn_recovery_interval_seconds,
+            ),
         )
 
     def note_own_address(self, address: str, port: int) -> None:

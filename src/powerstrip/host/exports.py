@@ -9,17 +9,20 @@ e-mail address set, the link is mailed once the zip is ready, as the platform di
 kept in the store, so any process sharing it serves the link; it is dropped when the link is
 used, and the retention job deletes expired exports.
 
-The job carries the link's secret sealed by the vault (the queue is no place for it in the
-clear), and is idempotent: a run finding the export built already builds nothing, and mails
-only a link not mailed yet.
+The link's secret is derived from the export's id with a key of the host secret's (HMAC), so
+the job carries only the export's id: no secret, sealed or not, sits in a queue, and a vault key
+rotation (which re-seals the host secret, keeping its value) leaves every queued export able
+to mail its link. The job is idempotent: a run finding the export built already builds nothing,
+and mails only a link not mailed yet.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
-import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -29,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.auth import Vault
-from powerstrip.errors import NotFoundError, PowerstripError
+from powerstrip.errors import NotFoundError, PowerstripError, VaultError
 from powerstrip.host.clock import Clock, system_clock
 from powerstrip.host.export_archive import collect_export, count_export_rows, pack_archive
 from powerstrip.host.mailer import Mailer
@@ -43,11 +46,11 @@ __all__ = ["ExportDownload", "ExportInfo", "ExportTicket", "Exports"]
 
 logger = logging.getLogger(__name__)
 
-_LINK_BYTES = 32
 BUILD_JOB = "exports.build"
 
 
 def _link_context(export_id: str) -> str:
+    # Only for jobs queued by an earlier version, whose payload carried the link sealed.
     return f"export:{export_id}:link"
 
 
@@ -115,13 +118,16 @@ class Exports:
         *,
         jobs: Jobs,
         vault: Vault,
+        link_key: bytes,
         mailer: Mailer | None = None,
         clock: Clock = system_clock,
     ) -> None:
+        """`link_key` derives each export's link secret from its id (`Host`: of the host secret)."""
         self.sessions = sessions
         self.settings = settings
         self.jobs = jobs
         self.vault = vault
+        self._link_key = link_key
         self.mailer = mailer or Mailer(settings)
         self.clock = clock
         jobs.register(BUILD_JOB, self._build_job)
@@ -135,10 +141,11 @@ class Exports:
     ) -> ExportTicket:
         """Record an export and build it: now when small (or `inline`), else in the background."""
         now = self.clock()
-        secret = secrets.token_urlsafe(_LINK_BYTES)
-        remember_secret(secret)  # masked in any log record of this process
+        export_id = str(uuid.uuid4())
+        secret = self._link_secret(export_id)
         async with transaction(self.sessions) as session:
             row = Export(
+                id=export_id,
                 user_id=user.id,
                 link_hash=_digest(secret),
                 status="building",
@@ -146,8 +153,6 @@ class Exports:
                 expires_at=now + timedelta(hours=self.settings.export_link_ttl_hours),
             )
             session.add(row)
-            await session.flush()
-            export_id = row.id
             rows = await count_export_rows(session, user.id)
         url = self.download_url(export_id, secret)
         background = mode == "background" or (
@@ -161,8 +166,8 @@ class Exports:
             background,
         )
         if background:
-            link = self.vault.seal(secret, context=_link_context(export_id))
-            await self.jobs.enqueue(BUILD_JOB, export_id, {"export": export_id, "link": link})
+            # The id is all the job needs: the worker derives the link again (`_link_secret`).
+            await self.jobs.enqueue(BUILD_JOB, export_id, {"export": export_id})
         else:
             await self._build(user.id, export_id, url)
         return ExportTicket(await self.get(user, export_id), url)
@@ -231,6 +236,28 @@ class Exports:
 
     # -- building blocks ---------------------------------------------------------------------
 
+    def _link_secret(self, export_id: str) -> str:
+        """The secret of the export's link: the same in every process sharing the host secret."""
+        digest = hmac.new(self._link_key, export_id.encode(), hashlib.sha256).digest()
+        secret = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        remember_secret(secret)  # masked in any log record of this process
+        return secret
+
+    def _queued_secret(self, payload: JobPayload, export_id: str) -> str | None:
+        """The link secret for a job's payload; None when an older job's sealed link won't open."""
+        sealed = payload.get("link")
+        if sealed is None:
+            return self._link_secret(export_id)
+        try:
+            secret = self.vault.open(str(sealed), context=_link_context(export_id))
+        except VaultError as exc:
+            # Sealed with a key dropped since: the zip is built all the same, and the page that
+            # started the export showed the link; only the mail cannot be sent.
+            logger.warning("exports.link_unreadable export=%s error=%s", export_id, exc.message)
+            return None
+        remember_secret(secret)
+        return secret
+
     def _usable(self, row: Export | None, secret: str, *, statuses: tuple[str, ...]) -> bool:
         return (
             row is not None
@@ -255,15 +282,15 @@ class Exports:
             if row is None:
                 return  # deleted with its user, or purged on expiry: nothing to build
             user_id, status, mailed, error = row.user_id, row.status, row.mailed_to, row.error
-        secret = self.vault.open(str(payload["link"]), context=_link_context(export_id))
-        remember_secret(secret)
-        url = self.download_url(export_id, secret)
+        secret = self._queued_secret(payload, export_id)
+        url = None if secret is None else self.download_url(export_id, secret)
         if status == "building":
             await self._build(user_id, export_id, url)
-        elif status == "ready" and mailed is None and error is None:
+        elif status == "ready" and mailed is None and error is None and url is not None:
             await self._mail(user_id, export_id, url)  # built, but stopped before mailing
 
-    async def _build(self, user_id: int, export_id: str, url: str) -> None:
+    async def _build(self, user_id: int, export_id: str, url: str | None) -> None:
+        """Build the zip, then mail `url` (None: nothing to mail)."""
         try:
             archive = await self._pack(user_id, self.clock())
         except PowerstripError as exc:
@@ -277,7 +304,8 @@ class Exports:
             await self._finish(export_id, status="failed", error="the export failed unexpectedly")
             return
         await self._finish(export_id, status="ready", archive=archive)
-        await self._mail(user_id, export_id, url)
+        if url is not None:
+            await self._mail(user_id, export_id, url)
 
     async def _finish(
         self, export_id: str, *, status: str, archive: bytes | None = None, error: str | None = None

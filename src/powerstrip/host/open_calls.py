@@ -13,6 +13,10 @@ What may be closed depends on why:
   already paused for the user before this turn began (`since`): that question still stands.
   `since=None` closes only a conversation no one can answer (no approval is pending at all),
   as a turn does before it starts.
+- `lost`: the worker running the turn died (the recovery sweep, `host/turn_recovery.py`, or an
+  approval naming such a call): the open calls are closed only when none of them waits for
+  the user. One that waits means the turn paused before making any call of its message, so
+  nothing was lost; otherwise each open call may have been sent, and is answered as such.
 """
 
 from __future__ import annotations
@@ -42,13 +46,17 @@ _FAILED = (
     "Check before repeating it."
 )
 _FAILED_UNDECIDED = "The turn failed before the user decided on this call; it was not made."
+_LOST = (
+    "The server running this turn stopped before the call's result arrived; it may or may not "
+    "have been made. Check before repeating it."
+)
 
 
 async def close_open_calls(
     sessions: async_sessionmaker[AsyncSession],
     conversation_id: str,
     *,
-    reason: Literal["interrupted", "failed"],
+    reason: Literal["interrupted", "failed", "lost"],
     since: datetime | None = None,
 ) -> int:
     """Answer the calls of `conversation_id` no one will answer now; how many were closed.
@@ -81,6 +89,10 @@ async def close_open_calls(
         asked = {tool_call_id: asked_at for tool_call_id, asked_at in pending.all()}
         if reason == "interrupted":
             closing = [call for call in open_calls if call.id not in asked]
+        elif reason == "lost":
+            if asked:
+                return 0  # paused for the user: nothing of this message was sent
+            closing = open_calls
         elif any(since is None or asked_at < since for asked_at in asked.values()):
             return 0  # paused for the user before this turn: their answer is still wanted
         else:
@@ -92,6 +104,8 @@ async def close_open_calls(
         for call in closing:
             if reason == "interrupted":
                 text = _INTERRUPTED
+            elif reason == "lost":
+                text = _LOST
             else:
                 text = _FAILED_UNDECIDED if call.id in asked else _FAILED
             seq += 1

@@ -2,7 +2,7 @@
 
 arq gives the guarantees the embedded runner builds on its table: a job id enqueued again while
 the job is queued, running or its result kept (`POWERSTRIP_JOBS_KEEP_SECONDS`) is not queued
-twice; a worker marks the job it runs in progress for the job's time limit plus 10 seconds, so
+twice; a worker marks the job it runs in progress for the job's time limit plus 15 seconds, so
 when that worker dies the job is run by another once the mark runs out; a cancel (`abort`)
 reaches the job whichever worker runs it. Payloads and results travel as JSON, never pickles:
 whoever can write to Redis cannot make a worker run code.

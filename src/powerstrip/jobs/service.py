@@ -65,6 +65,7 @@ class Jobs:
                 concurrency=settings.jobs_concurrency,
                 poll_seconds=settings.jobs_poll_seconds,
                 keep_seconds=settings.jobs_keep_seconds,
+                lease_seconds=settings.jobs_lease_seconds,
             )
         self._schedule: asyncio.Task[None] | None = None
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from powerstrip import __version__
-from powerstrip.errors import JobError
+from powerstrip.errors import JobError, PowerstripError
 from powerstrip.host import Host
 from powerstrip.host.clock import Clock
 from powerstrip.mcp import McpAuthServer, McpEndpoint, mcp_auth_routes
@@ -75,12 +75,22 @@ class McpRoute:
         await endpoint(scope, receive, send)
 
 
+async def _recover_turns(host: Host) -> None:
+    """Close the calls of turns whose worker died; a failure here never stops the start."""
+    try:
+        await host.turn_recovery.sweep()
+    except PowerstripError as exc:
+        # The periodic sweep (on Redis) or each conversation's next message closes them later.
+        logger.warning("server.turn_recovery_failed error=%s", exc.message)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     model: Model | None = None,
     clock: Clock | None = None,
     drain_on_shutdown_signals: bool = False,
+    sole_process: bool = False,
 ) -> FastAPI:
     """The host app. Its resources open at startup in the server's event loop (lifespan).
 
@@ -90,6 +100,9 @@ def create_app(
     retention job at startup and every `POWERSTRIP_RETENTION_INTERVAL_SECONDS`.
     `drain_on_shutdown_signals` (what `powerstrip serve` asks for) makes SIGTERM and SIGINT
     drain the turns in flight (`powerstrip.host.Drain`) before the server stops.
+    `sole_process` (`powerstrip serve` with one worker) says no other process runs turns on this
+    store, so without Redis the startup may close what a dead predecessor's turns left open
+    (`powerstrip.host.turn_recovery`); on Redis every server does that, by the turn locks' leases.
     """
     chosen = settings or Settings()
 
@@ -110,6 +123,8 @@ def create_app(
                 # Redis is down: serve anyway (/readyz says so) and start working once it is up.
                 logger.warning("server.jobs_unavailable error=%s", exc.message)
                 retrying = asyncio.create_task(_start_jobs_later(host))
+        if sole_process or host.coordination.backend == "redis":
+            await _recover_turns(host)
         app.state.mcp = McpEndpoint(host)
         undo_signals = (
             drain_on_signals(host.drain, chosen.shutdown_grace_seconds)
