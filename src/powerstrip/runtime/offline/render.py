@@ -59,23 +59,45 @@ def main_records(value: Any) -> tuple[str | None, list[Any] | None]:  # Any: JSO
     return None, None
 
 
+# JSON's scalars: a value of one of these types is no Mapping, which spares the ABC check (a
+# table of 20 rows and a dozen fields checks a few hundred values per answer).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_mapping(value: Any) -> bool:  # Any: JSON
+    kind = type(value)
+    return kind is dict or (kind not in _SCALARS and isinstance(value, Mapping))
+
+
 def _cell(value: Any) -> str:  # Any: JSON
-    if value is None:
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif kind is int:
+        text = str(value)
+        if len(text) <= _MAX_CELL:
+            return text  # digits only: nothing to escape
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif kind is bool:
         return "yes" if value else "no"
-    if isinstance(value, float):
+    elif kind is float:
         text = f"{value:.3f}".rstrip("0").rstrip(".")
     elif isinstance(value, list):
-        if all(not isinstance(v, Mapping | list) for v in value):
+        if all(not (_is_mapping(v) or isinstance(v, list)) for v in value):
             text = ", ".join(_cell(v) for v in value)
         else:
             text = f"{len(value)} items"
-    elif isinstance(value, Mapping):
+    elif _is_mapping(value):
         text = ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    elif isinstance(value, bool):  # a subclass of the types above
+        return "yes" if value else "no"
+    elif isinstance(value, float):
+        text = f"{value:.3f}".rstrip("0").rstrip(".")
     else:
         text = str(value)
-    text = text.replace("|", "\\|").replace("\n", " ")
+    if "|" in text or "\n" in text:
+        text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
@@ -83,7 +105,7 @@ def _flatten(record: Mapping[str, Any]) -> dict[str, Any]:  # Any: JSON
     """One level of nesting becomes `outer.inner` columns (`batting.avg`)."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
-        if isinstance(value, Mapping) and value and len(value) <= MAX_COLUMNS:
+        if _is_mapping(value) and value and len(value) <= MAX_COLUMNS:
             for inner, item in value.items():
                 flat[f"{key}.{inner}"] = item
         else:
