@@ -71,6 +71,7 @@ def _is_mapping(value: Any) -> bool:  # Any: JSON
 
 def _cell(value: Any) -> str:  # Any: JSON
     kind = type(value)
+    text: str
     if kind is str:
         text = value
     elif kind is int:
