@@ -183,6 +183,16 @@ def test_a_count_inside_a_date_range_goes_to_a_parameter_named_by_its_unit() -> 
     assert filled.arguments == {"location": "Austin", "days": 3}
 
 
+def test_a_rate_written_short_after_a_number_is_its_unit() -> None:
+    properties = {
+        "speed": {"type": "integer", "description": "The speed in kilometres per hour."},
+        "model": {"type": "string", "description": "The train's model."},
+    }
+    filled = fill(properties, "a Shinkansen doing 300 KPH", ["speed", "model"])
+    assert filled.arguments == {"speed": 300, "model": "Shinkansen"}
+    assert {3, 4} <= filled.evidence  # the number and its unit
+
+
 def test_a_scale_letter_is_money_only() -> None:
     height = {"height": {"type": "number"}}
     assert fill(height, "dropped from 5000m", ["height"]).arguments == {"height": 5000}

@@ -150,15 +150,20 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             continue
         score = 1.0 + _nearness(number.index, number.index, strong, weak)
         unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
+        claims = frozenset({number.index})
         if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
             # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
             # minutes": the unit the parameter is measured in.
             score += 2.0
+        elif unit and scan.tokens[number.index + 1].lower in param.rate_units:
+            # "25 MPG" for "in miles per gallon", "120 bpm" for "in beats per minute": the
+            # unit written short is read with the number.
+            score += 2.0
+            claims = frozenset({number.index, number.index + 1})
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
             score += 2.5
-        claims = frozenset({number.index})
         offers.append(_Offer(param.name, value, score, claims, number.index))
     for mention in scan.dates:
         # "the next 3 days": a date range to a date parameter, a count to `days`.

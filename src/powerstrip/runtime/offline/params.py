@@ -84,6 +84,9 @@ class Param:
     # The object's own schema when the parameter is an object with properties (nested
     # arguments are filled from it), else None.
     properties: Mapping[str, Any] | None = None
+    # Short forms of the rates the description measures in: "mpg" for "miles per gallon",
+    # "bpm" for "beats per minute".
+    rate_units: frozenset[str] = frozenset()
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start or end."""
@@ -163,6 +166,14 @@ def _options(description: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*quoted, *codes]))
 
 
+_RATE = re.compile(r"\b([A-Za-z])[A-Za-z]*\s+(p)er\s+([A-Za-z])[A-Za-z]*", re.IGNORECASE)
+
+
+def _rate_units(description: str) -> frozenset[str]:
+    """ "in miles per gallon" → `mpg`, "beats per minute" → `bpm`: how a rate is written short."""
+    return frozenset("".join(m.groups()).lower() for m in _RATE.finditer(description))
+
+
 def _terms(text_words: list[str]) -> frozenset[str]:
     return frozenset(stem(w) for w in text_words if w not in _WEAK and w.isalpha())
 
@@ -229,6 +240,7 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
                 properties=details
                 if kind == "object" and isinstance(details.get("properties"), Mapping)
                 else None,
+                rate_units=_rate_units(text),
             )
         )
     return out
