@@ -193,6 +193,16 @@ def test_a_rate_written_short_after_a_number_is_its_unit() -> None:
     assert {3, 4} <= filled.evidence  # the number and its unit
 
 
+def test_the_noun_of_a_participle_compound_is_a_value() -> None:
+    # "wood-fueled" is fueled by wood: `wood` is the fuel, or the option the description
+    # lists ("gas-powered").
+    fuel = {"fuel": {"type": "string", "description": "What the stove burns."}}
+    assert fill(fuel, "heat from a wood-fueled stove", ["fuel"]).arguments == {"fuel": "wood"}
+    kind = {"plant_type": {"type": "string", "description": "'coal', 'gas' or 'hydro'."}}
+    filled = fill(kind, "a gas-powered plant of 400 MW", ["plant_type"])
+    assert filled.arguments == {"plant_type": "gas"}
+
+
 def test_a_scale_letter_is_money_only() -> None:
     height = {"height": {"type": "number"}}
     assert fill(height, "dropped from 5000m", ["height"]).arguments == {"height": 5000}

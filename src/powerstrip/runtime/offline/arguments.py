@@ -265,7 +265,31 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
     # Short codes are matched case-sensitively, or "in" would match the enum member "IN";
     # a longer one is a code however it is typed ("nlds").
     span = _find_phrase(scan, words, exact_case=len(words) <= 3 and not words.islower())
-    return span or _initials(scan, member) or _inflected(scan, member)
+    return span or _initials(scan, member) or _inflected(scan, member) or _agent(scan, member)
+
+
+_PARTICIPLE_COMPOUND = re.compile(r"^([A-Za-z]+)-([A-Za-z]{3,}ed)$")
+
+
+@lru_cache(maxsize=256)
+def _agents(scan: Scan) -> tuple[tuple[int, str, str], ...]:
+    """The nouns of compounds with a past participle, with the participle's stem: "a
+    gas-powered vehicle" is powered by gas, "a gas-fueled car" fueled by gas, so `gas` is a
+    value ("gas", "fuel" for "gas-fueled")."""
+    out = []
+    for index, token in enumerate(scan.tokens):
+        match = _PARTICIPLE_COMPOUND.match(token.text)
+        if match and not is_function_word(match[1]):
+            out.append((index, match[1], stem(match[2].lower())))
+    return tuple(out)
+
+
+def _agent(scan: Scan, member: str) -> tuple[int, int] | None:
+    """A member named as the noun of such a compound: 'gas' in "gas-powered"."""
+    for index, noun, _ in _agents(scan):
+        if noun.casefold() == member.casefold():
+            return index, index
+    return None
 
 
 def _inflected(scan: Scan, member: str) -> tuple[int, int] | None:
@@ -388,6 +412,10 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
+    for index, noun, participle in _agents(scan):
+        if participle in param.name_terms:
+            # "a gas-fueled car" for `fuel_type`: what it is fueled by.
+            offers.append(_Offer(param.name, noun, 3.0, frozenset({index}), index))
     identifier = is_identifier(param)
     shapes = _example_shapes(param) if identifier else frozenset()
     for i, token in enumerate(scan.tokens):
