@@ -183,6 +183,21 @@ def test_a_count_inside_a_date_range_goes_to_a_parameter_named_by_its_unit() -> 
     assert filled.arguments == {"location": "Austin", "days": 3}
 
 
+def test_a_period_named_without_a_count_is_one_of_it_in_the_unit_counted() -> None:
+    days = {"location": {"type": "string"}, "days": {"type": "integer"}}
+    filled = fill(days, "pollen levels in Denver over the coming week", ["location", "days"])
+    assert filled.arguments == {"location": "Denver", "days": 7}
+    assert fill(days, "rain in Oslo for the next 2 weeks", ["days"]).arguments["days"] == 14
+    months = {"months": {"type": "integer", "description": "How many months ahead."}}
+    assert fill(months, "rents for the next year", ["months"]).arguments == {"months": 12}
+    # A `duration` counted "in years" by its description.
+    duration = {"duration": {"type": "integer", "description": "The period, in years."}}
+    assert fill(duration, "over the past decade", ["duration"]).arguments == {"duration": 10}
+    # Ten days are no whole number of weeks: not read as one.
+    weeks = {"weeks": {"type": "integer"}}
+    assert "weeks" not in fill(weeks, "the next 10 days", ["weeks"]).arguments
+
+
 def test_a_rate_written_short_after_a_number_is_its_unit() -> None:
     properties = {
         "speed": {"type": "integer", "description": "The speed in kilometres per hour."},

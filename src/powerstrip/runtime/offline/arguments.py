@@ -165,12 +165,19 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
             score += 2.5
         offers.append(_Offer(param.name, value, score, claims, number.index))
-    for mention in scan.dates:
-        # "the next 3 days": a date range to a date parameter, a count to `days`.
-        counted = _COUNTED.search(mention.text)
-        if counted and kind == "integer" and stem(counted[2].lower()) in _unit_stems(param):
-            index = scan.token_at(mention.start + counted.start(1))
-            offers.append(_Offer(param.name, int(counted[1]), 4.0, frozenset({index}), index))
+    unit_days = _time_unit(param) if kind == "integer" else None
+    if unit_days is not None:
+        # "the next 3 days" for `days`, "the next week" for `days` (7), "the past decade"
+        # for a duration "in years" (10): a date range to a date parameter, its length to a
+        # length. A period named without a count is one of it.
+        for match in _LENGTH.finditer(scan.text):
+            days = (int(match[2]) if match[2] else 1) * _UNIT_DAYS[stem(match[3].lower())]
+            if days % unit_days and days < 5 * unit_days:
+                continue  # "the next 10 days" is no whole number of weeks
+            first = scan.token_at(match.start())
+            last = scan.token_at(match.end() - 1)
+            value = round(days / unit_days)
+            offers.append(_Offer(param.name, value, 4.0, frozenset(range(first, last + 1)), first))
     if param.type != "array":
         return offers
     # A list parameter takes a run of numbers ("1, 2 and 3"), or one number it was shown.
@@ -198,11 +205,25 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     return lists + singles
 
 
-_COUNTED = re.compile(r"(\d{1,3})\s+(days?|weeks?|months?|years?)\b", re.IGNORECASE)
+_LENGTH = re.compile(
+    r"\b(last|past|previous|next|coming|following)\s+(?:(\d{1,3})\s+)?"
+    r"(days?|weeks?|months?|years?|decades?)\b",
+    re.IGNORECASE,
+)
+# Days in each unit of time (a month and a year as a model would count them).
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "decad": 3650}
+_UNIT_DAYS |= {stem(unit): days for unit, days in tuple(_UNIT_DAYS.items())}
 
 
-def _unit_stems(param: Param) -> frozenset[str]:
-    return frozenset(stem(w) for w in identifier_words(param.name)) | param.name_terms
+def _time_unit(param: Param) -> int | None:
+    """The days in the unit of time an integer parameter counts: `days`, `num_weeks`, or a
+    `duration` whose description says "in years"; None when it counts no time."""
+    named = {stem(w) for w in identifier_words(param.name)} | param.name_terms
+    units = [days for unit, days in _UNIT_DAYS.items() if unit in named]
+    if not units:
+        units = [days for unit, days in _UNIT_DAYS.items() if unit in param.description_terms]
+    distinct = set(units)
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def _format_date(param: Param, mention: DateMention, which: str) -> str:
