@@ -218,6 +218,28 @@ def test_the_noun_of_a_participle_compound_is_a_value() -> None:
     assert filled.arguments == {"plant_type": "gas"}
 
 
+def test_currencies_are_read_as_codes_converted_from_and_to() -> None:
+    properties = {
+        "amount": {"type": "number"},
+        "from_currency": {"type": "string", "description": "The currency to sell."},
+        "to_currency": {"type": "string", "description": "The currency to buy."},
+    }
+    required = list(properties)
+    # The one an amount is in is converted from, whichever comes first.
+    filled = fill(properties, "how many Swiss francs do I get for 80 Australian dollars?", required)
+    assert filled.arguments == {"amount": 80, "from_currency": "AUD", "to_currency": "CHF"}
+    filled = fill(properties, "change £40 into yen", required)
+    assert filled.arguments == {"amount": 40, "from_currency": "GBP", "to_currency": "JPY"}
+    rate = {"base": {"type": "string", "description": "Base currency."}, "quote_currency": {}}
+    filled = fill(rate, "rate from rupees to euros", ["base", "quote_currency"])
+    assert filled.arguments == {"base": "INR", "quote_currency": "EUR"}
+    # An enum's member as it writes the code; other words are not currencies.
+    one = {"currency": {"type": "string", "enum": ["usd", "eur"]}}
+    assert fill(one, "prices in euro please", ["currency"]).arguments == {"currency": "eur"}
+    weight = {"item": {"type": "string", "description": "The food."}}
+    assert fill(weight, "two pounds of rice", ["item"]).arguments != {"item": "GBP"}
+
+
 def test_a_scale_letter_is_money_only() -> None:
     height = {"height": {"type": "number"}}
     assert fill(height, "dropped from 5000m", ["height"]).arguments == {"height": 5000}

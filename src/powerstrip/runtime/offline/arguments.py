@@ -527,11 +527,43 @@ def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
+# Words of a currency parameter's name that say it is the one converted from, or to.
+_SOURCE = word_set("from base source original sell have input src")
+_TARGET = word_set("to target into dest destination output buy quote desired")
+_AFTER_TARGET = word_set("to into in for")
+
+
+def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
+    """Currencies named for a currency parameter, as codes ("US dollars" → `USD`). With
+    two currency parameters, the one converted from is the one an amount is in ("500 US
+    dollars", "$20") or after "from"; the one converted to comes after "to", "into", "in"."""
+    named = set(identifier_words(param.name))
+    role = "source" if named & _SOURCE else "target" if named & _TARGET else ""
+    numbers = {n.index for n in scan.numbers}
+    offers = []
+    members = {str(m).casefold(): m for m in param.enum}
+    for mention in scan.currencies:
+        # An enum lists codes its own way ("usd"): the member as written.
+        value = members.get(mention.code.casefold()) if members else mention.code
+        if value is None:
+            continue
+        before = _previous(scan, mention.first)
+        priced = mention.first - 1 in numbers or mention.last + 1 in numbers
+        fits_role = (role == "source" and (priced or before == "from")) or (
+            role == "target" and before in _AFTER_TARGET and not priced
+        )
+        score = 4.5 if fits_role else 3.5
+        claims = frozenset(range(mention.first, mention.last + 1))
+        offers.append(_Offer(param.name, value, score, claims, mention.first))
+    return offers
+
+
 def _offers(param: Param, scan: Scan) -> list[_Offer]:
     strong, weak = _mentions(param, scan)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
-        return _choice_offers(param, scan, param.enum, 5.0)
+        currencies = _currency_offers(param, scan) if param.is_a("currency") else []
+        return _choice_offers(param, scan, param.enum, 5.0) + currencies
     offers: list[_Offer] = []
     if param.type == "array":
         offers += _bracketed_offers(param, scan)
@@ -543,6 +575,8 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
         if param.is_date:
             offers += _date_offers(param, scan, strong, weak)
         else:
+            if param.is_a("currency"):
+                offers += _currency_offers(param, scan)
             offers += _choice_offers(param, scan, param.options, 4.0)
             offers += _string_offers(param, scan, strong, weak)
     return offers

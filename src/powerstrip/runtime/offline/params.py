@@ -45,6 +45,7 @@ _FREE_TEXT = _stems(
     "keyword item subject topic phrase sentence search"
 )
 _COUNT = _stems("limit count top max size num")
+_CURRENCY = _stems("currency currencies")
 _YEAR = _stems("year season")
 _START = _stems("start from begin since after min earliest")
 _END = _stems("end to until till before max latest")
@@ -89,7 +90,8 @@ class Param:
     rate_units: frozenset[str] = frozenset()
 
     def is_a(self, kind: str) -> bool:
-        """Whether the parameter is a person, place, free text, count, year, start or end."""
+        """Whether the parameter is a person, place, free text, count, year, start, end or
+        currency."""
         vocabulary = {
             "person": _PERSON,
             "place": _PLACE,
@@ -98,6 +100,7 @@ class Param:
             "year": _YEAR,
             "start": _START,
             "end": _END,
+            "currency": _CURRENCY,
         }[kind]
         named = self.name_terms | {stem(word) for word in identifier_words(self.name)}
         if kind == "person" and named & _PERSON <= {"name"} and named - _PERSON - _ID - _NAME_PARTS:
@@ -107,7 +110,7 @@ class Param:
             return True
         # The description's first words say what a vaguely named parameter is ("The city ...").
         lead = {stem(w) for w in words(self.description)[:4]}
-        return kind in ("person", "place", "free_text") and bool(lead & vocabulary)
+        return kind in ("person", "place", "free_text", "currency") and bool(lead & vocabulary)
 
     @property
     def about_person(self) -> bool:
