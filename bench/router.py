@@ -367,6 +367,23 @@ def _worst(p: np.ndarray, y: np.ndarray, source: np.ndarray, threshold: float) -
     return min(shares)
 
 
+# Thresholds whose worst group is within this of the best are as good: the middle of their run
+# is chosen, so that held-out scores a little off the fitted ones do not fall off a cliff.
+_PLATEAU = 0.005
+
+
+def _threshold(p: np.ndarray, y: np.ndarray, source: np.ndarray, thresholds: np.ndarray) -> float:
+    """The middle of the run of thresholds around the best worst-group accuracy."""
+    worst = [_worst(p, y, source, t) for t in thresholds]
+    best = int(np.argmax(worst))
+    low = high = best
+    while low > 0 and worst[low - 1] >= worst[best] - _PLATEAU:
+        low -= 1
+    while high + 1 < len(worst) and worst[high + 1] >= worst[best] - _PLATEAU:
+        high += 1
+    return float(thresholds[(low + high) // 2])
+
+
 def fit(cases: list[Case]) -> None:
     """Logistic regression of the fit score on several sources, cross-validated, then refit."""
     weights = selection.WEIGHTS
@@ -392,7 +409,7 @@ def fit(cases: list[Case]) -> None:
         train, test = folds != fold, folds == fold
         beta = _logistic(x[train], y[train], _weights(source[train], y[train]))
         p_train = _probabilities(beta, x[train])
-        best = max(thresholds, key=lambda t: _worst(p_train, y[train], source[train], t))
+        best = _threshold(p_train, y[train], source[train], thresholds)
         held.append((_probabilities(beta, x[test]) >= best, y[test], source[test]))
     decided = np.concatenate([h[0] for h in held])
     truth = np.concatenate([h[1] for h in held])
@@ -407,7 +424,7 @@ def fit(cases: list[Case]) -> None:
                 print(f"  {group:18} {noun:26} {100 * share:5.1f}% of {part.sum()}")
     beta = _logistic(x, y, _weights(source, y))
     p = _probabilities(beta, x)
-    best = max(thresholds, key=lambda t: _worst(p, y, source, t))
+    best = _threshold(p, y, source, thresholds)
     names = ", ".join(f"{n}={b:.2f}" for n, b in zip(("bias", *FEATURES), beta, strict=True))
     print(f"fitted on all: {names}; threshold {best:.2f}")
 
