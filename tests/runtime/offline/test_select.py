@@ -148,3 +148,17 @@ def test_a_name_word_written_short_counts_for_the_word_its_description_spells_ou
     other = select("which timezone is Lima in?", [clock]).best
     assert other is not None
     assert other.name_coverage == 0.0
+
+
+def test_praise_for_what_is_asked_for_is_no_word_against_it() -> None:
+    search = ToolSpec(
+        "monument_search",
+        "Search for monuments in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    praised = select("famous monuments in Rome", [search]).best
+    other = select("ruined monuments in Rome", [search]).best
+    assert praised is not None
+    assert other is not None
+    assert praised.explained == 1.0
+    assert other.explained == 0.0

@@ -32,6 +32,7 @@ from powerstrip.runtime.offline.tokenize import (
     identifier_words,
     is_function_word,
     terms,
+    word_set,
 )
 
 __all__ = [
@@ -326,6 +327,8 @@ class ToolIndex:
                 continue
             if token.lower in ANSWER_WORDS:
                 continue  # how to answer ("top 5", "the most"), said to the router
+            if token.lower in _EVALUATIVE:
+                continue  # "famous sculptures" are sculptures: praise names no other kind
             if (
                 index
                 and tokens[index - 1].end == token.start
@@ -363,6 +366,15 @@ class ToolIndex:
 
 
 _POSITIONS = frozenset({"first", "second", "third", "last", "next", "previous", "latest"})
+# Adjectives that praise or weigh what is asked for without saying which kind it is: "famous
+# sculptures" are sculptures, "important wars" wars. (A kind, "contemporary sculptures", is
+# a value or a word against; these never are.)
+_EVALUATIVE = word_set(
+    """
+    famous well-known renowned celebrated notable noteworthy popular important significant
+    great good nice interesting remarkable prominent iconic memorable influential
+    """
+)
 
 
 def _known(term: str, vocabulary: frozenset[str] | set[str]) -> bool:
