@@ -307,6 +307,18 @@ def test_a_qualified_place_splits_when_the_qualifier_has_its_own_parameter() -> 
     }
 
 
+def test_a_name_after_a_place_and_its_comma_is_its_qualifier() -> None:
+    city = {"city": {"type": "string", "description": "The city."}}
+    assert fill(city, "hotels in Lyon, France for May", ["city"]).arguments == {
+        "city": "Lyon, France"
+    }
+    # A list of places is not one place; nor is a name another argument took.
+    assert fill(city, "flights to Paris, Rome and Oslo", ["city"]).arguments == {"city": "Paris"}
+    both = {"city": {"type": "string"}, "country": {"type": "string"}}
+    filled = fill(both, "the weather in Lyon, France", ["city", "country"])
+    assert filled.arguments == {"city": "Lyon", "country": "France"}
+
+
 def test_the_qualifier_of_an_example_place_is_no_code_to_spell() -> None:
     place = {"location": {"type": "string", "description": "The city, e.g. New York, NY."}}
     assert fill(place, "concerts in New York City", ["location"]).arguments == {

@@ -736,6 +736,7 @@ def fill_arguments(
             continue
         chosen[offer.param] = offer.value
         claimed |= offer.claims
+    _qualify_places(params, scan, chosen, claimed)
     _split_qualified(params, chosen)
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
@@ -780,6 +781,32 @@ def fill_arguments(
         frozenset((claimed | read) - taken),
         frozenset(guessed),
     )
+
+
+def _qualify_places(
+    params: Sequence[Param], scan: Scan, chosen: dict[str, Any], claimed: set[int]
+) -> None:
+    """ "London, United Kingdom", "Lyon, France": a place and the name after its comma are one
+    place, as "Chicago, IL" is, unless that name starts a list ("Paris, Rome and Oslo") or
+    is another argument's."""
+    by_start = {p.first: p for p in scan.names}
+    for param in params:
+        value = chosen.get(param.name)
+        if not isinstance(value, str) or not param.is_a("place") or param.type != "string":
+            continue
+        phrase = next((p for p in scan.names if p.text == value and p.first in claimed), None)
+        if phrase is None or phrase.last + 2 >= len(scan.tokens):
+            continue
+        after = by_start.get(phrase.last + 2)
+        if scan.tokens[phrase.last + 1].text != "," or after is None:
+            continue
+        if set(range(after.first, after.last + 1)) & claimed:
+            continue
+        following = scan.tokens[after.last + 1].lower if after.last + 1 < len(scan.tokens) else ""
+        if following in _LIST_JOINERS:
+            continue
+        chosen[param.name] = f"{value}, {after.text}"
+        claimed |= set(range(phrase.first, after.last + 1))
 
 
 _QUALIFIER_PARAMS = frozenset({"country", "state", "region", "province", "countri"})
