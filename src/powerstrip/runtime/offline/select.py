@@ -71,16 +71,16 @@ class FitWeights:
 # the ranking made no difference on `multiple`, so it stays 1.
 WEIGHTS = FitWeights(
     bias=-4.08,
-    name=3.88,
-    query=1.04,
-    description=2.08,
+    name=3.91,
+    query=1.01,
+    description=2.10,
     rank_bm25=1.0,
-    semantic=1.27,
-    generic=1.04,
+    semantic=1.25,
+    generic=1.03,
     required=1.69,
     missing=-1.74,
-    explained=2.32,
-    contradicted=-1.16,
+    explained=2.34,
+    contradicted=-1.21,
 )
 # The fit below which the router answers that no operation fits; same run, the threshold whose
 # worst (source, class) group is best, so that it holds on every source (the middle of the
