@@ -196,6 +196,10 @@ def test_a_period_named_without_a_count_is_one_of_it_in_the_unit_counted() -> No
     # Ten days are no whole number of weeks: not read as one.
     weeks = {"weeks": {"type": "integer"}}
     assert "weeks" not in fill(weeks, "the next 10 days", ["weeks"]).arguments
+    # A `year` is a date, not a length: "last year" is no 1.
+    year = {"year": {"type": "integer", "description": "The season's year."}}
+    assert fill(year, "the champion of last year").arguments == {}
+    assert fill({"num_year": {"type": "integer"}}, "the past decade").arguments == {"num_year": 10}
 
 
 def test_a_rate_written_short_after_a_number_is_its_unit() -> None:

@@ -215,12 +215,24 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "decad": 3650}
 _UNIT_DAYS |= {stem(unit): days for unit, days in tuple(_UNIT_DAYS.items())}
 
 
+# Words of a parameter's name that make it a count (`num_year`, `duration`), not a date.
+_COUNT_NAMES = word_set("num number count duration length period term span horizon n")
+
+
 def _time_unit(param: Param) -> int | None:
     """The days in the unit of time an integer parameter counts: `days`, `num_weeks`, or a
-    `duration` whose description says "in years"; None when it counts no time."""
-    named = {stem(w) for w in identifier_words(param.name)} | param.name_terms
-    units = [days for unit, days in _UNIT_DAYS.items() if unit in named]
+    `duration` whose description says "in years"; None when it counts no time. A `year` or
+    a `day` is a date, not a length: a unit in the name is plural, or the name says it
+    counts (`num_year`)."""
+    named = [w.lower() for w in identifier_words(param.name)]
+    counts = bool(set(named) & _COUNT_NAMES)
+    units = [
+        _UNIT_DAYS[stem(w)] for w in named if stem(w) in _UNIT_DAYS and (counts or w.endswith("s"))
+    ]
+    if not units and any(stem(w) in _UNIT_DAYS for w in named):
+        return None
     if not units:
+        # `timeframe`, "The number of days ...": the unit the description counts in.
         units = [days for unit, days in _UNIT_DAYS.items() if unit in param.description_terms]
     distinct = set(units)
     return distinct.pop() if len(distinct) == 1 else None
