@@ -9,6 +9,7 @@ categories are kept for an independent evaluation and this script never opens th
 
     .venv/bin/python bench/router.py          the comparison table and the latency figures
     .venv/bin/python bench/router.py --fit    refit the selection weights and threshold
+    .venv/bin/python bench/router.py --fit --repeats   the two threshold rules, 10 x 5-fold
     .venv/bin/python bench/router.py --turns  the router's CPU per turn at turn 1 and turn 50
 
 Scores: *function name* is the share of questions where the operation the router chose (to
@@ -389,6 +390,34 @@ def _threshold(p: np.ndarray, y: np.ndarray, source: np.ndarray, thresholds: np.
     return float(thresholds[(low + high) // 2])
 
 
+def _single_best(p: np.ndarray, y: np.ndarray, source: np.ndarray, thresholds: np.ndarray) -> float:
+    """The threshold whose worst group is best (the rule before `_threshold`)."""
+    return float(max(thresholds, key=lambda t: _worst(p, y, source, t)))
+
+
+def _held_out(
+    x: np.ndarray,
+    y: np.ndarray,
+    source: np.ndarray,
+    thresholds: np.ndarray,
+    seed: int,
+    rule: Any,  # Any: one of the threshold rules above
+    groups: list[tuple[str, int, str]],
+) -> list[float]:
+    """Each (source, class) group's share decided right on held-out folds of a 5-fold split."""
+    folds = np.random.default_rng(seed).integers(0, 5, len(y))
+    decided = np.zeros(len(y), dtype=bool)
+    for fold in range(5):
+        train, test = folds != fold, folds == fold
+        beta = _logistic(x[train], y[train], _weights(source[train], y[train]))
+        best = rule(_probabilities(beta, x[train]), y[train], source[train], thresholds)
+        decided[test] = _probabilities(beta, x[test]) >= best
+    return [
+        float((decided[(source == g) & (y == label)] == bool(label)).mean())
+        for g, label, _ in groups
+    ]
+
+
 def fit(cases: list[Case]) -> None:
     """Logistic regression of the fit score on several sources, cross-validated, then refit."""
     weights = selection.WEIGHTS
@@ -406,27 +435,31 @@ def fit(cases: list[Case]) -> None:
             for c in cases
         ]
     )
-    rng = np.random.default_rng(7)
-    folds = rng.integers(0, 5, len(y))
     thresholds = np.arange(0.2, 0.81, 0.01)
-    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for fold in range(5):
-        train, test = folds != fold, folds == fold
-        beta = _logistic(x[train], y[train], _weights(source[train], y[train]))
-        p_train = _probabilities(beta, x[train])
-        best = _threshold(p_train, y[train], source[train], thresholds)
-        held.append((_probabilities(beta, x[test]) >= best, y[test], source[test]))
-    decided = np.concatenate([h[0] for h in held])
-    truth = np.concatenate([h[1] for h in held])
-    where = np.concatenate([h[2] for h in held])
+    groups = [
+        (group, label, noun)
+        for group in sorted(set(source.tolist()))
+        for label, noun in ((1, "called when one fits"), (0, "abstained when none fits"))
+        if ((source == group) & (y == label)).any()
+    ]
+    if "--repeats" in sys.argv:
+        # The two threshold rules, held out over ten random fold assignments.
+        for name, rule in (("middle of the best", _threshold), ("single best", _single_best)):
+            shares = np.mean(
+                [_held_out(x, y, source, thresholds, seed, rule, groups) for seed in range(10)],
+                axis=0,
+            )
+            figures = ", ".join(
+                f"{g} {noun.split()[0]} {100 * v:.2f}%"
+                for (g, _, noun), v in zip(groups, shares, strict=True)
+            )
+            print(f"10 x 5-fold, threshold {name}: {figures}")
+        return
     print("5-fold cross-validated (held-out folds):")
-    for group in sorted(set(where.tolist())):
-        mask = where == group
-        for label, noun in ((1, "called when one fits"), (0, "abstained when none fits")):
-            part = mask & (truth == label)
-            if part.any():
-                share = (decided[part] == bool(label)).mean()
-                print(f"  {group:18} {noun:26} {100 * share:5.1f}% of {part.sum()}")
+    shares = _held_out(x, y, source, thresholds, 7, _threshold, groups)
+    for (group, label, noun), share in zip(groups, shares, strict=True):
+        count = int(((source == group) & (y == label)).sum())
+        print(f"  {group:18} {noun:26} {100 * share:5.1f}% of {count}")
     beta = _logistic(x, y, _weights(source, y))
     p = _probabilities(beta, x)
     best = _threshold(p, y, source, thresholds)
