@@ -183,6 +183,67 @@ def test_a_count_inside_a_date_range_goes_to_a_parameter_named_by_its_unit() -> 
     assert filled.arguments == {"location": "Austin", "days": 3}
 
 
+def test_a_period_named_without_a_count_is_one_of_it_in_the_unit_counted() -> None:
+    days = {"location": {"type": "string"}, "days": {"type": "integer"}}
+    filled = fill(days, "pollen levels in Denver over the coming week", ["location", "days"])
+    assert filled.arguments == {"location": "Denver", "days": 7}
+    assert fill(days, "rain in Oslo for the next 2 weeks", ["days"]).arguments["days"] == 14
+    months = {"months": {"type": "integer", "description": "How many months ahead."}}
+    assert fill(months, "rents for the next year", ["months"]).arguments == {"months": 12}
+    # A `duration` counted "in years" by its description.
+    duration = {"duration": {"type": "integer", "description": "The period, in years."}}
+    assert fill(duration, "over the past decade", ["duration"]).arguments == {"duration": 10}
+    # Ten days are no whole number of weeks: not read as one.
+    weeks = {"weeks": {"type": "integer"}}
+    assert "weeks" not in fill(weeks, "the next 10 days", ["weeks"]).arguments
+    # A `year` is a date, not a length: "last year" is no 1.
+    year = {"year": {"type": "integer", "description": "The season's year."}}
+    assert fill(year, "the champion of last year").arguments == {}
+    assert fill({"num_year": {"type": "integer"}}, "the past decade").arguments == {"num_year": 10}
+
+
+def test_a_rate_written_short_after_a_number_is_its_unit() -> None:
+    properties = {
+        "speed": {"type": "integer", "description": "The speed in kilometres per hour."},
+        "model": {"type": "string", "description": "The train's model."},
+    }
+    filled = fill(properties, "a Shinkansen doing 300 KPH", ["speed", "model"])
+    assert filled.arguments == {"speed": 300, "model": "Shinkansen"}
+    assert {3, 4} <= filled.evidence  # the number and its unit
+
+
+def test_the_noun_of_a_participle_compound_is_a_value() -> None:
+    # "wood-fueled" is fueled by wood: `wood` is the fuel, or the option the description
+    # lists ("gas-powered").
+    fuel = {"fuel": {"type": "string", "description": "What the stove burns."}}
+    assert fill(fuel, "heat from a wood-fueled stove", ["fuel"]).arguments == {"fuel": "wood"}
+    kind = {"plant_type": {"type": "string", "description": "'coal', 'gas' or 'hydro'."}}
+    filled = fill(kind, "a gas-powered plant of 400 MW", ["plant_type"])
+    assert filled.arguments == {"plant_type": "gas"}
+
+
+def test_currencies_are_read_as_codes_converted_from_and_to() -> None:
+    properties = {
+        "amount": {"type": "number"},
+        "from_currency": {"type": "string", "description": "The currency to sell."},
+        "to_currency": {"type": "string", "description": "The currency to buy."},
+    }
+    required = list(properties)
+    # The one an amount is in is converted from, whichever comes first.
+    filled = fill(properties, "how many Swiss francs do I get for 80 Australian dollars?", required)
+    assert filled.arguments == {"amount": 80, "from_currency": "AUD", "to_currency": "CHF"}
+    filled = fill(properties, "change £40 into yen", required)
+    assert filled.arguments == {"amount": 40, "from_currency": "GBP", "to_currency": "JPY"}
+    rate = {"base": {"type": "string", "description": "Base currency."}, "quote_currency": {}}
+    filled = fill(rate, "rate from rupees to euros", ["base", "quote_currency"])
+    assert filled.arguments == {"base": "INR", "quote_currency": "EUR"}
+    # An enum's member as it writes the code; other words are not currencies.
+    one = {"currency": {"type": "string", "enum": ["usd", "eur"]}}
+    assert fill(one, "prices in euro please", ["currency"]).arguments == {"currency": "eur"}
+    weight = {"item": {"type": "string", "description": "The food."}}
+    assert fill(weight, "two pounds of rice", ["item"]).arguments != {"item": "GBP"}
+
+
 def test_a_scale_letter_is_money_only() -> None:
     height = {"height": {"type": "number"}}
     assert fill(height, "dropped from 5000m", ["height"]).arguments == {"height": 5000}
@@ -248,6 +309,18 @@ def test_a_qualified_place_splits_when_the_qualifier_has_its_own_parameter() -> 
     assert fill({"city": {"type": "string"}}, "in Chicago, IL", ["city"]).arguments == {
         "city": "Chicago, IL"
     }
+
+
+def test_a_name_after_a_place_and_its_comma_is_its_qualifier() -> None:
+    city = {"city": {"type": "string", "description": "The city."}}
+    assert fill(city, "hotels in Lyon, France for May", ["city"]).arguments == {
+        "city": "Lyon, France"
+    }
+    # A list of places is not one place; nor is a name another argument took.
+    assert fill(city, "flights to Paris, Rome and Oslo", ["city"]).arguments == {"city": "Paris"}
+    both = {"city": {"type": "string"}, "country": {"type": "string"}}
+    filled = fill(both, "the weather in Lyon, France", ["city", "country"])
+    assert filled.arguments == {"city": "Lyon", "country": "France"}
 
 
 def test_the_qualifier_of_an_example_place_is_no_code_to_spell() -> None:

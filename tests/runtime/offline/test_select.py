@@ -128,3 +128,37 @@ def test_a_name_or_a_position_before_a_name_word_contradicts_nothing() -> None:
     best = select("opening hours of the Metropolitan Museum", [museum]).best
     assert best is not None
     assert best.contradicted == 0.0
+
+
+def test_a_name_word_written_short_counts_for_the_word_its_description_spells_out() -> None:
+    temperature = ToolSpec(
+        "temp_forecast",
+        "Forecast the temperature of a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    best = select("the temperature forecast for Lima", [temperature]).best
+    assert best is not None
+    assert best.name_coverage == 1.0
+    # A name word the description uses whole is a word: "time" is not short for "timezone".
+    clock = ToolSpec(
+        "get_time",
+        "The time of day in a timezone.",
+        {"type": "object", "properties": {"timezone": {"type": "string"}}},
+    )
+    other = select("which timezone is Lima in?", [clock]).best
+    assert other is not None
+    assert other.name_coverage == 0.0
+
+
+def test_praise_for_what_is_asked_for_is_no_word_against_it() -> None:
+    search = ToolSpec(
+        "monument_search",
+        "Search for monuments in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    praised = select("famous monuments in Rome", [search]).best
+    other = select("ruined monuments in Rome", [search]).best
+    assert praised is not None
+    assert other is not None
+    assert praised.explained == 1.0
+    assert other.explained == 0.0

@@ -150,22 +150,34 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             continue
         score = 1.0 + _nearness(number.index, number.index, strong, weak)
         unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
+        claims = frozenset({number.index})
         if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
             # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
             # minutes": the unit the parameter is measured in.
             score += 2.0
+        elif unit and scan.tokens[number.index + 1].lower in param.rate_units:
+            # "25 MPG" for "in miles per gallon", "120 bpm" for "in beats per minute": the
+            # unit written short is read with the number.
+            score += 2.0
+            claims = frozenset({number.index, number.index + 1})
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
             score += 2.5
-        claims = frozenset({number.index})
         offers.append(_Offer(param.name, value, score, claims, number.index))
-    for mention in scan.dates:
-        # "the next 3 days": a date range to a date parameter, a count to `days`.
-        counted = _COUNTED.search(mention.text)
-        if counted and kind == "integer" and stem(counted[2].lower()) in _unit_stems(param):
-            index = scan.token_at(mention.start + counted.start(1))
-            offers.append(_Offer(param.name, int(counted[1]), 4.0, frozenset({index}), index))
+    unit_days = _time_unit(param) if kind == "integer" else None
+    if unit_days is not None:
+        # "the next 3 days" for `days`, "the next week" for `days` (7), "the past decade"
+        # for a duration "in years" (10): a date range to a date parameter, its length to a
+        # length. A period named without a count is one of it.
+        for match in _LENGTH.finditer(scan.text):
+            days = (int(match[2]) if match[2] else 1) * _UNIT_DAYS[stem(match[3].lower())]
+            if days % unit_days and days < 5 * unit_days:
+                continue  # "the next 10 days" is no whole number of weeks
+            first = scan.token_at(match.start())
+            last = scan.token_at(match.end() - 1)
+            value = round(days / unit_days)
+            offers.append(_Offer(param.name, value, 4.0, frozenset(range(first, last + 1)), first))
     if param.type != "array":
         return offers
     # A list parameter takes a run of numbers ("1, 2 and 3"), or one number it was shown.
@@ -193,11 +205,37 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     return lists + singles
 
 
-_COUNTED = re.compile(r"(\d{1,3})\s+(days?|weeks?|months?|years?)\b", re.IGNORECASE)
+_LENGTH = re.compile(
+    r"\b(last|past|previous|next|coming|following)\s+(?:(\d{1,3})\s+)?"
+    r"(days?|weeks?|months?|years?|decades?)\b",
+    re.IGNORECASE,
+)
+# Days in each unit of time (a month and a year as a model would count them).
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "decad": 3650}
+_UNIT_DAYS |= {stem(unit): days for unit, days in tuple(_UNIT_DAYS.items())}
 
 
-def _unit_stems(param: Param) -> frozenset[str]:
-    return frozenset(stem(w) for w in identifier_words(param.name)) | param.name_terms
+# Words of a parameter's name that make it a count (`num_year`, `duration`), not a date.
+_COUNT_NAMES = word_set("num number count duration length period term span horizon n")
+
+
+def _time_unit(param: Param) -> int | None:
+    """The days in the unit of time an integer parameter counts: `days`, `num_weeks`, or a
+    `duration` whose description says "in years"; None when it counts no time. A `year` or
+    a `day` is a date, not a length: a unit in the name is plural, or the name says it
+    counts (`num_year`)."""
+    named = [w.lower() for w in identifier_words(param.name)]
+    counts = bool(set(named) & _COUNT_NAMES)
+    units = [
+        _UNIT_DAYS[stem(w)] for w in named if stem(w) in _UNIT_DAYS and (counts or w.endswith("s"))
+    ]
+    if not units and any(stem(w) in _UNIT_DAYS for w in named):
+        return None
+    if not units:
+        # `timeframe`, "The number of days ...": the unit the description counts in.
+        units = [days for unit, days in _UNIT_DAYS.items() if unit in param.description_terms]
+    distinct = set(units)
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def _format_date(param: Param, mention: DateMention, which: str) -> str:
@@ -260,7 +298,31 @@ def _member_span(scan: Scan, member: str) -> tuple[int, int] | None:
     # Short codes are matched case-sensitively, or "in" would match the enum member "IN";
     # a longer one is a code however it is typed ("nlds").
     span = _find_phrase(scan, words, exact_case=len(words) <= 3 and not words.islower())
-    return span or _initials(scan, member) or _inflected(scan, member)
+    return span or _initials(scan, member) or _inflected(scan, member) or _agent(scan, member)
+
+
+_PARTICIPLE_COMPOUND = re.compile(r"^([A-Za-z]+)-([A-Za-z]{3,}ed)$")
+
+
+@lru_cache(maxsize=256)
+def _agents(scan: Scan) -> tuple[tuple[int, str, str], ...]:
+    """The nouns of compounds with a past participle, with the participle's stem: "a
+    gas-powered vehicle" is powered by gas, "a gas-fueled car" fueled by gas, so `gas` is a
+    value ("gas", "fuel" for "gas-fueled")."""
+    out = []
+    for index, token in enumerate(scan.tokens):
+        match = _PARTICIPLE_COMPOUND.match(token.text)
+        if match and not is_function_word(match[1]):
+            out.append((index, match[1], stem(match[2].lower())))
+    return tuple(out)
+
+
+def _agent(scan: Scan, member: str) -> tuple[int, int] | None:
+    """A member named as the noun of such a compound: 'gas' in "gas-powered"."""
+    for index, noun, _ in _agents(scan):
+        if noun.casefold() == member.casefold():
+            return index, index
+    return None
 
 
 def _inflected(scan: Scan, member: str) -> tuple[int, int] | None:
@@ -383,6 +445,10 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
+    for index, noun, participle in _agents(scan):
+        if participle in param.name_terms:
+            # "a gas-fueled car" for `fuel_type`: what it is fueled by.
+            offers.append(_Offer(param.name, noun, 3.0, frozenset({index}), index))
     identifier = is_identifier(param)
     shapes = _example_shapes(param) if identifier else frozenset()
     for i, token in enumerate(scan.tokens):
@@ -473,11 +539,43 @@ def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
+# Words of a currency parameter's name that say it is the one converted from, or to.
+_SOURCE = word_set("from base source original sell have input src")
+_TARGET = word_set("to target into dest destination output buy quote desired")
+_AFTER_TARGET = word_set("to into in for")
+
+
+def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
+    """Currencies named for a currency parameter, as codes ("US dollars" → `USD`). With
+    two currency parameters, the one converted from is the one an amount is in ("500 US
+    dollars", "$20") or after "from"; the one converted to comes after "to", "into", "in"."""
+    named = set(identifier_words(param.name))
+    role = "source" if named & _SOURCE else "target" if named & _TARGET else ""
+    numbers = {n.index for n in scan.numbers}
+    offers = []
+    members = {str(m).casefold(): m for m in param.enum}
+    for mention in scan.currencies:
+        # An enum lists codes its own way ("usd"): the member as written.
+        value = members.get(mention.code.casefold()) if members else mention.code
+        if value is None:
+            continue
+        before = _previous(scan, mention.first)
+        priced = mention.first - 1 in numbers or mention.last + 1 in numbers
+        fits_role = (role == "source" and (priced or before == "from")) or (
+            role == "target" and before in _AFTER_TARGET and not priced
+        )
+        score = 4.5 if fits_role else 3.5
+        claims = frozenset(range(mention.first, mention.last + 1))
+        offers.append(_Offer(param.name, value, score, claims, mention.first))
+    return offers
+
+
 def _offers(param: Param, scan: Scan) -> list[_Offer]:
     strong, weak = _mentions(param, scan)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
-        return _choice_offers(param, scan, param.enum, 5.0)
+        currencies = _currency_offers(param, scan) if param.is_a("currency") else []
+        return _choice_offers(param, scan, param.enum, 5.0) + currencies
     offers: list[_Offer] = []
     if param.type == "array":
         offers += _bracketed_offers(param, scan)
@@ -489,6 +587,8 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
         if param.is_date:
             offers += _date_offers(param, scan, strong, weak)
         else:
+            if param.is_a("currency"):
+                offers += _currency_offers(param, scan)
             offers += _choice_offers(param, scan, param.options, 4.0)
             offers += _string_offers(param, scan, strong, weak)
     return offers
@@ -648,6 +748,7 @@ def fill_arguments(
             continue
         chosen[offer.param] = offer.value
         claimed |= offer.claims
+    _qualify_places(params, scan, chosen, claimed)
     _split_qualified(params, chosen)
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
@@ -692,6 +793,32 @@ def fill_arguments(
         frozenset((claimed | read) - taken),
         frozenset(guessed),
     )
+
+
+def _qualify_places(
+    params: Sequence[Param], scan: Scan, chosen: dict[str, Any], claimed: set[int]
+) -> None:
+    """ "London, United Kingdom", "Lyon, France": a place and the name after its comma are one
+    place, as "Chicago, IL" is, unless that name starts a list ("Paris, Rome and Oslo") or
+    is another argument's."""
+    by_start = {p.first: p for p in scan.names}
+    for param in params:
+        value = chosen.get(param.name)
+        if not isinstance(value, str) or not param.is_a("place") or param.type != "string":
+            continue
+        phrase = next((p for p in scan.names if p.text == value and p.first in claimed), None)
+        if phrase is None or phrase.last + 2 >= len(scan.tokens):
+            continue
+        after = by_start.get(phrase.last + 2)
+        if scan.tokens[phrase.last + 1].text != "," or after is None:
+            continue
+        if set(range(after.first, after.last + 1)) & claimed:
+            continue
+        following = scan.tokens[after.last + 1].lower if after.last + 1 < len(scan.tokens) else ""
+        if following in _LIST_JOINERS:
+            continue
+        chosen[param.name] = f"{value}, {after.text}"
+        claimed |= set(range(phrase.first, after.last + 1))
 
 
 _QUALIFIER_PARAMS = frozenset({"country", "state", "region", "province", "countri"})

@@ -45,6 +45,7 @@ _FREE_TEXT = _stems(
     "keyword item subject topic phrase sentence search"
 )
 _COUNT = _stems("limit count top max size num")
+_CURRENCY = _stems("currency currencies")
 _YEAR = _stems("year season")
 _START = _stems("start from begin since after min earliest")
 _END = _stems("end to until till before max latest")
@@ -84,9 +85,13 @@ class Param:
     # The object's own schema when the parameter is an object with properties (nested
     # arguments are filled from it), else None.
     properties: Mapping[str, Any] | None = None
+    # Short forms of the rates the description measures in: "mpg" for "miles per gallon",
+    # "bpm" for "beats per minute".
+    rate_units: frozenset[str] = frozenset()
 
     def is_a(self, kind: str) -> bool:
-        """Whether the parameter is a person, place, free text, count, year, start or end."""
+        """Whether the parameter is a person, place, free text, count, year, start, end or
+        currency."""
         vocabulary = {
             "person": _PERSON,
             "place": _PLACE,
@@ -95,6 +100,7 @@ class Param:
             "year": _YEAR,
             "start": _START,
             "end": _END,
+            "currency": _CURRENCY,
         }[kind]
         named = self.name_terms | {stem(word) for word in identifier_words(self.name)}
         if kind == "person" and named & _PERSON <= {"name"} and named - _PERSON - _ID - _NAME_PARTS:
@@ -104,7 +110,7 @@ class Param:
             return True
         # The description's first words say what a vaguely named parameter is ("The city ...").
         lead = {stem(w) for w in words(self.description)[:4]}
-        return kind in ("person", "place", "free_text") and bool(lead & vocabulary)
+        return kind in ("person", "place", "free_text", "currency") and bool(lead & vocabulary)
 
     @property
     def about_person(self) -> bool:
@@ -161,6 +167,14 @@ def _options(description: str) -> tuple[str, ...]:
         if not _QUALIFIER.search(description[: m.start()])
     ]
     return tuple(dict.fromkeys([*quoted, *codes]))
+
+
+_RATE = re.compile(r"\b([A-Za-z])[A-Za-z]*\s+(p)er\s+([A-Za-z])[A-Za-z]*", re.IGNORECASE)
+
+
+def _rate_units(description: str) -> frozenset[str]:
+    """ "in miles per gallon" → `mpg`, "beats per minute" → `bpm`: how a rate is written short."""
+    return frozenset("".join(m.groups()).lower() for m in _RATE.finditer(description))
 
 
 def _terms(text_words: list[str]) -> frozenset[str]:
@@ -229,6 +243,7 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
                 properties=details
                 if kind == "object" and isinstance(details.get("properties"), Mapping)
                 else None,
+                rate_units=_rate_units(text),
             )
         )
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from powerstrip.runtime.offline.currencies import CurrencyMention, find_currencies
 from powerstrip.runtime.offline.dates import DateMention, find_dates
 from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
 
@@ -118,6 +119,7 @@ class Scan:
     quoted: tuple[Phrase, ...]
     names: tuple[Phrase, ...]
     dates: tuple[DateMention, ...]
+    currencies: tuple[CurrencyMention, ...] = ()
 
     def token_at(self, offset: int) -> int:
         """The index of the first token that ends after character `offset`."""
@@ -270,5 +272,12 @@ def scan(text: str, today: date) -> Scan:
     names = _names(tokens, date_spans + quote_spans)
     stems = tuple(stem(t.lower.removesuffix("'s").removesuffix("’s")) for t in tokens)
     return Scan(
-        text, tuple(tokens), stems, tuple(numbers), tuple(quoted), tuple(names), tuple(dates)
+        text,
+        tuple(tokens),
+        stems,
+        tuple(numbers),
+        tuple(quoted),
+        tuple(names),
+        tuple(dates),
+        find_currencies(tokens),
     )
