@@ -153,6 +153,14 @@ async def ensure_user(
     sessions: async_sessionmaker[AsyncSession], username: str, *, admin: bool = False
 ) -> UserInfo:
     """The user called `username`, created when missing (an existing user keeps its role)."""
+    # Read first: the development user is ensured on every request made without a token, and
+    # a write transaction each time would queue them all behind SQLite's one writer.
+    async with sessions() as session:
+        found = (
+            await session.execute(select(User).where(User.username == username))
+        ).scalar_one_or_none()
+        if found is not None:
+            return _info(found)
     async with transaction(sessions) as session:
         user = (
             await session.execute(select(User).where(User.username == username))
