@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
@@ -515,3 +516,27 @@ async def test_one_connection_serves_one_completion_after_another() -> None:
             texts = [await collect(model) for _ in range(3)]
     assert [events[0] for events in texts] == [ModelTextDelta(f"answer {n}") for n in range(3)]
     assert len(set(answers.clients)) == 1
+
+
+async def test_a_compressed_stream_is_read_and_a_cookie_is_not_kept() -> None:
+    body = f"data: {chunk({'content': 'squeezed'})}\n\ndata: [DONE]\n\n".encode()
+    squeezed = Response(
+        gzip.compress(body),
+        media_type="text/event-stream",
+        headers={"content-encoding": "gzip", "set-cookie": "session=abc; Path=/"},
+    )
+    answers = Answers(squeezed, stream_answer("plain"))
+    cookies: list[str | None] = []
+
+    async def completions(request: Request) -> Response:
+        cookies.append(request.headers.get("cookie"))
+        return await answers.completions(request)
+
+    answers.server.app = Starlette(
+        routes=[Route("/v1/chat/completions", completions, methods=["POST"])]
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=0) as model:
+            first, second = await collect(model), await collect(model)
+    assert (first[0], second[0]) == (ModelTextDelta("squeezed"), ModelTextDelta("plain"))
+    assert cookies == [None, None]

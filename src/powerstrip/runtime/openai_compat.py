@@ -28,6 +28,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -124,7 +125,10 @@ class OpenAICompatModel:
         # Redirects followed and the environment's proxy and CA settings honoured, as the
         # openai client did: the operator chose this server, and may reach it through a proxy.
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=_LIMITS, follow_redirects=True
+            timeout=httpx.Timeout(timeout),
+            limits=_LIMITS,
+            follow_redirects=True,
+            cookies=_NoCookies(),
         )
 
     @property
@@ -169,7 +173,9 @@ class OpenAICompatModel:
         )
         state = _StreamState(self)
         async with self._response(content) as response:
-            body = response.aiter_bytes()
+            # The bytes as they came when nothing needs undoing: two generators fewer a chunk.
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            body = response.aiter_raw() if encoding == "identity" else response.aiter_bytes()
             finished = False
             try:
                 async with aclosing(sse_data(body)) as events:
@@ -311,6 +317,14 @@ class OpenAICompatModel:
             what,
         )
         return ModelError(what, where=self._where, fix=fix)
+
+
+class _NoCookies(CookieJar):
+    """Keeps no cookie: a model API has no session to keep, and httpx would otherwise parse
+    every answer's headers into an `email.message.Message` to look for one."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:  # Any: urllib's shapes
+        return None
 
 
 @dataclass
