@@ -120,10 +120,32 @@ async def token(settings: Settings) -> str:
         await engine.dispose()
 
 
+# The host under cProfile, counting Python function calls between SIGUSR1 and SIGUSR2 (then
+# written to the file named first): a figure the load of a shared machine does not change.
+_COUNTING_HOST = """
+import cProfile, signal, sys
+from pathlib import Path
+from powerstrip.cli import app
+out, profile = Path(sys.argv[1]), cProfile.Profile()
+def report(*_):
+    profile.disable()
+    profile.create_stats()
+    out.write_text(str(sum(row[1] for row in profile.stats.values())))
+signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
+signal.signal(signal.SIGUSR2, report)
+app(args=sys.argv[2:], prog_name="powerstrip")
+"""
+
+
 @contextlib.contextmanager
 def host(
-    model: ScriptedModelServer, data: Path, profile: Path | None = None
+    model: ScriptedModelServer,
+    data: Path,
+    profile: Path | None = None,
+    counting: Path | None = None,
 ) -> Iterator[tuple[str, Settings, int]]:
+    """The host on loopback: (URL, settings, pid). `profile`: under py-spy, its samples there;
+    `counting`: counting function calls (`_COUNTING_HOST`)."""
     port = free_port()
     env = os.environ | {
         "POWERSTRIP_DATA_DIR": str(data),
@@ -134,6 +156,8 @@ def host(
     log = data / "host.log"
     with log.open("wb") as out:
         args = [str(POWERSTRIP), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if counting is not None:
+            args = [sys.executable, "-c", _COUNTING_HOST, str(counting), *args[1:]]
         if profile is not None:
             spy = [str(POWERSTRIP.with_name("py-spy")), "record", "--format", "raw"]
             args = [*spy, "--rate", "100", "--nonblocking", "--output", str(profile), "--", *args]

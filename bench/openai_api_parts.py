@@ -4,7 +4,9 @@ The host (`powerstrip serve`, as `bench/openai_api.py` starts it) is sent, one a
 `/healthz` (the server's floor), `/v1/models` (plus the token check and `/v1`'s routing) and a
 streamed `/v1/chat/completions`; its CPU time per request is read from /proc. The model
 backend's client (`OpenAICompatModel.stream`) is then timed alone in this process, the scripted
-model in a child process so that its own CPU is not counted.
+model in a child process so that its own CPU is not counted. Last, the host is started again
+under cProfile and counts the Python function calls of a streamed chat completion: unlike
+CPU time, a count that a loaded machine leaves as it is.
 
     .venv/bin/python bench/openai_api_parts.py [--requests 200]
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +51,28 @@ async def host_parts(url: str, headers: dict[str, str], pid: int, requests: int)
             print(f"  {name:22} host CPU {spent * 1000:6.2f} ms a request")
 
 
+async def counted_completions(url: str, headers: dict[str, str], pid: int, n: int) -> None:
+    """`n` streamed completions, the host counting its function calls around them."""
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def completions(count: int) -> None:
+            for _ in range(count):
+                answer = await client.post(f"{url}/v1/chat/completions", headers=headers, json=BODY)
+                answer.raise_for_status()
+
+        await completions(10)  # warm
+        os.kill(pid, signal.SIGUSR1)
+        await completions(n)
+        os.kill(pid, signal.SIGUSR2)
+
+
+def read_count(out: Path) -> int:
+    deadline = time.monotonic() + 30
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(out.read_text())
+
+
 def _serve_model(urls: Any, count: int) -> None:  # Any: a multiprocessing queue
     with ScriptedModelServer() as model:
         model.push(*(Reply(ANSWER) for _ in range(count)))
@@ -76,6 +102,14 @@ def main() -> None:
         with host(model, Path(folder)) as (url, settings, pid):
             headers = {"Authorization": f"Bearer {asyncio.run(token(settings))}"}
             asyncio.run(host_parts(url, headers, pid, requests))
+    with tempfile.TemporaryDirectory() as folder, ScriptedModelServer() as model:
+        model.push(*(Reply(ANSWER) for _ in range(requests + 20)))
+        counted = Path(folder) / "calls"
+        with host(model, Path(folder), counting=counted) as (url, settings, pid):
+            headers = {"Authorization": f"Bearer {asyncio.run(token(settings))}"}
+            asyncio.run(counted_completions(url, headers, pid, requests))
+            calls = read_count(counted) / requests
+    print(f"  {'/v1/chat/completions':22} {calls:6.0f} Python function calls a request")
     urls: Any = multiprocessing.Queue()
     child = multiprocessing.Process(target=_serve_model, args=(urls, requests + 20), daemon=True)
     child.start()

@@ -243,6 +243,16 @@ class Settings(BaseSettings):
         le=365,
         description="Days a web app sign-in lasts without being used before it must be repeated.",
     )
+    token_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds a worker keeps the owner of an API token it has just checked, instead of "
+            "asking the store on every request; a token revoked through another worker (or "
+            "the CLI) stops working there within this time. 0: ask the store every time."
+        ),
+    )
 
     mcp_calls_per_minute: int = Field(
         default=60,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
@@ -425,3 +426,117 @@ async def test_calls_without_index_or_finish_reason_still_come_out_whole() -> No
         ModelToolCall(ToolCall("b", "get_weather", '{"city": "Lyon"}')),
         ModelDone("tool_calls"),
     ]
+
+
+# -- retries and connections: a raw app that answers from a list ----------------------------
+
+
+class Answers:
+    """A chat completions endpoint that gives these answers in turn and notes each caller."""
+
+    def __init__(self, *answers: Response) -> None:
+        self.answers = list(answers)
+        self.clients: list[tuple[str, int]] = []
+        self.server = LoopbackServer(
+            Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+        )
+
+    async def completions(self, request: Request) -> Response:
+        assert request.client is not None
+        self.clients.append((request.client.host, request.client.port))
+        return self.answers.pop(0)
+
+
+def stream_answer(text: str) -> Response:
+    body = f"data: {chunk({'content': text})}\n\ndata: {chunk({}, 'stop')}\n\ndata: [DONE]\n\n"
+    return Response(body, media_type="text/event-stream")
+
+
+def refusal(status: int, **headers: str) -> Response:
+    body = json.dumps({"error": {"message": f"busy ({status})"}})
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+async def test_a_failed_request_is_retried_when_the_server_asks_and_then_answers() -> None:
+    answers = Answers(
+        refusal(429, **{"retry-after-ms": "20"}), refusal(503), stream_answer("at last")
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=2) as model:
+            events = await collect(model)
+    assert events[0] == ModelTextDelta("at last")
+    assert len(answers.clients) == 3
+
+
+async def test_retries_stop_at_the_budget_and_report_the_last_answer() -> None:
+    answers = Answers(
+        refusal(500, **{"retry-after": "0.01"}), refusal(502, **{"retry-after": "0.01"})
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=1) as model:
+            error = await failure(model)
+    assert error.message == "the model server answered HTTP 502: busy (502)"
+    assert len(answers.clients) == 2
+
+
+async def test_a_refusal_that_is_not_worth_repeating_is_not_retried() -> None:
+    answers = Answers(
+        refusal(400),
+        refusal(500, **{"x-should-retry": "false"}),
+        refusal(429, **{"retry-after": "3600"}),  # longer than a turn can wait
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=2) as model:
+            for status in (400, 500, 429):
+                error = await failure(model)
+                assert error.message == f"the model server answered HTTP {status}: busy ({status})"
+    assert len(answers.clients) == 3
+
+
+async def test_an_error_answer_that_is_not_openai_json_is_quoted_as_text() -> None:
+    answers = Answers(
+        Response("upstream connect error", status_code=502, media_type="text/plain"),
+        Response('{"detail": "Not Found"}', status_code=404, media_type="application/json"),
+        Response(b"", status_code=500),
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=0) as model:
+            messages = [(await failure(model)).message for _ in range(3)]
+    assert messages == [
+        "the model server answered HTTP 502: upstream connect error",
+        'the model server answered HTTP 404: {"detail": "Not Found"}',
+        "the model server answered HTTP 500: (an empty answer)",
+    ]
+
+
+async def test_one_connection_serves_one_completion_after_another() -> None:
+    answers = Answers(*(stream_answer(f"answer {number}") for number in range(3)))
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=0) as model:
+            texts = [await collect(model) for _ in range(3)]
+    assert [events[0] for events in texts] == [ModelTextDelta(f"answer {n}") for n in range(3)]
+    assert len(set(answers.clients)) == 1
+
+
+async def test_a_compressed_stream_is_read_and_a_cookie_is_not_kept() -> None:
+    body = f"data: {chunk({'content': 'squeezed'})}\n\ndata: [DONE]\n\n".encode()
+    squeezed = Response(
+        gzip.compress(body),
+        media_type="text/event-stream",
+        headers={"content-encoding": "gzip", "set-cookie": "session=abc; Path=/"},
+    )
+    answers = Answers(squeezed, stream_answer("plain"))
+    cookies: list[str | None] = []
+
+    async def completions(request: Request) -> Response:
+        cookies.append(request.headers.get("cookie"))
+        return await answers.completions(request)
+
+    answers.server.app = Starlette(
+        routes=[Route("/v1/chat/completions", completions, methods=["POST"])]
+    )
+    with answers.server as raw:
+        async with OpenAICompatModel(f"{raw.url}/v1", "m", KEY, max_retries=0) as model:
+            first, second = await collect(model), await collect(model)
+    assert (first[0], second[0]) == (ModelTextDelta("squeezed"), ModelTextDelta("plain"))
+    assert cookies == [None, None]

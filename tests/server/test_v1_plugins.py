@@ -127,3 +127,45 @@ async def test_plugins_run_on_the_host_after_approval(hosted: Hosted) -> None:
         )
         assert "tools" not in hosted.model.requests[-1]
         await client.close()
+
+
+async def test_a_response_resumed_by_an_approval_samples_as_its_request_asks(
+    hosted: Hosted,
+) -> None:
+    async with await hosted.user("ada", admin=True) as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        assert (await api.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        operations = (await api.get(f"/api/plugins/{plugin_id}/operations")).json()["operations"]
+        get_todos = {op["operation_id"]: op["function_name"] for op in operations}["list_todos"]
+        client = await _client(hosted, "ada")
+        plugins_tool = {"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"}
+        hosted.model.push(CallTool(get_todos, {"username": "ada"}, id="call-s1"))
+        asking = await client.responses.create(
+            model="any-model",
+            input="What is on my list?",
+            tools=[plugins_tool],  # type: ignore[list-item]
+            temperature=1.5,
+        )
+        assert hosted.model.requests[-1]["temperature"] == 1.5
+        hosted.model.push(Reply('{"items": []}'))
+        approved = await client.responses.create(
+            model="any-model",
+            previous_response_id=asking.id,
+            input=[
+                {"type": "mcp_approval_response", "approval_request_id": "call-s1", "approve": True}
+            ],
+            tools=[plugins_tool],  # type: ignore[list-item]
+            temperature=0.2,
+            top_p=0.5,
+            max_output_tokens=40,
+            text={"format": {"type": "json_object"}},
+        )
+        assert approved.output_text == '{"items": []}'
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 1
+        # The completion after the approved call has the approving request's options.
+        after = hosted.model.requests[-1]
+        assert after["messages"][-1]["role"] == "tool"
+        sent = {key: after.get(key) for key in ("temperature", "top_p", "max_completion_tokens")}
+        assert sent == {"temperature": 0.2, "top_p": 0.5, "max_completion_tokens": 40}
+        assert after["response_format"] == {"type": "json_object"}
+        await client.close()

@@ -199,10 +199,16 @@ class ApiTurns:
         )
 
     def resume(
-        self, user: UserInfo, conversation_id: str, decisions: Mapping[str, bool]
+        self,
+        user: UserInfo,
+        conversation_id: str,
+        decisions: Mapping[str, bool],
+        *,
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[Event]:
-        """Continue a turn that waited for approvals, with the user's decisions."""
-        return self._chats.resume(user, conversation_id, decisions)
+        """Continue a turn that waited for approvals, with the user's decisions; `sampling`
+        (the resuming request's) goes to the model with the rest of the turn."""
+        return self._chats.resume(user, conversation_id, decisions, sampling=sampling)
 
     async def _choose(
         self, user: UserInfo, plugins: PluginChoice

@@ -38,6 +38,7 @@ from powerstrip.runtime import (
     Event,
     Executor,
     Model,
+    SamplingOptions,
     ToolCall,
     TurnDone,
 )
@@ -309,15 +310,19 @@ class Chats:
         decisions: Mapping[str, bool],
         *,
         always_allow: frozenset[str] = frozenset(),
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[Event]:
         """Continue a paused turn with the user's decisions (call id → approve?).
 
         `always_allow` names approved calls whose operation the user allows from now on; only
-        operations declared `x-openai-isConsequential: false` may be (spec §5).
+        operations declared `x-openai-isConsequential: false` may be (spec §5). `sampling` goes
+        to the model with the rest of the turn (an API caller's, who resumes it).
         """
         return self._watch(
             self._guarded(
-                self._resume(user, conversation_id, decisions, always_allow), conversation_id, user
+                self._resume(user, conversation_id, decisions, always_allow, sampling),
+                conversation_id,
+                user,
             )
         )
 
@@ -355,8 +360,10 @@ class Chats:
         conversation_id: str,
         decisions: Mapping[str, bool],
         always_allow: frozenset[str],
+        sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[Event]:
         conversation = await self._conversation(user, conversation_id)
+        conversation.sampling = sampling
         pending = {call.id: call for call in conversation.pending_calls()}
         complete = bool(pending) and all(call_id in decisions for call_id in pending)
         granted = [

@@ -169,6 +169,7 @@ class Host:
         )
         sign_in_links = SignInLinks(settings.public_url, derive_secret(base, "oauth-sign-in"))
         plugins = Plugins(registry, sign_in_links, settings)
+        users = Users(sessions, token_cache_seconds=settings.token_cache_seconds)
         return cls(
             settings=settings,
             engine=engine,
@@ -181,11 +182,14 @@ class Host:
             chats=chats,
             sign_in_links=sign_in_links,
             plugins=plugins,
-            users=Users(sessions),
+            users=users,
             transcriber=Transcriber(settings),
             openai=OpenAIApi(sessions, settings, chats, plugins, shared, jobs),
             data=DataControls(
-                sessions, retention_days=settings.retention_days, on_deleted=chats.forget
+                sessions,
+                retention_days=settings.retention_days,
+                on_deleted=chats.forget,
+                on_account_deleted=users.forget_tokens,
             ),
             retention=Retention(
                 sessions,

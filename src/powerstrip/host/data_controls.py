@@ -77,10 +77,13 @@ class DataControls:
         *,
         retention_days: int,
         on_deleted: Callable[[Iterable[str]], None] | None = None,
+        on_account_deleted: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.retention_days = retention_days
         self._on_deleted = on_deleted
+        # The account's API tokens went with it: cached owners of tokens must go too.
+        self._on_account_deleted = on_account_deleted
 
     async def settings(self, user: UserInfo) -> DataSettings:
         async with self.sessions() as session:
@@ -159,6 +162,8 @@ class DataControls:
             )
             await session.execute(delete(User).where(User.id == user.id))
             counts["users"] += 1
+        if self._on_account_deleted is not None:
+            self._on_account_deleted()
         await self._scrub_free_pages()
         self._forget(ids)
         logger.info("data.deleted_account user=%s %s", user.id, _describe(counts))

@@ -610,7 +610,9 @@ class _Run:
 
     async def _turns(self, decisions: dict[str, bool]) -> AsyncIterator[JSON]:
         if decisions and self.ledger:
-            turn_events = self.engine.turns.resume(self.user, self.ledger, decisions)
+            turn_events = self.engine.turns.resume(
+                self.user, self.ledger, decisions, sampling=self.sampling
+            )
             turn: ApiTurn | None = None
         else:
             turn = await self.engine.turns.open(

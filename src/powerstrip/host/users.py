@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import AccessError, InvalidInputError, NotFoundError
+from powerstrip.host.token_cache import TokenOwners
 from powerstrip.logs import remember_secret
 from powerstrip.store import ApiToken, User, transaction, utcnow
 
@@ -232,7 +234,10 @@ async def user_for_token(sessions: async_sessionmaker[AsyncSession], token: str)
     """The user a token belongs to, or None for an unknown token."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    digest = hash_token(token)
+    return await _owner_of(sessions, hash_token(token))
+
+
+async def _owner_of(sessions: async_sessionmaker[AsyncSession], digest: str) -> UserInfo | None:
     async with sessions() as session:
         row = (await session.execute(_TOKEN_OWNER, {"digest": digest})).one_or_none()
     if row is None:
@@ -250,10 +255,21 @@ async def user_for_token(sessions: async_sessionmaker[AsyncSession], token: str)
 
 
 class Users:
-    """Accounts and their API tokens, for the user acting on them."""
+    """Accounts and their API tokens, for the user acting on them.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    `token_cache_seconds` is how long a checked token's owner is kept (token_cache.py), on
+    `clock` (monotonic seconds).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        token_cache_seconds: float = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
+        self._owners = TokenOwners(token_cache_seconds, clock=clock)
 
     async def ensure(self, username: str, *, admin: bool = False) -> UserInfo:
         """The user called `username`, created when missing (an existing one keeps its role)."""
@@ -316,14 +332,35 @@ class Users:
                     fix="list your tokens to find the id",
                 )
             await session.delete(row)
+        self._owners.clear()
 
     async def revoke_all(self, user: UserInfo) -> int:
         """Revoke every token of the user; returns how many there were."""
-        return await revoke_tokens(self._sessions, user.id)
+        try:
+            return await revoke_tokens(self._sessions, user.id)
+        finally:
+            self._owners.clear()
+
+    def forget_tokens(self) -> None:
+        """Ask the store again for every token: one went with its account (`host.data`)."""
+        self._owners.clear()
 
     async def authenticate(self, token: str) -> UserInfo | None:
-        """The user a token belongs to, carrying the token's scopes; None for an unknown token."""
-        return await user_for_token(self._sessions, token)
+        """The user a token belongs to, carrying the token's scopes; None for an unknown token.
+
+        Asked of the store at most once a `token_cache_seconds` per token (token_cache.py).
+        """
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        digest = hash_token(token)
+        owner = self._owners.get(digest)
+        if owner is not None:
+            return owner
+        generation = self._owners.generation
+        owner = await _owner_of(self._sessions, digest)
+        if owner is not None:
+            self._owners.put(digest, owner, generation)
+        return owner
 
 
 def require_admin(user: UserInfo) -> None:

@@ -181,15 +181,17 @@ def create_app(
     errors = error_responses(400, 401, 404, 409, 413, 422, 502, 503)
     # A token needs the chat scope for the store and conversations (docs/api.md).
     chat = [Depends(require_scope("chat"))]
+    # The OpenAI-compatible API: its own schema, errors in OpenAI's shape, and its own door.
+    # First: routes are matched in order, and no other route starts with /v1, so an API
+    # client's request is not first tried against every /api route.
+    v1 = create_v1_app()
+    app.mount("/v1", v1)
     app.include_router(plugins_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(conversations_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(account_router, prefix="/api", responses=errors)
     app.include_router(data_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(audio_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)
-    # The OpenAI-compatible API: its own schema, errors in OpenAI's shape, and its own door.
-    v1 = create_v1_app()
-    app.mount("/v1", v1)
     app.include_router(data_pages.router)
     app.include_router(mcp_router, prefix="/api", responses=errors, dependencies=chat)
     app.include_router(oauth.router)

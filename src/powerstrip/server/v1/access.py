@@ -77,7 +77,7 @@ class V1Guard:
         await self.app(scope, receive, send)
 
 
-def caller_of(request: Request) -> Caller:
+async def caller_of(request: Request) -> Caller:  # async: no worker thread (deps.get_host)
     caller = request.scope.get("state", {}).get(CALLER_STATE_KEY)
     if not isinstance(caller, Caller):  # only when the guard did not run: a wiring bug
         raise RuntimeError("the /v1 guard did not authenticate this request")

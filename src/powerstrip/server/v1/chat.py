@@ -11,6 +11,7 @@ approve it (also in `powerstrip.approvals`): it never runs unasked.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -335,30 +336,55 @@ async def create_chat_completion(
     )
 
 
-async def _stream(
-    turn: ApiTurn, completion_id: str, created: int, model: str, include_usage: bool
-) -> AsyncIterator[str]:
-    def chunk(delta: JSON, finish: str | None = None, **extra: Any) -> str:
-        return sse(
+class _Chunks:
+    """The `chat.completion.chunk` events of one stream; what they all share encoded once.
+
+    A chunk is the JSON `sse()` would write for it, byte for byte: the envelope (id, object,
+    created, model, system_fingerprint) is the same in every chunk, so only the delta, the
+    finish reason and any extension field are encoded for each.
+    """
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        envelope = _json(
             {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": model,
                 "system_fingerprint": None,
-                "choices": [
-                    {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-                ],
-                **extra,
             }
         )
+        self._head = f'data: {envelope[:-1]},"choices":[{{"index":0,"delta":'
 
+    def text(self, text: str) -> str:
+        """A chunk whose delta is `text`: the event of every piece of the answer."""
+        return (
+            f'{self._head}{{"content":{_json(text)}}},"finish_reason":null,"logprobs":null}}]}}\n\n'
+        )
+
+    def chunk(self, delta: JSON, finish: str | None = None, **extra: Any) -> str:  # Any: JSON
+        more = "".join(f",{_json(name)}:{_json(value)}" for name, value in extra.items())
+        return (
+            f'{self._head}{_json(delta)},"finish_reason":{_json(finish)},"logprobs":null}}]'
+            f"{more}}}\n\n"
+        )
+
+
+def _json(value: Any) -> str:  # Any: JSON
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _stream(
+    turn: ApiTurn, completion_id: str, created: int, model: str, include_usage: bool
+) -> AsyncIterator[str]:
+    chunks = _Chunks(completion_id, created, model)
+    chunk = chunks.chunk
     answer = _Answer(turn)
     yield chunk({"role": "assistant", "content": ""})
     async for event in turn.run():
         delta = answer.note(event)
         if delta:
-            yield chunk({"content": delta})
+            yield chunks.text(delta)
         elif isinstance(event, CallFinished):
             yield chunk({}, powerstrip={"plugin_call": answer.plugin_calls[event.call_id]})
     if answer.error is not None:

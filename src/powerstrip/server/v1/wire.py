@@ -34,7 +34,7 @@ def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     )
 
 
-def page_request(
+async def page_request(  # async: no worker thread (deps.get_host)
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
     after: Annotated[str | None, Query(max_length=100)] = None,
