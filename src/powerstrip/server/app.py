@@ -194,7 +194,6 @@ def create_app(
     app.include_router(oauth.router)
     app.include_router(data_pages.router)
     app.include_router(mcp_router, prefix="/api", responses=errors, dependencies=chat)
-    app.include_router(oauth.router)
     # The MCP server (docs/mcp.md): its own bearer check, outside /api's JSON error shapes.
     app.router.routes.append(Route("/mcp", McpRoute(), methods=["GET", "POST", "DELETE"]))
     # MCP authorization: the host is /mcp's OAuth authorization server (the consent page is

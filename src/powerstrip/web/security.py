@@ -114,7 +114,8 @@ class CsrfRefused(Exception):  # noqa: N818 - answered with a 403 page
         self.reason = reason
 
 
-def web_host(request: Request) -> Host:
+async def web_host(request: Request) -> Host:
+    # async: FastAPI runs a plain function dependency on a worker thread, a hop per request.
     host: Host = request.app.state.host
     return host
 
