@@ -368,6 +368,12 @@ class VectorStores:
             batch = await self.objects.update(user, "file_batch", batch_id, {"status": "completed"})
         # A batch its job is ingesting is done when the job says so: while a file's entry is
         # being rewritten the entries seen here may be one short, and all of them complete.
+        if batch["status"] == "in_progress" and counts["in_progress"] == 0:
+            # Until then one file counts as still in progress: a client polls until no file
+            # is (the openai client's `poll` does), and must not stop at a batch in progress.
+            done = next((k for k in ("completed", "failed", "cancelled") if counts[k]), None)
+            if done is not None:
+                counts = counts | {"in_progress": 1, done: counts[done] - 1}
         return batch | {"file_counts": counts}
 
     async def cancel_batch(self, user: UserInfo, store_id: str, batch_id: str) -> JSON:
