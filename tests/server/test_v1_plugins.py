@@ -169,3 +169,34 @@ async def test_a_response_resumed_by_an_approval_samples_as_its_request_asks(
         assert sent == {"temperature": 0.2, "top_p": 0.5, "max_completion_tokens": 40}
         assert after["response_format"] == {"type": "json_object"}
         await client.close()
+
+
+async def test_a_completion_approved_at_its_link_samples_as_its_request_asked(
+    hosted: Hosted,
+) -> None:
+    async with await hosted.user("cleo", admin=True) as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        assert (await api.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        operations = (await api.get(f"/api/plugins/{plugin_id}/operations")).json()["operations"]
+        get_todos = {op["operation_id"]: op["function_name"] for op in operations}["list_todos"]
+        client = await _client(hosted, "cleo")
+        hosted.model.push(CallTool(get_todos, {"username": "cleo"}, id="call-k1"))
+        paused = await client.chat.completions.create(
+            model="any-model",
+            messages=[{"role": "user", "content": "What is on my list?"}],
+            temperature=0.3,
+            max_tokens=55,
+            stop=["END"],
+        )
+        [approval] = paused.model_extra["powerstrip"]["approvals"]  # type: ignore[index]
+        # The person approves at the host's link, which brings no sampling options.
+        hosted.model.push(Reply("Your list is empty."))
+        decided = await api.post(
+            approval["approve_url"].removeprefix(hosted.settings.public_url),
+            json={"decisions": {"call-k1": True}, "stream": False},
+        )
+        assert decided.status_code == 200, decided.text
+        after = hosted.model.requests[-1]
+        sent = {key: after.get(key) for key in ("temperature", "max_completion_tokens", "stop")}
+        assert sent == {"temperature": 0.3, "max_completion_tokens": 55, "stop": ["END"]}
+        await client.close()

@@ -158,7 +158,7 @@ class ApiTurns:
             )
             return ApiTurn(self._chats, user, conversation, None, (), skipped)
         summary = await self._chats.create(
-            user, title=title or "API turn", plugin_ids=tuple(chosen)
+            user, title=title or "API turn", plugin_ids=tuple(chosen), sampling=sampling
         )
         await self._seed(summary.id, messages)
         active = [

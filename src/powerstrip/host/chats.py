@@ -67,9 +67,9 @@ _MAYBE_SENT = (
 )
 
 # The turn path's queries, built once (building a statement costs more than SQLite running it).
-_OWNER = select(ConversationRow.user_id, ConversationRow.deleted_at).where(
-    ConversationRow.id == bindparam("id")
-)
+_OWNER = select(
+    ConversationRow.user_id, ConversationRow.deleted_at, ConversationRow.sampling
+).where(ConversationRow.id == bindparam("id"))
 _ENABLED = (
     select(ConversationPlugin.conversation_id, ConversationPlugin.plugin_id)
     .where(ConversationPlugin.conversation_id.in_(bindparam("ids", expanding=True)))
@@ -145,9 +145,17 @@ class Chats:
     # -- the list ----------------------------------------------------------------------------
 
     async def create(
-        self, user: UserInfo, *, title: str = "", plugin_ids: tuple[int, ...] = ()
+        self,
+        user: UserInfo,
+        *,
+        title: str = "",
+        plugin_ids: tuple[int, ...] = (),
+        sampling: SamplingOptions | None = None,
     ) -> ChatSummary:
-        """Start a conversation with these plugins enabled; nothing is kept if one is refused."""
+        """Start a conversation with these plugins enabled; nothing is kept if one is refused.
+
+        `sampling` (an API turn's) is kept: a turn resumed without options of its own, at the
+        host's approval link, samples as the request that opened it asked."""
         limit = self.settings.max_plugins_per_conversation
         if len(set(plugin_ids)) > limit:
             # Refused before a conversation exists, so the error names none that never will.
@@ -161,7 +169,10 @@ class Chats:
             # The owner's history switch as the conversation starts marks it for good (§9).
             history = await session.scalar(select(User.history_enabled).where(User.id == user.id))
             row = ConversationRow(
-                user_id=user.id, title=title[:_TITLE_LIMIT], history_enabled=history is not False
+                user_id=user.id,
+                title=title[:_TITLE_LIMIT],
+                history_enabled=history is not False,
+                sampling=(sampling.as_openai() or None) if sampling is not None else None,
             )
             session.add(row)
             await session.flush()
@@ -362,8 +373,9 @@ class Chats:
         always_allow: frozenset[str],
         sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[Event]:
-        conversation = await self._conversation(user, conversation_id)
-        conversation.sampling = sampling
+        conversation = await self._conversation(user, conversation_id, resuming=True)
+        if sampling is not None:
+            conversation.sampling = sampling
         pending = {call.id: call for call in conversation.pending_calls()}
         complete = bool(pending) and all(call_id in decisions for call_id in pending)
         granted = [
@@ -468,7 +480,11 @@ class Chats:
 
     # -- building blocks ---------------------------------------------------------------------
 
-    async def _conversation(self, user: UserInfo, conversation_id: str) -> Conversation:
+    async def _conversation(
+        self, user: UserInfo, conversation_id: str, *, resuming: bool = False
+    ) -> Conversation:
+        """The conversation as a turn runs it; `resuming`: with the sampling options its API
+        turn asked for, if any."""
         # The ownership check, the enabled plugins and the history in one session: each
         # session is a connection checkout and a rollback on return, on every turn. The
         # history comes from the cache, topped up with what was written since.
@@ -497,6 +513,9 @@ class Chats:
             grants=grants,
             subdivision=user.subdivision,
             max_steps=self.settings.max_steps,
+            sampling=SamplingOptions.from_openai(owner.sampling)
+            if resuming and owner.sampling
+            else None,
         )
 
     async def _active(

@@ -163,6 +163,34 @@ class SamplingOptions:
         }
         return {key: value for key, value in fields.items() if value is not None}
 
+    @classmethod
+    def from_openai(cls, fields: Mapping[str, Any]) -> SamplingOptions:  # Any: JSON
+        """The options `as_openai` gave (as kept in the store); unknown or ill-typed fields
+        are left out, never guessed at."""
+
+        def number(name: str) -> float | None:
+            value = fields.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            return float(value)
+
+        def whole(name: str) -> int | None:
+            value = fields.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        stop = fields.get("stop")
+        response_format = fields.get("response_format")
+        return cls(
+            temperature=number("temperature"),
+            top_p=number("top_p"),
+            max_tokens=whole("max_completion_tokens"),
+            stop=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
+            seed=whole("seed"),
+            presence_penalty=number("presence_penalty"),
+            frequency_penalty=number("frequency_penalty"),
+            response_format=response_format if isinstance(response_format, dict) else None,
+        )
+
 
 class Model(Protocol):
     """An LLM backend: OpenAI-compatible over HTTP, or the built-in offline router."""

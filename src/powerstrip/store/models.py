@@ -322,6 +322,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+    # An API turn's sampling options (Chat Completions' names): the rest of a turn resumed at
+    # the host's approval link samples as its request asked. NULL: the backend's defaults.
+    sampling: Mapped[dict[str, JSONValue] | None] = mapped_column(JSON)
 
 
 class ConversationPlugin(Base):
