@@ -200,3 +200,47 @@ async def test_a_completion_approved_at_its_link_samples_as_its_request_asked(
         sent = {key: after.get(key) for key in ("temperature", "max_completion_tokens", "stop")}
         assert sent == {"temperature": 0.3, "max_completion_tokens": 55, "stop": ["END"]}
         await client.close()
+
+
+async def test_a_response_resumed_by_an_approval_can_call_the_client_s_own_function(
+    hosted: Hosted,
+) -> None:
+    async with await hosted.user("dora", admin=True) as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        assert (await api.post(f"/api/plugins/{plugin_id}/install")).status_code == 200
+        operations = (await api.get(f"/api/plugins/{plugin_id}/operations")).json()["operations"]
+        get_todos = {op["operation_id"]: op["function_name"] for op in operations}["list_todos"]
+        client = await _client(hosted, "dora")
+        tools = [
+            {"type": "mcp", "server_label": "powerstrip", "server_url": "powerstrip:"},
+            {
+                "type": "function",
+                "name": "notify_phone",
+                "description": "Send a note to the user's phone",
+                "parameters": {"type": "object", "properties": {"text": {"type": "string"}}},
+            },
+        ]
+        hosted.model.push(CallTool(get_todos, {"username": "dora"}, id="call-f1"))
+        asking = await client.responses.create(
+            model="any-model",
+            input="Check my list and send it to my phone",
+            tools=tools,  # type: ignore[arg-type]
+        )
+        assert [item.type for item in asking.output] == ["mcp_approval_request"]
+        # After the approved call, the model calls the client's function: the response ends
+        # with it, for the client to run.
+        hosted.model.push(CallTool("notify_phone", {"text": "empty list"}, id="call-f2"))
+        approved = await client.responses.create(
+            model="any-model",
+            previous_response_id=asking.id,
+            input=[
+                {"type": "mcp_approval_response", "approval_request_id": "call-f1", "approve": True}
+            ],
+            tools=tools,  # type: ignore[arg-type]
+        )
+        offered = [t["function"]["name"] for t in hosted.model.requests[-1]["tools"]]
+        assert "notify_phone" in offered
+        function_calls = [item for item in approved.output if item.type == "function_call"]
+        assert [(c.name, c.call_id) for c in function_calls] == [("notify_phone", "call-f2")]  # type: ignore[union-attr]
+        assert len(hosted.recorders["plugin.example.com"].api_calls()) == 1
+        await client.close()

@@ -205,10 +205,13 @@ class ApiTurns:
         decisions: Mapping[str, bool],
         *,
         sampling: SamplingOptions | None = None,
+        client_tools: Sequence[ToolSpec] = (),
     ) -> AsyncIterator[Event]:
         """Continue a turn that waited for approvals, with the user's decisions; `sampling`
-        (the resuming request's) goes to the model with the rest of the turn."""
-        return self._chats.resume(user, conversation_id, decisions, sampling=sampling)
+        and `client_tools` (the resuming request's) go to the model with the rest of the turn."""
+        return self._chats.resume(
+            user, conversation_id, decisions, sampling=sampling, client_tools=client_tools
+        )
 
     async def _choose(
         self, user: UserInfo, plugins: PluginChoice

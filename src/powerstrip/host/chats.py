@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -40,6 +40,7 @@ from powerstrip.runtime import (
     Model,
     SamplingOptions,
     ToolCall,
+    ToolSpec,
     TurnDone,
 )
 from powerstrip.runtime.conversation import unanswered_calls
@@ -322,16 +323,20 @@ class Chats:
         *,
         always_allow: frozenset[str] = frozenset(),
         sampling: SamplingOptions | None = None,
+        client_tools: Sequence[ToolSpec] = (),
     ) -> AsyncIterator[Event]:
         """Continue a paused turn with the user's decisions (call id → approve?).
 
         `always_allow` names approved calls whose operation the user allows from now on; only
         operations declared `x-openai-isConsequential: false` may be (spec §5). `sampling` goes
-        to the model with the rest of the turn (an API caller's, who resumes it).
+        to the model with the rest of the turn (an API caller's, who resumes it), and so do
+        `client_tools`, the functions that caller runs itself.
         """
         return self._watch(
             self._guarded(
-                self._resume(user, conversation_id, decisions, always_allow, sampling),
+                self._resume(
+                    user, conversation_id, decisions, always_allow, sampling, client_tools
+                ),
                 conversation_id,
                 user,
             )
@@ -372,10 +377,12 @@ class Chats:
         decisions: Mapping[str, bool],
         always_allow: frozenset[str],
         sampling: SamplingOptions | None = None,
+        client_tools: Sequence[ToolSpec] = (),
     ) -> AsyncIterator[Event]:
         conversation = await self._conversation(user, conversation_id, resuming=True)
         if sampling is not None:
             conversation.sampling = sampling
+        conversation.offer_client_tools(client_tools)
         pending = {call.id: call for call in conversation.pending_calls()}
         complete = bool(pending) and all(call_id in decisions for call_id in pending)
         granted = [

@@ -611,7 +611,11 @@ class _Run:
     async def _turns(self, decisions: dict[str, bool]) -> AsyncIterator[JSON]:
         if decisions and self.ledger:
             turn_events = self.engine.turns.resume(
-                self.user, self.ledger, decisions, sampling=self.sampling
+                self.user,
+                self.ledger,
+                decisions,
+                sampling=self.sampling,
+                client_tools=self.tools.functions,
             )
             turn: ApiTurn | None = None
         else:

@@ -199,8 +199,8 @@ class Conversation:
         self.grants = grants
         self.subdivision = subdivision
         self.max_steps = max_steps
-        # A plugin's function wins a name clash: the host's security model decides its calls.
-        self.client_tools = [tool for tool in client_tools if self.find(tool.name)[0] is None]
+        self.client_tools: list[ToolSpec] = []
+        self.offer_client_tools(client_tools)
         self.host_prompt = host_prompt or bool(self.plugins)
         # The history with each tool result labelled with its plugin, and the namespace of each
         # call's plugin, kept across the steps of a turn (`_messages`).
@@ -229,6 +229,11 @@ class Conversation:
             for plugin in reversed(plugins)
             for tool in plugin.toolset.tools
         }
+
+    def offer_client_tools(self, tools: Sequence[ToolSpec]) -> None:
+        """The functions the caller runs itself, from now on (a resumed turn's caller's)."""
+        # A plugin's function wins a name clash: the host's security model decides its calls.
+        self.client_tools = [tool for tool in tools if self.find(tool.name)[0] is None]
 
     # -- entry points ------------------------------------------------------------------------
 
