@@ -74,6 +74,7 @@ from router import CATEGORIES as ROUTER_CATEGORIES
 from router import load
 
 from powerstrip.retrieval import (
+    DEFAULT_HNSW_RESCORE,
     DEFAULT_VECTOR_WEIGHT,
     Embedder,
     ExactIndex,
@@ -532,10 +533,11 @@ def once(build: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def ours_hnsw(vectors: np.ndarray, dtype: str, expansion_add: int) -> Callable[[], HnswIndex]:
+    """The engine's way: float32 rows in an exact index, then a graph over them that keeps them."""
+
     def build() -> HnswIndex:
-        index = HnswIndex(vectors.shape[1], dtype=dtype, expansion_add=expansion_add)
-        index.add(np.arange(len(vectors)), vectors)
-        return index
+        exact = ours_exact(vectors)()
+        return HnswIndex.from_exact(exact, dtype=dtype, expansion_add=expansion_add)
 
     return build
 
@@ -544,9 +546,10 @@ def ours_search(index: Any, queries: np.ndarray) -> list[list[int]]:
     return [[i for i, _ in hits] for hits in index.search(queries, K)]
 
 
-def ours_hnsw_search(expansion: int) -> Callable[[Any, np.ndarray], list[list[int]]]:
+def ours_hnsw_search(expansion: int, rescore: int) -> Callable[[Any, np.ndarray], list[list[int]]]:
     def search(index: HnswIndex, queries: np.ndarray) -> list[list[int]]:
         index.expansion_search = expansion
+        index.rescore = rescore
         return ours_search(index, queries)
 
     return search
@@ -612,6 +615,7 @@ class SpeedOptions:
     hnsw_dtype: str
     expansion_add: int
     expansions: Sequence[int]
+    rescores: Sequence[int]
 
 
 def speed(options: SpeedOptions) -> None:
@@ -627,7 +631,8 @@ def speed(options: SpeedOptions) -> None:
     print(
         f"speed: {dimensions}-d unit vectors around topic centres, {options.queries} queries, "
         f"top {K}, {os.environ['OMP_NUM_THREADS']} BLAS/OpenMP thread(s), HNSW vectors as "
-        f"{options.hnsw_dtype}, expansion {options.expansion_add} when adding; "
+        f"{options.hnsw_dtype} (re-scored with float32 rows), expansion "
+        f"{options.expansion_add} when adding; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
@@ -645,9 +650,14 @@ def speed(options: SpeedOptions) -> None:
         if size <= options.hnsw_max:
             graph = once(ours_hnsw(vectors, options.hnsw_dtype, options.expansion_add))
             for expansion in options.expansions:
-                runs.append(
-                    (f"ours: HNSW (usearch), ef {expansion}", graph, ours_hnsw_search(expansion))
-                )
+                for rescore in options.rescores:
+                    runs.append(
+                        (
+                            f"ours: HNSW (usearch), ef {expansion}, rescore {rescore}",
+                            graph,
+                            ours_hnsw_search(expansion, rescore),
+                        )
+                    )
             if have_faiss and size <= options.faiss_hnsw_max:
                 theirs = once(faiss_hnsw(vectors, options.hnsw_dtype, options.expansion_add))
                 kind = "IndexHNSWFlat" if options.hnsw_dtype == "f32" else "IndexHNSWSQ"
@@ -705,9 +715,27 @@ def main() -> None:
     parser.add_argument(
         "--faiss-hnsw-max", type=int, default=100_000, help="faiss's HNSW only up to this size"
     )
-    parser.add_argument("--hnsw-dtype", choices=("f32", "f16", "i8"), default="f32")
-    parser.add_argument("--expansion-add", type=int, default=128, help="HNSW efConstruction")
+    parser.add_argument(
+        "--hnsw-dtype",
+        choices=("f32", "f16", "i8"),
+        default="i8",
+        help="the graph's copy of the vectors (default i8, the engine's)",
+    )
+    parser.add_argument(
+        "--expansion-add",
+        type=int,
+        default=64,
+        help="HNSW efConstruction (default 64, the engine's)",
+    )
     parser.add_argument("--ef", default="64", help="HNSW search expansions, e.g. 64,128")
+    parser.add_argument(
+        "--rescore",
+        default=str(DEFAULT_HNSW_RESCORE),
+        help=(
+            "how many of HNSW's candidates are re-scored with float32 (0: the graph's top k), "
+            f"e.g. 0,50,100; default {DEFAULT_HNSW_RESCORE}, the engine's"
+        ),
+    )
     parser.add_argument("--threads", default="1", help="BLAS and OpenMP threads (--threads=N)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
@@ -726,6 +754,7 @@ def main() -> None:
                 hnsw_dtype=options.hnsw_dtype,
                 expansion_add=options.expansion_add,
                 expansions=[int(e) for e in options.ef.split(",") if e],
+                rescores=[int(r) for r in options.rescore.split(",") if r],
             )
         )
 
