@@ -5,8 +5,7 @@
     .venv/bin/python bench/retrieval.py --skip-quality --sizes 10000,100000   speed only
     .venv/bin/python bench/retrieval.py --skip-speed             quality only (no faiss needed)
     .venv/bin/python bench/retrieval.py --skip-quality --sizes 100000,1000000 \
-        --hnsw-max 1000000 --hnsw-dtype i8 --expansion-add 64 --ef 64,128,256
-                                                                 HNSW at 100k and 1M (minutes)
+        --hnsw-max 1000000 --ef 128,256 --rescore 0,100          HNSW at 100k and 1M (minutes)
 
 **Quality.** No document-retrieval set with relevance judgements ships in a package here (BEIR,
 MS MARCO and the MTEB sets are downloaded from hubs at run time), so the questions come from the
@@ -37,9 +36,12 @@ text.) For each index: build time (wall clock and CPU), memory it added to the p
 turns query by query), its CPU time (median), and queries/s in batches of 32; HNSW's recall@10
 against exact search. On a loaded machine an operation longer than a few milliseconds is
 preempted and its wall-clock time multiplied, CPU time much less: compare CPU times. The
-indexes: ours (`ExactIndex`, numpy; `HnswIndex`, usearch) and faiss-cpu's `IndexFlatIP` and
-`IndexHNSWFlat` (or `IndexHNSWSQ` for `--hnsw-dtype i8`/`f16`; the `bench` extra) with the same
-HNSW parameters (M=16, efConstruction `--expansion-add`, efSearch each of `--ef`). BLAS and
+indexes: ours (`ExactIndex`, numpy; `HnswIndex`, usearch, built as the engine builds it: an
+exact index first, then a graph over its rows in one multi-threaded batch, the graph's int8
+copy walked and its best `--rescore` candidates scored again with the float32 rows) and
+faiss-cpu's `IndexFlatIP` and `IndexHNSWSQ` (`IndexHNSWFlat` for `--hnsw-dtype f32`; the
+`bench` extra) with the same HNSW parameters (M=16, efConstruction `--expansion-add`, efSearch
+each of `--ef`; faiss's rows are not re-scored). BLAS and
 OpenMP get one thread (`--threads`), so the exact indexes compare algorithms, not thread pools;
 usearch searches a batch on every CPU. HNSW is built only up to `--hnsw-max` vectors (default
 10,000) and faiss's up to `--faiss-hnsw-max` (100,000): a graph of a million 384-d vectors takes
@@ -74,6 +76,7 @@ from router import CATEGORIES as ROUTER_CATEGORIES
 from router import load
 
 from powerstrip.retrieval import (
+    DEFAULT_HNSW_RESCORE,
     DEFAULT_VECTOR_WEIGHT,
     Embedder,
     ExactIndex,
@@ -449,9 +452,10 @@ def measure(runs: Sequence[Run], queries: np.ndarray) -> list[Measured]:
     """Build every index, then time them query by query in turn.
 
     Interleaved, so a burst of load from the machine's other users slows every index alike
-    instead of whichever happened to be measured at the time. Each query's CPU time (the
-    process's, all threads) is taken beside its wall-clock time: a process waiting for a CPU
-    adds wall-clock time but no CPU time.
+    instead of whichever happened to be measured at the time; at each turn every index gets
+    another query, so no index finds a query's graph nodes or rows cached by the one before.
+    Each query's CPU time (the process's, all threads) is taken beside its wall-clock time: a
+    process waiting for a CPU adds wall-clock time but no CPU time.
     """
     built = []
     graphs: dict[int, Any] = {}
@@ -474,17 +478,23 @@ def measure(runs: Sequence[Run], queries: np.ndarray) -> list[Measured]:
         search(index, queries[:5])  # warm up: first-touch pages, thread pools
     latencies: list[list[float]] = [[] for _ in built]
     cpu_times: list[list[float]] = [[] for _ in built]
-    tops: list[list[list[int]]] = [[] for _ in built]
-    for row in range(len(queries)):
+    tops: list[list[list[int]]] = [[[] for _ in queries] for _ in built]
+    # Each index asks a different query at each turn: rows sharing a graph (several search
+    # settings) would otherwise find the nodes the row before them walked still in cache.
+    stride = max(1, len(queries) // max(1, len(built)))
+    for turn in range(len(queries)):
         for slot, (_, index, search, _) in enumerate(built):
+            row = (turn + slot * stride) % len(queries)
             started, cpu = time.perf_counter(), time.process_time()
-            found = search(index, queries[row : row + 1])
+            [found] = search(index, queries[row : row + 1])
             latencies[slot].append((time.perf_counter() - started) * 1000)
             cpu_times[slot].append((time.process_time() - cpu) * 1000)
-            tops[slot].extend(found)
+            tops[slot][row] = found
     batch_seconds = [0.0 for _ in built]
-    for start in range(0, len(queries), 32):
+    starts = range(0, len(queries), 32)
+    for turn in range(len(starts)):
         for slot, (_, index, search, _) in enumerate(built):
+            start = starts[(turn + slot) % len(starts)]  # another batch each, as above
             started = time.perf_counter()
             search(index, queries[start : start + 32])
             batch_seconds[slot] += time.perf_counter() - started
@@ -532,10 +542,11 @@ def once(build: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def ours_hnsw(vectors: np.ndarray, dtype: str, expansion_add: int) -> Callable[[], HnswIndex]:
+    """The engine's way: float32 rows in an exact index, then a graph over them that keeps them."""
+
     def build() -> HnswIndex:
-        index = HnswIndex(vectors.shape[1], dtype=dtype, expansion_add=expansion_add)
-        index.add(np.arange(len(vectors)), vectors)
-        return index
+        exact = ours_exact(vectors)()
+        return HnswIndex.from_exact(exact, dtype=dtype, expansion_add=expansion_add)
 
     return build
 
@@ -544,9 +555,10 @@ def ours_search(index: Any, queries: np.ndarray) -> list[list[int]]:
     return [[i for i, _ in hits] for hits in index.search(queries, K)]
 
 
-def ours_hnsw_search(expansion: int) -> Callable[[Any, np.ndarray], list[list[int]]]:
+def ours_hnsw_search(expansion: int, rescore: int) -> Callable[[Any, np.ndarray], list[list[int]]]:
     def search(index: HnswIndex, queries: np.ndarray) -> list[list[int]]:
         index.expansion_search = expansion
+        index.rescore = rescore
         return ours_search(index, queries)
 
     return search
@@ -612,6 +624,7 @@ class SpeedOptions:
     hnsw_dtype: str
     expansion_add: int
     expansions: Sequence[int]
+    rescores: Sequence[int]
 
 
 def speed(options: SpeedOptions) -> None:
@@ -627,7 +640,8 @@ def speed(options: SpeedOptions) -> None:
     print(
         f"speed: {dimensions}-d unit vectors around topic centres, {options.queries} queries, "
         f"top {K}, {os.environ['OMP_NUM_THREADS']} BLAS/OpenMP thread(s), HNSW vectors as "
-        f"{options.hnsw_dtype}, expansion {options.expansion_add} when adding; "
+        f"{options.hnsw_dtype} (re-scored with float32 rows), expansion "
+        f"{options.expansion_add} when adding; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
@@ -645,9 +659,14 @@ def speed(options: SpeedOptions) -> None:
         if size <= options.hnsw_max:
             graph = once(ours_hnsw(vectors, options.hnsw_dtype, options.expansion_add))
             for expansion in options.expansions:
-                runs.append(
-                    (f"ours: HNSW (usearch), ef {expansion}", graph, ours_hnsw_search(expansion))
-                )
+                for rescore in options.rescores:
+                    runs.append(
+                        (
+                            f"ours: HNSW (usearch), ef {expansion}, rescore {rescore}",
+                            graph,
+                            ours_hnsw_search(expansion, rescore),
+                        )
+                    )
             if have_faiss and size <= options.faiss_hnsw_max:
                 theirs = once(faiss_hnsw(vectors, options.hnsw_dtype, options.expansion_add))
                 kind = "IndexHNSWFlat" if options.hnsw_dtype == "f32" else "IndexHNSWSQ"
@@ -705,9 +724,31 @@ def main() -> None:
     parser.add_argument(
         "--faiss-hnsw-max", type=int, default=100_000, help="faiss's HNSW only up to this size"
     )
-    parser.add_argument("--hnsw-dtype", choices=("f32", "f16", "i8"), default="f32")
-    parser.add_argument("--expansion-add", type=int, default=128, help="HNSW efConstruction")
-    parser.add_argument("--ef", default="64", help="HNSW search expansions, e.g. 64,128")
+    parser.add_argument(
+        "--hnsw-dtype",
+        choices=("f32", "f16", "i8"),
+        default="i8",
+        help="the graph's copy of the vectors (default i8, the engine's)",
+    )
+    parser.add_argument(
+        "--expansion-add",
+        type=int,
+        default=128,
+        help="HNSW efConstruction (default 128, the engine's)",
+    )
+    parser.add_argument(
+        "--ef",
+        default="128",
+        help="HNSW search expansions, e.g. 64,128 (default 128, the engine's)",
+    )
+    parser.add_argument(
+        "--rescore",
+        default=str(DEFAULT_HNSW_RESCORE),
+        help=(
+            "how many of HNSW's candidates are re-scored with float32 (0: the graph's top k), "
+            f"e.g. 0,50,100; default {DEFAULT_HNSW_RESCORE}, the engine's"
+        ),
+    )
     parser.add_argument("--threads", default="1", help="BLAS and OpenMP threads (--threads=N)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
@@ -726,6 +767,7 @@ def main() -> None:
                 hnsw_dtype=options.hnsw_dtype,
                 expansion_add=options.expansion_add,
                 expansions=[int(e) for e in options.ef.split(",") if e],
+                rescores=[int(r) for r in options.rescore.split(",") if r],
             )
         )
 

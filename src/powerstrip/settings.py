@@ -323,6 +323,15 @@ class Settings(BaseSettings):
             "are indexed by HNSW instead of scored exactly."
         ),
     )
+    retrieval_hnsw_rescore: int = Field(
+        default=100,
+        ge=0,
+        description=(
+            "How many of an HNSW search's best candidates (found on the graph's int8 copy of the "
+            "vectors) are scored again with the float32 vectors, the best `top_k` of them "
+            "returned: more finds more of the true nearest, a little slower."
+        ),
+    )
     retrieval_vector_weight: float = Field(
         default=0.7,
         ge=0.0,

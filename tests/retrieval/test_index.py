@@ -145,24 +145,80 @@ def test_a_few_allowed_ids_among_many_are_looked_up_and_unknown_ones_ignored() -
     assert [identifier for identifier, _ in hits] == [3, 999]
 
 
-def test_an_int8_hnsw_graph_still_finds_nearly_all_of_the_exact_top_10() -> None:
-    vectors, queries = _unit(3000, 32, 11), _unit(50, 32, 12)
-    exact, approximate = ExactIndex(), HnswIndex(dtype="i8", expansion_add=64)
+def _recall(found: list[list[tuple[int, float]]], truth: list[list[tuple[int, float]]]) -> float:
+    overlap = [
+        len({i for i, _ in a} & {i for i, _ in b}) / 10 for a, b in zip(found, truth, strict=True)
+    ]
+    return sum(overlap) / len(overlap)
+
+
+def _clustered(rows: int, dims: int, seed: int, centres: np.ndarray) -> np.ndarray:
+    """Unit rows around `centres`, as text embeddings cluster by subject: close neighbours."""
+    rng = np.random.default_rng(seed)
+    matrix = centres[rng.integers(0, len(centres), rows)] + rng.standard_normal(
+        (rows, dims)
+    ).astype(np.float32) / np.sqrt(dims)
+    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_int8_graphs_candidates_rescored_with_float32_find_the_exact_top_10() -> None:
+    # Close neighbours (topics of 30 rows) in 384 dimensions, a coordinate ~0.05: int8 steps
+    # cannot rank them, the float32 rows can.
+    centres = _unit(100, 384, 13)
+    vectors, queries = _clustered(3000, 384, 14, centres), _clustered(40, 384, 15, centres)
+    exact, approximate = ExactIndex(), HnswIndex(dtype="i8", rescore=0)
     exact.add(list(range(3000)), vectors)
     approximate.add(list(range(3000)), vectors)
-    approximate.expansion_search = 128
-    assert approximate.expansion_search == 128
-    assert approximate.memory_bytes > 0
     truth = exact.search(queries, 10)
-    for one, many in (
-        (approximate.search(queries[:1], 10), truth[:1]),
-        (approximate.search(queries, 10), truth),
+    graph_only = _recall(approximate.search(queries, 10), truth)
+    approximate.rescore = 100
+    assert approximate.rescore == 100
+    for found in (
+        approximate.search(queries, 10),
+        [approximate.search(query, 10)[0] for query in queries],  # one at a time
     ):
-        overlap = [
-            len({i for i, _ in a} & {i for i, _ in b}) / 10 for a, b in zip(one, many, strict=True)
-        ]
-        assert sum(overlap) / len(overlap) >= 0.9
+        assert _recall(found, truth) >= 0.99
+        assert _recall(found, truth) > graph_only
+        # The scores are the float32 ones, best first.
+        for hits, expected in zip(found, truth, strict=True):
+            scores = dict(expected)
+            for identifier, score in hits:
+                if identifier in scores:
+                    assert score == pytest.approx(scores[identifier], abs=1e-6)
+            assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert approximate.memory_bytes > 3000 * 384 * 4  # the float32 rows and the graph
+
+
+def test_a_graph_built_from_an_exact_index_keeps_its_rows_and_follows_changes() -> None:
+    vectors = _unit(500, 16, 16)
+    exact = ExactIndex()
+    exact.add(list(range(500)), vectors)
+    index = HnswIndex.from_exact(exact, rescore=20)
+    assert len(index) == 500
+    index.add([1000], vectors[7:8])
+    index.add([3], vectors[8:9])  # replaced
+    index.remove([4, 99999])
+    assert 1000 in exact
+    assert 4 not in exact
+    assert index.ids() == exact.ids() == (set(range(500)) - {4}) | {1000}
+    [[first, second, _]] = index.search(vectors[8], 3)
+    assert {first[0], second[0]} == {3, 8}
+    assert first[1] == pytest.approx(1.0, abs=1e-5)
+    [hits] = index.search(vectors[7], 2)
+    assert {i for i, _ in hits} == {7, 1000}
+    [hits] = index.search(vectors[4], 500)
+    assert 4 not in {i for i, _ in hits}
+
+
+def test_hnsw_parameters_out_of_range_are_refused() -> None:
     with pytest.raises(ValueError, match="dtype"):
         HnswIndex(dtype="f64")
+    with pytest.raises(ValueError, match="rescore"):
+        HnswIndex(rescore=-1)
     with pytest.raises(ValueError, match="expansion_search"):
-        approximate.expansion_search = 0
+        HnswIndex(expansion_search=0)
+    index = HnswIndex()
+    with pytest.raises(ValueError, match="expansion_search"):
+        index.expansion_search = 0
+    with pytest.raises(ValueError, match="rescore"):
+        index.rescore = -5

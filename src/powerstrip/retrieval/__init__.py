@@ -25,11 +25,12 @@ from powerstrip.retrieval.embedders import (
 from powerstrip.retrieval.engine import INDEX_KINDS, AddedDocument, Hit, Query, Retriever
 from powerstrip.retrieval.extract import SUFFIX_KINDS, ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import DEFAULT_VECTOR_WEIGHT, convex_fusion, reciprocal_rank_fusion
-from powerstrip.retrieval.hnsw import HnswIndex
+from powerstrip.retrieval.hnsw import DEFAULT_HNSW_RESCORE, HnswIndex
 from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
 __all__ = [
+    "DEFAULT_HNSW_RESCORE",
     "DEFAULT_VECTOR_WEIGHT",
     "EMBEDDER_KINDS",
     "INDEX_KINDS",

@@ -21,6 +21,7 @@ wrote to it, and only the difference is loaded. So several workers on one Postgr
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from powerstrip.retrieval.chunking import (
 from powerstrip.retrieval.embedders import Embedder, make_embedder
 from powerstrip.retrieval.extract import ExtractedText, extract, kind_of, read_file
 from powerstrip.retrieval.fusion import DEFAULT_VECTOR_WEIGHT, convex_fusion
-from powerstrip.retrieval.hnsw import HnswIndex
+from powerstrip.retrieval.hnsw import DEFAULT_HNSW_RESCORE, HnswIndex
 from powerstrip.retrieval.index import ExactIndex, VectorIndex
 from powerstrip.retrieval.records import DocumentMeta, Filter, Scope
 
@@ -117,15 +118,19 @@ class Retriever:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         index: str = "auto",
         hnsw_min_vectors: int = DEFAULT_HNSW_MIN_VECTORS,
+        hnsw_rescore: int = DEFAULT_HNSW_RESCORE,
         vector_weight: float = DEFAULT_VECTOR_WEIGHT,
     ) -> None:
         if index not in INDEX_KINDS:
             raise ValueError(f"index must be one of {', '.join(INDEX_KINDS)}, not {index!r}")
+        if hnsw_rescore < 0:
+            raise ValueError(f"hnsw_rescore must be at least 0, not {hnsw_rescore}")
         if not 0.0 <= vector_weight <= 1.0:
             raise ValueError(f"vector_weight must be from 0 to 1, not {vector_weight}")
         self._vector_weight = vector_weight
         self._index_kind = index
         self._hnsw_min_vectors = hnsw_min_vectors
+        self._hnsw_rescore = hnsw_rescore
         self._sessions = sessions
         self._embedder = embedder
         self._chunk_tokens = chunk_tokens
@@ -146,6 +151,7 @@ class Retriever:
             max_file_bytes=settings.retrieval_max_file_bytes,
             index=settings.retrieval_index,
             hnsw_min_vectors=settings.retrieval_hnsw_min_vectors,
+            hnsw_rescore=settings.retrieval_hnsw_rescore,
             vector_weight=settings.retrieval_vector_weight,
         )
 
@@ -441,7 +447,11 @@ class Retriever:
         """
         partition = self._partitions.get(scope)
         if partition is None:
-            first: VectorIndex = HnswIndex() if self._index_kind == "hnsw" else ExactIndex()
+            first: VectorIndex = (
+                HnswIndex(rescore=self._hnsw_rescore)
+                if self._index_kind == "hnsw"
+                else ExactIndex()
+            )
             partition = self._partitions.setdefault(scope, _Partition(first))
         if self._embedder is None:
             return partition
@@ -466,9 +476,12 @@ class Retriever:
                 and isinstance(partition.index, ExactIndex)
                 and len(partition.index) >= self._hnsw_min_vectors
             ):
-                # Once: the graph is built from the rows already in memory, off the event loop.
+                # Once: the graph is built from the rows already in memory, off the event loop;
+                # it keeps them to score its candidates with.
                 exact = partition.index
-                partition.index = await anyio.to_thread.run_sync(HnswIndex.from_exact, exact)
+                partition.index = await anyio.to_thread.run_sync(
+                    functools.partial(HnswIndex.from_exact, exact, rescore=self._hnsw_rescore)
+                )
                 logger.info(
                     "retrieval index now hnsw user_id=%s collection=%s vectors=%d",
                     scope.user_id,

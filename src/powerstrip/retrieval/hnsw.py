@@ -3,15 +3,20 @@
 The exact index scores every vector; at a million vectors that is ~1.5 GB read per query batch.
 HNSW walks a graph instead and reads a few thousand vectors per query, at the price of missing
 a true neighbour now and then (bench/retrieval.py measures recall@10 against exact search).
-The graph's parameters are usearch's usual ones: 16 links per node, 128 candidates when
-inserting (`expansion_add`), and `expansion_search` (default 64, at least 2 * k) when
-searching. The graph keeps its own copy of the vectors as float32 (`dtype="f32"`, the default),
-or quantised to `"f16"` or `"i8"` (4 times smaller than float32; unit vectors lose little by it,
-bench/retrieval.py measures how much).
 
-A filter (`allowed`) is applied before ranking, as in `ExactIndex`: the allowed vectors are
-taken out of the graph's storage and scored exactly, so a filtered search is never the allowed
-few of an approximate top k.
+Two copies of the vectors, each for what it does best. The graph walks over a quantised copy
+(`dtype`, int8 by default: a byte a dimension, 4 times less memory to read than float32, and
+usearch's int8 distances are its fastest), which finds the right neighbourhood but cannot rank
+its close members (a unit vector's coordinates are ~0.05, a few int8 steps). So the graph's
+best `rescore` candidates are scored again exactly against the float32 rows, an `ExactIndex`
+(the one the collection was scored with before it outgrew exact search, adopted as it is), and
+the best k of those returned: the recall of the graph's top `rescore`, at the cost of a few
+hundred dot products. The scores returned are always the float32 ones.
+
+The graph's parameters: 16 links per node, `expansion_add` candidates when inserting, and
+`expansion_search` (at least 2 * k and at least `rescore`) when searching. A filter
+(`allowed`) is applied before ranking, as in `ExactIndex`: the allowed rows are scored exactly,
+so a filtered search is never the allowed few of an approximate top k.
 """
 
 from __future__ import annotations
@@ -21,22 +26,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from powerstrip.errors import EmbeddingError
 from powerstrip.retrieval.index import ExactIndex, ScoredId
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["HnswIndex"]
+__all__ = ["DEFAULT_HNSW_RESCORE", "HnswIndex"]
 
+DEFAULT_HNSW_RESCORE = 100
 _CONNECTIVITY = 16
 _EXPANSION_ADD = 128
-_EXPANSION_SEARCH = 64
+_EXPANSION_SEARCH = 128
 _DTYPES = ("f32", "f16", "i8")
 
 
 class HnswIndex:
-    """Inner-product HNSW over unit vectors; ids are chunk ids."""
+    """Inner-product HNSW over unit vectors, re-scored exactly; ids are chunk ids."""
 
     def __init__(
         self,
@@ -44,31 +49,48 @@ class HnswIndex:
         *,
         expansion_search: int = _EXPANSION_SEARCH,
         expansion_add: int = _EXPANSION_ADD,
-        dtype: str = "f32",
+        dtype: str = "i8",
+        rescore: int = DEFAULT_HNSW_RESCORE,
+        exact: ExactIndex | None = None,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
-        self._dimensions = dimensions
+        if rescore < 0:
+            raise ValueError(f"rescore must be at least 0, not {rescore}")
+        if expansion_search < 1:
+            raise ValueError(f"expansion_search must be at least 1, not {expansion_search}")
         self._expansion = expansion_search
         self._expansion_add = expansion_add
         self._dtype = dtype
+        self._rescore = rescore
+        self._exact = exact if exact is not None else ExactIndex(dimensions)
         self._index: Any = None  # Any: usearch ships no type information
-        self._ids: set[int] = set()
+        if len(self._exact):
+            ids, matrix = self._exact.items()
+            self._graph(matrix.shape[1]).add(ids.astype(np.uint64), matrix, threads=0)
 
     @classmethod
-    def from_exact(cls, exact: ExactIndex) -> HnswIndex:
-        """An HNSW index of the same vectors (when a collection outgrows exact search)."""
-        index = cls()
-        ids, matrix = exact.items()
-        index.add(list(ids), matrix)
-        return index
+    def from_exact(
+        cls,
+        exact: ExactIndex,
+        *,
+        dtype: str = "i8",
+        rescore: int = DEFAULT_HNSW_RESCORE,
+        expansion_add: int = _EXPANSION_ADD,
+    ) -> HnswIndex:
+        """A graph over an exact index's vectors, which it adopts as its float32 rows.
+
+        The exact index is the HNSW index's from then on: change it only through this one.
+        Its rows go into the graph in one batch, inserted on every CPU.
+        """
+        return cls(dtype=dtype, rescore=rescore, expansion_add=expansion_add, exact=exact)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._exact)
 
     @property
     def expansion_search(self) -> int:
-        """Candidates kept while searching (at least 2 * k): more finds more, slower."""
+        """Candidates kept while searching (at least 2 * k and `rescore`): more finds more."""
         return self._expansion
 
     @expansion_search.setter
@@ -78,13 +100,25 @@ class HnswIndex:
         self._expansion = value
 
     @property
+    def rescore(self) -> int:
+        """How many of the graph's best candidates are scored again exactly (at least k)."""
+        return self._rescore
+
+    @rescore.setter
+    def rescore(self, value: int) -> None:
+        if value < 0:
+            raise ValueError(f"rescore must be at least 0, not {value}")
+        self._rescore = value
+
+    @property
     def memory_bytes(self) -> int:
-        """The bytes the graph and its copy of the vectors take (usearch's own count)."""
-        return 0 if self._index is None else int(self._index.memory_usage)
+        """The bytes of the graph with its quantised copy (usearch's count) and the float32 rows."""
+        graph = 0 if self._index is None else int(self._index.memory_usage)
+        return graph + self._exact.memory_bytes
 
     def ids(self) -> set[int]:
         """Every id held."""
-        return set(self._ids)
+        return self._exact.ids()
 
     def add(self, ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
         """Add (or replace) one vector per id."""
@@ -93,58 +127,45 @@ class HnswIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(ids):
             raise ValueError(f"{len(ids)} ids need a ({len(ids)}, d) array, not {vectors.shape}")
-        graph = self._graph(vectors.shape[1])
         keys = np.asarray(ids, dtype=np.uint64)
-        replaced = [int(key) for key in keys if int(key) in self._ids]
+        replaced = [int(key) for key in keys if int(key) in self._exact]
+        # The rows first (this checks the dimensions): the graph must never offer an id that
+        # has no row to be scored with.
+        self._exact.add(ids, vectors)
+        graph = self._graph(vectors.shape[1])
         if replaced:
             graph.remove(np.asarray(replaced, dtype=np.uint64))
         graph.add(keys, vectors, threads=0)
-        self._ids.update(int(key) for key in keys)
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these ids; unknown ids are ignored."""
-        known = [int(i) for i in ids if int(i) in self._ids]
-        if not known or self._index is None:
+        known = [int(i) for i in ids if int(i) in self._exact]
+        if not known:
             return
-        self._index.remove(np.asarray(known, dtype=np.uint64))
-        self._ids.difference_update(known)
+        if self._index is not None:
+            self._index.remove(np.asarray(known, dtype=np.uint64))
+        self._exact.remove(known)
 
     def search(
         self, queries: NDArray[np.float32], k: int, *, allowed: NDArray[np.int64] | None = None
     ) -> list[list[ScoredId]]:
         """The `k` nearest ids of each query row, best first, among `allowed` when given."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if not self._ids or k <= 0 or self._index is None:
-            return [[] for _ in range(len(queries))]
-        self._check_dimensions(queries.shape[1])
-        if allowed is not None:
-            return self._search_allowed(queries, k, allowed)
-        k = min(k, len(self._ids))
-        self._index.expansion_search = max(self._expansion, 2 * k)
+        if allowed is not None or self._index is None or k <= 0 or not len(self._exact):
+            return self._exact.search(queries, k, allowed=allowed)
+        candidates = min(max(k, self._rescore), len(self._exact))
+        self._exact.check_dimensions(queries.shape[1])
+        self._index.expansion_search = max(self._expansion, 2 * k, candidates)
         # One query on the calling thread (a thread pool's start costs more than the walk).
-        found = self._index.search(queries, k, threads=1 if len(queries) == 1 else 0)
-        keys = np.atleast_2d(found.keys)
-        distances = np.atleast_2d(found.distances)
+        found = self._index.search(queries, candidates, threads=1 if len(queries) == 1 else 0)
+        keys = np.atleast_2d(found.keys).astype(np.int64)
         counts = np.atleast_1d(getattr(found, "counts", [keys.shape[1]]))
-        # usearch's inner-product distance is 1 - similarity.
         return [
-            [(int(keys[row, col]), float(1.0 - distances[row, col])) for col in range(counts[row])]
+            self._exact.search(queries[row], k, allowed=keys[row, : counts[row]])[0]
             for row in range(len(queries))
         ]
 
-    def _search_allowed(
-        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64]
-    ) -> list[list[ScoredId]]:
-        keys = [int(i) for i in allowed if int(i) in self._ids]
-        if not keys:
-            return [[] for _ in range(len(queries))]
-        stored = self._index.get(np.asarray(keys, dtype=np.uint64), dtype=np.float32)
-        subset = ExactIndex(self._dimensions)
-        subset.add(keys, np.vstack(stored) if isinstance(stored, tuple) else stored)
-        return subset.search(queries, k)
-
     def _graph(self, dimensions: int) -> Any:  # Any: usearch's Index
-        self._check_dimensions(dimensions)
         if self._index is None:
             from usearch.index import Index  # imported when a collection first needs it
 
@@ -157,13 +178,3 @@ class HnswIndex:
                 expansion_search=self._expansion,
             )
         return self._index
-
-    def _check_dimensions(self, dimensions: int) -> None:
-        if self._dimensions is None:
-            self._dimensions = dimensions
-        elif dimensions != self._dimensions:
-            raise EmbeddingError(
-                f"a vector of {dimensions} dimensions met an index of {self._dimensions}",
-                where="retrieval index",
-                fix="re-index the collection after changing the embedding model",
-            )

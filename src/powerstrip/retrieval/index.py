@@ -59,9 +59,17 @@ class ExactIndex:
     def __len__(self) -> int:
         return self._size
 
+    def __contains__(self, identifier: object) -> bool:
+        return identifier in self._rows
+
     def ids(self) -> set[int]:
         """Every id held."""
         return set(self._rows)
+
+    @property
+    def memory_bytes(self) -> int:
+        """The bytes of the matrix and its ids (the capacity allocated, not only the rows used)."""
+        return int(self._matrix.nbytes + self._ids.nbytes)
 
     def items(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The ids and their vectors, row for row (views: copy before changing the index)."""
@@ -74,7 +82,7 @@ class ExactIndex:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(ids):
             raise ValueError(f"{len(ids)} ids need a ({len(ids)}, d) array, not {vectors.shape}")
-        self._check_dimensions(vectors.shape[1])
+        self.check_dimensions(vectors.shape[1])
         keys = [int(identifier) for identifier in ids]
         if len(set(keys)) != len(keys):
             last = {key: n for n, key in enumerate(keys)}
@@ -82,15 +90,18 @@ class ExactIndex:
             keys = list(last)
         self._reserve(self._size + len(keys))
         rows = np.empty(len(keys), dtype=np.int64)
+        size = self._size
         for n, key in enumerate(keys):
             row = self._rows.get(key)
             if row is None:
-                row = self._rows[key] = self._size
-                self._size += 1
+                row, size = size, size + 1
             rows[n] = row
-        # One copy of all rows (not a Python loop over them).
+        # One copy of all rows (not a Python loop over them), written before the new rows are
+        # counted: an HNSW index adds to its exact rows in a worker thread while searches read.
         self._ids[rows] = keys
         self._matrix[rows] = vectors
+        self._rows.update(zip(keys, rows.tolist(), strict=True))
+        self._size = size
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these ids: the last row moves into each hole, so rows stay packed."""
@@ -113,7 +124,7 @@ class ExactIndex:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if self._size == 0 or k <= 0:
             return [[] for _ in range(len(queries))]
-        self._check_dimensions(queries.shape[1])
+        self.check_dimensions(queries.shape[1])
         matrix = self._matrix[: self._size]
         ids = self._ids[: self._size]
         if allowed is not None:
@@ -136,7 +147,8 @@ class ExactIndex:
             return np.unique(rows)  # sorted, and an id allowed twice is one row
         return np.flatnonzero(np.isin(self._ids[: self._size], allowed))
 
-    def _check_dimensions(self, dimensions: int) -> None:
+    def check_dimensions(self, dimensions: int) -> None:
+        """Refuse vectors of another size than the index's (the first vector's sets it)."""
         if self._dimensions is None:
             self._dimensions = dimensions
             self._matrix = np.zeros((0, dimensions), dtype=np.float32)
