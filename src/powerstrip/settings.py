@@ -221,6 +221,16 @@ class Settings(BaseSettings):
         le=50,
         description="How many model completions one user message may take before the turn stops.",
     )
+    context_chars: int = Field(
+        default=120_000,
+        ge=0,
+        description=(
+            "How much of a chat's history goes to the model with each completion, in "
+            "characters (about four to a token): the most recent whole turns that fit, and "
+            "always the current one. 0: the whole history. API callers that bring their own "
+            "messages (/v1) always have all of them sent."
+        ),
+    )
     grant_ttl_days: int = Field(
         default=30,
         ge=0,

@@ -409,3 +409,61 @@ async def test_a_tool_result_reaches_the_model_marked_as_the_plugin_s_data(world
     # offline router, which reads the JSON.
     stored = [m for m in world.recorder.messages if m.role == "tool"][-1]
     assert json.loads(stored.content or "")["path"] == f"/items/{injected}"
+
+
+def _earlier_turns(count: int, result_chars: int) -> list[ChatMessage]:
+    history: list[ChatMessage] = []
+    for turn in range(count):
+        call = ToolCall(f"old-{turn}", "faults__getItem", '{"item_id": "1"}')
+        history += [
+            ChatMessage("user", f"question {turn}"),
+            ChatMessage("assistant", None, tool_calls=(call,)),
+            ChatMessage("tool", "x" * result_chars, tool_call_id=call.id, source_plugin="faults"),
+            ChatMessage("assistant", f"answer {turn}"),
+        ]
+    return history
+
+
+async def test_the_model_is_sent_the_most_recent_whole_turns_that_fit(world: World) -> None:
+    # Ten earlier turns of about 1,000 characters each, and a budget for about three of them.
+    conversation = Conversation(
+        conversation_id="conv-1",
+        model=world.conversation.model,
+        executor=world.conversation.executor,
+        plugins=world.conversation.plugins,
+        history=_earlier_turns(10, 1_000),
+        recorder=world.recorder,
+        grants=world.grants,
+        context_chars=3_500,
+    )
+    world.model_server.push(Reply("ok"))
+    assert (await collect(conversation.send("and now?")))[-1] == TurnDone("ok")
+    system, first, *rest = world.model_server.requests[-1]["messages"]
+    assert system["role"] == "system"
+    # Whole turns only: what is sent starts at a user's message, never at an orphan result.
+    assert (first["role"], first["content"]) == ("user", "question 7")
+    assert [m["content"] for m in rest if m["role"] == "user"] == [
+        "question 8",
+        "question 9",
+        "and now?",
+    ]
+    # The whole history is still the conversation's: only what is sent is cut.
+    assert len(conversation.history) == 42
+
+
+async def test_the_current_turn_is_sent_whole_even_over_the_budget(world: World) -> None:
+    conversation = Conversation(
+        conversation_id="conv-1",
+        model=world.conversation.model,
+        executor=world.conversation.executor,
+        plugins=world.conversation.plugins,
+        history=_earlier_turns(2, 50),
+        recorder=world.recorder,
+        grants=world.grants,
+        context_chars=10,
+    )
+    world.model_server.push(CallTool("faults__getItem", {"item_id": "1"}), Reply("done"))
+    assert (await collect(conversation.send("get item 1")))[-1] == TurnDone("done")
+    _, *sent = world.model_server.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert sent[0]["content"] == "get item 1"

@@ -520,6 +520,7 @@ class Chats:
             grants=grants,
             subdivision=user.subdivision,
             max_steps=self.settings.max_steps,
+            context_chars=self.settings.context_chars,
             sampling=SamplingOptions.from_openai(owner.sampling)
             if resuming and owner.sampling
             else None,

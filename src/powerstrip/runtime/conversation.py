@@ -129,6 +129,34 @@ def unanswered_calls(history: Sequence[ChatMessage]) -> list[ToolCall]:
     return []
 
 
+def _size(message: ChatMessage) -> int:
+    return len(message.content or "") + sum(
+        len(call.name) + len(call.arguments) for call in message.tool_calls
+    )
+
+
+def _recent_turns(history: Sequence[ChatMessage], budget: int) -> Sequence[ChatMessage]:
+    """The end of `history` a model is sent: whole turns (each from a user's message on, so no
+    tool result goes without its call), the most recent that fit in `budget` characters, and
+    always the current turn. Read from the end: a long history costs what is sent."""
+    current = len(history)
+    for index in range(len(history) - 1, -1, -1):
+        if history[index].role == "user":
+            current = index
+            break
+    if current == len(history):
+        return history  # no user message at all: nothing to cut at
+    total = sum(_size(message) for message in history[current:])
+    start = current
+    for index in range(current - 1, -1, -1):
+        total += _size(history[index])
+        if total > budget:
+            break
+        if history[index].role == "user":
+            start = index
+    return history if start == 0 else history[start:]
+
+
 def system_prompt(plugins: Sequence[ActivePlugin]) -> str:
     """The system message: the enabled plugins' own descriptions, and how to read results."""
     lines = [
@@ -177,11 +205,14 @@ class Conversation:
         client_tools: Sequence[ToolSpec] = (),
         host_prompt: bool = True,
         sampling: SamplingOptions | None = None,
+        context_chars: int = 0,
     ) -> None:
         """`client_tools` are functions the caller runs itself (an API client's own tools): a
         call of one ends the turn with `ClientCalls`. `host_prompt=False` leaves out the
         plugins' system message when no plugin is enabled (the caller brings its own prompt).
-        `sampling` goes to the model with every completion of the conversation."""
+        `sampling` goes to the model with every completion of the conversation.
+        `context_chars` (0: no limit) bounds the history sent to the model: the most recent
+        whole turns that fit, and always the current one."""
         self.conversation_id = conversation_id
         self.model = model
         self.executor = executor
@@ -209,6 +240,7 @@ class Conversation:
         self._sources_read = False
 
         self.sampling = sampling
+        self.context_chars = context_chars
         # Tokens the model reported for this object's completions, when it reports them.
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -352,9 +384,10 @@ class Conversation:
         if any(m.role == "tool" and m.source_plugin is None for m in fresh):
             fresh = self._labelled_results(fresh)
         labelled.extend(fresh)
+        sent = _recent_turns(labelled, self.context_chars) if self.context_chars else labelled
         if not self.host_prompt:
-            return list(labelled)
-        return [ChatMessage("system", system_prompt(self.plugins)), *labelled]
+            return list(sent)
+        return [ChatMessage("system", system_prompt(self.plugins)), *sent]
 
     def _labelled_results(self, messages: list[ChatMessage]) -> list[ChatMessage]:
         """`messages` with each unlabelled tool result given the plugin of the call it answers
