@@ -82,7 +82,7 @@ def _cell(value: Any) -> str:  # Any: JSON
         return ""
     elif kind is bool:
         return "yes" if value else "no"
-    elif kind is float:
+    elif isinstance(value, float):
         text = f"{value:.3f}".rstrip("0").rstrip(".")
     elif isinstance(value, list):
         if all(not (_is_mapping(v) or isinstance(v, list)) for v in value):
@@ -91,10 +91,6 @@ def _cell(value: Any) -> str:  # Any: JSON
             text = f"{len(value)} items"
     elif _is_mapping(value):
         text = ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
-    elif isinstance(value, bool):  # a subclass of the types above
-        return "yes" if value else "no"
-    elif isinstance(value, float):
-        text = f"{value:.3f}".rstrip("0").rstrip(".")
     else:
         text = str(value)
     if "|" in text or "\n" in text:
