@@ -393,20 +393,16 @@ class Conversation:
         """`messages` with each unlabelled tool result given the plugin of the call it answers
         (a row written before results kept their plugin, or a result brought by an API client),
         when that call is an enabled plugin's."""
-        if not self._sources_read:
-            # Once per turn: a result may answer a call made in any earlier message.
-            self._sources_read = True
-            for message in self.history:
-                for call in message.tool_calls:
-                    plugin, _ = self.find(call.name)
-                    if plugin is not None:
-                        self._sources[call.id] = plugin.toolset.namespace
-        out: list[ChatMessage] = []
-        for message in messages:
+        # The calls' plugins: of the whole history the first time (a result may answer a call
+        # of any earlier message), then of the new messages only (`messages` is its tail).
+        for message in messages if self._sources_read else self.history:
             for call in message.tool_calls:
                 plugin, _ = self.find(call.name)
                 if plugin is not None:
                     self._sources[call.id] = plugin.toolset.namespace
+        self._sources_read = True
+        out: list[ChatMessage] = []
+        for message in messages:
             if message.role == "tool" and message.source_plugin is None:
                 source = self._sources.get(message.tool_call_id or "")
                 if source is not None:
