@@ -233,9 +233,7 @@ class Conversation:
         self.client_tools: list[ToolSpec] = []
         self.offer_client_tools(client_tools)
         self.host_prompt = host_prompt or bool(self.plugins)
-        # The history with each tool result labelled with its plugin, and the namespace of each
-        # call's plugin, kept across the steps of a turn (`_messages`).
-        self._labelled: list[ChatMessage] = []
+        # The namespace of each call's plugin, kept across the steps of a turn (`_messages`).
         self._sources: dict[str, str] = {}
         self._sources_read = False
 
@@ -374,27 +372,23 @@ class Conversation:
 
     def _messages(self) -> list[ChatMessage]:
         """The system prompt and the history, each tool result labelled with its plugin."""
-        labelled = self._labelled
-        if len(labelled) > len(self.history):
-            labelled.clear()  # the history was replaced: label it again
-        # The history only grows during a turn, so only the messages added since the last step
-        # are looked at; and a result written by this host carries its plugin already, so a
-        # long conversation costs each step what its new messages cost.
-        fresh = self.history[len(labelled) :]
-        if any(m.role == "tool" and m.source_plugin is None for m in fresh):
-            fresh = self._labelled_results(fresh)
-        labelled.extend(fresh)
-        sent = _recent_turns(labelled, self.context_chars) if self.context_chars else labelled
+        # The cut first, then the labels: the labels change no sizes, and a long conversation
+        # then costs each step what is sent, not its whole history. A result written by this
+        # host carries its plugin already; only older rows and API clients' need labelling.
+        history = self.history
+        sent = _recent_turns(history, self.context_chars) if self.context_chars else history
+        if any(m.role == "tool" and m.source_plugin is None for m in sent):
+            sent = self._labelled_results(sent)
         if not self.host_prompt:
             return list(sent)
         return [ChatMessage("system", system_prompt(self.plugins)), *sent]
 
-    def _labelled_results(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+    def _labelled_results(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         """`messages` with each unlabelled tool result given the plugin of the call it answers
         (a row written before results kept their plugin, or a result brought by an API client),
         when that call is an enabled plugin's."""
         # The calls' plugins: of the whole history the first time (a result may answer a call
-        # of any earlier message), then of the new messages only (`messages` is its tail).
+        # of any earlier message), then of the messages sent only (`messages` is its tail).
         for message in messages if self._sources_read else self.history:
             for call in message.tool_calls:
                 plugin, _ = self.find(call.name)
