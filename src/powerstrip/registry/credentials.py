@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -29,6 +29,7 @@ from powerstrip.registry.context import (
     client_secret_context,
     credential_context,
     load_install,
+    plugin_banned,
     plugin_not_found,
     require_not_banned,
     service_key_context,
@@ -107,28 +108,18 @@ async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
         raise plugin_not_found(plugin_id)
     plugin, install, credential, registration = found
     require_not_banned(plugin)
-    if install is None:
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} is not installed for this user",
-            where=f"plugin {plugin_id}",
-            fix="install the plugin first",
-        )
-    if install.needs_reconsent:
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} changed its auth or API host since install",
-            where=f"plugin {plugin_id}",
-            fix="install it again to consent to the change (and give new credentials)",
-        )
-    auth_type = AuthType(plugin.auth_type)
-    if auth_type in (AuthType.SERVICE_HTTP, AuthType.OAUTH) and (
-        registration is None or registration.token_verified_at is None
-    ):
-        # Secrets registered by someone who never proved control of the manifest are not sent.
-        raise RegistryError(
-            f"plugin {plugin.name_for_model!r} has no verified developer registration",
-            where=f"plugin {plugin_id}",
-            fix="its developer must publish the verification token and verify it",
-        )
+    _require_installed(
+        plugin.name_for_model,
+        plugin_id,
+        install is not None,
+        install is not None and install.needs_reconsent,
+    )
+    _require_verified(
+        plugin.name_for_model,
+        plugin_id,
+        AuthType(plugin.auth_type),
+        registration.token_verified_at if registration else None,
+    )
     return _Loaded(
         plugin=plugin,
         credential=credential,
@@ -136,6 +127,33 @@ async def _load(ctx: RegistryContext, user_id: int, plugin_id: int) -> _Loaded:
         client_id=registration.oauth_client_id if registration else None,
         client_secret_sealed=registration.oauth_client_secret_sealed if registration else None,
     )
+
+
+def _require_installed(name: str, plugin_id: int, installed: bool, needs_reconsent: bool) -> None:
+    if not installed:
+        raise RegistryError(
+            f"plugin {name!r} is not installed for this user",
+            where=f"plugin {plugin_id}",
+            fix="install the plugin first",
+        )
+    if needs_reconsent:
+        raise RegistryError(
+            f"plugin {name!r} changed its auth or API host since install",
+            where=f"plugin {plugin_id}",
+            fix="install it again to consent to the change (and give new credentials)",
+        )
+
+
+def _require_verified(
+    name: str, plugin_id: int, auth_type: AuthType, verified_at: datetime | None
+) -> None:
+    if auth_type in (AuthType.SERVICE_HTTP, AuthType.OAUTH) and verified_at is None:
+        # Secrets registered by someone who never proved control of the manifest are not sent.
+        raise RegistryError(
+            f"plugin {name!r} has no verified developer registration",
+            where=f"plugin {plugin_id}",
+            fix="its developer must publish the verification token and verify it",
+        )
 
 
 def _material(auth_type: AuthType, authorization_type: str | None, secret: str) -> AuthMaterial:
@@ -170,38 +188,78 @@ async def service_credentials(ctx: RegistryContext, plugin_id: int) -> AuthMater
     return _material(AuthType.SERVICE_HTTP, authorization_type, key)
 
 
+# What a call needs to authenticate, read in one prebuilt statement of plain columns: every call
+# of every turn asks, and building four ORM objects (the plugin's with its manifest) cost more
+# than the query. The checks are `_load`'s, on the same rows.
+_FOR_CALL = (
+    select(
+        Plugin.banned,
+        Plugin.name_for_model,
+        Plugin.auth_type,
+        Plugin.manifest,
+        Install.id.label("install_id"),
+        Install.needs_reconsent,
+        Credential.secret_sealed,
+        Credential.token_type,
+        Credential.expires_at,
+        Registration.service_key_sealed,
+        Registration.token_verified_at,
+    )
+    .select_from(Plugin)
+    .outerjoin(
+        Install, and_(Install.plugin_id == Plugin.id, Install.user_id == bindparam("user_id"))
+    )
+    .outerjoin(
+        Credential,
+        and_(Credential.plugin_id == Plugin.id, Credential.user_id == bindparam("user_id")),
+    )
+    .outerjoin(Registration, Registration.plugin_id == Plugin.id)
+    .where(Plugin.id == bindparam("plugin_id"))
+)
+
+
 async def credentials_for(ctx: RegistryContext, user_id: int, plugin_id: int) -> AuthMaterial:
     """The headers that authenticate `user_id`'s calls to `plugin_id`, and their secrets."""
-    loaded = await _load(ctx, user_id, plugin_id)
-    plugin = loaded.plugin
-    auth_type = AuthType(plugin.auth_type)
-    authorization_type = (plugin.manifest.get("auth") or {}).get("authorization_type")
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(_FOR_CALL, {"user_id": user_id, "plugin_id": plugin_id})
+        ).one_or_none()
+    if row is None:
+        raise plugin_not_found(plugin_id)
+    name = row.name_for_model
+    if row.banned:
+        raise plugin_banned(plugin_id, name)
+    _require_installed(name, plugin_id, row.install_id is not None, bool(row.needs_reconsent))
+    auth_type = AuthType(row.auth_type)
     if auth_type is AuthType.NONE:
         return AuthMaterial(headers={})
+    _require_verified(name, plugin_id, auth_type, row.token_verified_at)
+    authorization_type = ((row.manifest or {}).get("auth") or {}).get("authorization_type")
     if auth_type is AuthType.SERVICE_HTTP:
-        if loaded.service_key_sealed is None:
+        if row.service_key_sealed is None:
             raise RegistryError(
-                f"plugin {plugin.name_for_model!r} has no service key registered",
+                f"plugin {name!r} has no service key registered",
                 where=f"plugin {plugin_id}",
                 fix="its developer must register the service key",
             )
-        key = ctx.vault.open(loaded.service_key_sealed, context=service_key_context(plugin_id))
+        key = ctx.vault.open(row.service_key_sealed, context=service_key_context(plugin_id))
         return _material(auth_type, authorization_type, key)
-    credential = loaded.credential
-    if credential is None:
+    if row.secret_sealed is None:
         what = "sign in to" if auth_type is AuthType.OAUTH else "give your key for"
         raise RegistryError(
-            f"no credentials stored for plugin {plugin.name_for_model!r}",
+            f"no credentials stored for plugin {name!r}",
             where=f"plugin {plugin_id}",
             fix=f"{what} the plugin again",
         )
     secret = ctx.vault.open(
-        credential.secret_sealed, context=credential_context(user_id, plugin_id, "secret")
+        row.secret_sealed, context=credential_context(user_id, plugin_id, "secret")
     )
     if auth_type is AuthType.OAUTH:
-        tokens = TokenSet(secret, credential.token_type or "Bearer", None, credential.expires_at)
+        tokens = TokenSet(secret, row.token_type or "Bearer", None, row.expires_at)
         if tokens.expired():
-            material = await refresh_credentials(ctx, user_id, plugin_id, stale=credential)
+            material = await refresh_credentials(
+                ctx, user_id, plugin_id, stale_sealed=row.secret_sealed
+            )
             if material is None:
                 raise OAuthError(
                     "the access token expired and could not be refreshed",
@@ -213,12 +271,12 @@ async def credentials_for(ctx: RegistryContext, user_id: int, plugin_id: int) ->
 
 
 async def refresh_credentials(
-    ctx: RegistryContext, user_id: int, plugin_id: int, *, stale: Credential | None = None
+    ctx: RegistryContext, user_id: int, plugin_id: int, *, stale_sealed: str | None = None
 ) -> AuthMaterial | None:
     """New OAuth tokens for the user, or None when the scheme or the provider cannot renew them.
 
-    `stale` is the credential that failed: when another caller has already replaced it, the
-    newer tokens are used instead of spending the refresh token twice.
+    `stale_sealed` is the sealed access token that failed: when another caller has already
+    replaced it, the newer tokens are used instead of spending the refresh token twice.
     """
     loaded = await _load(ctx, user_id, plugin_id)
     plugin = loaded.plugin
@@ -226,7 +284,7 @@ async def refresh_credentials(
         return None
     current = loaded.credential
     context = credential_context(user_id, plugin_id, "secret")
-    if stale is not None and current.secret_sealed != stale.secret_sealed:
+    if stale_sealed is not None and current.secret_sealed != stale_sealed:
         access = ctx.vault.open(current.secret_sealed, context=context)
         return _material(AuthType.OAUTH, None, access)
     if current.refresh_sealed is None or not loaded.client_id:
@@ -295,7 +353,10 @@ class PluginCredentials:
             )
             before = (await session.execute(statement)).scalar_one_or_none()
         async with self.lock:
-            return await refresh_credentials(self.ctx, self.user_id, self.plugin_id, stale=before)
+            stale = before.secret_sealed if before is not None else None
+            return await refresh_credentials(
+                self.ctx, self.user_id, self.plugin_id, stale_sealed=stale
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +408,9 @@ async def refresh_ahead(ctx: RegistryContext, token: ExpiringToken, lock: asynci
             current = (await session.execute(statement)).scalar_one_or_none()
         if current is None or current.expires_at is None or _renewed(current.expires_at, token):
             return False  # signed out, or renewed by a turn or an earlier job
-        material = await refresh_credentials(ctx, token.user_id, token.plugin_id, stale=current)
+        material = await refresh_credentials(
+            ctx, token.user_id, token.plugin_id, stale_sealed=current.secret_sealed
+        )
         return material is not None
 
 
