@@ -11,11 +11,19 @@ import json
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from powerstrip.host.metrics import observe_call
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
-from powerstrip.store import Approval, Call, Conversation, Message, transaction, utcnow
+from powerstrip.store import (
+    Approval,
+    Call,
+    Conversation,
+    Message,
+    transaction,
+    utcnow,
+    write_connection,
+)
 
 __all__ = [
     "MESSAGE_COLUMNS",
@@ -147,11 +155,11 @@ class StoreRecorder:
 
     async def add_message(self, message: ChatMessage) -> None:
         """Append a message to the conversation, after the last one."""
-        async with transaction(self.sessions) as session:
-            await self._insert_message(session, message)
+        async with write_connection(self.sessions) as connection:
+            await self._insert_message(connection, message)
 
-    async def _insert_message(self, session: AsyncSession, message: ChatMessage) -> None:
-        await session.execute(
+    async def _insert_message(self, connection: AsyncConnection, message: ChatMessage) -> None:
+        await connection.execute(
             _INSERT_MESSAGE,
             {
                 "conversation_id": self.conversation_id,
@@ -164,7 +172,7 @@ class StoreRecorder:
         # model's answer), which is what the list sorts by; the steps in between (a tool call,
         # its result) would only move it by milliseconds, at a statement each.
         if message.role == "user" or (message.role == "assistant" and not message.tool_calls):
-            await session.execute(
+            await connection.execute(
                 _TOUCH_CONVERSATION,
                 {"of_conversation": self.conversation_id, "updated_at": utcnow()},
             )
@@ -172,12 +180,12 @@ class StoreRecorder:
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
         observe_call(plugin_id, outcome.outcome, outcome.duration_ms)  # made, even if not kept
-        async with transaction(self.sessions) as session:
-            await session.execute(
+        async with write_connection(self.sessions) as connection:
+            await connection.execute(
                 _INSERT_CALL,
                 call_values(outcome, self.conversation_id, self.user_id, int(plugin_id)),
             )
-            await self._insert_message(session, answer)
+            await self._insert_message(connection, answer)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
         async with transaction(self.sessions) as session:

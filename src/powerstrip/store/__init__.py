@@ -61,7 +61,7 @@ from powerstrip.store.models import (
     User,
     WebSession,
 )
-from powerstrip.store.session import transaction
+from powerstrip.store.session import transaction, write_connection
 from powerstrip.store.types import UTCDateTime, utcnow
 from powerstrip.store.upsert import upsert
 
@@ -118,4 +118,5 @@ __all__ = [
     "upgrade",
     "upsert",
     "utcnow",
+    "write_connection",
 ]

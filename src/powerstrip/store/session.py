@@ -26,11 +26,11 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.errors import StoreError
 
-__all__ = ["store_error", "transaction"]
+__all__ = ["store_error", "transaction", "write_connection"]
 
 _MIGRATE_FIX = "run the migrations (`powerstrip.store.upgrade(url)`, done at startup)"
 
@@ -82,10 +82,44 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
                 raise converted from exc
 
 
+@asynccontextmanager
+async def write_connection(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncConnection]:
+    """`transaction`'s promise on a bare connection, for prebuilt Core statements.
+
+    The turn path writes a few rows per step through statements built once; a session would
+    add its unit of work, identity map and state machine to each of them for nothing (about a
+    third of a small write transaction's cost).
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        # A factory bound otherwise (several binds): the session's own transaction.
+        async with transaction(sessions) as session:
+            yield await session.connection()
+        return
+    lock = _engine_write_lock(bind.sync_engine)
+    async with lock if lock is not None else nullcontext(), bind.connect() as connection:
+        try:
+            if lock is not None:
+                await connection.execute(text("BEGIN IMMEDIATE"))
+            yield connection
+            await connection.commit()
+        except Exception as exc:
+            await connection.rollback()
+            converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
+            if converted is exc:
+                raise
+            raise converted from exc
+
+
 def _sqlite_write_lock(session: AsyncSession) -> asyncio.Lock | None:
     """The in-process write lock of the session's database when it is SQLite, else None."""
     bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    return _engine_write_lock(bind if isinstance(bind, Engine) else bind.engine)
+
+
+def _engine_write_lock(engine: Engine) -> asyncio.Lock | None:
     if engine.dialect.name != "sqlite":
         return None
     lock = _SQLITE_WRITERS.get(engine)
