@@ -11,6 +11,7 @@ theirs, so no route can forget the ownership check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -496,20 +497,30 @@ class Chats:
         # session is a connection checkout and a rollback on return, on every turn. The
         # history comes from the cache, topped up with what was written since.
         grants = StoreGrants(self.sessions, user.id)
-        async with self.sessions() as session:
-            owner = (await session.execute(_OWNER, {"id": conversation_id})).one_or_none()
-            if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
-                raise _not_found(conversation_id)
-            enabled = await self._enabled(session, [conversation_id])
-            plugin_ids = enabled.get(conversation_id, ())
-            history = await self._histories.load(session, conversation_id)
-            # "Always allow" asked about once here, not once per call.
-            await grants.load(session, plugin_ids)
-        # Each plugin's spec is revalidated with the plugin: concurrently, so a turn waits for
-        # the slowest plugin, not the sum of them.
-        plugins = await asyncio.gather(
-            *(self._active(user, pid, conversation_id) for pid in plugin_ids)
-        )
+        revalidated: asyncio.Future[list[ActivePlugin | None]] | None = None
+        try:
+            async with self.sessions() as session:
+                owner = (await session.execute(_OWNER, {"id": conversation_id})).one_or_none()
+                if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
+                    raise _not_found(conversation_id)
+                enabled = await self._enabled(session, [conversation_id])
+                plugin_ids = enabled.get(conversation_id, ())
+                # Each plugin's spec is revalidated with the plugin while the history and the
+                # grants are read (the owner is checked first), and the plugins concurrently:
+                # a turn waits for the slowest of them, not for the sum of everything.
+                revalidated = asyncio.gather(
+                    *(self._active(user, pid, conversation_id) for pid in plugin_ids)
+                )
+                history = await self._histories.load(session, conversation_id)
+                # "Always allow" asked about once here, not once per call.
+                await grants.load(session, plugin_ids)
+            plugins = await revalidated
+        except BaseException:
+            if revalidated is not None and not revalidated.done():
+                revalidated.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await revalidated
+            raise
         return Conversation(
             conversation_id=conversation_id,
             model=self.model,
