@@ -1,0 +1,34 @@
+"""`bench/turn_floor.py` measures every part of a real turn and their sum (a short run)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.bench.loader import BENCH_DIR
+
+
+def test_the_bench_prints_each_floor_the_sum_and_the_whole_turn() -> None:
+    shown = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCH_DIR / "turn_floor.py"), "--turns", "10"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    figures = {
+        match[1].strip(): float(match[2])
+        for match in re.finditer(r"^  (.+?)\s+([\d.]+) ms$", shown.stdout, re.MULTILINE)
+    }
+    assert len(figures) == 8, shown.stdout
+    statements = next(name for name in figures if name.startswith("the turn's"))
+    # The statements were captured from a real turn: the reads, the messages and the call.
+    assert int(statements.split()[2]) >= 10, statements
+    parts = [value for name, value in figures.items() if "SQLAlchemy" not in name][:4]
+    assert (
+        figures["sum of the floors (sqlite3 alone)"] == round(sum(parts), 2)
+        or abs(figures["sum of the floors (sqlite3 alone)"] - sum(parts)) < 0.02
+    )
+    assert figures["budget for 150 turns/s in one process"] == 6.67
+    assert all(value > 0 for value in figures.values()), shown.stdout
