@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from powerstrip.coordination import TurnLocks
 from powerstrip.host.open_calls import awaits_model, close_open_calls
@@ -125,11 +126,6 @@ class TurnRecovery:
     async def _candidates(self, within: timedelta | None) -> list[str]:
         """Conversations whose last message leaves a call open (none of them put to the user),
         or waits for the model's answer."""
-        last = (
-            select(Message.conversation_id, func.max(Message.seq).label("seq"))
-            .group_by(Message.conversation_id)
-            .subquery()
-        )
         waiting = exists().where(
             Approval.conversation_id == Message.conversation_id, Approval.status == "pending"
         )
@@ -138,10 +134,6 @@ class TurnRecovery:
         calls = func.coalesce(cast(Message.tool_calls, String), "null")
         query = (
             select(Message.conversation_id)
-            .join(
-                last,
-                and_(Message.conversation_id == last.c.conversation_id, Message.seq == last.c.seq),
-            )
             .join(ConversationRow, ConversationRow.id == Message.conversation_id)
             .where(
                 ConversationRow.deleted_at.is_(None),
@@ -152,7 +144,27 @@ class TurnRecovery:
                 ~waiting,
             )
         )
-        if within is not None:
-            query = query.where(Message.created_at >= utcnow() - within)
+        if within is None:
+            # Every conversation's last message: one pass over the (conversation, seq) index.
+            last = (
+                select(Message.conversation_id, func.max(Message.seq).label("seq"))
+                .group_by(Message.conversation_id)
+                .subquery()
+            )
+            query = query.join(
+                last,
+                and_(Message.conversation_id == last.c.conversation_id, Message.seq == last.c.seq),
+            )
+        else:
+            # The recent messages only (the `created_at` index), each kept if none follows it
+            # (one probe of the (conversation, seq) index): the cost follows the period's
+            # traffic, not the whole history.
+            later = aliased(Message)
+            query = query.where(
+                Message.created_at >= utcnow() - within,
+                ~exists().where(
+                    later.conversation_id == Message.conversation_id, later.seq > Message.seq
+                ),
+            )
         async with self.sessions() as session:
             return list((await session.execute(query)).scalars())
