@@ -322,3 +322,40 @@ def test_a_turn_cut_while_the_model_answered_is_closed_by_another_worker_and_not
         ("user", "wait for it"),
         ("assistant", "Waited."),
     ]
+
+
+def test_without_redis_the_next_message_ends_a_turn_a_killed_worker_left_unanswered(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    """Several workers, no Redis: no sweep runs (an in-process lock cannot tell another
+    worker's live turn from a dead one), so the conversation's next turn closes the dead one
+    first, as it closes a lost call."""
+    keys = make_vault_keys()
+    with ServeProcess(tmp_path, model_url=model.base_url, vault_keys=keys, workers=2) as served:
+        served.wait_ready()
+        chat_id = _new_chat(served)
+        asked = len(model.requests)
+        model.push(Delay(300, Reply("Too late.")))
+        thread, got = _stream_until_cut(served, chat_id)
+        _until(lambda: len(model.requests) > asked, "the model was never asked")
+        workers = served.worker_pids()
+        for pid in workers:  # which worker holds the turn is the kernel's choice
+            os.kill(pid, signal.SIGKILL)
+        thread.join(30)
+        assert isinstance(got[-1], httpx.TransportError), got
+        assert [m.role for m in conversation_state(tmp_path, chat_id).messages] == ["user"]
+        deadline = time.monotonic() + 240
+        while len(set(served.worker_pids()) - set(workers)) < 2:
+            assert time.monotonic() < deadline, served.worker_pids()
+            time.sleep(0.5)
+        served.wait_ready()
+        _next_turn_works(served, model, chat_id)
+        served.terminate()
+        served.finish()
+    state = conversation_state(tmp_path, chat_id)
+    assert [(m.role, m.content) for m in state.messages] == [
+        ("user", "wait for it"),
+        ("assistant", TURN_ENDED["failed"]),
+        ("user", "hello?"),
+        ("assistant", "Back again."),
+    ]
