@@ -4,13 +4,15 @@ grace period, and ends one that outlives it as interrupted, with a last event sa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from powerstrip.testing import CallTool, Reply, ScriptedModelServer
+from powerstrip.host.open_calls import TURN_ENDED
+from powerstrip.testing import CallTool, Delay, Reply, ScriptedModelServer
 from tests.faults.serve_process import ServeProcess, add_stall_plugin, make_vault_keys, sse_stream
 from tests.faults.stall_site import FUNCTION, StallSite
 from tests.faults.store_view import conversation_state
@@ -101,6 +103,37 @@ def test_a_turn_that_outlives_the_grace_period_ends_interrupted_and_nothing_is_l
     state = conversation_state(tmp_path, chat_id)
     assert state.open_calls == []
     assert state.seqs == list(range(1, len(state.seqs) + 1))
-    last = state.messages[-1]
-    assert (last.role, last.tool_call_id) == ("tool", "call_stalled")
-    assert "interrupted" in (last.content or "")
+    answer, last = state.messages[-2:]
+    assert (answer.role, answer.tool_call_id) == ("tool", "call_stalled")
+    assert "interrupted" in (answer.content or "")
+    assert (last.role, last.content) == ("assistant", TURN_ENDED["interrupted"])
+
+
+def test_a_turn_whose_model_outlives_the_grace_period_ends_interrupted(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    keys = make_vault_keys()
+    env = {"POWERSTRIP_SHUTDOWN_GRACE_SECONDS": "1"}
+    with ServeProcess(tmp_path, model_url=model.base_url, vault_keys=keys, env=env) as served:
+        served.wait_ready()
+        with served.client() as client:
+            chat_id = str(client.post("/api/conversations", json={}).json()["id"])
+        model.push(Delay(300, Reply("Too late.")))
+        thread, got = _turn_in_background(served, chat_id)
+        deadline = time.monotonic() + 60
+        while not model.requests:  # bounds a hang, measures nothing
+            assert time.monotonic() < deadline, (got, served.kill(), served.finish())
+            time.sleep(0.1)
+        served.terminate()
+        thread.join(90)
+        output = served.finish()
+    assert served.process is not None
+    assert served.process.returncode == 0, output
+    assert [event["type"] for event in got][-2:] == ["error", "turn_done"], got
+    assert "the server is shutting down" in got[-2]["message"]
+    # The model's answer never came: the turn ends on the assistant's word that it was cut.
+    state = conversation_state(tmp_path, chat_id)
+    assert [(m.role, m.content) for m in state.messages] == [
+        ("user", "wait for it"),
+        ("assistant", TURN_ENDED["interrupted"]),
+    ]

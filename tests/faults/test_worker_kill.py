@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from powerstrip.testing import CallTool, Reply, ScriptedModelServer
+from powerstrip.host.open_calls import TURN_ENDED
+from powerstrip.testing import CallTool, Delay, Reply, ScriptedModelServer
 from tests.faults.serve_process import ServeProcess, add_stall_plugin, make_vault_keys, sse_stream
 from tests.faults.stall_site import FUNCTION, StallSite
 from tests.faults.store_view import conversation_state
@@ -75,6 +76,10 @@ def _check_lost_call(where: Path, chat_id: str, before: list[str]) -> None:
     answers = [m for m in state.messages if m.tool_call_id == "call_lost"]
     assert len(answers) == 1
     assert "may or may not have been made" in (answers[0].content or "")
+    # The model never answered it: the lost turn ends on its assistant's last word.
+    after = state.messages[state.messages.index(answers[0]) + 1]
+    assert (after.role, after.tool_calls) == ("assistant", ())
+    assert after.content in TURN_ENDED.values()
     assert state.call_ids == []  # the kill came before the call's row: none is invented
     assert [m.role for m in state.messages][-2:] == ["user", "assistant"]
 
@@ -207,5 +212,150 @@ def test_a_dead_worker_s_turn_is_closed_by_another_and_a_live_turn_is_left_alone
     [lost_answer] = [m for m in lost.messages if m.tool_call_id == "call_lost"]
     assert "may or may not have been made" in (lost_answer.content or "")
     assert lost.seqs == list(range(1, len(lost.seqs) + 1))
-    assert [m.role for m in lost.messages] == ["user", "assistant", "tool"]
+    assert [m.role for m in lost.messages] == ["user", "assistant", "tool", "assistant"]
+    assert lost.messages[-1].content == TURN_ENDED["lost"]
     assert lost.call_ids == []
+
+
+def _new_chat(served: ServeProcess) -> str:
+    with served.client() as client:
+        chat = client.post("/api/conversations", json={})
+    assert chat.status_code in (200, 201), chat.text
+    return str(chat.json()["id"])
+
+
+def _kill_while_the_model_answers(
+    served: ServeProcess, model: ScriptedModelServer, chat_id: str
+) -> list[Any]:
+    """Start a turn the model takes long to answer, SIGKILL the server once the model has the
+    request; the events the client got, then the error that cut its stream."""
+    asked = len(model.requests)
+    model.push(Delay(300, Reply("Too late.")))
+    thread, got = _stream_until_cut(served, chat_id)
+    _until(lambda: len(model.requests) > asked, "the model was never asked")
+    served.kill()
+    thread.join(30)
+    return got
+
+
+def _ended_as_interrupted(view: dict[str, Any]) -> None:
+    """What the client reads of a turn cut while the model answered: the user's message, then
+    the turn's end, nothing of the answer that never came."""
+    assert [m["role"] for m in view["messages"]] == ["user", "assistant"]
+    assert view["messages"][0]["content"] == "wait for it"
+    assert view["messages"][1]["content"] == TURN_ENDED["lost"]
+    assert view["pending_approvals"] == []
+
+
+def test_a_server_killed_while_the_model_answers_ends_the_turn_as_interrupted(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    keys = make_vault_keys()
+    with ServeProcess(tmp_path, model_url=model.base_url, vault_keys=keys) as served:
+        served.wait_ready()
+        chat_id = _new_chat(served)
+        got = _kill_while_the_model_answers(served, model, chat_id)
+        served.finish()
+    assert isinstance(got[-1], httpx.TransportError), got  # the stream broke off
+    assert all(e["type"] != "text_delta" for e in got[:-1]), got
+    # Nothing half-written: the user's message alone, no answer, nothing marked yet.
+    state = conversation_state(tmp_path, chat_id)
+    assert [m.role for m in state.messages] == ["user"]
+    with ServeProcess(tmp_path, model_url=model.base_url, vault_keys=keys) as again:
+        again.wait_ready()
+        # Closed as the server started (the sole process: no turn of it can be running).
+        with again.client() as client:
+            _ended_as_interrupted(client.get(f"/api/conversations/{chat_id}").json())
+        _next_turn_works(again, model, chat_id)
+        again.terminate()
+        again.finish()
+    state = conversation_state(tmp_path, chat_id)
+    assert [m.role for m in state.messages] == ["user", "assistant", "user", "assistant"]
+    assert state.seqs == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("redis", redis_only())
+def test_a_turn_cut_while_the_model_answered_is_closed_by_another_worker_and_not_a_live_one(
+    tmp_path: Path, model: ScriptedModelServer, redis: str
+) -> None:
+    keys = make_vault_keys()
+    env = {
+        "POWERSTRIP_REDIS_URL": redis_url(),
+        "POWERSTRIP_JOBS_QUEUE_NAME": f"t-{uuid.uuid4().hex[:12]}",
+        "POWERSTRIP_TURN_LOCK_LEASE_SECONDS": "5",
+        "POWERSTRIP_TURN_RECOVERY_INTERVAL_SECONDS": "1",
+    }
+    serving = {"model_url": model.base_url, "vault_keys": keys, "env": env}
+    with ServeProcess(tmp_path, **serving) as doomed:
+        doomed.wait_ready()
+        lost_chat = _new_chat(doomed)
+        live_chat = _new_chat(doomed)
+        with ServeProcess(tmp_path, **serving) as survivor:
+            survivor.wait_ready()
+            model.push(Delay(300, Reply("Too late.")))
+            lost_thread, lost_got = _stream_until_cut(doomed, lost_chat)
+            _until(lambda: len(model.requests) == 1, "the model was never asked")
+            # A live turn whose model answers slowly: older than a lease many sweeps over.
+            model.push(Delay(40, Reply("Waited.")))
+            live_thread, live_got = _stream_until_cut(survivor, live_chat)
+            _until(lambda: len(model.requests) == 2, "the live turn never asked the model")
+            doomed.kill()
+            lost_thread.join(30)
+            assert isinstance(lost_got[-1], httpx.TransportError), lost_got
+            _until(
+                lambda: len(conversation_state(tmp_path, lost_chat).messages) == 2,
+                "the dead worker's turn was never closed",
+            )
+            # ... and the live turn, its model still answering, is left alone.
+            assert live_thread.is_alive()
+            assert [m.role for m in conversation_state(tmp_path, live_chat).messages] == ["user"]
+            with survivor.client() as client:
+                _ended_as_interrupted(client.get(f"/api/conversations/{lost_chat}").json())
+            live_thread.join(120)
+            survivor.terminate()
+            survivor.finish()
+        doomed.finish()
+    assert [e["type"] for e in live_got][-1] == "turn_done", live_got
+    assert live_got[-1]["text"] == "Waited."
+    live = conversation_state(tmp_path, live_chat)
+    assert [(m.role, m.content) for m in live.messages] == [
+        ("user", "wait for it"),
+        ("assistant", "Waited."),
+    ]
+
+
+def test_without_redis_the_next_message_ends_a_turn_a_killed_worker_left_unanswered(
+    tmp_path: Path, model: ScriptedModelServer
+) -> None:
+    """Several workers, no Redis: no sweep runs (an in-process lock cannot tell another
+    worker's live turn from a dead one), so the conversation's next turn closes the dead one
+    first, as it closes a lost call."""
+    keys = make_vault_keys()
+    with ServeProcess(tmp_path, model_url=model.base_url, vault_keys=keys, workers=2) as served:
+        served.wait_ready()
+        chat_id = _new_chat(served)
+        asked = len(model.requests)
+        model.push(Delay(300, Reply("Too late.")))
+        thread, got = _stream_until_cut(served, chat_id)
+        _until(lambda: len(model.requests) > asked, "the model was never asked")
+        workers = served.worker_pids()
+        for pid in workers:  # which worker holds the turn is the kernel's choice
+            os.kill(pid, signal.SIGKILL)
+        thread.join(30)
+        assert isinstance(got[-1], httpx.TransportError), got
+        assert [m.role for m in conversation_state(tmp_path, chat_id).messages] == ["user"]
+        deadline = time.monotonic() + 240
+        while len(set(served.worker_pids()) - set(workers)) < 2:
+            assert time.monotonic() < deadline, served.worker_pids()
+            time.sleep(0.5)
+        served.wait_ready()
+        _next_turn_works(served, model, chat_id)
+        served.terminate()
+        served.finish()
+    state = conversation_state(tmp_path, chat_id)
+    assert [(m.role, m.content) for m in state.messages] == [
+        ("user", "wait for it"),
+        ("assistant", TURN_ENDED["failed"]),
+        ("user", "hello?"),
+        ("assistant", "Back again."),
+    ]

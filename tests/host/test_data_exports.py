@@ -4,6 +4,7 @@ once, and stops working when it expires (a clock the test moves on, no sleeping)
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from powerstrip.errors import NotFoundError
 from powerstrip.host import Host
 from powerstrip.settings import Settings
 from powerstrip.store import Export, Message, transaction, utcnow
+from tests.redis_servers import redis_only, redis_url
 from tests.server.conftest import vault_key
 from tests.smtp_inbox import SmtpInbox
 
@@ -118,3 +120,40 @@ async def test_an_export_link_expires_and_the_retention_job_deletes_it(
     assert await host.exports.list_exports(bob) == []
     assert (await host.retention.purge()).counts["exports"] == 1
     assert inbox[0].mails == []
+
+
+@pytest.mark.parametrize("redis", redis_only())
+async def test_drain_waits_for_an_export_a_queue_worker_builds(
+    tmp_path: Path, inbox: tuple[SmtpInbox, int], redis: str
+) -> None:
+    """On Redis the export is arq's job, run by whichever worker takes it (here this process,
+    started as one): `drain` returns once it has its result, the zip built and mailed."""
+    settings = Settings(
+        data_dir=tmp_path,
+        vault_keys=vault_key(),
+        public_url="https://powerstrip.example.org",
+        smtp_host="127.0.0.1",
+        smtp_port=inbox[1],
+        smtp_security="none",
+        smtp_from="powerstrip@example.org",
+        export_inline_rows=1,
+        redis_url=redis_url(),
+        jobs_queue_name=f"t-{uuid.uuid4().hex[:12]}",
+    )
+    host = await Host.start(settings)
+    try:
+        assert host.jobs.backend == "arq"
+        await host.jobs.start()
+        await _chat(host, "ada", messages=3)
+        ada = await host.users.ensure("ada")
+        await host.data.update(ada, email="ada@example.com")
+        ticket = await host.exports.start(ada)
+        assert ticket.info.status == "building"
+        with anyio.fail_after(60):  # ends a hang; measures nothing
+            await host.exports.drain()
+        info = await host.exports.get(ada, ticket.info.id)
+        # Built and mailed by the time drain returned, not merely taken by the worker.
+        assert (info.status, info.mailed_to) == ("ready", "ada@example.com")
+        assert len(inbox[0].mails) == 1
+    finally:
+        await host.aclose()

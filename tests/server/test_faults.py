@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from powerstrip.host import Host, find_user
+from powerstrip.host.open_calls import TURN_ENDED
 from powerstrip.runtime import CallStarted
 from powerstrip.testing import BreakStream, CallTool, LoopbackServer, Reply, TestCA
 from tests.runtime import fault_plugin
@@ -122,6 +123,11 @@ async def test_the_model_failing_mid_stream_ends_the_turn_and_the_next_one_works
         assert kinds[-1] == "turn_done"
         [error] = [e for e in body["events"] if e["type"] == "error"]
         assert "the model failed" in error["message"]
+        # The history says the turn ended without the model's answer (what a client reading
+        # it sees, and the model next): nothing of the broken stream is kept.
+        view = (await api.get(f"/api/conversations/{chat_id}")).json()
+        assert [m["role"] for m in view["messages"]][-2:] == ["user", "assistant"]
+        assert view["messages"][-1]["content"] == TURN_ENDED["failed"]
         hosted.model.push(Reply("Back again."))
         assert (await _turn(api, chat_id, "hello again"))["text"] == "Back again."
 
@@ -143,9 +149,11 @@ async def test_a_client_that_leaves_mid_call_does_not_leave_the_conversation_stu
         finally:
             await host.aclose()
         view = (await api.get(f"/api/conversations/{chat_id}")).json()
-        last = view["messages"][-1]
-        assert (last["role"], last["tool_call_id"]) == ("tool", "s1")
-        assert "interrupted" in last["content"]
+        answer, last = view["messages"][-2:]
+        assert (answer["role"], answer["tool_call_id"]) == ("tool", "s1")
+        assert "interrupted" in answer["content"]
+        # The model never answered the call's result: the turn ends saying so.
+        assert (last["role"], last["content"]) == ("assistant", TURN_ENDED["interrupted"])
         assert view["pending_approvals"] == []
         hosted.model.push(Reply("Back."))
         assert (await _turn(api, chat_id, "hello?"))["text"] == "Back."

@@ -26,7 +26,7 @@ from powerstrip.coordination import TurnLocks
 from powerstrip.errors import CoordinationError, NotFoundError, PowerstripError, RegistryError
 from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
-from powerstrip.host.open_calls import close_open_calls
+from powerstrip.host.open_calls import awaits_model, close_open_calls
 from powerstrip.host.recorder import StoreRecorder
 from powerstrip.host.rewind import Rewound, last_user_seq, rewind_history
 from powerstrip.host.users import UserInfo
@@ -358,11 +358,13 @@ class Chats:
 
     async def _send(self, user: UserInfo, conversation_id: str, text: str) -> AsyncIterator[Event]:
         conversation = await self._conversation(user, conversation_id)
-        # Calls an earlier turn left open with no one to answer them (its own closing failed
-        # too, say, while the store refused writes) are closed first: the message goes through.
-        # Looked for in the history the turn holds anyway, so a turn with nothing open pays no
-        # write transaction for it; the closing itself re-reads under the write lock.
-        if unanswered_calls(conversation.history) and await close_open_calls(
+        # What an earlier turn left open with no one to finish it (its own closing failed
+        # too, say, while the store refused writes, or its worker died) is closed first: its
+        # calls, and the answer the model never gave. Looked for in the history the turn holds
+        # anyway, so a turn with nothing open pays no write transaction for it; the closing
+        # itself re-reads under the write lock.
+        history = conversation.history
+        if (unanswered_calls(history) or awaits_model(history)) and await close_open_calls(
             self.sessions, conversation_id, reason="failed"
         ):
             conversation = await self._conversation(user, conversation_id)
@@ -444,10 +446,13 @@ class Chats:
         async with self._turn_locks.hold(conversation_id):
             started = utcnow()
             finished = False
+            # The turn said it failed (the model failed, too many steps) and ended itself.
+            ended_in_error = False
             error: str | None = None
             try:
                 async for event in events:
                     finished = finished or isinstance(event, TurnDone)
+                    ended_in_error = ended_in_error or isinstance(event, ErrorEvent)
                     yield event
             except PowerstripError as exc:
                 logger.warning(
@@ -471,6 +476,11 @@ class Chats:
                 await self._close(conversation_id, "failed", started)
                 yield ErrorEvent(error)
                 yield TurnDone("")
+            elif finished and ended_in_error:
+                # It ended without the model's answer: its history says so (an assistant
+                # message), so only a turn still running, or one whose worker died, leaves a
+                # history that does not end on one. A question put to the user stays open.
+                await self._close(conversation_id, "failed", started)
 
     async def _close(
         self, conversation_id: str, reason: Literal["interrupted", "failed"], started: datetime

@@ -235,6 +235,7 @@ class Host:
                 # Only shared locks tell another worker's live turn from a dead one's.
                 jobs=jobs if shared.backend == "redis" else None,
                 interval_seconds=settings.turn_recovery_interval_seconds,
+                lease_seconds=settings.turn_lock_lease_seconds,
             ),
         )
 

@@ -231,7 +231,11 @@ class Exports:
         return ExportDownload(name, archive)
 
     async def drain(self) -> None:
-        """Wait for the background jobs this process started (exports among them) to finish."""
+        """Wait for the background jobs this process enqueued (exports among them) to finish.
+
+        For tests and one-shot commands, never a shutdown (which hands running jobs back to
+        the queue, `Jobs.stop`). On Redis it waits for arq's result, whichever worker runs the
+        job, so some worker must run: this process started as one, or `powerstrip worker`."""
         await self.jobs.drain()
 
     # -- building blocks ---------------------------------------------------------------------

@@ -151,7 +151,14 @@ class Jobs:
         await self._runner.stop()
 
     async def drain(self) -> None:
-        """Wait for the jobs this process enqueued to finish (a CLI command before it exits)."""
+        """Wait for the jobs this process enqueued to finish (a test, or a one-shot command
+        before it exits).
+
+        In the jobs table, it also waits for the jobs this process is running, and returns
+        at once when this process runs none. On Redis, until arq holds each one's result,
+        whichever worker ran it: with no worker anywhere it waits for one. A shutdown does not
+        drain: `stop()` hands running jobs back to the queue, so stopping never waits for a
+        long job nor loses one."""
         await self._runner.drain()
 
     async def aclose(self) -> None:

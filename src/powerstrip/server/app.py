@@ -76,9 +76,10 @@ class McpRoute:
 
 
 async def _recover_turns(host: Host) -> None:
-    """Close the calls of turns whose worker died; a failure here never stops the start."""
+    """Close the turns whose worker died; a failure here never stops the start."""
     try:
-        await host.turn_recovery.sweep()
+        # In memory, only the sole process sweeps, as it starts: no turn runs anywhere yet.
+        await host.turn_recovery.sweep(alone=host.coordination.backend == "memory")
     except PowerstripError as exc:
         # The periodic sweep (on Redis) or each conversation's next message closes them later.
         logger.warning("server.turn_recovery_failed error=%s", exc.message)

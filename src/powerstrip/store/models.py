@@ -343,8 +343,9 @@ class Message(Base):
     """One message of a conversation, in order (`seq`), in the OpenAI chat shape."""
 
     __tablename__ = "messages"
-    # The unique constraint is also the index that reads a conversation in order.
-    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+    # The unique constraint is also the index that reads a conversation in order; the other
+    # finds the last day's messages (the periodic recovery sweep, `host/turn_recovery.py`).
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"), Index(None, "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
