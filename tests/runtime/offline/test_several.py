@@ -149,3 +149,21 @@ async def test_a_second_sentence_that_adds_a_detail_is_one_call() -> None:
 async def test_a_choice_between_values_is_not_a_list() -> None:
     calls = await calls_for("Find the factorial of 5 or 6.", [FACTORIAL])
     assert len(calls) == 1
+
+
+SEASON = _tool(
+    "sports__player_status",
+    "Check a player's status in a season.",
+    {
+        "player": {"type": "string", "description": "The player's name."},
+        "season": {"type": "integer", "description": "The season year."},
+    },
+    ["player", "season"],
+)
+
+
+async def test_values_after_the_parameters_own_plural_make_one_call_each() -> None:
+    calls = await calls_for(
+        "Check the player status of Aaron Judge in seasons 2017, 2018 and 2019.", [SEASON]
+    )
+    assert [a["season"] for _, a in calls] == [2017, 2018, 2019]

@@ -24,7 +24,7 @@ from typing import Any
 
 from powerstrip.runtime.offline.params import Param
 from powerstrip.runtime.offline.scan import Scan
-from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
+from powerstrip.runtime.offline.tokenize import identifier_words, is_function_word, stem, word_set
 
 __all__ = ["MAX_CALLS", "clause_spans", "value_sets"]
 
@@ -120,7 +120,7 @@ def _runs(
         joins.append([])
     out: list[list[_Item]] = []
     for run, joined in zip(runs, joins, strict=True):
-        if len(run) < 2 or _after_plural(scan, run[0][0]):
+        if len(run) < 2:
             continue
         if joined[-1]:
             out.append(run)
@@ -132,9 +132,10 @@ def _runs(
     return out
 
 
-def _after_plural(scan: Scan, first: int) -> bool:
-    """Whether a list follows a plural noun: "IDs 101, 102 and 103", "the keys 'a' and 'b'"
-    are the members of one thing, not one request each."""
+def _after_plural(scan: Scan, first: int, param: Param) -> bool:
+    """Whether a list follows a plural noun other than the parameter's own: "the keys 'a'
+    and 'b'", "directories '/usr' and '/opt'" are the members of one thing, while "seasons
+    2017, 2018 and 2019" for `season` are one value each."""
     k = first - 1
     while k >= 0 and scan.tokens[k].text in ":'\"":
         k -= 1
@@ -145,9 +146,19 @@ def _after_plural(scan: Scan, first: int) -> bool:
         word.isalpha()
         and not is_function_word(word)
         and (len(word) > 3 or word[:-1].isupper())
-        and word.endswith("s")
-        and not word.endswith(("ss", "us", "is"))
+        and _plural_word(word)
+        and (stem(word.lower()) not in param.name_terms or _is_plural(param.name))
     )
+
+
+def _is_plural(name: str) -> bool:
+    """Whether a parameter's name ends in a plural: `ids`, `user_names`, `otherDependents`."""
+    words = identifier_words(name)
+    return bool(words) and _plural_word(words[-1])
+
+
+def _plural_word(word: str) -> bool:
+    return len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 def _number_runs(scan: Scan) -> list[list[_Item]]:
@@ -197,8 +208,12 @@ def _alternatives(
     """The values listed with `value` for `param`, or None: one value per call."""
     if isinstance(value, bool) or param.type in ("array", "object", "boolean"):
         return None
+    if _is_plural(param.name):
+        return None  # `ids`, `values`: a list of them is one value, however it is typed
     if isinstance(value, int | float):
         for run in _number_runs(scan):
+            if _after_plural(scan, run[0][0], param):
+                continue
             hits = [v for _, _, v in run if _same_number(v, value)]
             if hits:
                 # "5%" read as 0.05: every value of the list is read the same way.
@@ -209,6 +224,8 @@ def _alternatives(
         return None
     head = value.split(", ")[0]
     for run in [*_phrase_runs(scan), *_word_runs(scan, param, names)]:
+        if _after_plural(scan, run[0][0], param):
+            continue
         texts = [str(text) for _, _, text in run]
         if value in texts or head in texts or head in [t.split(", ")[0] for t in texts]:
             # A list an array parameter took part of is that parameter's.
