@@ -167,3 +167,30 @@ async def test_values_after_the_parameters_own_plural_make_one_call_each() -> No
         "Check the player status of Aaron Judge in seasons 2017, 2018 and 2019.", [SEASON]
     )
     assert [a["season"] for _, a in calls] == [2017, 2018, 2019]
+
+
+TREE = _tool(
+    "ml__decision_tree",
+    "Build a decision tree classifier model.",
+    {
+        "criterion": {
+            "type": "string",
+            "enum": ["gini", "entropy"],
+            "description": "The split criterion.",
+        },
+        "max_depth": {"type": "integer", "description": "The maximum depth of the tree."},
+    },
+    ["criterion", "max_depth"],
+)
+
+
+async def test_another_with_other_values_is_another_call() -> None:
+    calls = await calls_for(
+        "Build a decision tree classifier model with gini criterion and maximum depth of 5, "
+        "another with entropy criterion and maximum depth of 10.",
+        [TREE],
+    )
+    assert calls == [
+        ("ml__decision_tree", {"criterion": "gini", "max_depth": 5}),
+        ("ml__decision_tree", {"criterion": "entropy", "max_depth": 10}),
+    ]

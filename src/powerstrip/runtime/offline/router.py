@@ -143,6 +143,9 @@ _OPENING = re.compile(
 )
 
 
+_REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
+
+
 def _opens_request(part: str) -> bool:
     """Whether a clause says it is a further request ("Also, compute ...", "and then ...")."""
     return _OPENING.match(part) is not None
@@ -350,6 +353,9 @@ class OfflineRouter:
         contexts: list[dict[str, frozenset[str]]] = []
         for start, end in spans:
             part = scan(scanned.text[start:end], self._today())
+            # "another with entropy criterion", "also for a person who is 5.6 feet": said to
+            # be another one, so a new value is enough, whatever words are around it.
+            said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
             filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
             own = {name: filled.arguments[name] for name in filled.offered}
             if not own:
@@ -361,7 +367,7 @@ class OfflineRouter:
                 name in groups[-1]
                 and groups[-1][name] != value
                 and not _used(value, arguments)
-                and around[name] & contexts[-1][name]
+                and (said_again or around[name] & contexts[-1][name])
                 for name, value in own.items()
             )
             if groups and not again:
