@@ -143,6 +143,7 @@ _OPENING = re.compile(
 )
 
 
+_FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
 _REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
 
 
@@ -314,7 +315,15 @@ class OfflineRouter:
         """The calls a message asks for when it asks for more than one (else one or none):
         its requests (clauses that select an operation with values of their own), each
         spread over the values it lists for a scalar parameter."""
-        requests = self._requests(text, tools)
+        # A further request either brings values the one call does not use or says it is one
+        # ("Also compute the distance"): otherwise the clauses are not selected one by one.
+        maybe = bool(missing) or _FURTHER.search(text) is not None
+        params = params_of(tool.parameters)
+        requests = (
+            self._requests(text, tools)
+            if maybe or _unused_values(params, arguments, scanned)
+            else []
+        )
         if len(requests) < 2:
             if missing:
                 return []
