@@ -259,3 +259,23 @@ async def test_a_declined_call_is_reported_as_not_made(chat: Chat) -> None:
     assert text.startswith("Did not call todo_none__delete_todo with {")
     assert "you declined it" in text
     assert calls(declined) == [] or all(c.outcome != "ok" for c in calls(declined))
+
+
+async def test_two_writes_in_one_message_each_wait_for_approval(chat: Chat) -> None:
+    asked = await chat.ask("Add 'buy milk' to erin's todo list and add 'call mom' to erin's list")
+    waiting = [e for e in asked if isinstance(e, ApprovalNeeded)]
+    assert sorted(json.loads(e.arguments)["todo"] for e in waiting) == ["buy milk", "call mom"]
+    assert calls(asked) == []  # nothing ran before the approvals
+    # One approved, one declined: only the approved one runs.
+    decisions = {waiting[0].approval_id: True, waiting[1].approval_id: False}
+    done = [event async for event in chat.conversation.resume(decisions)]
+    ran = [c for c in calls(done) if c.outcome == "ok"]
+    assert len(ran) == 1
+    text = reply(done)
+    assert "Called todo_none__add_todo with" in text
+    assert "you declined it" in text
+    listed = reply(await chat.say("show erin's todos"))
+    approved = json.loads(waiting[0].arguments)["todo"]
+    declined = json.loads(waiting[1].arguments)["todo"]
+    assert approved in listed
+    assert declined not in listed

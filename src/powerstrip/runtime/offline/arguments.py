@@ -85,6 +85,8 @@ class Filled:
     read: frozenset[int] = frozenset()
     # Parameters filled with the word closest in meaning, a guess rather than a reading.
     guessed: frozenset[str] = frozenset()
+    # Parameters whose value was read on evidence (not a default, not what was left over).
+    offered: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -717,12 +719,15 @@ def fill_arguments(
     preset: Mapping[str, Any] | None = None,
     vocabulary: frozenset[str] = frozenset(),
     taken: frozenset[int] = frozenset(),
+    read_only: bool = False,
 ) -> Filled:
     """The arguments `scan` gives for a tool with these JSON Schema `parameters`.
 
     `preset` values (an answer to a question, a record the user pointed at) win over the
     message and are not looked for again; tokens in `taken` are another argument's already.
-    An object parameter is filled from its own properties, with the same rules.
+    An object parameter is filled from its own properties, with the same rules. With
+    `read_only`, only values read on evidence are given (no leftovers, defaults or guesses):
+    what a part of a message says by itself, cheaply.
     """
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
@@ -750,6 +755,9 @@ def fill_arguments(
         claimed |= offer.claims
     _qualify_places(params, scan, chosen, claimed)
     _split_qualified(params, chosen)
+    offered = frozenset(name for name in chosen if name not in (preset or {}))
+    if read_only:
+        return Filled(dict(chosen), (), frozenset(claimed - taken), offered=offered)
     missing: list[Param] = []
     evidence = frozenset(claimed - taken)
     read: set[int] = set()
@@ -792,6 +800,7 @@ def fill_arguments(
         evidence,
         frozenset((claimed | read) - taken),
         frozenset(guessed),
+        offered,
     )
 
 

@@ -4,7 +4,10 @@ Each completion looks at the end of the history:
 
 - tool results → render them, saying which operation was called with which arguments;
 - a user message → pick an operation (or say that none fits), fill its arguments, and either
-  call it or ask for the one required argument that is missing.
+  call it or ask for the one required argument that is missing. A message that asks for
+  several things ("the factorial of 5, 10 and 15", "book a flight ... and book a hotel ...")
+  gets several calls in one assistant message (see `several.py`); the host asks approval for
+  each consequential one.
 
 A question asks in a fixed form ("To call `X` I need `param`"), so the next turn can recognise
 the answer from the history: any server process can continue the conversation.
@@ -17,7 +20,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -66,6 +69,13 @@ from powerstrip.runtime.offline.render import (
 from powerstrip.runtime.offline.scan import Scan, scan
 from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selection, select
 from powerstrip.runtime.offline.semantic import preload
+from powerstrip.runtime.offline.several import (
+    MAX_CALLS,
+    clause_spans,
+    segment_spans,
+    value_context,
+    value_sets,
+)
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
     identifier_words,
@@ -105,10 +115,41 @@ class _Decision:
 
     text: str = ""
     call: ToolCall | None = None
+    # Further calls of the same turn: a message that asks for several things at once.
+    more: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One request of a message: an operation, its arguments, and where it was read."""
+
+    tool: ToolSpec
+    arguments: dict[str, Any]  # Any: JSON
+    span: tuple[int, int]
+    own: dict[str, Any] = field(default_factory=dict)  # what its own words gave
 
 
 def _dumps(arguments: dict[str, Any]) -> str:  # Any: JSON
     return json.dumps(arguments, ensure_ascii=False)
+
+
+def _call_id() -> str:
+    return f"offline-{uuid.uuid4().hex[:12]}"
+
+
+_OPENING = re.compile(
+    r"^[\s,;.]*(?:and|also|additionally|then|plus|afterwards|after that|as well as|&)\b",
+    re.IGNORECASE,
+)
+
+
+_FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
+_REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
+
+
+def _opens_request(part: str) -> bool:
+    """Whether a clause says it is a further request ("Also, compute ...", "and then ...")."""
+    return _OPENING.match(part) is not None
 
 
 class OfflineRouter:
@@ -135,7 +176,7 @@ class OfflineRouter:
         *,
         sampling: SamplingOptions | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        """Answer from the history: one tool call, or a text reply.
+        """Answer from the history: tool calls (one, or one per request), or a text reply.
 
         `sampling` is ignored: the router's answers are rules, not samples.
         """
@@ -155,7 +196,8 @@ class OfflineRouter:
         if decision.text:
             yield ModelTextDelta(decision.text)
         if decision.call is not None:
-            yield ModelToolCall(decision.call)
+            for call in (decision.call, *decision.more):
+                yield ModelToolCall(call)
             yield ModelDone("tool_calls")
         else:
             yield ModelDone("stop")
@@ -199,6 +241,7 @@ class OfflineRouter:
         preset: dict[str, Any] | None = None,
         tool: ToolSpec | None = None,
     ) -> _Decision:
+        fresh = preset is None and tool is None
         pointed = ordinal(text)
         records = last_records(earlier) if pointed is not None else None
         # "the second one" names a list item, not an operation: leave it out of the choice.
@@ -249,10 +292,186 @@ class OfflineRouter:
             # "top 3 by wins": the records are sorted here, so fetch as many as allowed.
             if ranking is not None and param.is_a("count") and param.maximum is not None:
                 arguments[param.name] = int(param.maximum)
+        # "the second one" with a list shown points at one record: one call.
+        if fresh and not (pointed is not None and records):
+            several = self._several(query, tools, tool, arguments, missing, scanned)
+            if len(several) > 1:
+                made = [ToolCall(_call_id(), t.name, _dumps(a)) for t, a in several]
+                return _Decision(call=made[0], more=tuple(made[1:]))
         if missing:
             return _Decision(self._ask(tool, missing[0], arguments))
-        call = ToolCall(f"offline-{uuid.uuid4().hex[:12]}", tool.name, _dumps(arguments))
+        call = ToolCall(_call_id(), tool.name, _dumps(arguments))
         return _Decision(call=call)
+
+    def _several(
+        self,
+        text: str,
+        tools: Sequence[ToolSpec],
+        tool: ToolSpec,
+        arguments: dict[str, Any],
+        missing: Sequence[Param],
+        scanned: Scan,
+    ) -> list[tuple[ToolSpec, dict[str, Any]]]:
+        """The calls a message asks for when it asks for more than one (else one or none):
+        its requests (clauses that select an operation with values of their own), each
+        spread over the values it lists for a scalar parameter."""
+        # A further request either brings values the one call does not use or says it is one
+        # ("Also compute the distance"): otherwise the clauses are not selected one by one.
+        maybe = bool(missing) or _FURTHER.search(text) is not None
+        params = params_of(tool.parameters)
+        requests = (
+            self._requests(text, tools)
+            if maybe or _unused_values(params, arguments, scanned)
+            else []
+        )
+        if len(requests) < 2:
+            if missing:
+                return []
+            requests = [_Request(tool, arguments, (0, len(text)))]
+        calls: list[tuple[ToolSpec, dict[str, Any]]] = []
+        for request in requests:
+            start, end = request.span
+            part = (
+                scanned if (start, end) == (0, len(text)) else scan(text[start:end], self._today())
+            )
+            params = params_of(request.tool.parameters)
+            frames = self._frames(request.tool, params, request.arguments, part)
+            for values in (v for frame in frames for v in value_sets(params, frame, part)):
+                by_name = {p.name: p for p in params}
+                coerced = {
+                    k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
+                }
+                if (request.tool, coerced) not in calls:
+                    calls.append((request.tool, coerced))
+        return calls if len(calls) <= MAX_CALLS else []
+
+    def _frames(
+        self, tool: ToolSpec, params: Sequence[Param], arguments: dict[str, Any], scanned: Scan
+    ) -> list[dict[str, Any]]:
+        """One request said again with other values: "stage 7 in easy mode and stage 3 in
+        hard mode". Its parts are read in turn; a part that gives a parameter another value
+        than the part before starts another call. A value only one call was given is shared
+        ("... and Rock in Australia"); one no part gives is the whole request's."""
+        if not _unused_values(params, arguments, scanned):
+            return [arguments]  # every value is the one call's: nothing to say again with
+        spans = segment_spans(scanned)
+        if len(spans) < 2:
+            return [arguments]
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        groups: list[dict[str, Any]] = []
+        contexts: list[dict[str, frozenset[str]]] = []
+        for start, end in spans:
+            part = scan(scanned.text[start:end], self._today())
+            # "another with entropy criterion", "also for a person who is 5.6 feet": said to
+            # be another one, so a new value is enough, whatever words are around it.
+            said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
+            filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
+            own = {name: filled.arguments[name] for name in filled.offered}
+            if not own:
+                continue
+            around = {name: value_context(part, value) for name, value in own.items()}
+            # Another call: a value the one call left unused, between the same words as the
+            # value it replaces ("of 4 seconds, then ... of 10 seconds").
+            again = groups and any(
+                name in groups[-1]
+                and groups[-1][name] != value
+                and not _used(value, arguments)
+                and (said_again or around[name] & contexts[-1][name])
+                for name, value in own.items()
+            )
+            if groups and not again:
+                for name, value in own.items():
+                    if name not in groups[-1]:
+                        groups[-1][name] = value
+                        contexts[-1][name] = around[name]
+            else:
+                groups.append(own)
+                contexts.append(around)
+        if len(groups) < 2:
+            return [arguments]
+        frames: list[dict[str, Any]] = []
+        for index, group in enumerate(groups):
+            frame: dict[str, Any] = {}
+            for param in params:
+                holders = [g for g in groups if param.name in g]
+                if param.name in group:
+                    frame[param.name] = group[param.name]
+                elif len(holders) == 1:
+                    frame[param.name] = holders[0][param.name]
+                elif earlier := [g for g in groups[:index] if param.name in g]:
+                    frame[param.name] = earlier[-1][param.name]
+                elif param.name in arguments:
+                    frame[param.name] = arguments[param.name]
+                elif param.required:
+                    return [arguments]
+            frames.append(frame)
+        return frames
+
+    def _requests(self, text: str, tools: Sequence[ToolSpec]) -> list[_Request]:
+        """The clauses of `text` that each make a request, with their arguments.
+
+        A clause makes a request when it selects an operation and fills what it requires,
+        from its own words or from the request before it ("Also compute the distance"). A
+        clause that selects nothing, or the same operation without a value that differs, only
+        adds detail to the request before it. Empty unless every request is complete.
+        """
+        spans = clause_spans(text)
+        if len(spans) < 2:
+            return []
+        requests: list[_Request] = []
+        for start, end in spans:
+            part = text[start:end]
+            part_scan = scan(part, self._today())
+            selection = select(part, tools, threshold=self.threshold)
+            chosen = selection.chosen or self._rescue(part, selection, part_scan)
+            best = selection.best
+            if (
+                chosen is None
+                and best is not None
+                and requests
+                and _opens_request(part)
+                and best.fit >= _MIDDLING
+                and best.tool.name != requests[-1].tool.name
+            ):
+                # "..., also get me a train ticket": said to be a further request, so the
+                # best operation for it needs less evidence than a message of its own.
+                chosen = best
+            if chosen is None:
+                continue
+            vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", chosen.tool.description))
+            filled = fill_arguments(chosen.tool.parameters, part_scan, vocabulary=vocabulary)
+            params = params_of(chosen.tool.parameters)
+            own = {
+                p.name: filled.arguments[p.name]
+                for p in params
+                if p.name in filled.arguments
+                and not (p.has_default and filled.arguments[p.name] == p.default)
+            }
+            previous = requests[-1] if requests else None
+            if (
+                previous is not None
+                and previous.tool.name == chosen.tool.name
+                and not any(previous.own.get(k, v) != v for k, v in own.items())
+            ):
+                # The same request, told more about.
+                merged = {**previous.arguments, **own}
+                requests[-1] = _Request(
+                    previous.tool, merged, (previous.span[0], end), {**previous.own, **own}
+                )
+                continue
+            if not own and not _opens_request(part):
+                continue
+            found = dict(filled.arguments)
+            for param in filled.missing:
+                # What the request before it gave: "the same company", "the object".
+                if previous is not None:
+                    given = _inherited(param, previous)
+                    if given is not None:
+                        found[param.name] = given
+            if any(p.name not in found for p in filled.missing):
+                return []
+            requests.append(_Request(chosen.tool, found, (start, end), own))
+        return requests
 
     def _arguments(
         self,
@@ -604,6 +823,43 @@ def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
                 break
     out.reverse()
     return out
+
+
+def _inherited(param: Param, previous: _Request) -> Any | None:  # Any: JSON
+    """The value the request before gave the same parameter (`company` for `company_name`)."""
+    if param.name in previous.arguments:
+        return previous.arguments[param.name]
+    for other in params_of(previous.tool.parameters):
+        given = other.name in previous.arguments and other.type == param.type
+        if given and other.name_terms & param.name_terms:
+            return previous.arguments[other.name]
+    return None
+
+
+def _unused_values(params: Sequence[Param], arguments: dict[str, Any], scanned: Scan) -> bool:
+    """Whether the message has a value the call does not use: a number, name or quoted
+    string (or, for an enum, any word: "hard mode")."""
+    if any(p.enum for p in params):
+        return True
+    flat = [
+        item
+        for value in arguments.values()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    numbers = {float(v) for v in flat if isinstance(v, int | float) and not isinstance(v, bool)}
+    words = " ".join(str(v) for v in flat).casefold()
+    if any(
+        n.value not in numbers and n.value / 100 not in numbers and n.value * 100 not in numbers
+        for n in scanned.numbers
+    ):
+        return True
+    return any(p.text.casefold() not in words for p in (*scanned.names, *scanned.quoted))
+
+
+def _used(value: Any, arguments: dict[str, Any]) -> bool:  # Any: JSON
+    """Whether one of `arguments` has `value` (or a value written the same)."""
+    written = str(value).casefold()
+    return any(str(v).casefold() == written or value == v for v in arguments.values())
 
 
 def _last_call(history: Sequence[ChatMessage]) -> ToolCall | None:

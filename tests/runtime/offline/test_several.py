@@ -1,0 +1,196 @@
+"""Several calls in one turn: listed values, repeated requests, and details that are not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+
+from powerstrip.runtime import ChatMessage, ModelToolCall, ToolSpec
+from powerstrip.runtime.offline import OfflineRouter
+
+pytestmark = pytest.mark.anyio
+
+
+def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> ToolSpec:
+    return ToolSpec(
+        name, description, {"type": "object", "properties": properties, "required": required}
+    )
+
+
+FACTORIAL = _tool(
+    "math__factorial",
+    "Calculate the factorial of a number.",
+    {"number": {"type": "integer", "description": "The number to compute the factorial of."}},
+    ["number"],
+)
+WEATHER = _tool(
+    "weather__current",
+    "Get the current weather in a city.",
+    {"city": {"type": "string", "description": "The city, e.g. Paris."}},
+    ["city"],
+)
+ROUTE = _tool(
+    "maps__route",
+    "Estimate the travel time of a route with stops.",
+    {
+        "start": {"type": "string", "description": "Where the route starts."},
+        "stops": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Cities to stop at on the way.",
+        },
+    },
+    ["start", "stops"],
+)
+FLIGHT = _tool(
+    "travel__book_flight",
+    "Book a flight from one city to another.",
+    {
+        "origin": {"type": "string", "description": "The departure city."},
+        "destination": {"type": "string", "description": "The arrival city."},
+    },
+    ["origin", "destination"],
+)
+HOTEL = _tool(
+    "travel__book_hotel",
+    "Book a hotel room in a city for a number of nights.",
+    {
+        "location": {"type": "string", "description": "The city of the hotel."},
+        "nights": {"type": "integer", "description": "How many nights."},
+    },
+    ["location", "nights"],
+)
+SAVE = _tool(
+    "game__save_progress",
+    "Save the game progress at a stage in a difficulty mode.",
+    {
+        "stage": {"type": "integer", "description": "The stage number."},
+        "mode": {"type": "string", "enum": ["easy", "hard"], "description": "The mode."},
+    },
+    ["stage", "mode"],
+)
+LAUNCHER = _tool(
+    "bridge__set_launcher_info",
+    "Update the launcher information with a launcher path and a name.",
+    {
+        "launcher": {"type": "string", "description": "The launcher path."},
+        "name": {"type": "string", "description": "The launcher name."},
+    },
+    ["launcher", "name"],
+)
+
+
+async def calls_for(text: str, tools: Sequence[ToolSpec]) -> list[tuple[str, dict[str, Any]]]:
+    router = OfflineRouter(today=lambda: date(2024, 6, 12))
+    events = [event async for event in router.stream([ChatMessage("user", text)], tools)]
+    return [
+        (e.call.name, json.loads(e.call.arguments)) for e in events if isinstance(e, ModelToolCall)
+    ]
+
+
+async def test_several_values_of_a_scalar_parameter_make_one_call_each() -> None:
+    calls = await calls_for("Find the factorial of 5, 10 and 15.", [FACTORIAL])
+    assert calls == [("math__factorial", {"number": n}) for n in (5, 10, 15)]
+
+
+async def test_listed_places_for_a_scalar_parameter_make_one_call_each() -> None:
+    calls = await calls_for("Get the current weather in Tokyo and London.", [WEATHER])
+    assert sorted(a["city"] for _, a in calls) == ["London", "Tokyo"]
+
+
+async def test_a_place_and_its_qualifier_are_one_value_not_a_list() -> None:
+    calls = await calls_for("Get the current weather in Seattle, Washington.", [WEATHER])
+    assert len(calls) == 1
+
+
+async def test_an_array_parameter_takes_the_whole_list_in_one_call() -> None:
+    calls = await calls_for(
+        "Estimate the travel time from San Francisco with stops at Santa Barbara and Monterey.",
+        [ROUTE],
+    )
+    assert calls == [
+        ("maps__route", {"start": "San Francisco", "stops": ["Santa Barbara", "Monterey"]})
+    ]
+
+
+async def test_two_clauses_with_two_operations_make_two_calls() -> None:
+    calls = await calls_for(
+        "Book a flight from Seattle to Boston and book a hotel in Boston for 4 nights.",
+        [FLIGHT, HOTEL],
+    )
+    assert ("travel__book_hotel", {"location": "Boston", "nights": 4}) in calls
+    assert [name for name, _ in calls] == ["travel__book_flight", "travel__book_hotel"]
+
+
+async def test_a_request_said_again_with_other_values_makes_another_call() -> None:
+    calls = await calls_for(
+        "Save game progress at stage 7 in easy mode and stage 3 in hard mode.", [SAVE]
+    )
+    assert calls == [
+        ("game__save_progress", {"stage": 7, "mode": "easy"}),
+        ("game__save_progress", {"stage": 3, "mode": "hard"}),
+    ]
+
+
+async def test_a_second_sentence_that_adds_a_detail_is_one_call() -> None:
+    calls = await calls_for(
+        "Help me update the launcher information with the launcher path '/usr/local/bin/app'. "
+        "The launcher name is 'AppLauncher'.",
+        [LAUNCHER],
+    )
+    assert len(calls) == 1
+    assert calls[0][1]["launcher"] == "/usr/local/bin/app"
+
+
+async def test_a_choice_between_values_is_not_a_list() -> None:
+    calls = await calls_for("Find the factorial of 5 or 6.", [FACTORIAL])
+    assert len(calls) == 1
+
+
+SEASON = _tool(
+    "sports__player_status",
+    "Check a player's status in a season.",
+    {
+        "player": {"type": "string", "description": "The player's name."},
+        "season": {"type": "integer", "description": "The season year."},
+    },
+    ["player", "season"],
+)
+
+
+async def test_values_after_the_parameters_own_plural_make_one_call_each() -> None:
+    calls = await calls_for(
+        "Check the player status of Aaron Judge in seasons 2017, 2018 and 2019.", [SEASON]
+    )
+    assert [a["season"] for _, a in calls] == [2017, 2018, 2019]
+
+
+TREE = _tool(
+    "ml__decision_tree",
+    "Build a decision tree classifier model.",
+    {
+        "criterion": {
+            "type": "string",
+            "enum": ["gini", "entropy"],
+            "description": "The split criterion.",
+        },
+        "max_depth": {"type": "integer", "description": "The maximum depth of the tree."},
+    },
+    ["criterion", "max_depth"],
+)
+
+
+async def test_another_with_other_values_is_another_call() -> None:
+    calls = await calls_for(
+        "Build a decision tree classifier model with gini criterion and maximum depth of 5, "
+        "another with entropy criterion and maximum depth of 10.",
+        [TREE],
+    )
+    assert calls == [
+        ("ml__decision_tree", {"criterion": "gini", "max_depth": 5}),
+        ("ml__decision_tree", {"criterion": "entropy", "max_depth": 10}),
+    ]
