@@ -98,7 +98,7 @@ def test_every_answer_is_one_the_schema_declares(tmp_path: Path) -> None:
             # No token at all: every operation that needs one answers its declared 401.
             "anonymous": {},
         }
-        raw = httpx.get(f"{server.url}/openapi.json").json()
+        raw = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
         declared = {
             f"{method.upper()} {path}" for path, item in raw["paths"].items() for method in item
         }
@@ -114,7 +114,7 @@ def test_a_method_a_path_does_not_answer_is_405_with_allow(tmp_path: Path) -> No
     asyncio.run(upgrade(settings.database_url))
     with LoopbackServer(create_app(settings), lifespan=True) as server:
         token = asyncio.run(LocalHost(server, settings).token("root", admin=True))
-        paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+        paths = httpx.get(f"{server.url}/openapi.json", timeout=60).json()["paths"]
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
             for template, declared in paths.items():
                 path = re.sub(r"\{[^}]+\}", "1", template)

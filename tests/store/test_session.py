@@ -19,6 +19,7 @@ from powerstrip.store import (
     create_engine,
     session_factory,
     transaction,
+    upgrade,
     write_connection,
 )
 
@@ -216,9 +217,16 @@ async def test_a_write_connection_refusal_is_a_store_error_quoting_no_value(
     assert await _count(sessions, User) == 1, "the first row went with the refused one"
 
 
-async def test_write_connections_and_transactions_take_turns_on_one_database(
-    sessions: async_sessionmaker[AsyncSession],
+async def test_write_connections_and_transactions_take_turns_on_one_sqlite_file(
+    tmp_path: Path,
 ) -> None:
+    # SQLite's promise only (one writer at a time, queued in the process): PostgreSQL lets
+    # transactions overlap, and its constraints refuse what they would get wrong.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+
     # Each block reads the count and writes the next number: interleaved blocks would
     # write the same name twice and be refused.
     async def next_user(index: int) -> None:
@@ -233,5 +241,8 @@ async def test_write_connections_and_transactions_take_turns_on_one_database(
                 await asyncio.sleep(0)
                 session.add(User(username=f"user-{count}"))
 
-    await asyncio.gather(*(next_user(i) for i in range(12)))
-    assert await _count(sessions, User) == 12
+    try:
+        await asyncio.gather(*(next_user(i) for i in range(12)))
+        assert await _count(sessions, User) == 12
+    finally:
+        await engine.dispose()
