@@ -6,14 +6,19 @@ token, lists the todo example's tools and calls them; the plugin runs on loopbac
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
+import zipfile
 from typing import Any
 
 import anyio
+import httpx
 import mcp_types as types
 from mcp import Client, StdioServerParameters
 
+from powerstrip.host import ConsentRequest
 from tests.cli.conftest import Cli, run_async
 
 _PLUGIN = "https://plugin.example.com"
@@ -94,3 +99,71 @@ def test_serve_refuses_a_missing_or_wrong_token(cli: Cli) -> None:
     assert "POWERSTRIP_TOKEN" in missing.output
     wrong = cli("mcp", "serve", "--token", "pst_wrong", code=1)
     assert "a valid API token is needed" in wrong.output
+
+
+async def _connect_app(cli: Cli, username: str) -> str:
+    """An app that registered and that the user let in, as the OAuth pages would; its token."""
+    host = await cli.host()
+    try:
+        user = await host.users.find(username)
+        await host.mcp_oauth.register(
+            "client-by-hand",
+            name="Desk App",
+            redirect_uris=["http://127.0.0.1:54321/callback"],
+            registration={},
+        )
+        asked = ConsentRequest(
+            client_id="client-by-hand",
+            redirect_uri="http://127.0.0.1:54321/callback",
+            redirect_uri_explicit=True,
+            code_challenge="x" * 43,
+            state=None,
+            scopes=("mcp",),
+            resource=host.mcp_oauth.check_resource(None),
+        )
+        code = httpx.URL(await host.mcp_oauth.approve(user, asked)).params["code"]
+        return (await host.mcp_oauth.exchange_code("client-by-hand", code)).access_token
+    finally:
+        await host.aclose()
+
+
+async def _signed_in(cli: Cli, token: str) -> str | None:
+    host = await cli.host()
+    try:
+        user = await host.mcp_oauth.authenticate(token)
+    finally:
+        await host.aclose()
+    return None if user is None else user.username
+
+
+def test_clients_lists_a_connected_app_the_export_names_it_and_disconnect_revokes_it(
+    cli: Cli,
+) -> None:
+    cli("users", "add", "ada")
+    cli("users", "add", "bob")
+    assert "no MCP clients are connected" in cli("mcp", "clients", "--user", "ada").stdout
+    token = run_async(_connect_app(cli, "ada"))
+    listing = cli("mcp", "clients", "--user", "ada").stdout
+    [line] = [row for row in listing.splitlines() if "Desk App" in row]
+    connection = line.split()[0]
+    assert "127.0.0.1:54321 · may mcp" in line
+    assert "no MCP clients are connected" in cli("mcp", "clients", "--user", "bob").stdout
+
+    target = cli.data_dir / "ada.zip"
+    cli("data", "export", "ada", "--output", str(target))
+    with zipfile.ZipFile(target) as archive:
+        everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+        [app] = json.loads(archive.read("account.json"))["mcp_clients"]
+    assert (app["client_name"], app["scopes"]) == ("Desk App", ["mcp"])
+    assert token not in everything
+    assert hashlib.sha256(token.encode()).hexdigest() not in everything
+
+    # Another user's id is not theirs to disconnect, and changes nothing.
+    refused = cli("mcp", "disconnect", connection, "--user", "bob", code=1)
+    assert f"no connected MCP client with id {connection}" in refused.output
+    assert run_async(_signed_in(cli, token)) == "ada"
+    done = cli("mcp", "disconnect", connection, "--user", "ada").stdout
+    assert f"disconnected MCP client {connection}" in done
+    assert run_async(_signed_in(cli, token)) is None
+    assert "no MCP clients are connected" in cli("mcp", "clients", "--user", "ada").stdout
+    cli("mcp", "disconnect", "0", "--user", "ada", code=2)  # not an id: a usage error

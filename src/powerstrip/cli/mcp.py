@@ -1,4 +1,5 @@
-"""`powerstrip mcp …`: serve a user's plugins to MCP clients, list them as tools, allow them.
+"""`powerstrip mcp …`: serve a user's plugins to MCP clients, list them as tools, allow them,
+and list or disconnect the clients a user connected with OAuth.
 
 `serve` is what a desktop MCP client starts (docs/mcp.md has its configuration): it speaks MCP
 on standard input and output for the user whose API token it is given, so a client holds a
@@ -122,5 +123,50 @@ def allow(
             f"allowed {escape(allowed.name)} ({escape(allowed.method)} {escape(allowed.path)} of "
             f"{escape(allowed.plugin_name)}) for MCP clients {lasting}; revoke it at /api/grants"
         )
+
+    run(main())
+
+
+@mcp_app.command("clients")
+def clients(user: UserOption = "dev", dev: DevOption = False) -> None:
+    """List the apps you connected to this host over MCP with OAuth, and what each may do."""
+
+    async def main() -> None:
+        async with open_host(load_settings(dev=dev)) as host:
+            who = await acting_user(host, user)
+            connected = await host.mcp_oauth.connections(who)
+        for item in connected:
+            used = item.last_used_at.strftime("%Y-%m-%d %H:%M") if item.last_used_at else "never"
+            out_console.print(
+                f"{item.id}  {escape(item.client_name or item.client_id)}  "
+                f"[dim]{escape(', '.join(item.redirect_hosts))} · may {' '.join(item.scopes)} · "
+                f"connected {item.created_at:%Y-%m-%d} · last used {used}[/]"
+            )
+        if not connected:
+            out_console.print("no MCP clients are connected")
+        else:
+            out_console.print(
+                f"[dim]disconnect one with `{powerstrip_command()} mcp disconnect ID`[/]"
+            )
+
+    run(main())
+
+
+@mcp_app.command("disconnect")
+def disconnect(
+    # Row ids are 64-bit: a larger number is a usage error here, not a driver's overflow.
+    connection: Annotated[
+        int, typer.Argument(help="The id `mcp clients` lists.", min=1, max=2**63 - 1)
+    ],
+    user: UserOption = "dev",
+    dev: DevOption = False,
+) -> None:
+    """Disconnect an MCP client: its tokens stop working at once."""
+
+    async def main() -> None:
+        async with open_host(load_settings(dev=dev)) as host:
+            who = await acting_user(host, user)
+            await host.mcp_oauth.disconnect(who, connection)
+        out_console.print(f"disconnected MCP client {connection}; its tokens no longer work")
 
     run(main())

@@ -33,6 +33,8 @@ from powerstrip.store import (
     Feedback,
     Grant,
     Install,
+    McpClient,
+    McpConnection,
     Message,
     Plugin,
     Registration,
@@ -58,7 +60,8 @@ ARCHIVE_FILES = (
 _README = """\
 Your Powerstrip data, exported {exported_at}.
 
-account.json         your account, settings and API token names (never the tokens)
+account.json         your account, settings, API token names and the apps you connected
+                     over MCP (never the tokens)
 conversations.json   every conversation with its messages and approvals
 conversations.html   the same conversations as one page to read in a browser
 plugins.json         the plugins you installed and what you consented to (never your keys)
@@ -114,6 +117,7 @@ async def collect_export(
             }
             for t in await _rows(session, select(ApiToken).where(ApiToken.user_id == user_id))
         ],
+        "mcp_clients": await _mcp_clients(session, user_id),
         "registered_plugins": [
             {
                 "plugin_id": r.plugin_id,
@@ -243,6 +247,28 @@ async def _conversations(session: AsyncSession, user_id: int) -> list[JSONValue]
             "approvals": approvals[row.id],
         }
         for row in rows
+    ]
+
+
+async def _mcp_clients(session: AsyncSession, user_id: int) -> list[JSONValue]:
+    """The apps the user let in over MCP and what each may do; their tokens are only digests
+    in the store, and not even those leave it."""
+    found = await session.execute(
+        select(McpConnection, McpClient)
+        .join(McpClient, McpClient.id == McpConnection.client_id)
+        .where(McpConnection.user_id == user_id)
+        .order_by(McpConnection.id)
+    )
+    return [
+        {
+            "client_id": client.id,
+            "client_name": client.name,
+            "redirect_uris": list(client.redirect_uris),
+            "scopes": sorted(set(connection.scopes.split())),
+            "connected_at": _iso(connection.created_at),
+            "last_used_at": _iso(connection.last_used_at),
+        }
+        for connection, client in found.all()
     ]
 
 
