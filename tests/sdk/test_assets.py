@@ -104,3 +104,29 @@ def test_the_legal_page_escapes_quotes_in_the_contact_address() -> None:
 def test_the_default_legal_text_names_the_plugin() -> None:
     page = legal_page_html("TODO List", "support@example.com", None)
     assert "<p>TODO List is provided as is" in page
+
+
+@pytest.mark.parametrize("size", [512, 17, 4])
+def test_the_default_logo_is_a_lighter_square_inside_a_border_of_a_quarter(size: int) -> None:
+    data = default_logo_png("weather", size=size)
+    assert png_size(data) == (size, size)
+    pixels = zlib.decompress(b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT"))
+    stride = 1 + 3 * size
+
+    def pixel(x: int, y: int) -> bytes:
+        assert pixels[y * stride] == 0  # each row's filter byte: none
+        return pixels[y * stride + 1 + 3 * x : y * stride + 4 + 3 * x]
+
+    margin = size // 4
+    outer = pixel(0, 0)
+    inside = {
+        (x, y): margin <= x < size - margin and margin <= y < size - margin
+        for x in range(size)
+        for y in range(size)
+        if size < 32 or x in (0, margin - 1, margin, size // 2, size - margin, size - 1)
+    }
+    colours = {pixel(x, y) for (x, y), is_inside in inside.items() if not is_inside}
+    assert colours == {outer}
+    [inner] = {pixel(x, y) for (x, y), is_inside in inside.items() if is_inside}
+    assert all(i >= o for i, o in zip(inner, outer, strict=True))
+    assert inner != outer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import struct
@@ -15,26 +16,27 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
+@functools.lru_cache(maxsize=64)
 def default_logo_png(name: str, size: int = 512) -> bytes:
     """A square PNG in a colour derived from `name`, with a lighter inner square.
 
-    Plugins without a logo of their own still serve a valid 512×512 image (spec §2).
+    Plugins without a logo of their own still serve a valid 512×512 image (spec §2). Built
+    from its two kinds of row, not pixel by pixel (a Python loop over 262,144 pixels cost tens
+    of milliseconds per plugin built), and kept: the same name always gives the same bytes.
     """
     digest = hashlib.sha256(name.encode()).digest()
     outer = bytes(64 + b % 160 for b in digest[:3])
     inner = bytes(min(255, c + 70) for c in outer)
     margin = size // 4
-    rows = bytearray()
-    for y in range(size):
-        rows.append(0)  # filter: none
-        inside_y = margin <= y < size - margin
-        for x in range(size):
-            rows += inner if inside_y and margin <= x < size - margin else outer
+    # Each scanline starts with its filter type, 0 (none), then three bytes per pixel.
+    plain = b"\0" + outer * size
+    crossed = b"\0" + outer * margin + inner * (size - 2 * margin) + outer * margin
+    rows = plain * margin + crossed * (size - 2 * margin) + plain * margin
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + _chunk(b"IDAT", zlib.compress(rows, 9))
         + _chunk(b"IEND", b"")
     )
 
