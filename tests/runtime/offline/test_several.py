@@ -194,3 +194,23 @@ async def test_another_with_other_values_is_another_call() -> None:
         ("ml__decision_tree", {"criterion": "gini", "max_depth": 5}),
         ("ml__decision_tree", {"criterion": "entropy", "max_depth": 10}),
     ]
+
+
+async def test_a_message_written_inside_quotes_is_read_as_the_request() -> None:
+    calls = await calls_for(
+        '"Save game progress at stage 7 in easy mode and stage 3 in hard mode."', [SAVE]
+    )
+    assert calls == [
+        ("game__save_progress", {"stage": 7, "mode": "easy"}),
+        ("game__save_progress", {"stage": 3, "mode": "hard"}),
+    ]
+
+
+async def test_quotes_that_close_inside_the_message_stay_quoted_values() -> None:
+    calls = await calls_for(
+        "'/usr/local/bin/app' is the launcher path and the launcher name is 'AppLauncher'",
+        [LAUNCHER],
+    )
+    assert calls == [
+        ("bridge__set_launcher_info", {"launcher": "/usr/local/bin/app", "name": "AppLauncher"})
+    ]

@@ -218,7 +218,7 @@ class OfflineRouter:
         )
         if user_index is None:
             return _Decision("Ask me something, and I will pick a plugin operation for it.")
-        text = history[user_index].content or ""
+        text = unquoted(history[user_index].content or "")
         if not tools:
             return _Decision(
                 "No plugin is enabled in this conversation, so there is nothing I can call. "
@@ -626,7 +626,7 @@ class OfflineRouter:
         )
         if user_index is None:
             return None
-        text = history[user_index].content or ""
+        text = unquoted(history[user_index].content or "")
         earlier = history[:user_index]
         selection = select(text, tools, threshold=self.threshold)
         scanned = scan(text, self._today())
@@ -701,7 +701,7 @@ class OfflineRouter:
         # Earlier answers in a chain of questions were presets too: rebuild them first.
         preset = self._earlier_answers(earlier[: request_index + 1], tool)
         preset[param.name] = value
-        request = earlier[request_index].content or ""
+        request = unquoted(earlier[request_index].content or "")
         return self._request(request, tools, earlier[:request_index], preset, tool)
 
     def _confirmed(
@@ -719,7 +719,7 @@ class OfflineRouter:
         )
         if tool is None or request_index is None:
             return None
-        request = earlier[request_index].content or ""
+        request = unquoted(earlier[request_index].content or "")
         return self._request(request, tools, earlier[:request_index], tool=tool)
 
     def _earlier_answers(self, earlier: Sequence[ChatMessage], tool: ToolSpec) -> dict[str, Any]:
@@ -805,6 +805,26 @@ class OfflineRouter:
                 if ranked is not None:
                     return render_ranked(ranked[0], ranked[1], ranking.count, len(records))
         return render_result(content)
+
+
+# Quotation marks that open and close a whole message: `"Can you ... ?"`, `“…”`.
+_WRAPS = {'"': '"', "“": "”", "'": "'"}
+
+
+def unquoted(text: str) -> str:
+    """The message without the quotation marks around the whole of it: a message pasted in
+    quotes is the request itself, not a quoted value (`"Can you find ...?"`). Quotes inside
+    it stay, and so do quotes that close before the end ("'milk' and 'eggs'")."""
+    stripped = text.strip()
+    if len(stripped) < 2:
+        return text
+    close = _WRAPS.get(stripped[0])
+    if close is None or stripped[-1] != close:
+        return text
+    inner = stripped[1:-1]
+    if close in inner or (stripped[0] != close and stripped[0] in inner):
+        return text
+    return inner.strip()
 
 
 def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
