@@ -214,3 +214,63 @@ async def test_quotes_that_close_inside_the_message_stay_quoted_values() -> None
     assert calls == [
         ("bridge__set_launcher_info", {"launcher": "/usr/local/bin/app", "name": "AppLauncher"})
     ]
+
+
+GCD = _tool(
+    "math__gcd",
+    "Calculate the greatest common divisor of two integers.",
+    {
+        "num1": {"type": "integer", "description": "The first number."},
+        "num2": {"type": "integer", "description": "The second number."},
+    },
+    ["num1", "num2"],
+)
+FACTORS = _tool(
+    "math__prime_factors",
+    "Find the prime factors of a number.",
+    {"number": {"type": "integer", "description": "The number to be factored."}},
+    ["number"],
+)
+PLAY = _tool(
+    "music__play",
+    "Play songs of an artist for a duration.",
+    {
+        "artist": {"type": "string", "description": "The artist's name."},
+        "duration": {"type": "integer", "description": "The play time in minutes."},
+    },
+    ["artist", "duration"],
+)
+
+
+async def test_numbers_after_the_parameters_own_plural_make_one_call_each() -> None:
+    calls = await calls_for(
+        "What are the prime factors of the numbers 45, 100, and 150?", [FACTORS]
+    )
+    assert [a["number"] for _, a in calls] == [45, 100, 150]
+
+
+async def test_items_that_repeat_their_lead_words_are_a_list() -> None:
+    calls = await calls_for(
+        "What is the prime factorization of the number 4567 and the number 7890?", [FACTORS]
+    )
+    assert [a["number"] for _, a in calls] == [4567, 7890]
+
+
+async def test_pairs_in_parentheses_are_read_in_step() -> None:
+    calls = await calls_for("What is the GCD of the pairs (45, 60) and (81, 27)?", [GCD])
+    assert calls == [
+        ("math__gcd", {"num1": 45, "num2": 60}),
+        ("math__gcd", {"num1": 81, "num2": 27}),
+    ]
+
+
+async def test_two_lists_make_every_combination_unless_said_respectively() -> None:
+    both = await calls_for("Play songs by Adele and Sting for 20 and 15 minutes.", [PLAY])
+    assert len(both) == 4
+    paired = await calls_for(
+        "Play songs by Adele and Sting for 20 and 15 minutes respectively.", [PLAY]
+    )
+    assert paired == [
+        ("music__play", {"artist": "Adele", "duration": 20}),
+        ("music__play", {"artist": "Sting", "duration": 15}),
+    ]
