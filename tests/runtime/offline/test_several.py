@@ -274,3 +274,28 @@ async def test_two_lists_make_every_combination_unless_said_respectively() -> No
         ("music__play", {"artist": "Adele", "duration": 20}),
         ("music__play", {"artist": "Sting", "duration": 15}),
     ]
+
+
+TAX = _tool(
+    "tax__sales_tax",
+    "Calculate the sales tax on a purchase amount in a city and state.",
+    {
+        "purchase_amount": {"type": "number", "description": "The amount of the purchase."},
+        "city": {"type": "string", "description": "The city of the purchase."},
+        "state": {"type": "string", "description": "The state of the purchase."},
+    },
+    ["purchase_amount", "city", "state"],
+)
+
+
+async def test_list_items_that_carry_a_qualifier_each_are_one_call_each() -> None:
+    calls = await calls_for(
+        "Calculate the sales tax on a purchase amount of $30.45 in Chicago, Illinois, "
+        "$52.33 in Sacramento, California and $11.23 in Portland, Oregon.",
+        [TAX],
+    )
+    assert [(a["purchase_amount"], a["city"]) for _, a in calls] == [
+        (30.45, "Chicago"),
+        (52.33, "Sacramento"),
+        (11.23, "Portland"),
+    ]

@@ -358,6 +358,7 @@ class OfflineRouter:
         if len(spans) < 2:
             return [arguments]
         vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        by_name = {param.name: param for param in params}
         groups: list[dict[str, Any]] = []
         contexts: list[dict[str, frozenset[str]]] = []
         for start, end in spans:
@@ -367,6 +368,8 @@ class OfflineRouter:
             said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
             filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
             own = {name: filled.arguments[name] for name in filled.offered}
+            if groups:
+                own.update(_same_shape(part, own, groups[-1], contexts[-1], by_name))
             if not own:
                 continue
             around = {name: value_context(part, value) for name, value in own.items()}
@@ -874,6 +877,44 @@ def _unused_values(params: Sequence[Param], arguments: dict[str, Any], scanned: 
     ):
         return True
     return any(p.text.casefold() not in words for p in (*scanned.names, *scanned.quoted))
+
+
+def _same_shape(
+    part: Scan,
+    own: dict[str, Any],
+    group: dict[str, Any],
+    around: dict[str, frozenset[str]],
+    params: dict[str, Param],
+) -> dict[str, Any]:  # Any: JSON
+    """Numbers of a part that stand where a number of the part before stood: in "$30.45 in
+    Chicago, $52.33 in Sacramento", 52.33 is written as 30.45 was (before "in"), so it is the
+    purchase amount again, though nothing in its own words names the amount; "of 10 and
+    acceleration of 9.8", saying nothing again, is one request."""
+    # Only a part that already says the request again, with another value for something
+    # the part before gave ("in Sacramento" after "in Chicago"), is read for its shape.
+    if not any(name in group and group[name] != value for name, value in own.items()):
+        return {}
+    taken = {float(v) for v in own.values() if isinstance(v, int | float)}
+    out: dict[str, Any] = {}
+    for number in part.numbers:
+        if number.value in taken:
+            continue
+        context = value_context(part, number.value)
+        fits = [
+            name
+            for name, value in group.items()
+            if name not in own
+            and name not in out
+            and name in params
+            and params[name].type in ("number", "integer")
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and context & around.get(name, frozenset())
+        ]
+        if len(fits) == 1:
+            integral = params[fits[0]].type == "integer" and number.value == int(number.value)
+            out[fits[0]] = int(number.value) if integral else number.value
+    return out
 
 
 def _used(value: Any, arguments: dict[str, Any]) -> bool:  # Any: JSON
