@@ -299,3 +299,25 @@ async def test_list_items_that_carry_a_qualifier_each_are_one_call_each() -> Non
         (52.33, "Sacramento"),
         (11.23, "Portland"),
     ]
+
+
+def _statistic(name: str) -> ToolSpec:
+    return _tool(
+        f"statistics__{name}",
+        f"Calculate the {name} of a list of numbers.",
+        {"data": {"type": "array", "items": {"type": "number"}, "description": "The numbers."}},
+        ["data"],
+    )
+
+
+async def test_two_operations_named_together_in_one_clause_are_two_calls() -> None:
+    tools = [_statistic("median"), _statistic("variance"), _statistic("mode")]
+    calls = await calls_for("Determine the median and variance of 3, 4, 5, 2 and 8.", tools)
+    assert sorted(name for name, _ in calls) == ["statistics__median", "statistics__variance"]
+    assert all(a == {"data": [3, 4, 5, 2, 8]} for _, a in calls)
+
+
+async def test_an_operation_named_apart_from_the_chosen_one_is_no_further_call() -> None:
+    tools = [_statistic("median"), _statistic("variance")]
+    calls = await calls_for("Determine the variance of 3, 4, 5, 2 and 8, not the median.", tools)
+    assert [name for name, _ in calls] == ["statistics__variance"]

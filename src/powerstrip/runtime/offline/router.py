@@ -79,6 +79,7 @@ from powerstrip.runtime.offline.several import (
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
     identifier_words,
+    stem,
     terms,
     word_set,
 )
@@ -343,6 +344,19 @@ class OfflineRouter:
                 }
                 if (request.tool, coerced) not in calls:
                     calls.append((request.tool, coerced))
+            made = [a for t, a in calls if t is request.tool]
+            for other in _coordinated(part, request.tool, tools):
+                for arguments in made:
+                    filled = fill_arguments(other.parameters, part)
+                    given = dict(filled.arguments)
+                    for param in params_of(other.parameters):
+                        if param.name in arguments:
+                            given[param.name] = arguments[param.name]
+                    complete = all(
+                        p.name in given for p in params_of(other.parameters) if p.required
+                    )
+                    if complete and (other, given) not in calls:
+                        calls.append((other, given))
         return calls if len(calls) <= MAX_CALLS else []
 
     def _frames(
@@ -915,6 +929,49 @@ def _same_shape(
             integral = params[fits[0]].type == "integer" and number.value == int(number.value)
             out[fits[0]] = int(number.value) if integral else number.value
     return out
+
+
+# What may stand between two operations named together: "the median and variance", "the
+# area, perimeter and the angles".
+_COORDINATION = frozenset({",", "and", "&", "the", "a", "an", "its", "their", "his", "her"})
+
+
+def _name_stems(tool: ToolSpec) -> frozenset[str]:
+    return frozenset(stem(w.lower()) for w in identifier_words(tool.name)) - GENERIC_TERMS
+
+
+def _coordinated(part: Scan, chosen: ToolSpec, tools: Sequence[ToolSpec]) -> list[ToolSpec]:
+    """Other operations a clause names beside the one it selected, joined to its name by
+    "and" or a comma: "Determine the median and variance of 3, 4, 5" asks for the median
+    and for the variance. Each must have a word of its name that the chosen one lacks."""
+    own = _name_stems(chosen)
+    words = [stem(t.lower) for t in part.tokens]
+    anchors = {i for i, w in enumerate(words) if w in own}
+    if not anchors:
+        return []
+    found: list[ToolSpec] = []
+    for tool in tools:
+        if tool.name == chosen.name:
+            continue
+        distinct = _name_stems(tool) - own
+        if not distinct or not (distinct - _COORDINATION):
+            continue
+        named = {i for i, w in enumerate(words) if w in distinct}
+        if any(_joined(part, a, b) for a in anchors for b in named):
+            found.append(tool)
+    return found
+
+
+def _joined(part: Scan, a: int, b: int) -> bool:
+    """Whether tokens `a` and `b` are two members of one list: only "and", commas and
+    determiners between them, "and" or a comma among them."""
+    low, high = min(a, b), max(a, b)
+    between = [part.tokens[k].lower for k in range(low + 1, high)]
+    return (
+        0 < len(between) <= 3
+        and all(w in _COORDINATION for w in between)
+        and any(w in (",", "and", "&") for w in between)
+    )
 
 
 def _used(value: Any, arguments: dict[str, Any]) -> bool:  # Any: JSON
