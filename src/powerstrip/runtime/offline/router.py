@@ -15,6 +15,7 @@ the answer from the history: any server process can continue the conversation.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -936,15 +937,17 @@ def _same_shape(
 _COORDINATION = frozenset({",", "and", "&", "the", "a", "an", "its", "their", "his", "her"})
 
 
-def _name_stems(tool: ToolSpec) -> frozenset[str]:
-    return frozenset(stem(w.lower()) for w in identifier_words(tool.name)) - GENERIC_TERMS
+@functools.lru_cache(maxsize=4096)
+def _name_stems(name: str) -> frozenset[str]:
+    """The specific words of an operation's name, stemmed (memoised: asked per clause)."""
+    return frozenset(stem(w.lower()) for w in identifier_words(name)) - GENERIC_TERMS
 
 
 def _coordinated(part: Scan, chosen: ToolSpec, tools: Sequence[ToolSpec]) -> list[ToolSpec]:
     """Other operations a clause names beside the one it selected, joined to its name by
     "and" or a comma: "Determine the median and variance of 3, 4, 5" asks for the median
     and for the variance. Each must have a word of its name that the chosen one lacks."""
-    own = _name_stems(chosen)
+    own = _name_stems(chosen.name)
     words = [stem(t.lower) for t in part.tokens]
     anchors = {i for i, w in enumerate(words) if w in own}
     if not anchors:
@@ -953,7 +956,7 @@ def _coordinated(part: Scan, chosen: ToolSpec, tools: Sequence[ToolSpec]) -> lis
     for tool in tools:
         if tool.name == chosen.name:
             continue
-        distinct = _name_stems(tool) - own
+        distinct = _name_stems(tool.name) - own
         if not distinct or not (distinct - _COORDINATION):
             continue
         named = {i for i, w in enumerate(words) if w in distinct}
