@@ -321,3 +321,31 @@ async def test_an_operation_named_apart_from_the_chosen_one_is_no_further_call()
     tools = [_statistic("median"), _statistic("variance")]
     calls = await calls_for("Determine the variance of 3, 4, 5, 2 and 8, not the median.", tools)
     assert [name for name, _ in calls] == ["statistics__variance"]
+
+
+LCM = _tool(
+    "math__lcm",
+    "Calculate the least common multiple of two integers.",
+    {
+        "num1": {"type": "integer", "description": "The first number."},
+        "num2": {"type": "integer", "description": "The second number."},
+    },
+    ["num1", "num2"],
+)
+
+
+async def test_and_the_name_of_another_operation_starts_its_request() -> None:
+    calls = await calls_for(
+        "Calculate the greatest common divisor (GCD) of 96 and 128, "
+        "and the least common multiple (LCM) of 15 and 25.",
+        [GCD, LCM],
+    )
+    assert sorted(calls) == [
+        ("math__gcd", {"num1": 96, "num2": 128}),
+        ("math__lcm", {"num1": 15, "num2": 25}),
+    ]
+
+
+async def test_and_the_words_of_the_only_operation_start_no_request() -> None:
+    calls = await calls_for("Calculate the GCD of 96 and the GCD of 128.", [GCD])
+    assert len(calls) == 1

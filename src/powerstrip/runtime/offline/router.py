@@ -433,7 +433,12 @@ class OfflineRouter:
         clause that selects nothing, or the same operation without a value that differs, only
         adds detail to the request before it. Empty unless every request is complete.
         """
-        spans = clause_spans(text)
+        # Words of some operations' names but not of all: what tells one operation from
+        # another ("lcm" beside "gcd"), never a word every operation has.
+        stems = [_name_stems(t.name) for t in tools]
+        shared = frozenset.intersection(*stems) if stems else frozenset()
+        names = frozenset().union(*stems) - shared
+        spans = clause_spans(text, names)
         if len(spans) < 2:
             return []
         requests: list[_Request] = []

@@ -43,6 +43,8 @@ _REQUEST_VERBS = word_set(
     how what which who where when
     """
 )
+# Words that open another noun phrase after "and": "and the LCM of ...".
+_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "its", "their"})
 # "Also", "then" and the like open a request of their own wherever they stand; "and" only
 # before a request verb.
 _OPENERS = re.compile(
@@ -58,9 +60,11 @@ _RESPECTIVELY = re.compile(r"\b(?:respectively|in\s+that\s+order|correspondingly
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)")
 
 
-def clause_spans(text: str) -> list[tuple[int, int]]:
+def clause_spans(text: str, names: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
     """Where the requests of `text` start and end: sentences, and the parts after "also",
-    "then" or "and <verb>" (never inside quotes)."""
+    "then" or "and <verb>" (never inside quotes), and after "and the <word of `names`>":
+    "the GCD of 96 and 128, and the LCM of 15 and 25", when the LCM names an operation that
+    not every operation's name has."""
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
 
     def free(at: int) -> bool:
@@ -75,6 +79,10 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
         word = match.group(1).lower()
         if word in _REQUEST_VERBS and (joined.startswith(("and", "&")) or "," in match.group(0)):
             cuts.add(match.start())
+        elif names and word in _DETERMINERS and joined.startswith(("and", "&")):
+            following = re.findall(r"[A-Za-z]+", text[match.end() : match.end() + 60])[1:7]
+            if any(stem(w.lower()) in names for w in following):
+                cuts.add(match.start())
     spans: list[tuple[int, int]] = []
     start = 0
     for cut in sorted(cuts):
