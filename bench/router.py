@@ -11,6 +11,7 @@ categories are kept for an independent evaluation and this script never opens th
     .venv/bin/python bench/router.py --fit    refit the selection weights and threshold
     .venv/bin/python bench/router.py --fit --repeats   the two threshold rules, 10 x 5-fold
     .venv/bin/python bench/router.py --turns  the router's CPU per turn at turn 1 and turn 50
+    .venv/bin/python bench/router.py --failures parallel   one category's failures, listed
 
 Scores: *function name* is the share of questions where the operation the router chose (to
 call, or to ask an argument for) is the expected one; *full call* is the share whose emitted
@@ -675,9 +676,45 @@ async def turn_cost(turns: int = 50, repeats: int = 30) -> None:
     )
 
 
+def _shown(calls: Any) -> str:  # Any: calls or BFCL answers
+    return "; ".join(
+        f"{name}({json.dumps(arguments, ensure_ascii=False)})"
+        for call in calls
+        for name, arguments in (call.items() if isinstance(call, dict) else [call])
+    )
+
+
+async def failures(category: str) -> None:
+    """Every question of `category` the router gets wrong: the question, the expected calls
+    (BFCL's accepted values) and the calls made, marked by what failed (name or arguments)."""
+    router = OfflineRouter()
+    cases = load(category)
+    outcomes = [await run_router(router, case) for case in cases]
+    wrong = 0
+    for case, outcome in zip(cases, outcomes, strict=True):
+        if case.category == "irrelevance":
+            if outcome.chosen is None:
+                continue
+        elif passes(case, outcome):
+            continue
+        wrong += 1
+        kind = "args" if case.answers and names_right(case, outcome) else "name"
+        print(f"[{kind}] {case.id}: {case.question}")
+        print(f"    expected: {_shown(case.answers)}")
+        made = _shown(outcome.calls) or (f"asked for {outcome.asked}" if outcome.asked else "-")
+        print(f"    made:     {made}")
+    print(f"{wrong} of {len(cases)} {category} questions failed")
+
+
 async def main() -> None:
     if "--turns" in sys.argv:
         await turn_cost()
+        return
+    if "--failures" in sys.argv:
+        at = sys.argv.index("--failures") + 1
+        if at >= len(sys.argv):
+            raise SystemExit("--failures needs a category: parallel, simple_python, ...")
+        await failures(sys.argv[at])
         return
     cases = [case for category in CATEGORIES for case in load(category)]
     if "--fit" in sys.argv:

@@ -194,3 +194,158 @@ async def test_another_with_other_values_is_another_call() -> None:
         ("ml__decision_tree", {"criterion": "gini", "max_depth": 5}),
         ("ml__decision_tree", {"criterion": "entropy", "max_depth": 10}),
     ]
+
+
+async def test_a_message_written_inside_quotes_is_read_as_the_request() -> None:
+    calls = await calls_for(
+        '"Save game progress at stage 7 in easy mode and stage 3 in hard mode."', [SAVE]
+    )
+    assert calls == [
+        ("game__save_progress", {"stage": 7, "mode": "easy"}),
+        ("game__save_progress", {"stage": 3, "mode": "hard"}),
+    ]
+
+
+async def test_quotes_that_close_inside_the_message_stay_quoted_values() -> None:
+    calls = await calls_for(
+        "'/usr/local/bin/app' is the launcher path and the launcher name is 'AppLauncher'",
+        [LAUNCHER],
+    )
+    assert calls == [
+        ("bridge__set_launcher_info", {"launcher": "/usr/local/bin/app", "name": "AppLauncher"})
+    ]
+
+
+GCD = _tool(
+    "math__gcd",
+    "Calculate the greatest common divisor of two integers.",
+    {
+        "num1": {"type": "integer", "description": "The first number."},
+        "num2": {"type": "integer", "description": "The second number."},
+    },
+    ["num1", "num2"],
+)
+FACTORS = _tool(
+    "math__prime_factors",
+    "Find the prime factors of a number.",
+    {"number": {"type": "integer", "description": "The number to be factored."}},
+    ["number"],
+)
+PLAY = _tool(
+    "music__play",
+    "Play songs of an artist for a duration.",
+    {
+        "artist": {"type": "string", "description": "The artist's name."},
+        "duration": {"type": "integer", "description": "The play time in minutes."},
+    },
+    ["artist", "duration"],
+)
+
+
+async def test_numbers_after_the_parameters_own_plural_make_one_call_each() -> None:
+    calls = await calls_for(
+        "What are the prime factors of the numbers 45, 100, and 150?", [FACTORS]
+    )
+    assert [a["number"] for _, a in calls] == [45, 100, 150]
+
+
+async def test_items_that_repeat_their_lead_words_are_a_list() -> None:
+    calls = await calls_for(
+        "What is the prime factorization of the number 4567 and the number 7890?", [FACTORS]
+    )
+    assert [a["number"] for _, a in calls] == [4567, 7890]
+
+
+async def test_pairs_in_parentheses_are_read_in_step() -> None:
+    calls = await calls_for("What is the GCD of the pairs (45, 60) and (81, 27)?", [GCD])
+    assert calls == [
+        ("math__gcd", {"num1": 45, "num2": 60}),
+        ("math__gcd", {"num1": 81, "num2": 27}),
+    ]
+
+
+async def test_two_lists_make_every_combination_unless_said_respectively() -> None:
+    both = await calls_for("Play songs by Adele and Sting for 20 and 15 minutes.", [PLAY])
+    assert len(both) == 4
+    paired = await calls_for(
+        "Play songs by Adele and Sting for 20 and 15 minutes respectively.", [PLAY]
+    )
+    assert paired == [
+        ("music__play", {"artist": "Adele", "duration": 20}),
+        ("music__play", {"artist": "Sting", "duration": 15}),
+    ]
+
+
+TAX = _tool(
+    "tax__sales_tax",
+    "Calculate the sales tax on a purchase amount in a city and state.",
+    {
+        "purchase_amount": {"type": "number", "description": "The amount of the purchase."},
+        "city": {"type": "string", "description": "The city of the purchase."},
+        "state": {"type": "string", "description": "The state of the purchase."},
+    },
+    ["purchase_amount", "city", "state"],
+)
+
+
+async def test_list_items_that_carry_a_qualifier_each_are_one_call_each() -> None:
+    calls = await calls_for(
+        "Calculate the sales tax on a purchase amount of $30.45 in Chicago, Illinois, "
+        "$52.33 in Sacramento, California and $11.23 in Portland, Oregon.",
+        [TAX],
+    )
+    assert [(a["purchase_amount"], a["city"]) for _, a in calls] == [
+        (30.45, "Chicago"),
+        (52.33, "Sacramento"),
+        (11.23, "Portland"),
+    ]
+
+
+def _statistic(name: str) -> ToolSpec:
+    return _tool(
+        f"statistics__{name}",
+        f"Calculate the {name} of a list of numbers.",
+        {"data": {"type": "array", "items": {"type": "number"}, "description": "The numbers."}},
+        ["data"],
+    )
+
+
+async def test_two_operations_named_together_in_one_clause_are_two_calls() -> None:
+    tools = [_statistic("median"), _statistic("variance"), _statistic("mode")]
+    calls = await calls_for("Determine the median and variance of 3, 4, 5, 2 and 8.", tools)
+    assert sorted(name for name, _ in calls) == ["statistics__median", "statistics__variance"]
+    assert all(a == {"data": [3, 4, 5, 2, 8]} for _, a in calls)
+
+
+async def test_an_operation_named_apart_from_the_chosen_one_is_no_further_call() -> None:
+    tools = [_statistic("median"), _statistic("variance")]
+    calls = await calls_for("Determine the variance of 3, 4, 5, 2 and 8, not the median.", tools)
+    assert [name for name, _ in calls] == ["statistics__variance"]
+
+
+LCM = _tool(
+    "math__lcm",
+    "Calculate the least common multiple of two integers.",
+    {
+        "num1": {"type": "integer", "description": "The first number."},
+        "num2": {"type": "integer", "description": "The second number."},
+    },
+    ["num1", "num2"],
+)
+
+
+async def test_and_the_name_of_another_operation_starts_its_request() -> None:
+    calls = await calls_for(
+        "Calculate the greatest common divisor (GCD) of 96 and 128, "
+        "and the least common multiple (LCM) of 15 and 25.",
+        [GCD, LCM],
+    )
+    assert sorted(calls) == [
+        ("math__gcd", {"num1": 96, "num2": 128}),
+        ("math__lcm", {"num1": 15, "num2": 25}),
+    ]
+
+
+async def test_and_the_words_of_the_only_operation_start_no_request() -> None:
+    calls = await calls_for("Calculate the GCD of 96 and the GCD of 128.", [GCD])
+    assert len(calls) == 1

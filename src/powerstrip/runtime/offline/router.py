@@ -15,6 +15,7 @@ the answer from the history: any server process can continue the conversation.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -79,6 +80,7 @@ from powerstrip.runtime.offline.several import (
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
     identifier_words,
+    stem,
     terms,
     word_set,
 )
@@ -218,7 +220,7 @@ class OfflineRouter:
         )
         if user_index is None:
             return _Decision("Ask me something, and I will pick a plugin operation for it.")
-        text = history[user_index].content or ""
+        text = unquoted(history[user_index].content or "")
         if not tools:
             return _Decision(
                 "No plugin is enabled in this conversation, so there is nothing I can call. "
@@ -343,6 +345,19 @@ class OfflineRouter:
                 }
                 if (request.tool, coerced) not in calls:
                     calls.append((request.tool, coerced))
+            made = [a for t, a in calls if t is request.tool]
+            for other in _coordinated(part, request.tool, tools):
+                for arguments in made:
+                    filled = fill_arguments(other.parameters, part)
+                    given = dict(filled.arguments)
+                    for param in params_of(other.parameters):
+                        if param.name in arguments:
+                            given[param.name] = arguments[param.name]
+                    complete = all(
+                        p.name in given for p in params_of(other.parameters) if p.required
+                    )
+                    if complete and (other, given) not in calls:
+                        calls.append((other, given))
         return calls if len(calls) <= MAX_CALLS else []
 
     def _frames(
@@ -358,6 +373,7 @@ class OfflineRouter:
         if len(spans) < 2:
             return [arguments]
         vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        by_name = {param.name: param for param in params}
         groups: list[dict[str, Any]] = []
         contexts: list[dict[str, frozenset[str]]] = []
         for start, end in spans:
@@ -367,6 +383,8 @@ class OfflineRouter:
             said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
             filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
             own = {name: filled.arguments[name] for name in filled.offered}
+            if groups:
+                own.update(_same_shape(part, own, groups[-1], contexts[-1], by_name))
             if not own:
                 continue
             around = {name: value_context(part, value) for name, value in own.items()}
@@ -415,7 +433,12 @@ class OfflineRouter:
         clause that selects nothing, or the same operation without a value that differs, only
         adds detail to the request before it. Empty unless every request is complete.
         """
-        spans = clause_spans(text)
+        # Words of some operations' names but not of all: what tells one operation from
+        # another ("lcm" beside "gcd"), never a word every operation has.
+        stems = [_name_stems(t.name) for t in tools]
+        shared = frozenset.intersection(*stems) if stems else frozenset()
+        names = frozenset().union(*stems) - shared
+        spans = clause_spans(text, names)
         if len(spans) < 2:
             return []
         requests: list[_Request] = []
@@ -626,7 +649,7 @@ class OfflineRouter:
         )
         if user_index is None:
             return None
-        text = history[user_index].content or ""
+        text = unquoted(history[user_index].content or "")
         earlier = history[:user_index]
         selection = select(text, tools, threshold=self.threshold)
         scanned = scan(text, self._today())
@@ -701,7 +724,7 @@ class OfflineRouter:
         # Earlier answers in a chain of questions were presets too: rebuild them first.
         preset = self._earlier_answers(earlier[: request_index + 1], tool)
         preset[param.name] = value
-        request = earlier[request_index].content or ""
+        request = unquoted(earlier[request_index].content or "")
         return self._request(request, tools, earlier[:request_index], preset, tool)
 
     def _confirmed(
@@ -719,7 +742,7 @@ class OfflineRouter:
         )
         if tool is None or request_index is None:
             return None
-        request = earlier[request_index].content or ""
+        request = unquoted(earlier[request_index].content or "")
         return self._request(request, tools, earlier[:request_index], tool=tool)
 
     def _earlier_answers(self, earlier: Sequence[ChatMessage], tool: ToolSpec) -> dict[str, Any]:
@@ -807,6 +830,26 @@ class OfflineRouter:
         return render_result(content)
 
 
+# Quotation marks that open and close a whole message: `"Can you ... ?"`, `“…”`.
+_WRAPS = {'"': '"', "“": "”", "'": "'"}
+
+
+def unquoted(text: str) -> str:
+    """The message without the quotation marks around the whole of it: a message pasted in
+    quotes is the request itself, not a quoted value (`"Can you find ...?"`). Quotes inside
+    it stay, and so do quotes that close before the end ("'milk' and 'eggs'")."""
+    stripped = text.strip()
+    if len(stripped) < 2:
+        return text
+    close = _WRAPS.get(stripped[0])
+    if close is None or stripped[-1] != close:
+        return text
+    inner = stripped[1:-1]
+    if close in inner or (stripped[0] != close and stripped[0] in inner):
+        return text
+    return inner.strip()
+
+
 def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     """The last `RECENT_TURNS` turns of the history (at most `RECENT_MESSAGES` messages),
     without system messages: read from the end, so the cost does not grow with the history."""
@@ -854,6 +897,89 @@ def _unused_values(params: Sequence[Param], arguments: dict[str, Any], scanned: 
     ):
         return True
     return any(p.text.casefold() not in words for p in (*scanned.names, *scanned.quoted))
+
+
+def _same_shape(
+    part: Scan,
+    own: dict[str, Any],
+    group: dict[str, Any],
+    around: dict[str, frozenset[str]],
+    params: dict[str, Param],
+) -> dict[str, Any]:  # Any: JSON
+    """Numbers of a part that stand where a number of the part before stood: in "$30.45 in
+    Chicago, $52.33 in Sacramento", 52.33 is written as 30.45 was (before "in"), so it is the
+    purchase amount again, though nothing in its own words names the amount; "of 10 and
+    acceleration of 9.8", saying nothing again, is one request."""
+    # Only a part that already says the request again, with another value for something
+    # the part before gave ("in Sacramento" after "in Chicago"), is read for its shape.
+    if not any(name in group and group[name] != value for name, value in own.items()):
+        return {}
+    taken = {float(v) for v in own.values() if isinstance(v, int | float)}
+    out: dict[str, Any] = {}
+    for number in part.numbers:
+        if number.value in taken:
+            continue
+        context = value_context(part, number.value)
+        fits = [
+            name
+            for name, value in group.items()
+            if name not in own
+            and name not in out
+            and name in params
+            and params[name].type in ("number", "integer")
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and context & around.get(name, frozenset())
+        ]
+        if len(fits) == 1:
+            integral = params[fits[0]].type == "integer" and number.value == int(number.value)
+            out[fits[0]] = int(number.value) if integral else number.value
+    return out
+
+
+# What may stand between two operations named together: "the median and variance", "the
+# area, perimeter and the angles".
+_COORDINATION = frozenset({",", "and", "&", "the", "a", "an", "its", "their", "his", "her"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_stems(name: str) -> frozenset[str]:
+    """The specific words of an operation's name, stemmed (memoised: asked per clause)."""
+    return frozenset(stem(w.lower()) for w in identifier_words(name)) - GENERIC_TERMS
+
+
+def _coordinated(part: Scan, chosen: ToolSpec, tools: Sequence[ToolSpec]) -> list[ToolSpec]:
+    """Other operations a clause names beside the one it selected, joined to its name by
+    "and" or a comma: "Determine the median and variance of 3, 4, 5" asks for the median
+    and for the variance. Each must have a word of its name that the chosen one lacks."""
+    own = _name_stems(chosen.name)
+    words = [stem(t.lower) for t in part.tokens]
+    anchors = {i for i, w in enumerate(words) if w in own}
+    if not anchors:
+        return []
+    found: list[ToolSpec] = []
+    for tool in tools:
+        if tool.name == chosen.name:
+            continue
+        distinct = _name_stems(tool.name) - own
+        if not distinct or not (distinct - _COORDINATION):
+            continue
+        named = {i for i, w in enumerate(words) if w in distinct}
+        if any(_joined(part, a, b) for a in anchors for b in named):
+            found.append(tool)
+    return found
+
+
+def _joined(part: Scan, a: int, b: int) -> bool:
+    """Whether tokens `a` and `b` are two members of one list: only "and", commas and
+    determiners between them, "and" or a comma among them."""
+    low, high = min(a, b), max(a, b)
+    between = [part.tokens[k].lower for k in range(low + 1, high)]
+    return (
+        0 < len(between) <= 3
+        and all(w in _COORDINATION for w in between)
+        and any(w in (",", "and", "&") for w in between)
+    )
 
 
 def _used(value: Any, arguments: dict[str, Any]) -> bool:  # Any: JSON

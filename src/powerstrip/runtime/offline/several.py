@@ -43,6 +43,8 @@ _REQUEST_VERBS = word_set(
     how what which who where when
     """
 )
+# Words that open another noun phrase after "and": "and the LCM of ...".
+_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "its", "their"})
 # "Also", "then" and the like open a request of their own wherever they stand; "and" only
 # before a request verb.
 _OPENERS = re.compile(
@@ -53,12 +55,16 @@ _OPENERS = re.compile(
 _AND_VERB = re.compile(r"(?:,\s*|\s)(?:and\s+|&\s+)?(?=([A-Za-z]+)\b)", re.IGNORECASE)
 # A sentence ends at . ? ! or ; before the next one starts (not in "5.5", "Inc. shares").
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s+|(?<=[a-z0-9)\]%\"'])\.\s+(?=[A-Z\"'])")
+# Two lists matched item by item: "20 and 15 minutes respectively", "in that order".
+_RESPECTIVELY = re.compile(r"\b(?:respectively|in\s+that\s+order|correspondingly)\b", re.I)
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'[^'\n]*'(?!\w)")
 
 
-def clause_spans(text: str) -> list[tuple[int, int]]:
+def clause_spans(text: str, names: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
     """Where the requests of `text` start and end: sentences, and the parts after "also",
-    "then" or "and <verb>" (never inside quotes)."""
+    "then" or "and <verb>" (never inside quotes), and after "and the <word of `names`>":
+    "the GCD of 96 and 128, and the LCM of 15 and 25", when the LCM names an operation that
+    not every operation's name has."""
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
 
     def free(at: int) -> bool:
@@ -73,6 +79,10 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
         word = match.group(1).lower()
         if word in _REQUEST_VERBS and (joined.startswith(("and", "&")) or "," in match.group(0)):
             cuts.add(match.start())
+        elif names and word in _DETERMINERS and joined.startswith(("and", "&")):
+            following = re.findall(r"[A-Za-z]+", text[match.end() : match.end() + 60])[1:7]
+            if any(stem(w.lower()) in names for w in following):
+                cuts.add(match.start())
     spans: list[tuple[int, int]] = []
     start = 0
     for cut in sorted(cuts):
@@ -108,11 +118,15 @@ def _runs(
             if (
                 between
                 and all(
-                    t.lower in _JOINERS or t.text in _CURRENCY or t.text in "'\"" or t.lower == unit
+                    t.lower in _JOINERS
+                    or t.text in _CURRENCY
+                    or t.text in "'\""
+                    or t.lower == unit
+                    or (units and t.text in "()")
                     for t in between
                 )
                 and any(t.lower in _JOINERS for t in between)
-            ):
+            ) or _repeats_lead(scan, runs[-1][0][0], between):
                 runs[-1].append(item)
                 joins[-1].append(any(t.lower in _AND for t in between))
                 continue
@@ -125,11 +139,28 @@ def _runs(
         if joined[-1]:
             out.append(run)
         elif pairs and len(run) % 2 == 0 and all(j == (i % 2 == 1) for i, j in enumerate(joined)):
+            if units:
+                # "(45, 60) and (81, 27)": pairs of numbers, read in step by two parameters.
+                out.append(run)
+                continue
             paired = [
                 (a[0], b[1], f"{a[2]}, {b[2]}") for a, b in zip(run[::2], run[1::2], strict=True)
             ]
             out.append(paired)
     return out
+
+
+def _repeats_lead(scan: Scan, first: int, between: Sequence[Any]) -> bool:
+    """Whether the words between two items are "and" and the words that lead the first one:
+    "the number 4567 and the number 7890", "for 5 years and for 10 years"."""
+    words = [t.lower for t in between]
+    if not words or words[0] not in _AND:
+        return False
+    lead = words[1:]
+    if not lead or len(lead) > 3 or first < len(lead):
+        return False
+    before = [scan.tokens[k].lower for k in range(first - len(lead), first)]
+    return before == lead and any(w.isalpha() and not is_function_word(w) for w in lead)
 
 
 def _after_plural(scan: Scan, first: int, param: Param) -> bool:
@@ -147,8 +178,14 @@ def _after_plural(scan: Scan, first: int, param: Param) -> bool:
         and not is_function_word(word)
         and (len(word) > 3 or word[:-1].isupper())
         and _plural_word(word)
-        and (stem(word.lower()) not in param.name_terms or _is_plural(param.name))
+        and (stem(word.lower()) not in _name_stems(param.name) or _is_plural(param.name))
     )
+
+
+def _name_stems(name: str) -> frozenset[str]:
+    """The stems of every word of a parameter's name, generic ones included: the `number`
+    of "the numbers 45, 100 and 150" is the parameter's own plural."""
+    return frozenset(stem(word.lower()) for word in identifier_words(name))
 
 
 def _is_plural(name: str) -> bool:
@@ -163,7 +200,7 @@ def _plural_word(word: str) -> bool:
 
 def _number_runs(scan: Scan) -> list[list[_Item]]:
     items = [(n.index, n.index, n.value) for n in scan.numbers]
-    return _runs(scan, items, units=True)
+    return _runs(scan, items, units=True, pairs=True)
 
 
 def _phrase_runs(scan: Scan) -> list[list[_Item]]:
@@ -276,11 +313,14 @@ def value_sets(
     for name, values in lists.items():
         groups.setdefault(tuple(values), []).append(name)
     columns: dict[str, list[Any]] = {}
+    # Parameters that read one list go in step; lists of their own combine (below).
+    bundles: list[list[str]] = []
     for listed, readers in groups.items():
         values = list(listed)
         width = len(readers)
         if width == 1:
             columns[readers[0]] = values
+            bundles.append([readers[0]])
             continue
         # Ordered as the list has them: each parameter takes every width-th value.
         ordered = sorted(readers, key=lambda n: _position(values, arguments[n]) or 0)
@@ -292,19 +332,37 @@ def value_sets(
             continue
         for offset, name in enumerate(ordered):
             columns[name] = values[offset::width]
+        bundles.append(ordered)
     columns = {name: values for name, values in columns.items() if len(values) >= 2}
+    bundles = [[n for n in bundle if n in columns] for bundle in bundles]
+    bundles = [bundle for bundle in bundles if bundle]
     if not columns:
         return [dict(arguments)]
     lengths = {len(values) for values in columns.values()}
-    spread = list(columns)
-    rows: list[tuple[Any, ...]]
-    if len(lengths) == 1:
-        rows = list(zip(*(columns[n] for n in spread), strict=True))
+    rows: list[dict[str, Any]]
+    if len(lengths) == 1 and (len(bundles) == 1 or _RESPECTIVELY.search(scan.text)):
+        # "Taylor Swift and Maroon 5 ... 20 and 15 minutes respectively": in step.
+        spread = list(columns)
+        rows = [
+            dict(zip(spread, row, strict=True))
+            for row in zip(*(columns[n] for n in spread), strict=True)
+        ]
     else:
-        rows = list(itertools.product(*(columns[n] for n in spread)))
+        # "the Lakers and the Bulls in seasons 2018 and 2020": every combination.
+        per_bundle = [
+            [
+                dict(zip(bundle, row, strict=True))
+                for row in zip(*(columns[n] for n in bundle), strict=False)
+            ]
+            for bundle in bundles
+        ]
+        rows = [
+            {k: v for part in combination for k, v in part.items()}
+            for combination in itertools.product(*per_bundle)
+        ]
     if len(rows) > MAX_CALLS:
         return [dict(arguments)]
-    return [{**arguments, **dict(zip(spread, row, strict=True))} for row in rows]
+    return [{**arguments, **row} for row in rows]
 
 
 def _position(values: list[Any], value: Any) -> int | None:  # Any: JSON
