@@ -334,3 +334,37 @@ def test_a_lower_case_subject_before_needs_is_a_person() -> None:
     properties = {"username": {"type": "string", "description": "The list's owner."}}
     filled = fill(properties, "bob needs to renew the passport", ["username"])
     assert filled.arguments == {"username": "bob"}
+
+
+def test_type_names_of_other_languages_are_read_as_json_types() -> None:
+    properties = {
+        "count": {"type": "long", "description": "How many copies."},
+        "ratio": {"type": "double"},
+        "verbose": {"type": "Boolean", "description": "Whether to be verbose."},
+        "label": {"type": "String", "description": "The label."},
+        "sizes": {"type": "ArrayList", "items": {"type": "int"}},
+    }
+    params = {p.name: p for p in params_of({"properties": properties})}
+    assert [params[n].type for n in properties] == [
+        "integer",
+        "number",
+        "boolean",
+        "string",
+        "array",
+    ]
+    assert params["sizes"].item_type == "integer"
+    filled = fill(properties, "print 3 copies, verbose, label 'draft'", ["count"])
+    assert filled.arguments["count"] == 3
+    assert filled.arguments["verbose"] is True
+    # A map that says nothing of its keys is read as a value of no declared type.
+    assert params_of({"properties": {"m": {"type": "HashMap"}}})[0].type == "string"
+
+
+def test_code_in_backticks_is_a_value_written_exactly() -> None:
+    properties = {
+        "listener": {"type": "any", "description": "The event listener to notify."},
+        "name": {"type": "String", "description": "The queue's name."},
+    }
+    message = "open a queue named 'jobs' and notify the listener `auditListener`"
+    filled = fill(properties, message, ["listener"])
+    assert filled.arguments == {"listener": "auditListener", "name": "jobs"}

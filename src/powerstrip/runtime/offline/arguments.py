@@ -428,6 +428,10 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     free_text = param.is_a("free_text")
     for phrase in scan.quoted:
         score = 2.5 + _nearness(phrase.first, phrase.last, strong, weak) / 2
+        if phrase.kind == "code" and not param.literal:
+            # Code in backticks (`userProfile`) names a variable: the value of a parameter
+            # of any type or an object's, where a quoted string is a string's.
+            score += 0.5
         offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
     if free_text:
         # Free text is what is left of the message once everything else is placed.

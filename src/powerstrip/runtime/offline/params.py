@@ -60,6 +60,42 @@ _TYPE_NAMES = {
     "array",
     "object",
 }
+# Type names of the languages tools are written in, as some schemas give them (BFCL's Java
+# and JavaScript functions: `String`, `int`, `HashMap`, `ArrayList`; Python's `dict`,
+# `float`, `tuple`): the JSON Schema type their values have.
+_TYPE_ALIASES = {
+    "str": "string",
+    "char": "string",
+    "character": "string",
+    "int": "integer",
+    "long": "integer",
+    "short": "integer",
+    "byte": "integer",
+    "bigint": "integer",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "list": "array",
+    "arraylist": "array",
+    "linkedlist": "array",
+    "tuple": "array",
+    "set": "array",
+    "hashset": "array",
+    "dict": "object",
+    "map": "object",
+    "hashmap": "object",
+    "treemap": "object",
+    "linkedhashmap": "object",
+}
+
+
+def _type_name(declared: str) -> str | None:
+    """The JSON Schema type a declared type name means, or None for none known ("any")."""
+    lowered = declared.lower()
+    if lowered in _TYPE_NAMES:
+        return lowered
+    return _TYPE_ALIASES.get(lowered.split("<", 1)[0].strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +124,9 @@ class Param:
     # Short forms of the rates the description measures in: "mpg" for "miles per gallon",
     # "bpm" for "beats per minute".
     rate_units: frozenset[str] = frozenset()
+    # Whether the schema declares the value a string literal (`string`, Java's `String`),
+    # rather than leaving its type open (no type, "any") or naming another.
+    literal: bool = False
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start, end or
@@ -139,10 +178,16 @@ def _main_type(schema: Mapping[str, Any]) -> tuple[str, bool, Mapping[str, Any]]
     declared = schema.get("type")
     if isinstance(declared, list):
         nullable = "null" in declared
-        concrete_types = [t for t in declared if t != "null" and t in _TYPE_NAMES]
+        concrete_types = [
+            _type_name(t) for t in declared if isinstance(t, str) and _type_name(t) is not None
+        ]
         declared = concrete_types[0] if concrete_types else None
-    if isinstance(declared, str) and declared in _TYPE_NAMES:
-        return declared, nullable, schema
+    if isinstance(declared, str) and (known := _type_name(declared)) is not None:
+        if known == "object" and declared not in _TYPE_NAMES and "properties" not in schema:
+            # A `HashMap` with no properties says nothing of its keys: nothing could fill
+            # it, so it is read as a value of no declared type, as "any" is.
+            return "string", nullable, schema
+        return known, nullable, schema
     if isinstance(schema.get("enum"), list):
         return "string", nullable, schema
     return "string", nullable, schema
@@ -244,6 +289,8 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
                 if kind == "object" and isinstance(details.get("properties"), Mapping)
                 else None,
                 rate_units=_rate_units(text),
+                literal=isinstance(raw.get("type"), str)
+                and _type_name(str(raw.get("type"))) == "string",
             )
         )
     return out
