@@ -368,3 +368,44 @@ def test_code_in_backticks_is_a_value_written_exactly() -> None:
     message = "open a queue named 'jobs' and notify the listener `auditListener`"
     filled = fill(properties, message, ["listener"])
     assert filled.arguments == {"listener": "auditListener", "name": "jobs"}
+
+
+def test_a_compound_unit_tells_numbers_apart() -> None:
+    properties = {
+        "speed": {"type": "integer", "description": "The start speed in meters/second."},
+        "rate": {"type": "integer", "description": "The rate of change in meters/second^2."},
+        "span": {"type": "integer", "description": "How long it lasts, in seconds."},
+    }
+    message = "a cart going 4 meters/second, gaining 3 meters/second^2 over 9 seconds"
+    filled = fill(properties, message, ["speed", "rate", "span"])
+    assert filled.arguments == {"speed": 4, "rate": 3, "span": 9}
+
+
+def test_a_word_of_every_name_does_not_tell_parameters_apart() -> None:
+    # `value` is in both names: "starting value of $300" and "ending value of $700" are
+    # told apart by "starting" and "ending", and a mention after a comma is the next value's.
+    properties = {
+        "starting_value": {"type": "integer"},
+        "ending_value": {"type": "integer"},
+    }
+    message = "the ending value of $700 against a starting value of $300"
+    filled = fill(properties, message, ["starting_value", "ending_value"])
+    assert filled.arguments == {"starting_value": 300, "ending_value": 700}
+    paid = {
+        "paid_price": {"type": "integer", "description": "What was paid."},
+        "resale_price": {"type": "integer", "description": "What it was resold for."},
+    }
+    filled = fill(paid, "a bike paid at $90, resold at $120", ["paid_price", "resale_price"])
+    assert filled.arguments == {"paid_price": 90, "resale_price": 120}
+
+
+def test_a_word_of_a_name_counts_in_another_form() -> None:
+    properties = {"deceleration": {"type": "integer"}, "mass": {"type": "integer"}}
+    filled = fill(properties, "a mass of 3 decelerating at 7", ["mass", "deceleration"])
+    assert filled.arguments == {"deceleration": 7, "mass": 3}
+
+
+def test_a_flag_negated_after_its_words_is_false() -> None:
+    properties = {"keep_backup": {"type": "boolean", "description": "Keep a backup."}}
+    assert fill(properties, "save it, the backup is not kept").arguments == {"keep_backup": False}
+    assert fill(properties, "save it and keep a backup").arguments == {"keep_backup": True}

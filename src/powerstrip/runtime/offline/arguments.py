@@ -24,6 +24,7 @@ from powerstrip.runtime.offline.scan import Number, Phrase, Scan
 from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
     STOPWORDS,
+    another_form,
     identifier_words,
     is_function_word,
     stem,
@@ -98,22 +99,48 @@ class _Offer:
     order: int
 
 
-def _mentions(param: Param, scan: Scan) -> tuple[list[int], list[int]]:
-    strong = [i for i, s in enumerate(scan.stems) if s in param.name_terms]
-    weak = [i for i, s in enumerate(scan.stems) if s in param.description_terms and i not in strong]
+def _mentions(
+    param: Param, scan: Scan, shared: frozenset[str] = frozenset()
+) -> tuple[list[int], list[int]]:
+    """The tokens that name the parameter (`strong`) and that its description uses (`weak`).
+    A word of the name that another parameter's name also has (`value` in `initial_value`
+    and `final_value`) tells them apart no better than the description does: weak."""
+    # (A name that is all shared words, `years` beside `compounds_per_year`, keeps them.)
+    own = (param.name_terms - shared) or param.name_terms
+    strong: list[int] = []
+    weak: list[int] = []
+    for i, s in enumerate(scan.stems):
+        # A word of the parameter's name counts in another form: "accelerating at 2" for
+        # `acceleration`, "investing 500" for `investment`.
+        if s in own or any(another_form(s, term) for term in own):
+            strong.append(i)
+        elif s in param.description_terms or s in param.name_terms:
+            weak.append(i)
     return strong, weak
 
 
-def _nearness(first: int, last: int, strong: list[int], weak: list[int]) -> float:
-    """How close a value at tokens `first..last` is to a mention of its parameter."""
+_SEPARATORS = frozenset({",", ";", "(", ")"})
+
+
+def _nearness(scan: Scan, first: int, last: int, strong: list[int], weak: list[int]) -> float:
+    """How close a value at tokens `first..last` is to a mention of its parameter. A mention
+    after the value counts only before any comma: in "bought at $20, sold at $25" "sold" is
+    the next value's."""
+    if first > 0 and scan.tokens[first - 1].text in _MONEY:
+        first -= 1  # "$20" starts at its sign
     best = 0.0
     for mentions, before_max, after_max in ((strong, 3.0, 2.4), (weak, 1.2, 1.0)):
         for m in mentions:
             if m < first and first - m <= 4:
                 best = max(best, before_max - 0.4 * (first - m - 1))
             elif m > last and m - last <= 2:
+                if any(scan.tokens[k].text in _SEPARATORS for k in range(last + 1, m)):
+                    continue
                 best = max(best, after_max - 0.4 * (m - last - 1))
     return best
+
+
+_MONEY = frozenset("$€£¥")
 
 
 def _previous(scan: Scan, index: int) -> str:
@@ -150,12 +177,14 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         value = _number_value(param, number, kind or "number")
         if value is None:
             continue
-        score = 1.0 + _nearness(number.index, number.index, strong, weak)
+        score = 1.0 + _nearness(scan, number.index, number.index, strong, weak)
         unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
         claims = frozenset({number.index})
-        if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
+        if _measured_in(param, scan, number.index):
             # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
-            # minutes": the unit the parameter is measured in.
+            # minutes": the unit the parameter is measured in. A compound unit is read whole:
+            # "10 meters/second" is a velocity "in meters/second", "2 meters/second^2" an
+            # acceleration, and "5 seconds" neither.
             score += 2.0
         elif unit and scan.tokens[number.index + 1].lower in param.rate_units:
             # "25 MPG" for "in miles per gallon", "120 bpm" for "in beats per minute": the
@@ -205,6 +234,59 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if len(run) >= 2
     ]
     return lists + singles
+
+
+_UNIT_OPERATORS = frozenset({"/", "^", "per"})
+_UNIT_WORD = re.compile(r"[a-z]+|[0-9]+|[/^]")
+
+
+def _unit_of(scan: Scan, index: int) -> str | None:
+    """The unit written after the number at token `index`, stemmed, a compound whole:
+    "meters/second^2" → `meter/second^2`, "miles per hour" → `mile/hour`; None for none."""
+    tokens = scan.tokens
+    k = index + 1
+    if k >= len(tokens) or not tokens[k].text.isalpha() or is_function_word(tokens[k].text):
+        return None
+    parts = [stem(tokens[k].lower)]
+    while k + 2 < len(tokens):
+        operator, operand = tokens[k + 1], tokens[k + 2]
+        glued = operator.lower != "per" and operator.start == tokens[k].end
+        if operator.lower not in _UNIT_OPERATORS or not (glued or operator.lower == "per"):
+            break
+        if not operand.text.isalnum():
+            break
+        parts += ["^" if operator.text == "^" else "/", stem(operand.lower)]
+        k += 2
+    return "".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _units_in(text: str) -> str:
+    """A description with its words stemmed and its compound units closed up, to find a
+    unit in: "in meters / second^2" → "in meter/second^2"."""
+    parts = _UNIT_WORD.findall(text.lower().replace(" per ", "/"))
+    out = ""
+    for part in parts:
+        joined = part in "/^" or (out[-1:] in "/^" and out != "")
+        out += ("" if joined or not out else " ") + (stem(part) if part.isalpha() else part)
+    return f" {out} "
+
+
+def _measured_in(param: Param, scan: Scan, index: int) -> bool:
+    """Whether the number at `index` is written in the unit the parameter is measured in."""
+    unit = _unit_of(scan, index)
+    if unit is None or len(unit) <= 2:
+        return False
+    if unit.isalpha() and unit in param.name_terms:
+        return True
+    found = _units_in(param.description)
+    start = found.find(unit)
+    while start >= 0:
+        before, after = found[start - 1], found[start + len(unit) : start + len(unit) + 1]
+        if before == " " and after not in "/^" and not after.isalnum():
+            return True
+        start = found.find(unit, start + 1)
+    return False
 
 
 _LENGTH = re.compile(
@@ -261,7 +343,7 @@ def _date_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -
     offers: list[_Offer] = []
     for mention in scan.dates:
         first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
-        score = 3.0 + _nearness(first, last, strong, weak)
+        score = 3.0 + _nearness(scan, first, last, strong, weak)
         # A range ("last week") feeds both a start and an end parameter: no claims.
         claims = frozenset() if mention.is_range else frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, _format_date(param, mention, which), score, claims, first))
@@ -379,14 +461,23 @@ def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: floa
     ]
 
 
+_BE = frozenset({"is", "are", "was", "were", "be", "should", "must", "will", "does", "do"})
+
+
 def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
     specific = {t for t in param.name_terms if t not in ("includ", "is", "use", "get", "show")}
     seen = {scan.stems[i] for i in strong}
     if not specific or len(seen & specific) * 2 < len(specific):
         return []
-    first = min(strong)
+    first, last = min(strong), max(strong)
     window = {scan.tokens[k].lower for k in range(max(0, first - 3), first)}
-    value = not (window & _NEGATIONS)
+    # "history is not kept", "the content is not within a CDATA section": a negation
+    # right after the flag's words, through its verb.
+    after = [scan.tokens[k].lower for k in range(last + 1, min(len(scan.tokens), last + 3))]
+    negated_after = bool(after) and (
+        after[0] in _NEGATIONS or (after[0] in _BE and len(after) > 1 and after[1] in _NEGATIONS)
+    )
+    value = not (window & _NEGATIONS) and not negated_after
     return [_Offer(param.name, value, 3.0, frozenset(), first)]
 
 
@@ -427,7 +518,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     person, place = param.is_a("person"), param.is_a("place")
     free_text = param.is_a("free_text")
     for phrase in scan.quoted:
-        score = 2.5 + _nearness(phrase.first, phrase.last, strong, weak) / 2
+        score = 2.5 + _nearness(scan, phrase.first, phrase.last, strong, weak) / 2
         if phrase.kind == "code" and not param.literal:
             # Code in backticks (`userProfile`) names a variable: the value of a parameter
             # of any type or an object's, where a quoted string is a string's.
@@ -443,7 +534,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
             continue
-        score = 1.5 + _nearness(phrase.first, phrase.last, strong, weak)
+        score = 1.5 + _nearness(scan, phrase.first, phrase.last, strong, weak)
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
@@ -514,7 +605,7 @@ def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) ->
         if len(run) < 2:
             continue
         first, last = run[0].first, run[-1].last
-        score = 3.0 + _nearness(first, last, strong, weak)
+        score = 3.0 + _nearness(scan, first, last, strong, weak)
         claims = frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, [p.text for p in run], score, claims, first))
     return offers
@@ -576,8 +667,8 @@ def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
-def _offers(param: Param, scan: Scan) -> list[_Offer]:
-    strong, weak = _mentions(param, scan)
+def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> list[_Offer]:
+    strong, weak = _mentions(param, scan, shared)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
         currencies = _currency_offers(param, scan) if param.is_a("currency") else []
@@ -586,7 +677,9 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
     if param.type == "array":
         offers += _bracketed_offers(param, scan)
     if kind == "boolean":
-        offers += _boolean_offer(param, scan, strong) if strong else []
+        # Every word of its name tells a flag apart (`include_x` beside `include_y`).
+        named = _mentions(param, scan)[0] if shared & param.name_terms else strong
+        offers += _boolean_offer(param, scan, named) if named else []
     elif kind in ("integer", "number"):
         offers += _number_offers(param, scan, strong, weak)
     elif kind == "string" or kind is None:
@@ -735,11 +828,12 @@ def fill_arguments(
     """
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
+    shared = _shared_terms(params)
     offers = [
         offer
         for param in params
         if param.name not in chosen
-        for offer in _offers(param, scan)
+        for offer in _offers(param, scan, shared)
         # A word the operation's own description uses ("ERA") is vocabulary, not a value.
         if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
@@ -806,6 +900,17 @@ def fill_arguments(
         frozenset(guessed),
         offered,
     )
+
+
+def _shared_terms(params: Sequence[Param]) -> frozenset[str]:
+    """The words of more than one parameter's name (`value` of `initial_value` and
+    `final_value`)."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for param in params:
+        shared |= seen & param.name_terms
+        seen |= param.name_terms
+    return frozenset(shared)
 
 
 def _qualify_places(
