@@ -409,3 +409,26 @@ def test_a_flag_negated_after_its_words_is_false() -> None:
     properties = {"keep_backup": {"type": "boolean", "description": "Keep a backup."}}
     assert fill(properties, "save it, the backup is not kept").arguments == {"keep_backup": False}
     assert fill(properties, "save it and keep a backup").arguments == {"keep_backup": True}
+
+
+def test_a_season_of_two_years_is_kept_as_written() -> None:
+    season = {"season": {"type": "string", "description": "The season."}}
+    assert fill(season, "standings in the 2021-2022 season", ["season"]).arguments == {
+        "season": "2021-2022"
+    }
+    year = {"year": {"type": "string", "description": "The year."}}
+    assert fill(year, "rainfall of Peru in 2019", ["year"]).arguments == {"year": "2019"}
+    # Years that are not one after the other are a span, not a season.
+    assert fill(season, "games from 2015-2021").arguments == {}
+
+
+def test_words_joined_by_and_fill_a_list_of_strings() -> None:
+    produce = {"items": {"type": "array", "items": {"type": "string"}, "description": "Items."}}
+    filled = fill(produce, "is there a sale on pears, plums and sweet corn today?", ["items"])
+    assert filled.arguments == {"items": ["pears", "plums", "sweet corn"]}
+    # A count before an item is not part of it, nor is the request's verb.
+    filled = fill(produce, "order four melons and two dozen limes", ["items"])
+    assert filled.arguments == {"items": ["melons", "limes"]}
+    traits = {"traits": {"type": "array", "items": {"type": "string"}}}
+    filled = fill(traits, "describe someone calm, tidy and easy going", ["traits"])
+    assert filled.arguments == {"traits": ["calm", "tidy", "easy going"]}

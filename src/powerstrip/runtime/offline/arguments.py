@@ -524,9 +524,18 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             # of any type or an object's, where a quoted string is a string's.
             score += 0.5
         offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
+    if param.type == "array" and not param.options and not is_identifier(param):
+        listed = _word_list(scan, set())
+        if listed is not None:
+            # Words joined by "and" are a list, more surely than one name is the whole of it.
+            first, last = min(listed[1]), max(listed[1])
+            score = 2.0 + _nearness(scan, first, last, strong, weak)
+            offers.append(_Offer(param.name, listed[0], score, frozenset(listed[1]), first))
     if free_text:
         # Free text is what is left of the message once everything else is placed.
         return offers
+    if param.is_a("year") and param.type == "string":
+        offers += _year_offers(param, scan)
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     if param.type == "array" and not identifier_shapes:
         offers += _name_lists(param, scan, strong, weak)
@@ -584,6 +593,22 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             identifier and not shapes and text.isupper() and text.isalpha() and 2 <= len(text) <= 5
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
+    return offers
+
+
+_YEARS = re.compile(r"(?<![\w.-])((?:1[89]|20)\d\d)(?:\s*[-/–]\s*((?:1[89]|20)?\d\d))?(?![\w.-])")
+
+
+def _year_offers(param: Param, scan: Scan) -> list[_Offer]:
+    """A year, or a season of two ("the 2019-2020 season", "2022/23"), for a `season` or
+    `year` written as a string: as the user wrote it."""
+    offers = []
+    for match in _YEARS.finditer(scan.text):
+        if match[2] and int(match[2][-2:]) != (int(match[1]) + 1) % 100:
+            continue  # "2015-2021" is a span of years, not one season
+        first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
+        text = match[0].replace(" ", "")
+        offers.append(_Offer(param.name, text, 3.5, frozenset(range(first, last + 1)), first))
     return offers
 
 
@@ -753,6 +778,10 @@ def _leftover(
         return (values, indexes) if values else None
     if kind != "string" or param.enum:
         return None
+    if param.type == "array":
+        listed = _word_list(scan, claimed)
+        if listed is not None:
+            return listed
     if param.is_a("free_text"):
         return _remainder(scan, claimed)
     if param.is_date:
@@ -772,6 +801,74 @@ def _leftover(
     if param.type == "string" and not (is_identifier(param) or param.is_a("person")):
         return _kind_word(param, scan, claimed, vocabulary)
     return None
+
+
+_JOINERS = frozenset({",", "and", "or", "&"})
+
+
+def _word_list(scan: Scan, claimed: set[int]) -> tuple[list[str], set[int]] | None:
+    """Words written as a list, for a list of strings: "the price of tomatoes and lettuce",
+    "I am calm, tidy, easy going and kind" → each item a run of at most three content words,
+    a count before one left out ("three pears and two dozen eggs" → pears, eggs). The longest
+    such list with "and" or "or" in it; None for none."""
+    tokens = scan.tokens
+
+    def content(k: int) -> bool:
+        text = tokens[k].text
+        return (
+            k not in claimed
+            and text.replace("-", "").isalpha()
+            and not is_function_word(text)
+            and tokens[k].lower not in STOPWORDS
+            and tokens[k].lower not in _LEADING_FILLER
+            and not _is_count(scan, k)
+        )
+
+    def run_from(k: int) -> int:
+        while k + 1 < len(tokens) and content(k + 1):
+            k += 1
+        return k
+
+    best: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not content(i):
+            i += 1
+            continue
+        items = [(i, run_from(i))]
+        joined = False
+        k = items[-1][1] + 1
+        while True:
+            m = k
+            words: set[str] = set()
+            while m < len(tokens) and (tokens[m].lower in _JOINERS or _is_count(scan, m)):
+                words.add(tokens[m].lower)
+                m += 1
+            if not words & _JOINERS or m >= len(tokens) or not content(m):
+                break
+            joined = joined or bool(words & {"and", "or", "&"})
+            items.append((m, run_from(m)))
+            k = items[-1][1] + 1
+        if len(items) >= 2 and joined and len(items) > len(best):
+            best = items
+        i = k
+    if not best:
+        return None
+    longest_other = max(last - first for first, last in best[1:])
+    # The first run may begin with the request's verb ("buy apples, rice and tea"): it is as
+    # long as the longest of the others.
+    best[0] = (max(best[0][0], best[0][1] - longest_other), best[0][1])
+    if any(last - first > 2 for first, last in best):
+        return None
+    values = [" ".join(tokens[k].text for k in range(first, last + 1)) for first, last in best]
+    span = {k for first, last in best for k in range(first, last + 1)}
+    return values, span
+
+
+def _is_count(scan: Scan, index: int) -> bool:
+    return any(number.index == index for number in scan.numbers) or (
+        scan.tokens[index].lower in ("dozen", "a", "an")
+    )
 
 
 def _kind_word(
