@@ -432,3 +432,26 @@ def test_words_joined_by_and_fill_a_list_of_strings() -> None:
     traits = {"traits": {"type": "array", "items": {"type": "string"}}}
     filled = fill(traits, "describe someone calm, tidy and easy going", ["traits"])
     assert filled.arguments == {"traits": ["calm", "tidy", "easy going"]}
+
+
+def test_a_route_starts_after_from_and_ends_after_to() -> None:
+    properties = {
+        "origin": {"type": "string", "description": "The city to leave from."},
+        "destination": {"type": "string", "description": "The city to arrive in."},
+    }
+    filled = fill(properties, "a train to Lyon from Geneva", ["origin", "destination"])
+    assert filled.arguments == {"origin": "Geneva", "destination": "Lyon"}
+    filled = fill(properties, "buses between Porto and Braga", ["origin", "destination"])
+    assert filled.arguments == {"origin": "Porto", "destination": "Braga"}
+
+
+def test_a_point_in_parentheses_is_a_list_of_numbers() -> None:
+    point = {"type": "array", "items": {"type": "number"}}
+    properties = {"a": point, "b": point}
+    filled = fill(properties, "from (51.5, -0.12) to (48.85 N, 2.35 W)", ["a", "b"])
+    assert filled.arguments == {"a": [51.5, -0.12], "b": [48.85, -2.35]}
+
+
+def test_a_flag_is_named_by_another_form_of_its_word() -> None:
+    properties = {"normalize": {"type": "boolean", "description": "Normalize the data."}}
+    assert fill(properties, "fit the model, with normalization").arguments == {"normalize": True}

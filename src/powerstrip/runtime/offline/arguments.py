@@ -191,6 +191,12 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             # unit written short is read with the number.
             score += 2.0
             claims = frozenset({number.index, number.index + 1})
+        bound = _bound_cue(scan, number.index)
+        if bound and (param.is_a("start") or param.is_a("end")):
+            # "from x = -2 to x = 3", "from 20.5 to 30.0": the bound after "from" is a
+            # start, the one after "to" an end.
+            fits = param.is_a("start") if bound == "from" else param.is_a("end")
+            score += 1.0 if fits else -0.5
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
@@ -234,6 +240,15 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if len(run) >= 2
     ]
     return lists + singles
+
+
+def _bound_cue(scan: Scan, index: int) -> str:
+    """ "from" or "to" when the number at `index` is after one ("from $5", "to x = 3")."""
+    k = index - 1
+    while k >= 0 and (scan.tokens[k].text in "=$€£¥-" or len(scan.tokens[k].text) == 1):
+        k -= 1  # "x =", "$": the number's own notation
+    cue = scan.tokens[k].lower if k >= 0 else ""
+    return "from" if cue in ("from", "between") else "to" if cue in ("to", "until", "and") else ""
 
 
 _UNIT_OPERATORS = frozenset({"/", "^", "per"})
@@ -467,7 +482,9 @@ _BE = frozenset({"is", "are", "was", "were", "be", "should", "must", "will", "do
 def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
     specific = {t for t in param.name_terms if t not in ("includ", "is", "use", "get", "show")}
     seen = {scan.stems[i] for i in strong}
-    if not specific or len(seen & specific) * 2 < len(specific):
+    # "apply standardization" names `standardize`: a word counts in another form.
+    found = {t for t in specific if t in seen or any(another_form(t, s) for s in seen)}
+    if not specific or len(found) * 2 < len(specific):
         return []
     first, last = min(strong), max(strong)
     window = {scan.tokens[k].lower for k in range(max(0, first - 3), first)}
@@ -517,6 +534,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     offers: list[_Offer] = []
     person, place = param.is_a("person"), param.is_a("place")
     free_text = param.is_a("free_text")
+    role = _route_role(param)
     for phrase in scan.quoted:
         score = 2.5 + _nearness(scan, phrase.first, phrase.last, strong, weak) / 2
         if phrase.kind == "code" and not param.literal:
@@ -547,6 +565,12 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
+        if place and role:
+            # "from London to Edinburgh", "between Boston and Denver": the first is where
+            # the route starts, the one after "to" where it ends.
+            starts, ends = cue in _FROM, cue in _TO
+            if starts or ends:
+                score += 1.0 if (starts and role == "origin") or (ends and role == "end") else -1.0
         elif not (place or person) and cue in _WHERE:
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
@@ -612,6 +636,23 @@ def _year_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
+_FROM = frozenset({"from", "between"})
+_TO = frozenset({"to", "into", "towards"})
+_ORIGIN_WORDS = frozenset({"start", "origin", "source", "from", "departure", "begin", "pickup"})
+_END_WORDS = frozenset({"end", "destination", "dest", "to", "arrival", "target", "dropoff"})
+
+
+def _route_role(param: Param) -> str:
+    """Whether the parameter is where a route starts (`origin`, `start_city`), where it
+    ends (`destination`), or neither ("")."""
+    named = {w.lower() for w in identifier_words(param.name)}
+    if named & _ORIGIN_WORDS:
+        return "origin"
+    if named & _END_WORDS:
+        return "end"
+    return ""
+
+
 def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
     """Names joined by commas and "and" for a list parameter: "Microsoft and Google",
     "'Age', 'Income' and 'Education'", "between John and Alice"."""
@@ -658,7 +699,28 @@ def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
         first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
         claims = frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, items, 4.0, claims, first))
+    if param.item_type not in ("number", "integer"):
+        return offers
+    for match in _PARENTHESISED.finditer(scan.text):
+        # "(40.71, -74.01)", "(33.45 N, 112.07 W)": a point is a list of numbers; a compass
+        # letter after a coordinate gives its sign.
+        numbers = []
+        for part in match[1].split(","):
+            found = _COORDINATE.fullmatch(part.strip())
+            if found is None:
+                break
+            sign = -1 if found[2] and found[2].upper() in "SW" else 1
+            numbers.append(sign * json.loads(found[1]))
+        else:
+            if len(numbers) >= 2:
+                first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
+                claims = frozenset(range(first, last + 1))
+                offers.append(_Offer(param.name, numbers, 4.0, claims, first))
     return offers
+
+
+_PARENTHESISED = re.compile(r"\(([^()]{1,200})\)")
+_COORDINATE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°?\s*([NSEWnsew])?")
 
 
 # Words of a currency parameter's name that say it is the one converted from, or to.
