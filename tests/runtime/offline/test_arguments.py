@@ -455,3 +455,31 @@ def test_a_point_in_parentheses_is_a_list_of_numbers() -> None:
 def test_a_flag_is_named_by_another_form_of_its_word() -> None:
     properties = {"normalize": {"type": "boolean", "description": "Normalize the data."}}
     assert fill(properties, "fit the model, with normalization").arguments == {"normalize": True}
+
+
+def test_the_value_is_the_name_after_named_not_the_kind_before_it() -> None:
+    properties = {"parser": {"type": "any", "description": "The parser to configure."}}
+    message = "set up a `JsonParser` instance named `orderParser` for the feed"
+    assert fill(properties, message, ["parser"]).arguments == {"parser": "orderParser"}
+
+
+def test_a_list_typed_in_a_language_takes_a_variable_by_name() -> None:
+    array = {"type": "Array", "items": {"type": "String"}, "description": "The rows."}
+    filled = fill({"rows": array}, "sum the rows in the array `monthlyRows`", ["rows"])
+    assert filled.arguments == {"rows": "monthlyRows"}
+    # A JSON Schema array still takes a list.
+    plain = {"type": "array", "items": {"type": "string"}, "description": "The rows."}
+    filled = fill({"rows": plain}, "sum the rows in the array `monthlyRows`", ["rows"])
+    assert filled.arguments == {"rows": ["monthlyRows"]}
+
+
+def test_bounds_after_from_and_to_go_to_start_and_end() -> None:
+    properties = {"end_x": {"type": "number"}, "start_x": {"type": "number"}}
+    filled = fill(properties, "integrate from x = -1 to x = 4", ["end_x", "start_x"])
+    assert filled.arguments == {"end_x": 4, "start_x": -1}
+
+
+def test_the_parameter_s_own_word_in_capitals_is_no_value() -> None:
+    properties = {"pageId": {"type": "String", "description": "The ID of the page to open."}}
+    filled = fill(properties, "open the page with the ID 'homePage'", ["pageId"])
+    assert filled.arguments == {"pageId": "homePage"}

@@ -541,6 +541,12 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             # Code in backticks (`userProfile`) names a variable: the value of a parameter
             # of any type or an object's, where a quoted string is a string's.
             score += 0.5
+        if _previous(scan, phrase.first) in ("named", "called"):
+            score += 1.0
+        elif _names_next(scan, phrase.last):
+            # "an `ObjectParser` instance named `hitParser`": the kind of thing, whose
+            # value is the name after it.
+            score -= 1.0
         offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
     if param.type == "array" and not param.options and not is_identifier(param):
         listed = _word_list(scan, set())
@@ -560,6 +566,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     for phrase in scan.names:
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
+            continue
+        if all(k in strong for k in range(phrase.first, phrase.last + 1)):
+            # "the ID 'loginForm'" for `formId`: "ID" names the parameter, it is no value.
             continue
         score = 1.5 + _nearness(scan, phrase.first, phrase.last, strong, weak)
         cue = _previous(scan, phrase.first)
@@ -592,6 +601,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         word = text.replace("_", "").replace("-", "")
         if not word.isalnum() or token.lower in STOPWORDS or is_function_word(text):
             continue
+        if i in strong and text.isupper():
+            continue  # "the ID 'loginForm'": the parameter's own word, written as a code
         # An id written the way the description's example is ("judgeaa01" like judgeaa01).
         plain = text.isdigit() or (text.isalpha() and text.islower())
         if shapes and shape(text) in shapes and len(text) >= 2 and not plain:
@@ -653,6 +664,14 @@ def _route_role(param: Param) -> str:
     return ""
 
 
+def _names_next(scan: Scan, last: int) -> bool:
+    """Whether "named"/"called" follows token `last`, at most one word later."""
+    after = [scan.tokens[k].lower for k in range(last + 1, min(len(scan.tokens), last + 3))]
+    return bool(after) and (
+        after[0] in ("named", "called") or (len(after) > 1 and after[1] in ("named", "called"))
+    )
+
+
 def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
     """Names joined by commas and "and" for a list parameter: "Microsoft and Google",
     "'Age', 'Income' and 'Education'", "between John and Alice"."""
@@ -678,7 +697,16 @@ def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) ->
 
 
 def _as_listed(param: Param, text: str) -> Any:  # Any: JSON
-    return [text] if param.type == "array" else text
+    return [text] if param.type == "array" and not _names_variable(param, text) else text
+
+
+_VARIABLE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _names_variable(param: Param, value: Any) -> bool:  # Any: JSON
+    """Whether `value` is the name of a variable given for a list typed in a language's own
+    way (an `Array` given as `durations`): it is passed as that name, not as a list of it."""
+    return param.foreign and isinstance(value, str) and bool(_VARIABLE.fullmatch(value))
 
 
 def _phrase_offer(param: Param, phrase: Phrase, score: float) -> _Offer:
@@ -1147,7 +1175,7 @@ def coerce(param: Param, value: Any) -> Any:  # Any: JSON in, JSON out
         return number
     if param.type == "string" and isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    if param.type == "array" and not isinstance(value, list):
+    if param.type == "array" and not isinstance(value, list) and not _names_variable(param, value):
         return [value]
     return value
 

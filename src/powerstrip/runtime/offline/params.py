@@ -127,6 +127,9 @@ class Param:
     # Whether the schema declares the value a string literal (`string`, Java's `String`),
     # rather than leaving its type open (no type, "any") or naming another.
     literal: bool = False
+    # Whether the type is a language's own (`Array`, `ArrayList`, `HashMap`), not JSON
+    # Schema's: such a parameter can be given a variable's name instead of a value.
+    foreign: bool = False
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start, end or
@@ -204,12 +207,14 @@ def _number(value: object) -> float | None:
 _QUALIFIER = re.compile(r"[A-Z][a-z]+,\s+$")
 
 
-def _options(description: str) -> tuple[str, ...]:
+def _options(description: str, name: str = "") -> tuple[str, ...]:
     quoted = [a or b for a, b in _QUOTED_OPTION.findall(description)]
+    # "The ID of the form" for `formId`: a word of the parameter's own name is no code.
+    own = {word.lower() for word in identifier_words(name)}
     codes = [
         m[0]
         for m in _CODE_OPTION.finditer(description)
-        if not _QUALIFIER.search(description[: m.start()])
+        if not _QUALIFIER.search(description[: m.start()]) and m[0].lower() not in own
     ]
     return tuple(dict.fromkeys([*quoted, *codes]))
 
@@ -284,13 +289,14 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
                 maximum=_number(details.get("maximum")),
                 name_terms=_terms(identifier_words(str(name))),
                 description_terms=_terms(words(text)[:16]),
-                options=_options(text),
+                options=_options(text, str(name)),
                 properties=details
                 if kind == "object" and isinstance(details.get("properties"), Mapping)
                 else None,
                 rate_units=_rate_units(text),
                 literal=isinstance(raw.get("type"), str)
                 and _type_name(str(raw.get("type"))) == "string",
+                foreign=isinstance(raw.get("type"), str) and raw.get("type") not in _TYPE_NAMES,
             )
         )
     return out
