@@ -11,6 +11,7 @@ categories are kept for an independent evaluation and this script never opens th
     .venv/bin/python bench/router.py --fit    refit the selection weights and threshold
     .venv/bin/python bench/router.py --fit --repeats   the two threshold rules, 10 x 5-fold
     .venv/bin/python bench/router.py --turns  the router's CPU per turn at turn 1 and turn 50
+    .venv/bin/python bench/router.py --failures multiple   each failed call, with the reason
 
 Scores: *function name* is the share of questions where the operation the router chose (to
 call, or to ask an argument for) is the expected one; *full call* is the share whose emitted
@@ -675,9 +676,30 @@ async def turn_cost(turns: int = 50, repeats: int = 30) -> None:
     )
 
 
+async def failures(category: str) -> None:
+    """Each question of `category` whose call fails BFCL's rule, with the checker's reason."""
+    router = OfflineRouter()
+    for case in load(category):
+        outcome = await run_router(router, case)
+        if passes(case, outcome):
+            continue
+        reason = f"{len(outcome.calls)} calls (asked {outcome.asked})"
+        if len(outcome.calls) == len(case.answers) == 1:
+            name, arguments = outcome.calls[0]
+            function = next((f for f in case.functions if f["name"] == name), None)
+            if function is not None:
+                values = python_values(function, arguments)
+                reason = check_call(function, name, values, case.answers[0])[1]
+        print(f"{case.id} [{reason}]\n  {case.question}\n  got  {json.dumps(outcome.calls)}")
+        print(f"  want {json.dumps(case.answers)}")
+
+
 async def main() -> None:
     if "--turns" in sys.argv:
         await turn_cost()
+        return
+    if "--failures" in sys.argv:
+        await failures(sys.argv[sys.argv.index("--failures") + 1])
         return
     cases = [case for category in CATEGORIES for case in load(category)]
     if "--fit" in sys.argv:
