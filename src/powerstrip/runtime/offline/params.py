@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from powerstrip.runtime.offline.tokenize import identifier_words, stem, word_set, words
@@ -131,9 +131,18 @@ class Param:
     # Schema's: such a parameter can be given a variable's name instead of a value.
     foreign: bool = False
 
+    # The kinds the parameter is (see `is_a`), found once when the schema is parsed: the
+    # filler asks about them for every value it considers.
+    kinds: frozenset[str] | None = None
+
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start, end or
         currency."""
+        if self.kinds is not None:
+            return kind in self.kinds
+        return self._is_a(kind)
+
+    def _is_a(self, kind: str) -> bool:
         vocabulary = {
             "person": _PERSON,
             "place": _PLACE,
@@ -273,30 +282,33 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
         description = details.get("description")
         text = description if isinstance(description, str) else ""
         fmt = details.get("format")
-        out.append(
-            Param(
-                name=str(name),
-                type=kind,
-                item_type=item_type,
-                required=name in required,
-                nullable=nullable,
-                enum=tuple(m for m in members if m is not None),
-                default=details.get("default"),
-                has_default="default" in details,
-                format=fmt if isinstance(fmt, str) else None,
-                description=text,
-                minimum=_number(details.get("minimum")),
-                maximum=_number(details.get("maximum")),
-                name_terms=_terms(identifier_words(str(name))),
-                description_terms=_terms(words(text)[:16]),
-                options=_options(text, str(name)),
-                properties=details
-                if kind == "object" and isinstance(details.get("properties"), Mapping)
-                else None,
-                rate_units=_rate_units(text),
-                literal=isinstance(raw.get("type"), str)
-                and _type_name(str(raw.get("type"))) == "string",
-                foreign=isinstance(raw.get("type"), str) and raw.get("type") not in _TYPE_NAMES,
-            )
+        param = Param(
+            name=str(name),
+            type=kind,
+            item_type=item_type,
+            required=name in required,
+            nullable=nullable,
+            enum=tuple(m for m in members if m is not None),
+            default=details.get("default"),
+            has_default="default" in details,
+            format=fmt if isinstance(fmt, str) else None,
+            description=text,
+            minimum=_number(details.get("minimum")),
+            maximum=_number(details.get("maximum")),
+            name_terms=_terms(identifier_words(str(name))),
+            description_terms=_terms(words(text)[:16]),
+            options=_options(text, str(name)),
+            properties=details
+            if kind == "object" and isinstance(details.get("properties"), Mapping)
+            else None,
+            rate_units=_rate_units(text),
+            literal=isinstance(raw.get("type"), str)
+            and _type_name(str(raw.get("type"))) == "string",
+            foreign=isinstance(raw.get("type"), str) and raw.get("type") not in _TYPE_NAMES,
         )
+        kinds = frozenset(kind for kind in _KINDS if param.is_a(kind))
+        out.append(replace(param, kinds=kinds))
     return out
+
+
+_KINDS = ("person", "place", "free_text", "count", "year", "start", "end", "currency")
