@@ -703,7 +703,18 @@ async def failures(category: str) -> None:
         print(f"    expected: {_shown(case.answers)}")
         made = _shown(outcome.calls) or (f"asked for {outcome.asked}" if outcome.asked else "-")
         print(f"    made:     {made}")
+        if kind == "args" and len(outcome.calls) == len(case.answers) == 1:
+            print(f"    why:      {_why(case, outcome)}")
     print(f"{wrong} of {len(cases)} {category} questions failed")
+
+
+def _why(case: Any, outcome: Any) -> str:  # Any: a BFCL case and the router's outcome
+    """The checker's reason a single call's arguments fail."""
+    name, arguments = outcome.calls[0]
+    function = next((f for f in case.functions if f["name"] == name), None)
+    if function is None:
+        return "no such function"
+    return str(check_call(function, name, python_values(function, arguments), case.answers[0])[1])
 
 
 async def main() -> None:

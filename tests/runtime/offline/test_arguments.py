@@ -334,3 +334,152 @@ def test_a_lower_case_subject_before_needs_is_a_person() -> None:
     properties = {"username": {"type": "string", "description": "The list's owner."}}
     filled = fill(properties, "bob needs to renew the passport", ["username"])
     assert filled.arguments == {"username": "bob"}
+
+
+def test_type_names_of_other_languages_are_read_as_json_types() -> None:
+    properties = {
+        "count": {"type": "long", "description": "How many copies."},
+        "ratio": {"type": "double"},
+        "verbose": {"type": "Boolean", "description": "Whether to be verbose."},
+        "label": {"type": "String", "description": "The label."},
+        "sizes": {"type": "ArrayList", "items": {"type": "int"}},
+    }
+    params = {p.name: p for p in params_of({"properties": properties})}
+    assert [params[n].type for n in properties] == [
+        "integer",
+        "number",
+        "boolean",
+        "string",
+        "array",
+    ]
+    assert params["sizes"].item_type == "integer"
+    filled = fill(properties, "print 3 copies, verbose, label 'draft'", ["count"])
+    assert filled.arguments["count"] == 3
+    assert filled.arguments["verbose"] is True
+    # A map that says nothing of its keys is read as a value of no declared type.
+    assert params_of({"properties": {"m": {"type": "HashMap"}}})[0].type == "string"
+
+
+def test_code_in_backticks_is_a_value_written_exactly() -> None:
+    properties = {
+        "listener": {"type": "any", "description": "The event listener to notify."},
+        "name": {"type": "String", "description": "The queue's name."},
+    }
+    message = "open a queue named 'jobs' and notify the listener `auditListener`"
+    filled = fill(properties, message, ["listener"])
+    assert filled.arguments == {"listener": "auditListener", "name": "jobs"}
+
+
+def test_a_compound_unit_tells_numbers_apart() -> None:
+    properties = {
+        "speed": {"type": "integer", "description": "The start speed in meters/second."},
+        "rate": {"type": "integer", "description": "The rate of change in meters/second^2."},
+        "span": {"type": "integer", "description": "How long it lasts, in seconds."},
+    }
+    message = "a cart going 4 meters/second, gaining 3 meters/second^2 over 9 seconds"
+    filled = fill(properties, message, ["speed", "rate", "span"])
+    assert filled.arguments == {"speed": 4, "rate": 3, "span": 9}
+
+
+def test_a_word_of_every_name_does_not_tell_parameters_apart() -> None:
+    # `value` is in both names: "starting value of $300" and "ending value of $700" are
+    # told apart by "starting" and "ending", and a mention after a comma is the next value's.
+    properties = {
+        "starting_value": {"type": "integer"},
+        "ending_value": {"type": "integer"},
+    }
+    message = "the ending value of $700 against a starting value of $300"
+    filled = fill(properties, message, ["starting_value", "ending_value"])
+    assert filled.arguments == {"starting_value": 300, "ending_value": 700}
+    paid = {
+        "paid_price": {"type": "integer", "description": "What was paid."},
+        "resale_price": {"type": "integer", "description": "What it was resold for."},
+    }
+    filled = fill(paid, "a bike paid at $90, resold at $120", ["paid_price", "resale_price"])
+    assert filled.arguments == {"paid_price": 90, "resale_price": 120}
+
+
+def test_a_word_of_a_name_counts_in_another_form() -> None:
+    properties = {"deceleration": {"type": "integer"}, "mass": {"type": "integer"}}
+    filled = fill(properties, "a mass of 3 decelerating at 7", ["mass", "deceleration"])
+    assert filled.arguments == {"deceleration": 7, "mass": 3}
+
+
+def test_a_flag_negated_after_its_words_is_false() -> None:
+    properties = {"keep_backup": {"type": "boolean", "description": "Keep a backup."}}
+    assert fill(properties, "save it, the backup is not kept").arguments == {"keep_backup": False}
+    assert fill(properties, "save it and keep a backup").arguments == {"keep_backup": True}
+
+
+def test_a_season_of_two_years_is_kept_as_written() -> None:
+    season = {"season": {"type": "string", "description": "The season."}}
+    assert fill(season, "standings in the 2021-2022 season", ["season"]).arguments == {
+        "season": "2021-2022"
+    }
+    year = {"year": {"type": "string", "description": "The year."}}
+    assert fill(year, "rainfall of Peru in 2019", ["year"]).arguments == {"year": "2019"}
+    # Years that are not one after the other are a span, not a season.
+    assert fill(season, "games from 2015-2021").arguments == {}
+
+
+def test_words_joined_by_and_fill_a_list_of_strings() -> None:
+    produce = {"items": {"type": "array", "items": {"type": "string"}, "description": "Items."}}
+    filled = fill(produce, "is there a sale on pears, plums and sweet corn today?", ["items"])
+    assert filled.arguments == {"items": ["pears", "plums", "sweet corn"]}
+    # A count before an item is not part of it, nor is the request's verb.
+    filled = fill(produce, "order four melons and two dozen limes", ["items"])
+    assert filled.arguments == {"items": ["melons", "limes"]}
+    traits = {"traits": {"type": "array", "items": {"type": "string"}}}
+    filled = fill(traits, "describe someone calm, tidy and easy going", ["traits"])
+    assert filled.arguments == {"traits": ["calm", "tidy", "easy going"]}
+
+
+def test_a_route_starts_after_from_and_ends_after_to() -> None:
+    properties = {
+        "origin": {"type": "string", "description": "The city to leave from."},
+        "destination": {"type": "string", "description": "The city to arrive in."},
+    }
+    filled = fill(properties, "a train to Lyon from Geneva", ["origin", "destination"])
+    assert filled.arguments == {"origin": "Geneva", "destination": "Lyon"}
+    filled = fill(properties, "buses between Porto and Braga", ["origin", "destination"])
+    assert filled.arguments == {"origin": "Porto", "destination": "Braga"}
+
+
+def test_a_point_in_parentheses_is_a_list_of_numbers() -> None:
+    point = {"type": "array", "items": {"type": "number"}}
+    properties = {"a": point, "b": point}
+    filled = fill(properties, "from (51.5, -0.12) to (48.85 N, 2.35 W)", ["a", "b"])
+    assert filled.arguments == {"a": [51.5, -0.12], "b": [48.85, -2.35]}
+
+
+def test_a_flag_is_named_by_another_form_of_its_word() -> None:
+    properties = {"normalize": {"type": "boolean", "description": "Normalize the data."}}
+    assert fill(properties, "fit the model, with normalization").arguments == {"normalize": True}
+
+
+def test_the_value_is_the_name_after_named_not_the_kind_before_it() -> None:
+    properties = {"parser": {"type": "any", "description": "The parser to configure."}}
+    message = "set up a `JsonParser` instance named `orderParser` for the feed"
+    assert fill(properties, message, ["parser"]).arguments == {"parser": "orderParser"}
+
+
+def test_a_list_typed_in_a_language_takes_a_variable_by_name() -> None:
+    array = {"type": "Array", "items": {"type": "String"}, "description": "The rows."}
+    filled = fill({"rows": array}, "sum the rows in the array `monthlyRows`", ["rows"])
+    assert filled.arguments == {"rows": "monthlyRows"}
+    # A JSON Schema array still takes a list.
+    plain = {"type": "array", "items": {"type": "string"}, "description": "The rows."}
+    filled = fill({"rows": plain}, "sum the rows in the array `monthlyRows`", ["rows"])
+    assert filled.arguments == {"rows": ["monthlyRows"]}
+
+
+def test_bounds_after_from_and_to_go_to_start_and_end() -> None:
+    properties = {"end_x": {"type": "number"}, "start_x": {"type": "number"}}
+    filled = fill(properties, "integrate from x = -1 to x = 4", ["end_x", "start_x"])
+    assert filled.arguments == {"end_x": 4, "start_x": -1}
+
+
+def test_the_parameter_s_own_word_in_capitals_is_no_value() -> None:
+    properties = {"pageId": {"type": "String", "description": "The ID of the page to open."}}
+    filled = fill(properties, "open the page with the ID 'homePage'", ["pageId"])
+    assert filled.arguments == {"pageId": "homePage"}

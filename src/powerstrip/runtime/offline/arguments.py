@@ -24,6 +24,7 @@ from powerstrip.runtime.offline.scan import Number, Phrase, Scan
 from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
     STOPWORDS,
+    another_form,
     identifier_words,
     is_function_word,
     stem,
@@ -98,22 +99,48 @@ class _Offer:
     order: int
 
 
-def _mentions(param: Param, scan: Scan) -> tuple[list[int], list[int]]:
-    strong = [i for i, s in enumerate(scan.stems) if s in param.name_terms]
-    weak = [i for i, s in enumerate(scan.stems) if s in param.description_terms and i not in strong]
+def _mentions(
+    param: Param, scan: Scan, shared: frozenset[str] = frozenset()
+) -> tuple[list[int], list[int]]:
+    """The tokens that name the parameter (`strong`) and that its description uses (`weak`).
+    A word of the name that another parameter's name also has (`value` in `initial_value`
+    and `final_value`) tells them apart no better than the description does: weak."""
+    # (A name that is all shared words, `years` beside `compounds_per_year`, keeps them.)
+    own = (param.name_terms - shared) or param.name_terms
+    strong: list[int] = []
+    weak: list[int] = []
+    for i, s in enumerate(scan.stems):
+        # A word of the parameter's name counts in another form: "accelerating at 2" for
+        # `acceleration`, "investing 500" for `investment`.
+        if s in own or any(another_form(s, term) for term in own):
+            strong.append(i)
+        elif s in param.description_terms or s in param.name_terms:
+            weak.append(i)
     return strong, weak
 
 
-def _nearness(first: int, last: int, strong: list[int], weak: list[int]) -> float:
-    """How close a value at tokens `first..last` is to a mention of its parameter."""
+_SEPARATORS = frozenset({",", ";", "(", ")"})
+
+
+def _nearness(scan: Scan, first: int, last: int, strong: list[int], weak: list[int]) -> float:
+    """How close a value at tokens `first..last` is to a mention of its parameter. A mention
+    after the value counts only before any comma: in "bought at $20, sold at $25" "sold" is
+    the next value's."""
+    if first > 0 and scan.tokens[first - 1].text in _MONEY:
+        first -= 1  # "$20" starts at its sign
     best = 0.0
     for mentions, before_max, after_max in ((strong, 3.0, 2.4), (weak, 1.2, 1.0)):
         for m in mentions:
             if m < first and first - m <= 4:
                 best = max(best, before_max - 0.4 * (first - m - 1))
             elif m > last and m - last <= 2:
+                if any(scan.tokens[k].text in _SEPARATORS for k in range(last + 1, m)):
+                    continue
                 best = max(best, after_max - 0.4 * (m - last - 1))
     return best
+
+
+_MONEY = frozenset("$€£¥")
 
 
 def _previous(scan: Scan, index: int) -> str:
@@ -150,18 +177,26 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         value = _number_value(param, number, kind or "number")
         if value is None:
             continue
-        score = 1.0 + _nearness(number.index, number.index, strong, weak)
+        score = 1.0 + _nearness(scan, number.index, number.index, strong, weak)
         unit = scan.stems[number.index + 1] if number.index + 1 < len(scan.stems) else ""
         claims = frozenset({number.index})
-        if len(unit) > 2 and unit.isalpha() and unit in param.description_terms | param.name_terms:
+        if _measured_in(param, scan, number.index):
             # "within 10 miles" for "distance in miles", "under 30 minutes" for a time "in
-            # minutes": the unit the parameter is measured in.
+            # minutes": the unit the parameter is measured in. A compound unit is read whole:
+            # "10 meters/second" is a velocity "in meters/second", "2 meters/second^2" an
+            # acceleration, and "5 seconds" neither.
             score += 2.0
         elif unit and scan.tokens[number.index + 1].lower in param.rate_units:
             # "25 MPG" for "in miles per gallon", "120 bpm" for "in beats per minute": the
             # unit written short is read with the number.
             score += 2.0
             claims = frozenset({number.index, number.index + 1})
+        bound = _bound_cue(scan, number.index)
+        if bound and (param.is_a("start") or param.is_a("end")):
+            # "from x = -2 to x = 3", "from 20.5 to 30.0": the bound after "from" is a
+            # start, the one after "to" an end.
+            fits = param.is_a("start") if bound == "from" else param.is_a("end")
+            score += 1.0 if fits else -0.5
         if param.is_a("year") and number.is_integer and 1800 <= number.value <= 2100:
             score += 2.5
         if param.is_a("count") and _previous(scan, number.index) in _COUNT_CUES:
@@ -205,6 +240,68 @@ def _number_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if len(run) >= 2
     ]
     return lists + singles
+
+
+def _bound_cue(scan: Scan, index: int) -> str:
+    """ "from" or "to" when the number at `index` is after one ("from $5", "to x = 3")."""
+    k = index - 1
+    while k >= 0 and (scan.tokens[k].text in "=$€£¥-" or len(scan.tokens[k].text) == 1):
+        k -= 1  # "x =", "$": the number's own notation
+    cue = scan.tokens[k].lower if k >= 0 else ""
+    return "from" if cue in ("from", "between") else "to" if cue in ("to", "until", "and") else ""
+
+
+_UNIT_OPERATORS = frozenset({"/", "^", "per"})
+_UNIT_WORD = re.compile(r"[a-z]+|[0-9]+|[/^]")
+
+
+def _unit_of(scan: Scan, index: int) -> str | None:
+    """The unit written after the number at token `index`, stemmed, a compound whole:
+    "meters/second^2" → `meter/second^2`, "miles per hour" → `mile/hour`; None for none."""
+    tokens = scan.tokens
+    k = index + 1
+    if k >= len(tokens) or not tokens[k].text.isalpha() or is_function_word(tokens[k].text):
+        return None
+    parts = [stem(tokens[k].lower)]
+    while k + 2 < len(tokens):
+        operator, operand = tokens[k + 1], tokens[k + 2]
+        glued = operator.lower != "per" and operator.start == tokens[k].end
+        if operator.lower not in _UNIT_OPERATORS or not (glued or operator.lower == "per"):
+            break
+        if not operand.text.isalnum():
+            break
+        parts += ["^" if operator.text == "^" else "/", stem(operand.lower)]
+        k += 2
+    return "".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _units_in(text: str) -> str:
+    """A description with its words stemmed and its compound units closed up, to find a
+    unit in: "in meters / second^2" → "in meter/second^2"."""
+    parts = _UNIT_WORD.findall(text.lower().replace(" per ", "/"))
+    out = ""
+    for part in parts:
+        joined = part in "/^" or (out[-1:] in "/^" and out != "")
+        out += ("" if joined or not out else " ") + (stem(part) if part.isalpha() else part)
+    return f" {out} "
+
+
+def _measured_in(param: Param, scan: Scan, index: int) -> bool:
+    """Whether the number at `index` is written in the unit the parameter is measured in."""
+    unit = _unit_of(scan, index)
+    if unit is None or len(unit) <= 2:
+        return False
+    if unit.isalpha() and unit in param.name_terms:
+        return True
+    found = _units_in(param.description)
+    start = found.find(unit)
+    while start >= 0:
+        before, after = found[start - 1], found[start + len(unit) : start + len(unit) + 1]
+        if before == " " and after not in "/^" and not after.isalnum():
+            return True
+        start = found.find(unit, start + 1)
+    return False
 
 
 _LENGTH = re.compile(
@@ -261,7 +358,7 @@ def _date_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -
     offers: list[_Offer] = []
     for mention in scan.dates:
         first, last = scan.token_at(mention.start), scan.token_at(mention.end - 1)
-        score = 3.0 + _nearness(first, last, strong, weak)
+        score = 3.0 + _nearness(scan, first, last, strong, weak)
         # A range ("last week") feeds both a start and an end parameter: no claims.
         claims = frozenset() if mention.is_range else frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, _format_date(param, mention, which), score, claims, first))
@@ -379,14 +476,25 @@ def _choice_offers(param: Param, scan: Scan, members: Sequence[Any], score: floa
     ]
 
 
+_BE = frozenset({"is", "are", "was", "were", "be", "should", "must", "will", "does", "do"})
+
+
 def _boolean_offer(param: Param, scan: Scan, strong: list[int]) -> list[_Offer]:
     specific = {t for t in param.name_terms if t not in ("includ", "is", "use", "get", "show")}
     seen = {scan.stems[i] for i in strong}
-    if not specific or len(seen & specific) * 2 < len(specific):
+    # "apply standardization" names `standardize`: a word counts in another form.
+    found = {t for t in specific if t in seen or any(another_form(t, s) for s in seen)}
+    if not specific or len(found) * 2 < len(specific):
         return []
-    first = min(strong)
+    first, last = min(strong), max(strong)
     window = {scan.tokens[k].lower for k in range(max(0, first - 3), first)}
-    value = not (window & _NEGATIONS)
+    # "history is not kept", "the content is not within a CDATA section": a negation
+    # right after the flag's words, through its verb.
+    after = [scan.tokens[k].lower for k in range(last + 1, min(len(scan.tokens), last + 3))]
+    negated_after = bool(after) and (
+        after[0] in _NEGATIONS or (after[0] in _BE and len(after) > 1 and after[1] in _NEGATIONS)
+    )
+    value = not (window & _NEGATIONS) and not negated_after
     return [_Offer(param.name, value, 3.0, frozenset(), first)]
 
 
@@ -426,12 +534,32 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     offers: list[_Offer] = []
     person, place = param.is_a("person"), param.is_a("place")
     free_text = param.is_a("free_text")
+    role = _route_role(param)
     for phrase in scan.quoted:
-        score = 2.5 + _nearness(phrase.first, phrase.last, strong, weak) / 2
+        score = 2.5 + _nearness(scan, phrase.first, phrase.last, strong, weak) / 2
+        if phrase.kind == "code" and not param.literal:
+            # Code in backticks (`userProfile`) names a variable: the value of a parameter
+            # of any type or an object's, where a quoted string is a string's.
+            score += 0.5
+        if _previous(scan, phrase.first) in ("named", "called"):
+            score += 1.0
+        elif _names_next(scan, phrase.last):
+            # "an `ObjectParser` instance named `hitParser`": the kind of thing, whose
+            # value is the name after it.
+            score -= 1.0
         offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
+    if param.type == "array" and not param.options and not is_identifier(param):
+        listed = _word_list(scan, set())
+        if listed is not None:
+            # Words joined by "and" are a list, more surely than one name is the whole of it.
+            first, last = min(listed[1]), max(listed[1])
+            score = 2.0 + _nearness(scan, first, last, strong, weak)
+            offers.append(_Offer(param.name, listed[0], score, frozenset(listed[1]), first))
     if free_text:
         # Free text is what is left of the message once everything else is placed.
         return offers
+    if param.is_a("year") and param.type == "string":
+        offers += _year_offers(param, scan)
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     if param.type == "array" and not identifier_shapes:
         offers += _name_lists(param, scan, strong, weak)
@@ -439,10 +567,19 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
             continue
-        score = 1.5 + _nearness(phrase.first, phrase.last, strong, weak)
+        if all(k in strong for k in range(phrase.first, phrase.last + 1)):
+            # "the ID 'loginForm'" for `formId`: "ID" names the parameter, it is no value.
+            continue
+        score = 1.5 + _nearness(scan, phrase.first, phrase.last, strong, weak)
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
+        if place and role:
+            # "from London to Edinburgh", "between Boston and Denver": the first is where
+            # the route starts, the one after "to" where it ends.
+            starts, ends = cue in _FROM, cue in _TO
+            if starts or ends:
+                score += 1.0 if (starts and role == "origin") or (ends and role == "end") else -1.0
         elif not (place or person) and cue in _WHERE:
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
@@ -464,6 +601,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         word = text.replace("_", "").replace("-", "")
         if not word.isalnum() or token.lower in STOPWORDS or is_function_word(text):
             continue
+        if i in strong and text.isupper():
+            continue  # "the ID 'loginForm'": the parameter's own word, written as a code
         # An id written the way the description's example is ("judgeaa01" like judgeaa01).
         plain = text.isdigit() or (text.isalpha() and text.islower())
         if shapes and shape(text) in shapes and len(text) >= 2 and not plain:
@@ -492,6 +631,47 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     return offers
 
 
+_YEARS = re.compile(r"(?<![\w.-])((?:1[89]|20)\d\d)(?:\s*[-/–]\s*((?:1[89]|20)?\d\d))?(?![\w.-])")
+
+
+def _year_offers(param: Param, scan: Scan) -> list[_Offer]:
+    """A year, or a season of two ("the 2019-2020 season", "2022/23"), for a `season` or
+    `year` written as a string: as the user wrote it."""
+    offers = []
+    for match in _YEARS.finditer(scan.text):
+        if match[2] and int(match[2][-2:]) != (int(match[1]) + 1) % 100:
+            continue  # "2015-2021" is a span of years, not one season
+        first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
+        text = match[0].replace(" ", "")
+        offers.append(_Offer(param.name, text, 3.5, frozenset(range(first, last + 1)), first))
+    return offers
+
+
+_FROM = frozenset({"from", "between"})
+_TO = frozenset({"to", "into", "towards"})
+_ORIGIN_WORDS = frozenset({"start", "origin", "source", "from", "departure", "begin", "pickup"})
+_END_WORDS = frozenset({"end", "destination", "dest", "to", "arrival", "target", "dropoff"})
+
+
+def _route_role(param: Param) -> str:
+    """Whether the parameter is where a route starts (`origin`, `start_city`), where it
+    ends (`destination`), or neither ("")."""
+    named = {w.lower() for w in identifier_words(param.name)}
+    if named & _ORIGIN_WORDS:
+        return "origin"
+    if named & _END_WORDS:
+        return "end"
+    return ""
+
+
+def _names_next(scan: Scan, last: int) -> bool:
+    """Whether "named"/"called" follows token `last`, at most one word later."""
+    after = [scan.tokens[k].lower for k in range(last + 1, min(len(scan.tokens), last + 3))]
+    return bool(after) and (
+        after[0] in ("named", "called") or (len(after) > 1 and after[1] in ("named", "called"))
+    )
+
+
 def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
     """Names joined by commas and "and" for a list parameter: "Microsoft and Google",
     "'Age', 'Income' and 'Education'", "between John and Alice"."""
@@ -510,14 +690,23 @@ def _name_lists(param: Param, scan: Scan, strong: list[int], weak: list[int]) ->
         if len(run) < 2:
             continue
         first, last = run[0].first, run[-1].last
-        score = 3.0 + _nearness(first, last, strong, weak)
+        score = 3.0 + _nearness(scan, first, last, strong, weak)
         claims = frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, [p.text for p in run], score, claims, first))
     return offers
 
 
 def _as_listed(param: Param, text: str) -> Any:  # Any: JSON
-    return [text] if param.type == "array" else text
+    return [text] if param.type == "array" and not _names_variable(param, text) else text
+
+
+_VARIABLE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _names_variable(param: Param, value: Any) -> bool:  # Any: JSON
+    """Whether `value` is the name of a variable given for a list typed in a language's own
+    way (an `Array` given as `durations`): it is passed as that name, not as a list of it."""
+    return param.foreign and isinstance(value, str) and bool(_VARIABLE.fullmatch(value))
 
 
 def _phrase_offer(param: Param, phrase: Phrase, score: float) -> _Offer:
@@ -538,7 +727,28 @@ def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
         first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
         claims = frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, items, 4.0, claims, first))
+    if param.item_type not in ("number", "integer"):
+        return offers
+    for match in _PARENTHESISED.finditer(scan.text):
+        # "(40.71, -74.01)", "(33.45 N, 112.07 W)": a point is a list of numbers; a compass
+        # letter after a coordinate gives its sign.
+        numbers = []
+        for part in match[1].split(","):
+            found = _COORDINATE.fullmatch(part.strip())
+            if found is None:
+                break
+            sign = -1 if found[2] and found[2].upper() in "SW" else 1
+            numbers.append(sign * json.loads(found[1]))
+        else:
+            if len(numbers) >= 2:
+                first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
+                claims = frozenset(range(first, last + 1))
+                offers.append(_Offer(param.name, numbers, 4.0, claims, first))
     return offers
+
+
+_PARENTHESISED = re.compile(r"\(([^()]{1,200})\)")
+_COORDINATE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°?\s*([NSEWnsew])?")
 
 
 # Words of a currency parameter's name that say it is the one converted from, or to.
@@ -572,8 +782,8 @@ def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
-def _offers(param: Param, scan: Scan) -> list[_Offer]:
-    strong, weak = _mentions(param, scan)
+def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> list[_Offer]:
+    strong, weak = _mentions(param, scan, shared)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
         currencies = _currency_offers(param, scan) if param.is_a("currency") else []
@@ -582,7 +792,9 @@ def _offers(param: Param, scan: Scan) -> list[_Offer]:
     if param.type == "array":
         offers += _bracketed_offers(param, scan)
     if kind == "boolean":
-        offers += _boolean_offer(param, scan, strong) if strong else []
+        # Every word of its name tells a flag apart (`include_x` beside `include_y`).
+        named = _mentions(param, scan)[0] if shared & param.name_terms else strong
+        offers += _boolean_offer(param, scan, named) if named else []
     elif kind in ("integer", "number"):
         offers += _number_offers(param, scan, strong, weak)
     elif kind == "string" or kind is None:
@@ -656,6 +868,10 @@ def _leftover(
         return (values, indexes) if values else None
     if kind != "string" or param.enum:
         return None
+    if param.type == "array":
+        listed = _word_list(scan, claimed)
+        if listed is not None:
+            return listed
     if param.is_a("free_text"):
         return _remainder(scan, claimed)
     if param.is_date:
@@ -675,6 +891,74 @@ def _leftover(
     if param.type == "string" and not (is_identifier(param) or param.is_a("person")):
         return _kind_word(param, scan, claimed, vocabulary)
     return None
+
+
+_JOINERS = frozenset({",", "and", "or", "&"})
+
+
+def _word_list(scan: Scan, claimed: set[int]) -> tuple[list[str], set[int]] | None:
+    """Words written as a list, for a list of strings: "the price of tomatoes and lettuce",
+    "I am calm, tidy, easy going and kind" → each item a run of at most three content words,
+    a count before one left out ("three pears and two dozen eggs" → pears, eggs). The longest
+    such list with "and" or "or" in it; None for none."""
+    tokens = scan.tokens
+
+    def content(k: int) -> bool:
+        text = tokens[k].text
+        return (
+            k not in claimed
+            and text.replace("-", "").isalpha()
+            and not is_function_word(text)
+            and tokens[k].lower not in STOPWORDS
+            and tokens[k].lower not in _LEADING_FILLER
+            and not _is_count(scan, k)
+        )
+
+    def run_from(k: int) -> int:
+        while k + 1 < len(tokens) and content(k + 1):
+            k += 1
+        return k
+
+    best: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not content(i):
+            i += 1
+            continue
+        items = [(i, run_from(i))]
+        joined = False
+        k = items[-1][1] + 1
+        while True:
+            m = k
+            words: set[str] = set()
+            while m < len(tokens) and (tokens[m].lower in _JOINERS or _is_count(scan, m)):
+                words.add(tokens[m].lower)
+                m += 1
+            if not words & _JOINERS or m >= len(tokens) or not content(m):
+                break
+            joined = joined or bool(words & {"and", "or", "&"})
+            items.append((m, run_from(m)))
+            k = items[-1][1] + 1
+        if len(items) >= 2 and joined and len(items) > len(best):
+            best = items
+        i = k
+    if not best:
+        return None
+    longest_other = max(last - first for first, last in best[1:])
+    # The first run may begin with the request's verb ("buy apples, rice and tea"): it is as
+    # long as the longest of the others.
+    best[0] = (max(best[0][0], best[0][1] - longest_other), best[0][1])
+    if any(last - first > 2 for first, last in best):
+        return None
+    values = [" ".join(tokens[k].text for k in range(first, last + 1)) for first, last in best]
+    span = {k for first, last in best for k in range(first, last + 1)}
+    return values, span
+
+
+def _is_count(scan: Scan, index: int) -> bool:
+    return any(number.index == index for number in scan.numbers) or (
+        scan.tokens[index].lower in ("dozen", "a", "an")
+    )
 
 
 def _kind_word(
@@ -731,11 +1015,12 @@ def fill_arguments(
     """
     params = params_of(parameters)
     chosen: dict[str, Any] = dict(preset or {})
+    shared = _shared_terms(params)
     offers = [
         offer
         for param in params
         if param.name not in chosen
-        for offer in _offers(param, scan)
+        for offer in _offers(param, scan, shared)
         # A word the operation's own description uses ("ERA") is vocabulary, not a value.
         if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
@@ -802,6 +1087,17 @@ def fill_arguments(
         frozenset(guessed),
         offered,
     )
+
+
+def _shared_terms(params: Sequence[Param]) -> frozenset[str]:
+    """The words of more than one parameter's name (`value` of `initial_value` and
+    `final_value`)."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for param in params:
+        shared |= seen & param.name_terms
+        seen |= param.name_terms
+    return frozenset(shared)
 
 
 def _qualify_places(
@@ -879,7 +1175,7 @@ def coerce(param: Param, value: Any) -> Any:  # Any: JSON in, JSON out
         return number
     if param.type == "string" and isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    if param.type == "array" and not isinstance(value, list):
+    if param.type == "array" and not isinstance(value, list) and not _names_variable(param, value):
         return [value]
     return value
 

@@ -70,6 +70,20 @@ def _matches(word: str, wanted: str, *, last: bool) -> bool:
     return last and word in (wanted + "s", wanted + "es")
 
 
+def _by_first_word() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """The phrases by the forms their first word can take, in their order: a message's
+    word is compared with the few phrases it can start rather than with all of them."""
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for words, code in _PHRASES:
+        forms = {words[0]} | ({words[0] + "s", words[0] + "es"} if len(words) == 1 else set())
+        for form in forms:
+            index.setdefault(form, []).append((tuple(words), code))
+    return index
+
+
+_STARTING = _by_first_word()
+
+
 def find_currencies(tokens: Sequence[_Token]) -> tuple[CurrencyMention, ...]:
     """Every currency named in `tokens`, in order, without overlaps."""
     lowered = [t.text.lower() for t in tokens]
@@ -85,7 +99,7 @@ def find_currencies(tokens: Sequence[_Token]) -> tuple[CurrencyMention, ...]:
             found.append(CurrencyMention(text.upper(), i, i))
             i += 1
             continue
-        for words, code in _PHRASES:
+        for words, code in _STARTING.get(lowered[i], ()):
             end = i + len(words)
             if end <= len(tokens) and all(
                 _matches(lowered[i + k], words[k], last=k == len(words) - 1)

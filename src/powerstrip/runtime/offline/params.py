@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from powerstrip.runtime.offline.tokenize import identifier_words, stem, word_set, words
@@ -60,6 +60,42 @@ _TYPE_NAMES = {
     "array",
     "object",
 }
+# Type names of the languages tools are written in, as some schemas give them (BFCL's Java
+# and JavaScript functions: `String`, `int`, `HashMap`, `ArrayList`; Python's `dict`,
+# `float`, `tuple`): the JSON Schema type their values have.
+_TYPE_ALIASES = {
+    "str": "string",
+    "char": "string",
+    "character": "string",
+    "int": "integer",
+    "long": "integer",
+    "short": "integer",
+    "byte": "integer",
+    "bigint": "integer",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "list": "array",
+    "arraylist": "array",
+    "linkedlist": "array",
+    "tuple": "array",
+    "set": "array",
+    "hashset": "array",
+    "dict": "object",
+    "map": "object",
+    "hashmap": "object",
+    "treemap": "object",
+    "linkedhashmap": "object",
+}
+
+
+def _type_name(declared: str) -> str | None:
+    """The JSON Schema type a declared type name means, or None for none known ("any")."""
+    lowered = declared.lower()
+    if lowered in _TYPE_NAMES:
+        return lowered
+    return _TYPE_ALIASES.get(lowered.split("<", 1)[0].strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +124,25 @@ class Param:
     # Short forms of the rates the description measures in: "mpg" for "miles per gallon",
     # "bpm" for "beats per minute".
     rate_units: frozenset[str] = frozenset()
+    # Whether the schema declares the value a string literal (`string`, Java's `String`),
+    # rather than leaving its type open (no type, "any") or naming another.
+    literal: bool = False
+    # Whether the type is a language's own (`Array`, `ArrayList`, `HashMap`), not JSON
+    # Schema's: such a parameter can be given a variable's name instead of a value.
+    foreign: bool = False
+
+    # The kinds the parameter is (see `is_a`), found once when the schema is parsed: the
+    # filler asks about them for every value it considers.
+    kinds: frozenset[str] | None = None
 
     def is_a(self, kind: str) -> bool:
         """Whether the parameter is a person, place, free text, count, year, start, end or
         currency."""
+        if self.kinds is not None:
+            return kind in self.kinds
+        return self._is_a(kind)
+
+    def _is_a(self, kind: str) -> bool:
         vocabulary = {
             "person": _PERSON,
             "place": _PLACE,
@@ -139,10 +190,16 @@ def _main_type(schema: Mapping[str, Any]) -> tuple[str, bool, Mapping[str, Any]]
     declared = schema.get("type")
     if isinstance(declared, list):
         nullable = "null" in declared
-        concrete_types = [t for t in declared if t != "null" and t in _TYPE_NAMES]
+        concrete_types = [
+            _type_name(t) for t in declared if isinstance(t, str) and _type_name(t) is not None
+        ]
         declared = concrete_types[0] if concrete_types else None
-    if isinstance(declared, str) and declared in _TYPE_NAMES:
-        return declared, nullable, schema
+    if isinstance(declared, str) and (known := _type_name(declared)) is not None:
+        if known == "object" and declared not in _TYPE_NAMES and "properties" not in schema:
+            # A `HashMap` with no properties says nothing of its keys: nothing could fill
+            # it, so it is read as a value of no declared type, as "any" is.
+            return "string", nullable, schema
+        return known, nullable, schema
     if isinstance(schema.get("enum"), list):
         return "string", nullable, schema
     return "string", nullable, schema
@@ -159,12 +216,14 @@ def _number(value: object) -> float | None:
 _QUALIFIER = re.compile(r"[A-Z][a-z]+,\s+$")
 
 
-def _options(description: str) -> tuple[str, ...]:
+def _options(description: str, name: str = "") -> tuple[str, ...]:
     quoted = [a or b for a, b in _QUOTED_OPTION.findall(description)]
+    # "The ID of the form" for `formId`: a word of the parameter's own name is no code.
+    own = {word.lower() for word in identifier_words(name)}
     codes = [
         m[0]
         for m in _CODE_OPTION.finditer(description)
-        if not _QUALIFIER.search(description[: m.start()])
+        if not _QUALIFIER.search(description[: m.start()]) and m[0].lower() not in own
     ]
     return tuple(dict.fromkeys([*quoted, *codes]))
 
@@ -223,27 +282,33 @@ def _parse(schema: Mapping[str, Any]) -> list[Param]:
         description = details.get("description")
         text = description if isinstance(description, str) else ""
         fmt = details.get("format")
-        out.append(
-            Param(
-                name=str(name),
-                type=kind,
-                item_type=item_type,
-                required=name in required,
-                nullable=nullable,
-                enum=tuple(m for m in members if m is not None),
-                default=details.get("default"),
-                has_default="default" in details,
-                format=fmt if isinstance(fmt, str) else None,
-                description=text,
-                minimum=_number(details.get("minimum")),
-                maximum=_number(details.get("maximum")),
-                name_terms=_terms(identifier_words(str(name))),
-                description_terms=_terms(words(text)[:16]),
-                options=_options(text),
-                properties=details
-                if kind == "object" and isinstance(details.get("properties"), Mapping)
-                else None,
-                rate_units=_rate_units(text),
-            )
+        param = Param(
+            name=str(name),
+            type=kind,
+            item_type=item_type,
+            required=name in required,
+            nullable=nullable,
+            enum=tuple(m for m in members if m is not None),
+            default=details.get("default"),
+            has_default="default" in details,
+            format=fmt if isinstance(fmt, str) else None,
+            description=text,
+            minimum=_number(details.get("minimum")),
+            maximum=_number(details.get("maximum")),
+            name_terms=_terms(identifier_words(str(name))),
+            description_terms=_terms(words(text)[:16]),
+            options=_options(text, str(name)),
+            properties=details
+            if kind == "object" and isinstance(details.get("properties"), Mapping)
+            else None,
+            rate_units=_rate_units(text),
+            literal=isinstance(raw.get("type"), str)
+            and _type_name(str(raw.get("type"))) == "string",
+            foreign=isinstance(raw.get("type"), str) and raw.get("type") not in _TYPE_NAMES,
         )
+        kinds = frozenset(kind for kind in _KINDS if param.is_a(kind))
+        out.append(replace(param, kinds=kinds))
     return out
+
+
+_KINDS = ("person", "place", "free_text", "count", "year", "start", "end", "currency")

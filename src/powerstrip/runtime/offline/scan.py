@@ -28,7 +28,11 @@ _TOKEN = re.compile(
     r"|[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?"
     r"|[A-Za-z]+(?:-[A-Za-z]+)*(?:['’][A-Za-z]+)*|\S"
 )
-_QUOTED = re.compile(r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)")
+# Quoted strings, and code in backticks (`mapController`, `CALL totalSales(?)`): a value
+# written exactly, as a quoted string is.
+_QUOTED = re.compile(
+    r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)|`([^`\n]{1,500})`"
+)
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty"
@@ -105,7 +109,7 @@ class Phrase:
     text: str
     first: int
     last: int
-    kind: str  # "quoted" | "name"
+    kind: str  # "quoted" | "code" (in backticks) | "name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +248,8 @@ def scan(text: str, today: date) -> Scan:
         inner = next(group for group in match.groups() if group is not None)
         first = next((k for k, t in enumerate(tokens) if t.start >= match.start()), 0)
         last = max(first, next((k for k, t in enumerate(tokens) if t.end >= match.end()), first))
-        quoted.append(Phrase(inner.strip(), first, last, "quoted"))
+        kind = "code" if match[0].startswith("`") else "quoted"
+        quoted.append(Phrase(inner.strip(), first, last, kind))
         quote_spans.append((match.start(), match.end()))
     numbers: list[Number] = []
     for i, token in enumerate(tokens):

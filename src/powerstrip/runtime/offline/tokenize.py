@@ -200,6 +200,19 @@ def stem(word: str) -> str:
     return word
 
 
+def another_form(term: str, other: str) -> bool:
+    """Whether two stems are forms of one word the suffix stemmer leaves apart:
+    "accelerating" and `acceleration`, "invented" and `invention` (a common start of six
+    letters or more, two thirds of the shorter word)."""
+    shorter = min(len(term), len(other))
+    if shorter < 6 or term[:6] != other[:6]:
+        return False
+    common = 6
+    while common < shorter and term[common] == other[common]:
+        common += 1
+    return 3 * common >= 2 * shorter
+
+
 GENERIC_TERMS = frozenset(
     stem(word)
     for word in ("get", "list", "calculate", "make", "info", "information", "detail", "data")
