@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import StoreError
@@ -185,5 +186,29 @@ async def test_a_cancelled_write_job_ends_whole_before_the_cancellation_returns(
         assert names == ["ada", "grace"]
         await write_job(sessions, lambda c: c.execute(insert(_USERS), {"username": "alan"}))
         assert await _users(sessions) == ["ada", "grace", "alan"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_that_broke_under_a_job_is_dropped_and_the_next_job_works(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+
+    def break_then_read(connection: Connection) -> int:
+        # What a connection lost underneath the pool looks like from the job's side.
+        connection.connection.dbapi_connection.close()  # type: ignore[union-attr]
+        return _count(connection)
+
+    try:
+        with pytest.raises(DBAPIError, match="closed database"):
+            await read_job(sessions, break_then_read)
+        for name in ("ada", "grace", "alan"):  # each connection the pool hands out is live
+            row = {"username": name}
+            await write_job(sessions, lambda c, row=row: c.execute(insert(_USERS), row))
+        assert await read_job(sessions, _count) == 3
     finally:
         await engine.dispose()

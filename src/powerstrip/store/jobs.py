@@ -75,31 +75,33 @@ async def _run(sessions: async_sessionmaker[AsyncSession], job: Job[_T], *, writ
 def _checked_out(sync_engine: Engine, job: Job[_T], write: bool, immediate: bool) -> _T:
     """In a greenlet on the loop: check a connection out, run the job on it, check it in."""
     proxied = sync_engine.raw_connection()
+    driver = proxied.driver_connection
+    if not isinstance(driver, ThreadedConnection):
+        try:
+            return _transact(
+                Connection(sync_engine, connection=proxied), job, write=write, immediate=immediate
+            )
+        finally:
+            proxied.close()
+    on_thread = _OnThread(proxied)
     try:
-        driver = proxied.driver_connection
-        if isinstance(driver, ThreadedConnection):
-            on_thread = _OnThread(proxied)
-            try:
-                return await_(
-                    _settled(
-                        driver.call(
-                            lambda raw: _transact(
-                                Connection(sync_engine, connection=on_thread.bind(raw)),
-                                job,
-                                write=write,
-                                immediate=immediate,
-                            )
-                        )
+        return await_(
+            _settled(
+                driver.call(
+                    lambda raw: _transact(
+                        Connection(sync_engine, connection=on_thread.bind(raw)),
+                        job,
+                        write=write,
+                        immediate=immediate,
                     )
                 )
-            finally:
-                if not on_thread.is_valid:
-                    proxied.invalidate()  # a disconnect found on the thread
-        return _transact(
-            Connection(sync_engine, connection=proxied), job, write=write, immediate=immediate
+            )
         )
     finally:
-        proxied.close()
+        if on_thread.is_valid:
+            proxied.close()
+        else:
+            proxied.invalidate()  # a disconnect found on the thread: dropped, not pooled
 
 
 def _transact(connection: Connection, job: Job[_T], *, write: bool, immediate: bool) -> _T:
