@@ -10,8 +10,9 @@ part is measured here alone, with the least machinery that still does it, as CPU
   app's middleware, nothing else), read from /proc;
 - the two outbound exchanges with a plain `httpx.AsyncClient` (no guard, no caps);
 - the turn's own statements, captured from a real turn and replayed with Python's `sqlite3` on
-  the same database in one transaction (no SQLAlchemy, no thread), and through the host's
-  engine (SQLAlchemy Core on the threaded driver, no ORM);
+  the same database in one transaction (no SQLAlchemy, no thread), through the host's engine
+  (SQLAlchemy Core's async layer on the threaded driver, no ORM), and as one job on SQLite's
+  thread (`store.read_job`: SQLAlchemy Core, synchronous, one trip);
 - the offline router's two decisions, called directly.
 
 Their sum is compared with the whole turn in-process and with the CPU one process may spend
@@ -34,17 +35,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import Connection
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from turns import MESSAGE, OPERATION, POWERSTRIP, cpu_seconds, free_port, process, wait_for
+from turn_setup import StatementCounter, bench_turn
+from turns import MESSAGE, POWERSTRIP, cpu_seconds, free_port, process, wait_for
 
-from powerstrip.host import Host, ensure_user
-from powerstrip.host.grants import add_grant
-from powerstrip.runtime import CallFinished, ChatMessage, ErrorEvent, ModelToolCall, ToolSpec
+from powerstrip.host import Host
+from powerstrip.runtime import ChatMessage, ModelToolCall, ToolSpec
 from powerstrip.runtime.offline import OfflineRouter
 from powerstrip.settings import Settings
+from powerstrip.store import read_job
 
 TARGET_TURNS_PER_SECOND = 150
 
@@ -94,24 +96,8 @@ async def measure(
 async def parts(
     host: Host, plugin_url: str, server_url: str, server_pid: int, turns: int
 ) -> list[tuple[str, float]]:
-    plugin = await host.registry.add_plugin(plugin_url)
-    await host.registry.set_verified(plugin.id, True)
-    user = await ensure_user(host.sessions, "bench")
-    await host.registry.install(user.id, plugin.id)
-    await add_grant(host.sessions, user.id, plugin.id, OPERATION, ttl_days=0)
-    chat = await host.chats.create(user, title="bench", plugin_ids=(plugin.id,))
-
-    async def turn() -> None:
-        calls = 0
-        async for item in host.chats.send(user, chat.id, MESSAGE):
-            if isinstance(item, ErrorEvent):
-                raise SystemExit(f"the turn failed: {item.message}")
-            calls += isinstance(item, CallFinished) and item.outcome == "ok"
-        if calls != 1:
-            raise SystemExit(f"expected one call, the turn made {calls}")
-
-    for _ in range(5):  # warm the caches and the plugin's connection
-        await turn()
+    prepared = await bench_turn(host, plugin_url)
+    turn, user = prepared.turn, prepared.user
     started = time.process_time()
     for _ in range(turns):
         await turn()
@@ -120,7 +106,7 @@ async def parts(
     # would read every message written since.
     statements = await captured_statements(host, turn)
 
-    calls = await host.chats.calls(user, chat.id)
+    calls = await host.chats.calls(user, prepared.conversation_id)
     call_url = str(calls[-1]["url"])
     rows = [
         (
@@ -137,8 +123,12 @@ async def parts(
         ),
         ("the same through SQLAlchemy Core", await core_floor(host, statements, turns)),
         (
+            "the same as one job of SQLAlchemy Core (store.read_job)",
+            await job_floor(host, statements, turns),
+        ),
+        (
             "offline router: the call, then the answer",
-            await router_floor(host, plugin.id, user.id, call_url, turns),
+            await router_floor(host, prepared.plugin_id, user.id, call_url, turns),
         ),
     ]
     floor = sum(value for name, value in rows if "SQLAlchemy" not in name)
@@ -155,19 +145,13 @@ async def parts(
 
 async def captured_statements(host: Host, turn: Any) -> list[tuple[str, Any]]:  # Any: params
     """The statements (with their parameters) of one real turn, BEGINs left out."""
-    seen: list[tuple[str, Any]] = []
-
-    def statement(conn: Any, cursor: Any, text: str, params: Any, context: Any, many: Any) -> None:
-        if not text.lstrip().upper().startswith("BEGIN"):
-            seen.append((text, params))
-
-    engine = host.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
+    counter = StatementCounter(capture=True)
+    counter.attach(host)
     try:
         await turn()
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
-    return seen
+        counter.detach()
+    return counter.captured
 
 
 async def http_floor(server_url: str, pid: int, turns: int) -> float:
@@ -235,6 +219,22 @@ async def core_floor(host: Host, statements: list[tuple[str, Any]], turns: int) 
                 if result.returns_rows:
                     result.fetchall()
             await connection.rollback()
+    return per_turn(time.process_time() - started, turns)
+
+
+async def job_floor(host: Host, statements: list[tuple[str, Any]], turns: int) -> float:
+    """The statements as one job on SQLite's thread (`store.read_job`, which rolls back)."""
+
+    def replay(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        for text, params in fresh(statements):
+            result = connection.exec_driver_sql(text, params)
+            if result.returns_rows:
+                result.fetchall()
+
+    started = time.process_time()
+    for _ in range(turns):
+        await read_job(host.sessions, replay)
     return per_turn(time.process_time() - started, turns)
 
 

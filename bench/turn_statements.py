@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import cProfile
 import os
 import pstats
@@ -23,55 +22,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 # The same turn, plugin and process helpers as bench/turns.py, which measures it over HTTP.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from turns import MESSAGE, OPERATION, POWERSTRIP, free_port, process, wait_for
+from turn_setup import StatementCounter, bench_turn
+from turns import POWERSTRIP, free_port, process, wait_for
 
-from powerstrip.host import Host, ensure_user
-from powerstrip.host.grants import add_grant
-from powerstrip.runtime import CallFinished, ErrorEvent
+from powerstrip.host import Host
 from powerstrip.settings import Settings
-from powerstrip.store.sqlite_thread import ThreadedConnection
-
-
-class StatementCounter:
-    """Counts the statements an engine sends, by their first word, and its commits."""
-
-    def __init__(self) -> None:
-        self.kinds: collections.Counter[str] = collections.Counter()
-        self.commits = 0
-        self.handoffs = 0
-
-    def attach(self, host: Host) -> None:
-        sync_engine = host.engine.sync_engine
-        # Each trip to SQLite's thread (store/sqlite_thread.py) costs more than a small
-        # statement does: count them where they are made.
-        run = ThreadedConnection._run
-
-        def counted(connection: ThreadedConnection, function: Any) -> Any:
-            self.handoffs += 1
-            return run(connection, function)
-
-        ThreadedConnection._run = counted  # type: ignore[method-assign]
-
-        @event.listens_for(sync_engine, "before_cursor_execute")
-        def statement(*args: Any) -> None:  # Any: SQLAlchemy's event signature
-            words = str(args[2]).split(None, 1)
-            self.kinds[words[0].upper() if words else "?"] += 1
-
-        @event.listens_for(sync_engine, "commit")
-        def commit(*args: Any) -> None:
-            self.commits += 1
-
-    def reset(self) -> None:
-        self.kinds.clear()
-        self.commits = 0
-        self.handoffs = 0
 
 
 def run(args: argparse.Namespace) -> None:
@@ -96,24 +55,7 @@ async def in_host(settings: Settings, plugin_url: str, args: argparse.Namespace)
 
 
 async def measure(host: Host, plugin_url: str, args: argparse.Namespace) -> None:
-    plugin = await host.registry.add_plugin(plugin_url)
-    await host.registry.set_verified(plugin.id, True)
-    user = await ensure_user(host.sessions, "bench")
-    await host.registry.install(user.id, plugin.id)
-    await add_grant(host.sessions, user.id, plugin.id, OPERATION, ttl_days=0)
-    chat = await host.chats.create(user, title="bench", plugin_ids=(plugin.id,))
-
-    async def turn() -> None:
-        calls = 0
-        async for item in host.chats.send(user, chat.id, MESSAGE):
-            if isinstance(item, ErrorEvent):
-                raise SystemExit(f"the turn failed: {item.message}")
-            calls += isinstance(item, CallFinished) and item.outcome == "ok"
-        if calls != 1:
-            raise SystemExit(f"expected one call, the turn made {calls}")
-
-    for _ in range(5):  # warm the caches and the plugin's connection
-        await turn()
+    turn = (await bench_turn(host, plugin_url)).turn
     counter = StatementCounter()
     counter.attach(host)
     # The loop thread's CPU time, not the wall clock: on a busy machine a wall-clock profile

@@ -21,7 +21,7 @@ def test_the_bench_prints_each_floor_the_sum_and_the_whole_turn() -> None:
         match[1].strip(): float(match[2])
         for match in re.finditer(r"^  (.+?)\s+([\d.]+) ms$", shown.stdout, re.MULTILINE)
     }
-    assert len(figures) == 8, shown.stdout
+    assert len(figures) == 9, shown.stdout
     statements = next(name for name in figures if name.startswith("the turn's"))
     # The statements were captured from a real turn: the reads, the messages and the call.
     assert int(statements.split()[2]) >= 10, statements

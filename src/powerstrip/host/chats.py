@@ -11,7 +11,6 @@ theirs, so no route can forget the ownership check.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,8 +18,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from powerstrip.coordination import TurnLocks
 from powerstrip.errors import CoordinationError, NotFoundError, PowerstripError, RegistryError
@@ -52,6 +52,7 @@ from powerstrip.store import (
     Call,
     ConversationPlugin,
     User,
+    read_job,
     transaction,
     utcnow,
 )
@@ -503,34 +504,30 @@ class Chats:
     ) -> Conversation:
         """The conversation as a turn runs it; `resuming`: with the sampling options its API
         turn asked for, if any."""
-        # The ownership check, the enabled plugins and the history in one session: each
-        # session is a connection checkout and a rollback on return, on every turn. The
-        # history comes from the cache, topped up with what was written since.
+        # The ownership check, the enabled plugins, the history and the grants in one read
+        # job: one trip to SQLite's thread, where each statement through the async layer cost
+        # more than the database took to run it. The history comes from the cache, topped up
+        # with what was written since.
         grants = StoreGrants(self.sessions, user.id)
-        revalidated: asyncio.Future[list[ActivePlugin | None]] | None = None
-        try:
-            async with self.sessions() as session:
-                owner = (await session.execute(_OWNER, {"id": conversation_id})).one_or_none()
-                if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
-                    raise _not_found(conversation_id)
-                enabled = await self._enabled(session, [conversation_id])
-                plugin_ids = enabled.get(conversation_id, ())
-                # Each plugin's spec is revalidated with the plugin while the history and the
-                # grants are read (the owner is checked first), and the plugins concurrently:
-                # a turn waits for the slowest of them, not for the sum of everything.
-                revalidated = asyncio.gather(
-                    *(self._active(user, pid, conversation_id) for pid in plugin_ids)
-                )
-                history = await self._histories.load(session, conversation_id)
-                # "Always allow" asked about once here, not once per call.
-                await grants.load(session, plugin_ids)
-            plugins = await revalidated
-        except BaseException:
-            if revalidated is not None and not revalidated.done():
-                revalidated.cancel()
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await revalidated
-            raise
+
+        def read(
+            connection: Connection,
+        ) -> tuple[dict[str, Any] | None, tuple[int, ...], list[ChatMessage]]:
+            owner = connection.execute(_OWNER, {"id": conversation_id}).one_or_none()
+            if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
+                raise _not_found(conversation_id)
+            plugin_ids = _enabled_of(connection, [conversation_id]).get(conversation_id, ())
+            history = self._histories.load(connection, conversation_id)
+            # "Always allow" asked about once here, not once per call.
+            grants.load(connection, plugin_ids)
+            return owner.sampling, plugin_ids, history
+
+        sampling, plugin_ids, history = await read_job(self.sessions, read)
+        # Each plugin's spec is revalidated with the plugin once the owner is checked, the
+        # plugins concurrently: a turn waits for the slowest of them, not for their sum.
+        plugins = await asyncio.gather(
+            *(self._active(user, pid, conversation_id) for pid in plugin_ids)
+        )
         return Conversation(
             conversation_id=conversation_id,
             model=self.model,
@@ -542,9 +539,7 @@ class Chats:
             subdivision=user.subdivision,
             max_steps=self.settings.max_steps,
             context_chars=self.settings.context_chars,
-            sampling=SamplingOptions.from_openai(owner.sampling)
-            if resuming and owner.sampling
-            else None,
+            sampling=SamplingOptions.from_openai(sampling) if resuming and sampling else None,
         )
 
     async def _active(
@@ -673,13 +668,20 @@ class Chats:
     async def _enabled(
         session: AsyncSession, conversation_ids: list[str]
     ) -> dict[str, tuple[int, ...]]:
-        if not conversation_ids:
-            return {}
-        rows = (await session.execute(_ENABLED, {"ids": conversation_ids})).all()
-        enabled: dict[str, list[int]] = {}
-        for conversation_id, plugin_id in rows:
-            enabled.setdefault(conversation_id, []).append(plugin_id)
-        return {key: tuple(value) for key, value in enabled.items()}
+        return await session.run_sync(_enabled_of, conversation_ids)
+
+
+def _enabled_of(
+    connection: Connection | Session, conversation_ids: list[str]
+) -> dict[str, tuple[int, ...]]:
+    """Each conversation's enabled plugins, in the order they were enabled."""
+    if not conversation_ids:
+        return {}
+    rows = connection.execute(_ENABLED, {"ids": conversation_ids}).all()
+    enabled: dict[str, list[int]] = {}
+    for conversation_id, plugin_id in rows:
+        enabled.setdefault(conversation_id, []).append(plugin_id)
+    return {key: tuple(value) for key, value in enabled.items()}
 
 
 def _not_found(conversation_id: str) -> NotFoundError:

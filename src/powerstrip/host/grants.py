@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import NotFoundError
@@ -54,7 +54,7 @@ _GRANTED = select(Grant.plugin_id, Grant.operation_id).where(
 class StoreGrants:
     """The runtime's `GrantChecker` for one user.
 
-    `load` reads the user's grants for a turn's plugins once, in a session the turn opens
+    `load` reads the user's grants for a turn's plugins once, in a read the turn makes
     anyway; a turn then asks about each call without a query of its own. Without it, each
     question is a query.
     """
@@ -64,9 +64,10 @@ class StoreGrants:
         self.user_id = user_id
         self._held: set[tuple[int, str]] | None = None
 
-    async def load(self, session: AsyncSession, plugin_ids: Sequence[int]) -> None:
-        """Hold the user's grants in force for these plugins, read in `session`."""
-        rows = await session.execute(
+    def load(self, connection: Connection, plugin_ids: Sequence[int]) -> None:
+        """Hold the user's grants in force for these plugins, read on `connection` (in the
+        turn's read job, `store.read_job`)."""
+        rows = connection.execute(
             _GRANTED,
             {"user_id": self.user_id, "plugin_ids": list(plugin_ids), "now": utcnow()},
         )

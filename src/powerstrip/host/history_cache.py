@@ -17,8 +17,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from powerstrip.host.recorder import MESSAGE_COLUMNS, message_from_columns
 from powerstrip.runtime import ChatMessage
@@ -57,24 +58,26 @@ class HistoryCache:
         self._held: OrderedDict[str, _Held] = OrderedDict()
         self._lock = threading.Lock()
 
-    async def load(self, session: AsyncSession, conversation_id: str) -> list[ChatMessage]:
-        """The conversation's whole history: the cached part and what the store adds to it."""
-        return list((await self._load(session, conversation_id)).messages)
+    def load(self, connection: Connection, conversation_id: str) -> list[ChatMessage]:
+        """The conversation's whole history: the cached part and what the store adds to it.
+
+        Synchronous: a turn reads it in its read job (`store.read_job`), on SQLite's thread."""
+        return list(self._load(connection, conversation_id).messages)
 
     async def load_timed(
         self, session: AsyncSession, conversation_id: str
     ) -> tuple[list[ChatMessage], tuple[datetime, ...]]:
         """The whole history, and when each of its messages was written."""
-        held = await self._load(session, conversation_id)
+        held = await session.run_sync(self._load, conversation_id)
         return list(held.messages), held.times
 
-    async def _load(self, session: AsyncSession, conversation_id: str) -> _Held:
+    def _load(self, connection: Connection | Session, conversation_id: str) -> _Held:
         with self._lock:
             held = self._held.get(conversation_id, _NOTHING)
         last = len(held.messages)
         # From the last held seq on: that row proves the held copy is still the history.
-        rows = (
-            await session.execute(_FROM, {"conversation_id": conversation_id, "seq": max(last, 1)})
+        rows = connection.execute(
+            _FROM, {"conversation_id": conversation_id, "seq": max(last, 1)}
         ).all()
         if last:
             first = rows[0] if rows else None
@@ -83,10 +86,10 @@ class HistoryCache:
                 or (first.seq, first.id) != (last, held.last_id)
                 or first.created_at != held.times[-1]
             ):
-                return await self._reload(session, conversation_id)
+                return self._reload(connection, conversation_id)
             rows = rows[1:]
             if [row.seq for row in rows] != list(range(last + 1, last + len(rows) + 1)):
-                return await self._reload(session, conversation_id)
+                return self._reload(connection, conversation_id)
         if rows:
             held = _Held(
                 (*held.messages, *(message_from_columns(*row[3:]) for row in rows)),
@@ -100,9 +103,9 @@ class HistoryCache:
                 self._held.popitem(last=False)
         return held
 
-    async def _reload(self, session: AsyncSession, conversation_id: str) -> _Held:
+    def _reload(self, connection: Connection | Session, conversation_id: str) -> _Held:
         self.forget(conversation_id)
-        return await self._load(session, conversation_id)
+        return self._load(connection, conversation_id)
 
     def forget(self, conversation_id: str) -> None:
         """Drop a conversation's cached history (deleted, rewound, or found inconsistent)."""

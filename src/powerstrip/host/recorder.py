@@ -8,10 +8,11 @@ a paused run from that history alone.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.host.metrics import observe_call
 from powerstrip.runtime import CallOutcome, ChatMessage, Role, ToolCall
@@ -22,7 +23,7 @@ from powerstrip.store import (
     Message,
     transaction,
     utcnow,
-    write_connection,
+    write_job,
 )
 
 __all__ = [
@@ -143,6 +144,26 @@ _TOUCH_CONVERSATION = (
 )
 
 
+def _insert_message(conversation_id: str, message: ChatMessage, connection: Connection) -> None:
+    """Append `message` to the conversation, in the caller's write job."""
+    connection.execute(
+        _INSERT_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "of_conversation": conversation_id,
+            "created_at": utcnow(),
+            **message_values(message),
+        },
+    )
+    # The conversation's activity time moves at a turn's edges (the user's message, the
+    # model's answer), which is what the list sorts by; the steps in between (a tool call,
+    # its result) would only move it by milliseconds, at a statement each.
+    if message.role == "user" or (message.role == "assistant" and not message.tool_calls):
+        connection.execute(
+            _TOUCH_CONVERSATION, {"of_conversation": conversation_id, "updated_at": utcnow()}
+        )
+
+
 class StoreRecorder:
     """Writes one conversation's messages, calls and approval requests."""
 
@@ -155,37 +176,18 @@ class StoreRecorder:
 
     async def add_message(self, message: ChatMessage) -> None:
         """Append a message to the conversation, after the last one."""
-        async with write_connection(self.sessions) as connection:
-            await self._insert_message(connection, message)
-
-    async def _insert_message(self, connection: AsyncConnection, message: ChatMessage) -> None:
-        await connection.execute(
-            _INSERT_MESSAGE,
-            {
-                "conversation_id": self.conversation_id,
-                "of_conversation": self.conversation_id,
-                "created_at": utcnow(),
-                **message_values(message),
-            },
-        )
-        # The conversation's activity time moves at a turn's edges (the user's message, the
-        # model's answer), which is what the list sorts by; the steps in between (a tool call,
-        # its result) would only move it by milliseconds, at a statement each.
-        if message.role == "user" or (message.role == "assistant" and not message.tool_calls):
-            await connection.execute(
-                _TOUCH_CONVERSATION,
-                {"of_conversation": self.conversation_id, "updated_at": utcnow()},
-            )
+        await write_job(self.sessions, partial(_insert_message, self.conversation_id, message))
 
     async def record_call(self, plugin_id: str, outcome: CallOutcome, answer: ChatMessage) -> None:
         """The call's row and the tool message answering it, in one transaction."""
         observe_call(plugin_id, outcome.outcome, outcome.duration_ms)  # made, even if not kept
-        async with write_connection(self.sessions) as connection:
-            await connection.execute(
-                _INSERT_CALL,
-                call_values(outcome, self.conversation_id, self.user_id, int(plugin_id)),
-            )
-            await self._insert_message(connection, answer)
+        values = call_values(outcome, self.conversation_id, self.user_id, int(plugin_id))
+
+        def write(connection: Connection) -> None:
+            connection.execute(_INSERT_CALL, values)
+            _insert_message(self.conversation_id, answer, connection)
+
+        await write_job(self.sessions, write)
 
     async def approval_requested(self, plugin_id: str, call: ToolCall) -> None:
         async with transaction(self.sessions) as session:

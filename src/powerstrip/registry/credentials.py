@@ -36,7 +36,7 @@ from powerstrip.registry.context import (
 )
 from powerstrip.registry.oauth_endpoints import oauth_endpoints
 from powerstrip.runtime import AuthMaterial
-from powerstrip.store import Credential, Install, Plugin, Registration, transaction
+from powerstrip.store import Credential, Install, Plugin, Registration, read_job, transaction
 
 __all__ = [
     "ExpiringToken",
@@ -220,10 +220,11 @@ _FOR_CALL = (
 
 async def credentials_for(ctx: RegistryContext, user_id: int, plugin_id: int) -> AuthMaterial:
     """The headers that authenticate `user_id`'s calls to `plugin_id`, and their secrets."""
-    async with ctx.sessions() as session:
-        row = (
-            await session.execute(_FOR_CALL, {"user_id": user_id, "plugin_id": plugin_id})
-        ).one_or_none()
+    params = {"user_id": user_id, "plugin_id": plugin_id}
+    # One job: a single trip to SQLite's thread, no async layer per statement (store/jobs.py).
+    row = await read_job(
+        ctx.sessions, lambda connection: connection.execute(_FOR_CALL, params).one_or_none()
+    )
     if row is None:
         raise plugin_not_found(plugin_id)
     name = row.name_for_model

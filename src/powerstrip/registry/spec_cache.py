@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Text, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from powerstrip.errors import NetError, PowerstripError, RegistryError, SpecError
 from powerstrip.mcp_client import McpTarget, McpUnauthorizedError, toolset_from_document
@@ -45,7 +44,7 @@ from powerstrip.registry.context import (
 from powerstrip.registry.credentials import PluginCredentials, service_credentials
 from powerstrip.registry.mcp_servers import mcp_target, relist_mcp_tools
 from powerstrip.registry.operation_changes import compare_operations, delete_grants
-from powerstrip.store import Plugin, transaction
+from powerstrip.store import Plugin, read_job, transaction
 
 __all__ = ["CachedTools", "SpecCache"]
 
@@ -127,14 +126,17 @@ class SpecCache:
         credential (`user_http`, `oauth`) is listed with that user's, and only for them; without
         a user it is not asked, and its stored tools are used.
         """
-        async with self.ctx.sessions() as session:
-            plugin = (await session.execute(_PLUGIN, {"plugin_id": plugin_id})).one_or_none()
-            if plugin is None:
-                raise plugin_not_found(plugin_id)
-            # A banned plugin offers nothing: not its tools, not its description, not a fetch.
-            if plugin.banned:
-                raise plugin_banned(plugin_id, plugin.name_for_model)
-            stored = await self._stored(session, plugin_id, plugin)
+        # Read as one job: a single trip to SQLite's thread, no async layer (store/jobs.py).
+        plugin = await read_job(
+            self.ctx.sessions,
+            lambda connection: connection.execute(_PLUGIN, {"plugin_id": plugin_id}).one_or_none(),
+        )
+        if plugin is None:
+            raise plugin_not_found(plugin_id)
+        # A banned plugin offers nothing: not its tools, not its description, not a fetch.
+        if plugin.banned:
+            raise plugin_banned(plugin_id, plugin.name_for_model)
+        stored = await self._stored(plugin_id, plugin)
         body, description, target = stored.body, stored.description, stored.target
         etag, modified = plugin.spec_etag, plugin.spec_last_modified
         namespace, spec_url = plugin.name_for_model, plugin.spec_url
@@ -174,7 +176,7 @@ class SpecCache:
             fresh=fresh,
         )
 
-    async def _stored(self, session: AsyncSession, plugin_id: int, plugin: Row[Any]) -> _Stored:
+    async def _stored(self, plugin_id: int, plugin: Row[Any]) -> _Stored:
         """The stored spec and what the manifest says, read again only when they changed.
 
         The spec (tens of kilobytes, often) and the manifest would otherwise be read and
@@ -192,7 +194,13 @@ class SpecCache:
         if held is not None and held.marker == marker:
             self._stored_specs.move_to_end(plugin_id)
             return held
-        body, manifest = (await session.execute(_BODY, {"plugin_id": plugin_id})).one()
+        found = await read_job(
+            self.ctx.sessions,
+            lambda connection: connection.execute(_BODY, {"plugin_id": plugin_id}).one_or_none(),
+        )
+        if found is None:  # deleted since the row above was read
+            raise plugin_not_found(plugin_id)
+        body, manifest = found
         held = _Stored(
             marker=marker,
             body=body,

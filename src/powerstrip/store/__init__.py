@@ -8,9 +8,13 @@ and the runtime. Every write that belongs together goes through one `transaction
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
         session.add(User(username="ada"))
+
+The turn path's batches of prebuilt Core statements run as one synchronous job each
+(`read_job`, `write_job`): one trip to SQLite's thread for the whole batch.
 """
 
 from powerstrip.store.engine import create_engine, display_url, normalize_url, session_factory
+from powerstrip.store.jobs import read_job, write_job
 from powerstrip.store.mcp_clients import (
     MCP_TOKEN_KINDS,
     McpAuthCode,
@@ -111,6 +115,7 @@ __all__ = [
     "display_url",
     "head_revision",
     "normalize_url",
+    "read_job",
     "require_head",
     "revision_of",
     "session_factory",
@@ -119,4 +124,5 @@ __all__ = [
     "upsert",
     "utcnow",
     "write_connection",
+    "write_job",
 ]

@@ -22,6 +22,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from typing import NoReturn
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, text
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from powerstrip.errors import StoreError
 
-__all__ = ["store_error", "transaction", "write_connection"]
+__all__ = ["bound_engine", "store_error", "transaction", "write_connection"]
 
 _MIGRATE_FIX = "run the migrations (`powerstrip.store.upgrade(url)`, done at startup)"
 
@@ -75,11 +76,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
-                converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
-                if converted is exc:
-                    raise
-                # Safe to chain: engines hide statement parameters, so the cause quotes no values.
-                raise converted from exc
+                _raise_as_store_error(exc)
 
 
 @asynccontextmanager
@@ -92,14 +89,9 @@ async def write_connection(
     add its unit of work, identity map and state machine to each of them for nothing (about a
     third of a small write transaction's cost).
     """
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, AsyncEngine):
-        # A factory bound otherwise (several binds): the session's own transaction.
-        async with transaction(sessions) as session:
-            yield await session.connection()
-        return
-    lock = _engine_write_lock(bind.sync_engine)
-    async with lock if lock is not None else nullcontext(), bind.connect() as connection:
+    engine = bound_engine(sessions)
+    lock = _engine_write_lock(engine.sync_engine)
+    async with lock if lock is not None else nullcontext(), engine.connect() as connection:
         try:
             if lock is not None:
                 await connection.execute(text("BEGIN IMMEDIATE"))
@@ -107,10 +99,24 @@ async def write_connection(
             await connection.commit()
         except Exception as exc:
             await connection.rollback()
-            converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
-            if converted is exc:
-                raise
-            raise converted from exc
+            _raise_as_store_error(exc)
+
+
+def bound_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine `sessions` are bound to (`session_factory` binds every factory to one)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("the session factory is not bound to one AsyncEngine (session_factory)")
+    return bind
+
+
+def _raise_as_store_error(exc: Exception) -> NoReturn:
+    """Raise `exc`, as the `StoreError` describing it when it is a refusal we describe."""
+    converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
+    if converted is exc:
+        raise exc
+    # Safe to chain: engines hide statement parameters, so the cause quotes no values.
+    raise converted from exc
 
 
 def _sqlite_write_lock(session: AsyncSession) -> asyncio.Lock | None:

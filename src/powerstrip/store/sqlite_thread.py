@@ -12,7 +12,8 @@ rows and all, in one hand-off. Rows are always fetched in full, as SQLAlchemy's 
 (buffered) cursor does anyway; a server-side cursor reads the same buffer.
 
 Only what the dialect calls is here: `cursor()`, `commit()`, `rollback()`, `close()`, `stop()`,
-`create_function()` and `isolation_level`. Errors are sqlite3's own, which is what the dialect's
+`create_function()` and `isolation_level`; and `call()`, which runs a whole batch of statements
+in one trip (`store/jobs.py`). Errors are sqlite3's own, which is what the dialect's
 DBAPI names (aiosqlite re-exports them); a closed connection raises the `ValueError` the dialect
 maps to a disconnect.
 """
@@ -108,6 +109,12 @@ class ThreadedConnection:
         if self._connection is None:
             raise ValueError(_CLOSED)
         return self._connection
+
+    def call(self, function: Callable[[sqlite3.Connection], _T]) -> asyncio.Future[_T]:
+        """`function` of the sqlite3 connection, run on the connection's thread in one trip
+        (a whole batch of statements: `store/jobs.py`)."""
+        connection = self._open()
+        return self._run(lambda: function(connection))
 
     def cursor(self) -> ThreadedCursor:
         return ThreadedCursor(self)
