@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from powerstrip.errors import StoreError
@@ -19,8 +18,6 @@ from powerstrip.store import (
     create_engine,
     session_factory,
     transaction,
-    upgrade,
-    write_connection,
 )
 
 pytestmark = pytest.mark.anyio
@@ -175,74 +172,3 @@ async def test_a_read_outside_a_transaction_is_refused_as_store_error(tmp_path: 
 
 
 _USERS = User.metadata.tables[User.__tablename__]
-
-
-async def test_a_write_connection_commits_its_core_statements_together(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    async with write_connection(sessions) as connection:
-        await connection.execute(insert(_USERS), [{"username": "ada"}, {"username": "grace"}])
-    assert await _count(sessions, User) == 2
-
-
-async def test_a_failing_write_connection_leaves_no_rows(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    async def write_then_fail() -> None:
-        async with write_connection(sessions) as connection:
-            await connection.execute(insert(_USERS), {"username": "ada"})
-            raise BoomError
-
-    with pytest.raises(BoomError):
-        await write_then_fail()
-    assert await _count(sessions, User) == 0
-
-
-async def test_a_write_connection_refusal_is_a_store_error_quoting_no_value(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    async with transaction(sessions) as session:
-        session.add(User(username="ada-the-unique"))
-
-    async def write_two() -> None:
-        async with write_connection(sessions) as connection:
-            await connection.execute(insert(_USERS), {"username": "someone-else"})
-            await connection.execute(insert(_USERS), {"username": "ada-the-unique"})
-
-    with pytest.raises(StoreError) as caught:
-        await write_two()
-    assert caught.value.where == "users"
-    assert "UNIQUE constraint" in caught.value.message
-    assert "ada-the-unique" not in str(caught.value)
-    assert await _count(sessions, User) == 1, "the first row went with the refused one"
-
-
-async def test_write_connections_and_transactions_take_turns_on_one_sqlite_file(
-    tmp_path: Path,
-) -> None:
-    # SQLite's promise only (one writer at a time, queued in the process): PostgreSQL lets
-    # transactions overlap, and its constraints refuse what they would get wrong.
-    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-
-    # Each block reads the count and writes the next number: interleaved blocks would
-    # write the same name twice and be refused.
-    async def next_user(index: int) -> None:
-        if index % 2:
-            async with write_connection(sessions) as connection:
-                count = (await connection.execute(select(func.count()).select_from(_USERS))).one()
-                await asyncio.sleep(0)
-                await connection.execute(insert(_USERS), {"username": f"user-{count[0]}"})
-        else:
-            async with transaction(sessions) as session:
-                count = int(await session.scalar(select(func.count()).select_from(User)) or 0)
-                await asyncio.sleep(0)
-                session.add(User(username=f"user-{count}"))
-
-    try:
-        await asyncio.gather(*(next_user(i) for i in range(12)))
-        assert await _count(sessions, User) == 12
-    finally:
-        await engine.dispose()

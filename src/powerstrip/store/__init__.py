@@ -65,7 +65,7 @@ from powerstrip.store.models import (
     User,
     WebSession,
 )
-from powerstrip.store.session import transaction, write_connection
+from powerstrip.store.session import transaction
 from powerstrip.store.types import UTCDateTime, utcnow
 from powerstrip.store.upsert import upsert
 
@@ -123,6 +123,5 @@ __all__ = [
     "upgrade",
     "upsert",
     "utcnow",
-    "write_connection",
     "write_job",
 ]

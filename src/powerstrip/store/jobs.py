@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import await_, greenlet_spawn
 
-from powerstrip.store.session import _engine_write_lock, _raise_as_store_error, bound_engine
+from powerstrip.store.session import bound_engine, engine_write_lock, raise_as_store_error
 from powerstrip.store.sqlite_thread import ThreadedConnection
 
 __all__ = ["read_job", "write_job"]
@@ -64,12 +64,12 @@ async def write_job(sessions: async_sessionmaker[AsyncSession], job: Job[_T]) ->
 
 async def _run(sessions: async_sessionmaker[AsyncSession], job: Job[_T], *, write: bool) -> _T:
     sync_engine = bound_engine(sessions).sync_engine
-    lock = _engine_write_lock(sync_engine) if write else None
+    lock = engine_write_lock(sync_engine) if write else None
     async with lock if lock is not None else nullcontext():
         try:
             return await greenlet_spawn(_checked_out, sync_engine, job, write, lock is not None)
         except DBAPIError as exc:  # one raised outside a statement (a checkout, say)
-            _raise_as_store_error(exc)
+            raise_as_store_error(exc)
 
 
 def _checked_out(sync_engine: Engine, job: Job[_T], write: bool, immediate: bool) -> _T:

@@ -27,11 +27,17 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from powerstrip.errors import StoreError
 
-__all__ = ["bound_engine", "store_error", "transaction", "write_connection"]
+__all__ = [
+    "bound_engine",
+    "engine_write_lock",
+    "raise_as_store_error",
+    "store_error",
+    "transaction",
+]
 
 _MIGRATE_FIX = "run the migrations (`powerstrip.store.upgrade(url)`, done at startup)"
 
@@ -76,30 +82,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
-                _raise_as_store_error(exc)
-
-
-@asynccontextmanager
-async def write_connection(
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncConnection]:
-    """`transaction`'s promise on a bare connection, for prebuilt Core statements.
-
-    The turn path writes a few rows per step through statements built once; a session would
-    add its unit of work, identity map and state machine to each of them for nothing (about a
-    third of a small write transaction's cost).
-    """
-    engine = bound_engine(sessions)
-    lock = _engine_write_lock(engine.sync_engine)
-    async with lock if lock is not None else nullcontext(), engine.connect() as connection:
-        try:
-            if lock is not None:
-                await connection.execute(text("BEGIN IMMEDIATE"))
-            yield connection
-            await connection.commit()
-        except Exception as exc:
-            await connection.rollback()
-            _raise_as_store_error(exc)
+                raise_as_store_error(exc)
 
 
 def bound_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -110,7 +93,7 @@ def bound_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     return bind
 
 
-def _raise_as_store_error(exc: Exception) -> NoReturn:
+def raise_as_store_error(exc: Exception) -> NoReturn:
     """Raise `exc`, as the `StoreError` describing it when it is a refusal we describe."""
     converted = store_error(exc) if isinstance(exc, DBAPIError) else exc
     if converted is exc:
@@ -122,10 +105,10 @@ def _raise_as_store_error(exc: Exception) -> NoReturn:
 def _sqlite_write_lock(session: AsyncSession) -> asyncio.Lock | None:
     """The in-process write lock of the session's database when it is SQLite, else None."""
     bind = session.get_bind()
-    return _engine_write_lock(bind if isinstance(bind, Engine) else bind.engine)
+    return engine_write_lock(bind if isinstance(bind, Engine) else bind.engine)
 
 
-def _engine_write_lock(engine: Engine) -> asyncio.Lock | None:
+def engine_write_lock(engine: Engine) -> asyncio.Lock | None:
     if engine.dialect.name != "sqlite":
         return None
     lock = _SQLITE_WRITERS.get(engine)
