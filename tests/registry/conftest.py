@@ -32,10 +32,10 @@ from powerstrip.store import (
     create_engine,
     session_factory,
     transaction,
-    upgrade,
 )
 from powerstrip.testing import ASGIApp, LoopbackServer, TestCA, loopback_policy
 from tests.conftest import ServeApp
+from tests.databases import migrate
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, USERS, make_config
 
 PUBLIC_URL = "https://host.example.org"
@@ -192,7 +192,7 @@ async def world(
 ) -> AsyncIterator[World]:
     db_path = tmp_path / "powerstrip.db"
     url = f"sqlite+aiosqlite:///{db_path}"
-    await upgrade(url)
+    await migrate(url)
     engine = create_engine(url)
     policies = [
         loopback_policy(server, [host], ca_bundle=ca_bundle)

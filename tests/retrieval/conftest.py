@@ -22,7 +22,7 @@ from starlette.routing import Route
 from powerstrip.retrieval import OnnxEmbedder, Retriever, Scope, packaged_model
 from powerstrip.store import User, create_engine, session_factory, transaction, upgrade
 from tests.conftest import ServeApp
-from tests.databases import backends, postgres_schema
+from tests.databases import backends, migrate, postgres_schema
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -41,7 +41,7 @@ async def sessions(backend: str, tmp_path: Path) -> AsyncIterator[async_sessionm
     """Sessions on an empty, migrated database of `backend`."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-        await upgrade(url)
+        await migrate(url)
         engine = create_engine(url)
         try:
             yield session_factory(engine)

@@ -26,7 +26,7 @@ from powerstrip.examples import EXAMPLES, ExampleConfig
 from powerstrip.host import Clock, ensure_user, issue_token
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
-from powerstrip.store import create_engine, session_factory, upgrade
+from powerstrip.store import create_engine, session_factory
 from powerstrip.testing import (
     ASGIApp,
     LoopbackServer,
@@ -36,7 +36,7 @@ from powerstrip.testing import (
 )
 from tests import secret_watch
 from tests.conftest import LOOPBACK_NAMES
-from tests.databases import backends, postgres_schema
+from tests.databases import backends, migrate, postgres_schema
 from tests.examples.conftest import CLIENT_ID, CLIENT_SECRET, SERVICE_KEY, USERS, make_config
 from tests.registry.conftest import HOSTS, PUBLIC_URL, Servers, servers
 
@@ -314,7 +314,7 @@ async def hosted(
         vault_keys=vault_key(),
         call_timeout=2,
     )
-    await upgrade(settings.database_url)
+    await migrate(settings.database_url)
     server.app = create_app(settings, clock=host_clock)
     hosted = Hosted(
         server=server,

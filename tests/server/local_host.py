@@ -18,9 +18,10 @@ import httpx
 from powerstrip.host import ensure_user, issue_token
 from powerstrip.server import create_app
 from powerstrip.settings import Settings
-from powerstrip.store import create_engine, session_factory, upgrade
+from powerstrip.store import create_engine, session_factory
 from powerstrip.testing import LoopbackServer
 from tests import secret_watch
+from tests.databases import migrate
 from tests.server.conftest import vault_key
 
 __all__ = ["LocalHost", "local_host"]
@@ -66,7 +67,7 @@ async def local_host(
         "fetch_timeout": 2,
     }
     settings = Settings(**(fields | changes))
-    await upgrade(settings.database_url)
+    await migrate(settings.database_url)
     server = LoopbackServer(create_app(settings), lifespan=True, access_log=access_log)
     server.start()
     try:

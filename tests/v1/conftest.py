@@ -23,9 +23,10 @@ from powerstrip.host import ensure_user, issue_token
 from powerstrip.server import create_app
 from powerstrip.server.v1.shapes import ANSWERS, PageOf
 from powerstrip.settings import Settings
-from powerstrip.store import create_engine, session_factory, upgrade
+from powerstrip.store import create_engine, session_factory
 from powerstrip.testing import LoopbackServer, ScriptedModelServer
 from tests import secret_watch
+from tests.databases import migrate
 from tests.server.conftest import vault_key
 
 __all__ = ["V1", "check_answer", "make_token"]
@@ -121,7 +122,7 @@ def serve_v1(tmp_path: Path, model: ScriptedModelServer, **changes: Any) -> Loop
         "retrieval_embedder": "lexical",
     }
     settings = Settings(**(fields | changes))
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(migrate(settings.database_url))
     server = LoopbackServer(create_app(settings), lifespan=True)
     server.settings = settings  # type: ignore[attr-defined]
     return server
