@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from powerstrip.errors import ConnectError, InvalidInputError, JobError, RetryLaterError
@@ -281,3 +282,30 @@ async def test_a_process_runs_the_jobs_it_enqueued_without_being_a_worker(
         await jobs.drain()
         assert handler.runs == [{"n": 1}]
         assert not jobs.working
+
+
+@pytest.mark.parametrize("backend", [b for b in job_backends() if b == "arq"])
+async def test_a_queue_exchange_begun_under_a_cancelled_scope_runs_to_its_end(
+    settings: Settings,
+) -> None:
+    # redis-py gives a pipeline's connection back in awaits of its own: cut by a cancelled
+    # anyio scope (which cancels every await again), the connection was left to the garbage
+    # collector and the enqueue's transaction halfway through its WATCH.
+    async with open_jobs(settings, jobs_in_process=False) as jobs:
+        jobs.register("test.count", Recorder())
+        assert await jobs.depth() == 0  # connected: what follows are the exchanges alone
+        got: list[object] = []
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            got.append(await jobs.enqueue("test.count", "cut", {"n": 1}))
+            got.append(await jobs.info("test.count:cut"))
+            got.append(await jobs.depth())
+            # The cancellation comes here, once the exchanges are done.
+            await anyio.lowlevel.checkpoint()
+            got.append("not reached")
+        assert scope.cancelled_caught
+        queued, info, depth = got
+        assert getattr(queued, "new", None) is True
+        assert isinstance(info, JobInfo)
+        assert info.status == "queued"
+        assert depth == 1

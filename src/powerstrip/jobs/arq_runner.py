@@ -21,9 +21,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 from arq import ArqRedis, Retry, Worker, create_pool
 from arq.connections import RedisSettings
-from arq.jobs import Job, JobStatus
+from arq.jobs import Job, JobResult, JobStatus
 from arq.worker import func
 from redis.exceptions import RedisError
 
@@ -78,6 +79,17 @@ def _unreachable(settings: RedisSettings) -> JobError:
         where="POWERSTRIP_REDIS_URL",
         fix="start Redis, or check the URL and password",
     )
+
+
+def _whole() -> anyio.CancelScope:
+    """A Redis exchange, once begun, runs to its end (bounded by the sockets' timeouts).
+
+    redis-py gives a pipeline's connection back in awaits of its own (UNWATCH, then the
+    release); inside an anyio scope that was cancelled, every await is cancelled again, so a
+    cut exchange would leave its connection to the garbage collector ("Unclosed client") and a
+    queue transaction halfway through its WATCH. The cancellation comes right after instead.
+    """
+    return anyio.CancelScope(shield=True)
 
 
 class ArqRunner:
@@ -135,9 +147,10 @@ class ArqRunner:
     async def enqueue(self, name: str, job_id: str, payload: JobPayload, delay: float) -> bool:
         pool = await self._redis()
         try:
-            job = await pool.enqueue_job(
-                name, payload, _job_id=self.prefix + job_id, _defer_by=delay or None
-            )
+            with _whole():
+                job = await pool.enqueue_job(
+                    name, payload, _job_id=self.prefix + job_id, _defer_by=delay or None
+                )
         except (RedisError, OSError):
             raise _unreachable(self.settings) from None
         if job is not None:
@@ -147,27 +160,24 @@ class ArqRunner:
     async def depth(self) -> int:
         pool = await self._redis()
         try:
-            return int(await pool.zcard(self.queue_name))
+            with _whole():
+                queued = await pool.zcard(self.queue_name)
         except (RedisError, OSError):
             raise _unreachable(self.settings) from None
+        return int(queued)
 
     async def info(self, job_id: str) -> JobInfo | None:
         pool = await self._redis()
-        job = self._job(pool, job_id)
         try:
-            status = await job.status()
-            if status is JobStatus.not_found:
-                return None
-            if status is not JobStatus.complete:
-                state: JobState = "running" if status is JobStatus.in_progress else "queued"
-                found = await job.info()
-                return JobInfo(job_id, found.function if found else "", state, 0)
-            result = await job.result_info()
+            with _whole():
+                found = await self._read(self._job(pool, job_id))
         except (RedisError, OSError):
             raise _unreachable(self.settings) from None
-        if result is None:
-            return None
+        if found is None or isinstance(found, JobInfo):
+            return found
+        result = found
         value = result.result
+        state: JobState
         error: str | None = None
         if result.success and isinstance(value, dict):
             state = "failed" if value.get("status") == "failed" else "done"
@@ -180,14 +190,27 @@ class ArqRunner:
             error = f"the queue gave up on the job: {message or 'it failed'}"
         return JobInfo(job_id, result.function, state, result.job_try, error)
 
+    async def _read(self, job: Job) -> JobInfo | JobResult | None:
+        """A job not found (None), not finished (its `JobInfo`), or finished (arq's result)."""
+        status = await job.status()
+        if status is JobStatus.not_found:
+            return None
+        if status is not JobStatus.complete:
+            state: JobState = "running" if status is JobStatus.in_progress else "queued"
+            found = await job.info()
+            job_id = job.job_id.removeprefix(self.prefix)
+            return JobInfo(job_id, found.function if found else "", state, 0)
+        return await job.result_info()
+
     async def cancel(self, job_id: str) -> bool:
         pool = await self._redis()
         job = self._job(pool, job_id)
         try:
-            if await job.status() in (JobStatus.complete, JobStatus.not_found):
-                return False
-            with contextlib.suppress(TimeoutError):
-                await job.abort(timeout=0, poll_delay=0.05)
+            with _whole():
+                if await job.status() in (JobStatus.complete, JobStatus.not_found):
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await job.abort(timeout=0, poll_delay=0.05)
         except (RedisError, OSError):
             raise _unreachable(self.settings) from None
         return True
