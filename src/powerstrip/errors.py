@@ -247,6 +247,12 @@ class RegistryError(PowerstripError):
     """A plugin store rule refuses the action: the install cap, a ban, the conversation limit."""
 
 
+class StaleDecisionError(RegistryError):
+    """The decisions answer approvals no longer waiting: another window or process answered
+    them first, or the turn was withdrawn. Nothing changed, and the turn they belonged to may
+    still be running elsewhere, so nothing of it is closed on this refusal's account."""
+
+
 class NotFoundError(RegistryError):
     """The plugin, conversation or grant does not exist, or is not the caller's to see."""
 

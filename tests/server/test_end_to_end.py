@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 
 from powerstrip.examples import issue_user_key
 from powerstrip.host import Host, find_user
-from powerstrip.runtime import Event, TurnDone
-from powerstrip.testing import CallTool, Reply
+from powerstrip.runtime import ErrorEvent, Event, TurnDone
+from powerstrip.testing import CallTool, Reply, Respond
 from tests.examples.conftest import SERVICE_KEY
 from tests.server.conftest import Hosted, sse_events
 from tests.tool_results import unwrap
@@ -324,3 +325,50 @@ async def test_a_decision_is_taken_once_even_when_sent_twice_at_the_same_time(
     # Exactly one of the two went ahead; the other was told the call was already answered.
     outcomes = [first["text"], next(e.text for e in other if isinstance(e, TurnDone))]
     assert sorted(outcomes) == ["", "Added."]
+
+
+async def test_a_resume_refused_as_already_decided_leaves_the_running_turn_alone(
+    hosted: Hosted,
+) -> None:
+    # Two workers without shared turn locks (no Redis): one ran the approved call and waits
+    # for the model; the other's resume of the same approval is refused meanwhile. The refused
+    # one must not close "its" turn: that would end the running turn's history under it.
+    answering = threading.Event()
+    release = threading.Event()
+
+    def after_the_call(body: dict[str, object]) -> Reply:
+        answering.set()
+        release.wait(timeout=30)
+        return Reply("Added.")
+
+    async with await hosted.user("ada") as api:
+        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+        await api.post(f"/api/plugins/{plugin_id}/install")
+        ops = await _operations(api, plugin_id)
+        chat_id = await _chat(api, plugin_id)
+        hosted.model.push(
+            CallTool(ops["add_todo"], {"username": "ada", "todo": "once"}, id="a1"),
+            Respond(after_the_call),
+        )
+        assert (await _say(api, chat_id, "add once"))["paused"] is True
+        second = await Host.start(hosted.settings, migrate=False)
+        try:
+            ada = await find_user(second.sessions, "ada")
+            winner = asyncio.create_task(_approve(api, chat_id, "a1"))
+            try:
+                while not answering.is_set():  # the winner's call is made; the model answers
+                    await asyncio.sleep(0.01)
+                refused = [event async for event in second.chats.resume(ada, chat_id, {"a1": True})]
+            finally:
+                release.set()
+            won = await winner
+        finally:
+            await second.aclose()
+        view = (await api.get(f"/api/conversations/{chat_id}")).json()
+    errors = [e.message for e in refused if isinstance(e, ErrorEvent)]
+    # Refused as already decided or as nothing waiting, depending on whether it read the
+    # history before or after the winner wrote the call's result; both say what to do.
+    assert len(errors) == 1 and "Fix: reload the conversation" in errors[0]
+    assert won["text"] == "Added."
+    assert [m["role"] for m in view["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert view["messages"][-1]["content"] == "Added."

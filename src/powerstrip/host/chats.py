@@ -23,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from powerstrip.coordination import TurnLocks
-from powerstrip.errors import CoordinationError, NotFoundError, PowerstripError, RegistryError
+from powerstrip.errors import (
+    StaleDecisionError,
+    CoordinationError,
+    NotFoundError,
+    PowerstripError,
+    RegistryError,
+)
 from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache
 from powerstrip.host.open_calls import awaits_model, close_open_calls
@@ -388,6 +394,12 @@ class Chats:
             conversation.sampling = sampling
         conversation.offer_client_tools(client_tools)
         pending = {call.id: call for call in conversation.pending_calls()}
+        if not pending:
+            raise StaleDecisionError(
+                "nothing is waiting for approval",
+                where=f"conversation {conversation_id}",
+                fix="reload the conversation: its calls were answered or withdrawn",
+            )
         complete = bool(pending) and all(call_id in decisions for call_id in pending)
         granted = [
             pending[call_id].name
@@ -450,11 +462,20 @@ class Chats:
             # The turn said it failed (the model failed, too many steps) and ended itself.
             ended_in_error = False
             error: str | None = None
+            # What the turn left open is its own to close; False when it was refused before
+            # it began because another worker resumed it (that turn may be running still).
+            owns_turn = True
             try:
                 async for event in events:
                     finished = finished or isinstance(event, TurnDone)
                     ended_in_error = ended_in_error or isinstance(event, ErrorEvent)
                     yield event
+            except StaleDecisionError as exc:
+                logger.info(
+                    "chats.resume_refused conversation=%s error=%s", conversation_id, exc.message
+                )
+                error = str(exc)
+                owns_turn = False
             except PowerstripError as exc:
                 logger.warning(
                     "chats.turn_failed conversation=%s error=%s", conversation_id, exc.message
@@ -474,7 +495,8 @@ class Chats:
             if error is not None:
                 # A failed turn closes what it opened: no approval or call is left waiting
                 # that no one can answer, so the next message works.
-                await self._close(conversation_id, "failed", started)
+                if owns_turn:
+                    await self._close(conversation_id, "failed", started)
                 yield ErrorEvent(error)
                 yield TurnDone("")
             elif finished and ended_in_error:
@@ -610,7 +632,7 @@ class Chats:
                 )
             ).all()
             if any(status != "pending" for _, status in rows):
-                raise RegistryError(
+                raise StaleDecisionError(
                     "these calls were already decided",
                     where=f"conversation {conversation_id}",
                     fix="reload the conversation: another window answered them",
@@ -633,7 +655,7 @@ class Chats:
                     )
                 )
                 if not result.rowcount:  # type: ignore[attr-defined]
-                    raise RegistryError(
+                    raise StaleDecisionError(
                         f"the call {tool_call_id} was already decided",
                         where=f"conversation {conversation_id}",
                         fix="reload the conversation: another window answered it",
