@@ -6,31 +6,20 @@ import asyncio
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from powerstrip.check import (
-    CheckReport,
-    DirectorySummary,
-    check_directory,
-    check_manifest_file,
-    check_mcp_server,
-    check_url,
-    find_manifests,
-    plugin_manifest_in,
-    render_report,
-    render_summary,
-    report_json,
-    summary_json,
-)
 from powerstrip.cli.host import err_console, load_settings
 from powerstrip.errors import ConfigError
-from powerstrip.mcp_client import McpTarget
-from powerstrip.net import GuardedClient, NetPolicy
+
+if TYPE_CHECKING:
+    # The checks (and the MCP SDK under them) load when a check runs, not for `--help`.
+    from powerstrip.check import CheckReport, DirectorySummary
+    from powerstrip.net import NetPolicy
 
 __all__ = ["check"]
 
@@ -100,10 +89,20 @@ def check(
         if ca_bundle is not None:
             overrides["ca_bundle"] = ca_bundle
         settings = settings.model_copy(update=overrides)
+        from powerstrip.net import NetPolicy
+
         policy = NetPolicy.from_settings(settings)
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    from powerstrip.check import (
+        plugin_manifest_in,
+        render_report,
+        render_summary,
+        report_json,
+        summary_json,
+    )
+
     if mcp:
         report = asyncio.run(_check_mcp(target, policy))
         if as_json:
@@ -132,6 +131,9 @@ def check(
 async def _check_one(
     target: str, local: Path | None, policy: NetPolicy, *, offline: bool, dev: bool
 ) -> CheckReport:
+    from powerstrip.check import check_manifest_file, check_url
+    from powerstrip.net import GuardedClient
+
     async with GuardedClient(policy) as client:
         if local is not None:
             return await check_manifest_file(local, None if offline else client, dev_mode=dev)
@@ -139,6 +141,10 @@ async def _check_one(
 
 
 async def _check_mcp(target: str, policy: NetPolicy) -> CheckReport:
+    from powerstrip.check import check_mcp_server
+    from powerstrip.mcp_client import McpTarget
+    from powerstrip.net import GuardedClient
+
     server = (
         McpTarget(url=target)
         if target.startswith(("https://", "http://"))
@@ -150,6 +156,8 @@ async def _check_mcp(target: str, policy: NetPolicy) -> CheckReport:
 
 
 def _check_folder(folder: Path, dev: bool, console: Console) -> DirectorySummary:
+    from powerstrip.check import check_directory, find_manifests
+
     total = len(find_manifests(folder))
     columns = (
         TextColumn("[progress.description]{task.description}"),

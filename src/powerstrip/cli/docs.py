@@ -8,7 +8,7 @@ documents and the same command finishes it. A bad file is reported by name and t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,7 +28,11 @@ from powerstrip.cli.host import (
 )
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import IngestError
-from powerstrip.host import DEFAULT_COLLECTION, DocumentInfo, Documents
+from powerstrip.names import DEFAULT_COLLECTION
+
+if TYPE_CHECKING:
+    # The engine loads when a command runs, not for the CLI's help (cli/host.py).
+    from powerstrip.host import DocumentInfo, Documents, Host
 
 __all__ = ["docs_app"]
 
@@ -65,7 +69,7 @@ def add(
         failures: list[str] = []
         async with open_host(load_settings(dev=dev)) as host:
             person = await acting_user(host, user)
-            documents = await Documents.start(host.sessions, host.settings)
+            documents = await _documents(host)
             try:
                 columns = (
                     TextColumn("{task.description}"),
@@ -112,7 +116,7 @@ def search(
     async def main() -> None:
         async with open_host(load_settings(dev=dev)) as host:
             person = await acting_user(host, user)
-            documents = await Documents.start(host.sessions, host.settings)
+            documents = await _documents(host)
             try:
                 hits = await documents.search(person, query, top_k=top_k, collection=collection)
             finally:
@@ -142,7 +146,7 @@ def list_documents(
     async def main() -> list[DocumentInfo]:
         async with open_host(load_settings(dev=dev)) as host:
             person = await acting_user(host, user)
-            documents = await Documents.start(host.sessions, host.settings)
+            documents = await _documents(host)
             try:
                 return await documents.list_documents(person, collection=collection)
             finally:
@@ -199,7 +203,7 @@ def delete(
     async def main() -> int:
         async with open_host(load_settings(dev=dev)) as host:
             person = await acting_user(host, user)
-            documents = await Documents.start(host.sessions, host.settings)
+            documents = await _documents(host)
             try:
                 if everything:
                     return await documents.delete(person, collection=collection)
@@ -247,3 +251,10 @@ def _expand(paths: list[Path]) -> list[Path]:
 def _excerpt(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+async def _documents(host: Host) -> Documents:
+    """The document service over the host's store (it loads the embedder when it starts)."""
+    from powerstrip.host import Documents
+
+    return await Documents.start(host.sessions, host.settings)

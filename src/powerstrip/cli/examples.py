@@ -10,7 +10,8 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from powerstrip.examples import EXAMPLES, ExampleConfig, issue_user_key
+# powerstrip.examples (the SDK, FastAPI, the plugins' stores) loads when a command runs, not
+# for the CLI's help.
 
 __all__ = ["example_app"]
 
@@ -26,6 +27,8 @@ DataDir = Annotated[
 
 
 def _known(name: str) -> str:
+    from powerstrip.examples import EXAMPLES
+
     if name not in EXAMPLES:
         raise typer.BadParameter(f"no example named {name!r}; choose one of {', '.join(EXAMPLES)}")
     return name
@@ -34,6 +37,8 @@ def _known(name: str) -> str:
 @example_app.command("list")
 def list_examples() -> None:
     """List the example plugins."""
+    from powerstrip.examples import EXAMPLES
+
     table = Table("name", "what it shows")
     for name, spec in EXAMPLES.items():
         table.add_row(name, spec.description)
@@ -58,6 +63,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve one example plugin over HTTP (use it with `powerstrip check --dev`)."""
+    from powerstrip.examples import EXAMPLES, ExampleConfig
+
     tokens: dict[str, str] = {}
     for entry in verification_token or []:
         key, sep, token = entry.partition("=")
@@ -84,5 +91,7 @@ def issue_key(
     data_dir: DataDir = Path(".powerstrip/examples"),
 ) -> None:
     """Issue a personal key for a user of the todo-user example (paste it at install)."""
+    from powerstrip.examples import ExampleConfig, issue_user_key
+
     key = issue_user_key(ExampleConfig(data_dir=data_dir), user)
     typer.echo(key)

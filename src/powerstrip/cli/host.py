@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -20,12 +20,15 @@ from rich.markup import escape
 
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import AccessError, ConfigError, ModelError, NotFoundError, PowerstripError
-from powerstrip.host import DEV_USER, Host, StoreEntry, UserInfo
-from powerstrip.runtime import ChatMessage, ModelEvent, SamplingOptions, ToolSpec
 from powerstrip.settings import Settings
 
+if TYPE_CHECKING:
+    # The engine is imported when a command runs, not when the CLI starts: `powerstrip --help`
+    # and each command's help then load no database driver, model client or MCP SDK.
+    from powerstrip.host import Host, StoreEntry, UserInfo
+    from powerstrip.runtime import ChatMessage, ModelEvent, SamplingOptions, ToolSpec
+
 __all__ = [
-    "DEV_USER",
     "DevOption",
     "UserOption",
     "acting_user",
@@ -130,6 +133,8 @@ async def open_host(settings: Settings, *, with_model: bool = False) -> AsyncIte
     Only `with_model` builds the model backend, so managing users and plugins works before a
     model is configured.
     """
+    from powerstrip.host import Host
+
     host = await Host.start(settings, model=None if with_model else _NoModel())
     try:
         yield host
@@ -142,6 +147,8 @@ async def acting_user(host: Host, username: str, *, admin: bool = False) -> User
 
     `admin` refuses a user who is not an admin.
     """
+    from powerstrip.host import DEV_USER
+
     if username == DEV_USER and host.settings.dev_mode:
         user = await host.users.ensure(username, admin=True)
     else:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from powerstrip.auth import generate_key
 from powerstrip.cli.host import load_settings, open_host, out_console, run
-from powerstrip.host.key_rotation import RotationReport, rotate_keys
+
+if TYPE_CHECKING:
+    # The engine loads when a command runs, not for the CLI's help (cli/host.py).
+    from powerstrip.host.key_rotation import RotationReport
 
 __all__ = ["keys_app"]
 
@@ -20,6 +24,8 @@ def new_key() -> None:
     Put it first in the list to seal new secrets with it; keep the old entries after it so
     the secrets they sealed still open.
     """
+    from powerstrip.auth import generate_key
+
     typer.echo(generate_key())
 
 
@@ -40,6 +46,8 @@ def rotate() -> None:
                 f"Re-sealing stored secrets under key {host.vault.active_key_id!r} "
                 f"(keys configured: {', '.join(host.vault.key_ids)})"
             )
+            from powerstrip.host.key_rotation import rotate_keys
+
             return await rotate_keys(host.sessions, host.vault, on_progress=progress)
 
     report = run(main())

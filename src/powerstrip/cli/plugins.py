@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -27,7 +27,10 @@ from powerstrip.cli.host import (
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.cli.register import read_secret
 from powerstrip.errors import NotFoundError, RegistryError
-from powerstrip.host import Host, PluginDiff, PluginInfo, UserInfo
+
+if TYPE_CHECKING:
+    # The engine loads when a command runs, not for the CLI's help (cli/host.py).
+    from powerstrip.host import Host, PluginDiff, PluginInfo, UserInfo
 
 __all__ = ["diff_lines", "plugin_id_of", "plugins_app"]
 

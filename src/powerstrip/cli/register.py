@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -25,7 +25,10 @@ from powerstrip.cli.host import (
     run,
 )
 from powerstrip.errors import RegistryError
-from powerstrip.host import PluginInfo
+
+if TYPE_CHECKING:
+    # The engine loads when a command runs, not for the CLI's help (cli/host.py).
+    from powerstrip.host import PluginInfo
 
 __all__ = ["register"]
 

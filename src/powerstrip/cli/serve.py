@@ -21,25 +21,23 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
 import uvicorn.config
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
 from powerstrip import __version__
-from powerstrip.cli.dev_examples import ExampleServers, WiredExample, wire_examples
 from powerstrip.cli.host import fail, load_settings, out_console, run
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import ConfigError, PowerstripError
-from powerstrip.examples import ExampleConfig
-from powerstrip.host import Host, display_url
-from powerstrip.server import create_app
 from powerstrip.settings import Settings
+
+if TYPE_CHECKING:
+    from powerstrip.cli.dev_examples import ExampleServers, WiredExample
 
 __all__ = ["serve"]
 
@@ -103,6 +101,10 @@ def serve(
     Unless POWERSTRIP_PUBLIC_URL is set, the public URL is http://HOST:PORT. SIGTERM or Ctrl-C
     stops it gracefully (POWERSTRIP_SHUTDOWN_GRACE_SECONDS); a second Ctrl-C at once.
     """
+    # The engine and the examples load here, not for the CLI's help (cli/host.py).
+    from powerstrip.cli.dev_examples import ExampleServers
+    from powerstrip.examples import ExampleConfig
+
     listener: socket.socket | None = None
     servers: ExampleServers | None = None
     try:
@@ -147,6 +149,9 @@ class _Startup:
 
 async def _prepare(settings: Settings, servers: ExampleServers | None) -> _Startup:
     """Migrate the store and check the configuration (the model's too) before listening."""
+    from powerstrip.cli.dev_examples import wire_examples
+    from powerstrip.host import Host
+
     host = await Host.start(settings)
     try:
         examples = await wire_examples(host, servers) if servers is not None else []
@@ -162,6 +167,10 @@ def _run_server(settings: Settings, listener: socket.socket, workers: int) -> No
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_grace_seconds)
         + _SHUTDOWN_MARGIN_SECONDS,
     }
+    from sqlalchemy.engine import make_url
+
+    from powerstrip.server import create_app
+
     if workers == 1:
         app = create_app(settings, drain_on_shutdown_signals=True, sole_process=True)
         config = uvicorn.Config(app, **options)
@@ -208,6 +217,8 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 def _check_workers(settings: Settings) -> None:
     """Refuse several workers on a database they cannot share."""
+    from sqlalchemy.engine import make_url
+
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         raise ConfigError(
@@ -291,6 +302,8 @@ def _public_url_configured() -> bool:
 
 
 def _banner(settings: Settings, startup: _Startup) -> None:
+    from powerstrip.store import display_url
+
     mode = " (development mode)" if settings.dev_mode else ""
     base = settings.public_url.rstrip("/")
     out_console.print(f"[bold]Powerstrip {__version__}[/]{mode}")

@@ -5,7 +5,7 @@ These commands are the operator's: they open the database directly, so they need
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -14,7 +14,11 @@ from rich.table import Table
 from powerstrip.cli.host import err_console, load_settings, open_host, out_console, run
 from powerstrip.cli.invocation import powerstrip_command
 from powerstrip.errors import NotFoundError
-from powerstrip.host import ALL_SCOPES, IssuedToken
+from powerstrip.names import ALL_SCOPES
+
+if TYPE_CHECKING:
+    # The engine loads when a command runs, not for the CLI's help (cli/host.py).
+    from powerstrip.host import IssuedToken
 
 __all__ = ["users_app"]
 

@@ -14,7 +14,6 @@ import signal
 from rich.markup import escape
 
 from powerstrip.cli.host import load_settings, open_host, out_console, run
-from powerstrip.host import display_url
 from powerstrip.settings import Settings
 
 __all__ = ["worker"]
@@ -34,6 +33,8 @@ async def _work(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
             loop.add_signal_handler(signum, stop.set)
+    from powerstrip.store import display_url
+
     async with open_host(settings, with_model=True) as host:
         await host.jobs.start()
         queue = (

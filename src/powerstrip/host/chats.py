@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from powerstrip.coordination import TurnLocks
 from powerstrip.errors import (
-    StaleDecisionError,
     CoordinationError,
     NotFoundError,
     PowerstripError,
     RegistryError,
+    StaleDecisionError,
 )
 from powerstrip.host.grants import StoreGrants, put_grant
 from powerstrip.host.history_cache import HistoryCache

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from powerstrip.names import DEFAULT_COLLECTION
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 # with the host: every CLI command and server start imports the host.
 
 __all__ = ["DEFAULT_COLLECTION", "DocumentInfo", "Documents"]
-
-DEFAULT_COLLECTION = "default"
 
 
 @dataclass(frozen=True)

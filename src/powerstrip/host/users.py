@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from powerstrip.errors import AccessError, InvalidInputError, NotFoundError
 from powerstrip.host.token_cache import TokenOwners
 from powerstrip.logs import remember_secret
+from powerstrip.names import ALL_SCOPES, DEV_USER
 from powerstrip.store import ApiToken, User, transaction, utcnow
 
 __all__ = [
@@ -42,16 +43,10 @@ __all__ = [
     "user_for_token",
 ]
 
-# The admin user development mode acts as: the server for requests without a token from
-# loopback, the CLI by default.
-DEV_USER = "dev"
 TOKEN_PREFIX = "pst_"  # noqa: S105 - a prefix that marks tokens, not a secret
 _TOKEN_BYTES = 32
 _LAST_USED_STEP = timedelta(hours=1)
 
-# What a token may be used for: chats (REST conversations, /v1 chat and responses), files
-# (documents, /v1 files and vector stores), admin (review, users; only an admin's token has it).
-ALL_SCOPES: frozenset[str] = frozenset({"chat", "files", "admin"})
 _DEFAULT_SCOPES = ("chat", "files")
 
 
