@@ -356,8 +356,8 @@ async def test_a_resume_refused_as_already_decided_leaves_the_running_turn_alone
             ada = await find_user(second.sessions, "ada")
             winner = asyncio.create_task(_approve(api, chat_id, "a1"))
             try:
-                while not answering.is_set():  # the winner's call is made; the model answers
-                    await asyncio.sleep(0.01)
+                # The winner's call is made, and the model is answering it.
+                assert await asyncio.to_thread(answering.wait, 30)
                 refused = [event async for event in second.chats.resume(ada, chat_id, {"a1": True})]
             finally:
                 release.set()
@@ -368,7 +368,8 @@ async def test_a_resume_refused_as_already_decided_leaves_the_running_turn_alone
     errors = [e.message for e in refused if isinstance(e, ErrorEvent)]
     # Refused as already decided or as nothing waiting, depending on whether it read the
     # history before or after the winner wrote the call's result; both say what to do.
-    assert len(errors) == 1 and "Fix: reload the conversation" in errors[0]
+    assert len(errors) == 1
+    assert "Fix: reload the conversation" in errors[0]
     assert won["text"] == "Added."
     assert [m["role"] for m in view["messages"]] == ["user", "assistant", "tool", "assistant"]
     assert view["messages"][-1]["content"] == "Added."
