@@ -349,3 +349,46 @@ async def test_and_the_name_of_another_operation_starts_its_request() -> None:
 async def test_and_the_words_of_the_only_operation_start_no_request() -> None:
     calls = await calls_for("Calculate the GCD of 96 and the GCD of 128.", [GCD])
     assert len(calls) == 1
+
+
+MEDIAN = _tool(
+    "stats__median",
+    "Compute the median of a list of numbers.",
+    {"values": {"type": "array", "items": {"type": "number"}, "description": "The numbers."}},
+    ["values"],
+)
+SEGMENT = _tool(
+    "geo__segment_length",
+    "Measure the length of the segment between two points.",
+    {
+        "start": {"type": "array", "items": {"type": "number"}, "description": "One end."},
+        "end": {"type": "array", "items": {"type": "number"}, "description": "The other end."},
+        "digits": {"type": "integer", "description": "Decimal digits to round to."},
+    },
+    ["start", "end"],
+)
+
+
+async def test_lists_in_brackets_for_an_array_parameter_make_one_call_each() -> None:
+    text = "Compute the median of two batches: the first is [4, 8, 1], the second [9, 3, 5, 7]."
+    assert await calls_for(text, [MEDIAN]) == [
+        ("stats__median", {"values": [4, 8, 1]}),
+        ("stats__median", {"values": [9, 3, 5, 7]}),
+    ]
+
+
+async def test_lists_in_brackets_read_by_two_parameters_go_in_turn() -> None:
+    text = (
+        "Measure the segment length from [0, 0] to [3, 4], "
+        "and then the segment length from [1, 1] to [4, 5]."
+    )
+    assert await calls_for(text, [SEGMENT]) == [
+        ("geo__segment_length", {"start": [0, 0], "end": [3, 4]}),
+        ("geo__segment_length", {"start": [1, 1], "end": [4, 5]}),
+    ]
+
+
+async def test_numbers_inside_brackets_are_no_list_for_a_scalar_parameter() -> None:
+    text = "Measure the segment length from [2, 3] to [6, 6], with 3 digits."
+    calls = await calls_for(text, [SEGMENT])
+    assert calls == [("geo__segment_length", {"start": [2, 3], "end": [6, 6], "digits": 3})]
