@@ -392,3 +392,19 @@ async def test_numbers_inside_brackets_are_no_list_for_a_scalar_parameter() -> N
     text = "Measure the segment length from [2, 3] to [6, 6], with 3 digits."
     calls = await calls_for(text, [SEGMENT])
     assert calls == [("geo__segment_length", {"start": [2, 3], "end": [6, 6], "digits": 3})]
+
+
+async def test_a_clause_that_does_the_same_again_repeats_the_request_before() -> None:
+    text = "Book a hotel room in Paris for 3 nights, and then do the same for Rome and Oslo."
+    assert await calls_for(text, [HOTEL]) == [
+        ("travel__book_hotel", {"location": "Paris", "nights": 3}),
+        ("travel__book_hotel", {"location": "Rome", "nights": 3}),
+        ("travel__book_hotel", {"location": "Oslo", "nights": 3}),
+    ]
+
+
+async def test_the_same_again_with_no_value_of_its_own_is_no_further_call() -> None:
+    text = "Book a hotel room in Paris for 3 nights, and then do the same again."
+    assert await calls_for(text, [HOTEL]) == [
+        ("travel__book_hotel", {"location": "Paris", "nights": 3}),
+    ]

@@ -145,6 +145,11 @@ _OPENING = re.compile(
 )
 
 
+# A clause that asks the request before it again, with the values it gives: "then do the
+# same for Seattle", "repeat the analysis for 'deletion'", "once more with 10 seconds".
+_REFERS_BACK = re.compile(
+    r"\b(?:the\s+same|repeat(?:s|ed|ing)?|again|once\s+more|likewise|similarly)\b", re.IGNORECASE
+)
 _FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
 _REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
 
@@ -460,6 +465,9 @@ class OfflineRouter:
                 # best operation for it needs less evidence than a message of its own.
                 chosen = best
             if chosen is None:
+                again = self._said_again(part, part_scan, requests)
+                if again is not None:
+                    requests.append(_Request(again[0], again[1], (start, end), again[2]))
                 continue
             vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", chosen.tool.description))
             filled = fill_arguments(chosen.tool.parameters, part_scan, vocabulary=vocabulary)
@@ -495,6 +503,25 @@ class OfflineRouter:
                 return []
             requests.append(_Request(chosen.tool, found, (start, end), own))
         return requests
+
+    def _said_again(
+        self, part: str, part_scan: Scan, requests: Sequence[_Request]
+    ) -> tuple[ToolSpec, dict[str, Any], dict[str, Any]] | None:
+        """A clause that selects nothing but says it asks the request before again with
+        other values: "then do the same for Seattle", "repeat it with 'deletion'". Returns
+        that operation, the arguments (the request before's, with the clause's own), and the
+        clause's own values; None when it says nothing again or gives no other value."""
+        if not requests or _REFERS_BACK.search(part) is None:
+            return None
+        previous = requests[-1]
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", previous.tool.description))
+        filled = fill_arguments(
+            previous.tool.parameters, part_scan, vocabulary=vocabulary, read_only=True
+        )
+        own = {name: filled.arguments[name] for name in filled.offered}
+        if not any(previous.arguments.get(name) != value for name, value in own.items()):
+            return None
+        return previous.tool, {**previous.arguments, **own}, own
 
     def _arguments(
         self,
