@@ -408,3 +408,36 @@ async def test_the_same_again_with_no_value_of_its_own_is_no_further_call() -> N
     assert await calls_for(text, [HOTEL]) == [
         ("travel__book_hotel", {"location": "Paris", "nights": 3}),
     ]
+
+
+RAINFALL = _tool(
+    "climate__yearly_rainfall",
+    "Get the total rainfall of a city in a year.",
+    {
+        "city": {"type": "string", "description": "The city."},
+        "year": {"type": "integer", "description": "The year."},
+    },
+    ["city", "year"],
+)
+HEAT = _tool(
+    "climate__yearly_temperature",
+    "Get the average temperature of a city in a year.",
+    {
+        "city": {"type": "string", "description": "The city."},
+        "year": {"type": "integer", "description": "The year."},
+    },
+    ["city", "year"],
+)
+
+
+async def test_a_request_that_refers_back_takes_every_value_of_the_one_before() -> None:
+    text = (
+        "What was the yearly rainfall in Lima in 2001 and 2005? "
+        "Additionally, what was the average temperature of the city in those years?"
+    )
+    assert await calls_for(text, [RAINFALL, HEAT]) == [
+        ("climate__yearly_rainfall", {"city": "Lima", "year": 2001}),
+        ("climate__yearly_rainfall", {"city": "Lima", "year": 2005}),
+        ("climate__yearly_temperature", {"city": "Lima", "year": 2001}),
+        ("climate__yearly_temperature", {"city": "Lima", "year": 2005}),
+    ]

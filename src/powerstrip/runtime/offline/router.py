@@ -129,6 +129,9 @@ class _Request:
     arguments: dict[str, Any]  # Any: JSON
     span: tuple[int, int]
     own: dict[str, Any] = field(default_factory=dict)  # what its own words gave
+    # Parameters it took from the request before (name → that request's parameter): "the
+    # GDP in these years" takes every year the request before was made for.
+    inherited: dict[str, str] = field(default_factory=dict)
 
 
 def _dumps(arguments: dict[str, Any]) -> str:  # Any: JSON
@@ -152,6 +155,15 @@ _REFERS_BACK = re.compile(
 )
 _FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
 _REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
+
+
+def _without_opener(part: str) -> str:
+    """The clause with the word that opens it blanked out ("Additionally, what ..."): a
+    capitalised opener is no name to fill an argument with."""
+    opener = _OPENING.match(part)
+    if opener is None:
+        return part
+    return " " * opener.end() + part[opener.end() :]
 
 
 def _opens_request(part: str) -> bool:
@@ -336,20 +348,25 @@ class OfflineRouter:
                 return []
             requests = [_Request(tool, arguments, (0, len(text)))]
         calls: list[tuple[ToolSpec, dict[str, Any]]] = []
+        previous_made: list[dict[str, Any]] = []
         for request in requests:
             start, end = request.span
             part = (
                 scanned if (start, end) == (0, len(text)) else scan(text[start:end], self._today())
             )
             params = params_of(request.tool.parameters)
-            frames = self._frames(request.tool, params, request.arguments, part)
-            for values in (v for frame in frames for v in value_sets(params, frame, part)):
-                by_name = {p.name: p for p in params}
-                coerced = {
-                    k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
-                }
-                if (request.tool, coerced) not in calls:
-                    calls.append((request.tool, coerced))
+            own_made: list[dict[str, Any]] = []
+            for base in _for_each_inherited(request, previous_made):
+                frames = self._frames(request.tool, params, base, part)
+                for values in (v for frame in frames for v in value_sets(params, frame, part)):
+                    by_name = {p.name: p for p in params}
+                    coerced = {
+                        k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
+                    }
+                    own_made.append(coerced)
+                    if (request.tool, coerced) not in calls:
+                        calls.append((request.tool, coerced))
+            previous_made = own_made
             made = [a for t, a in calls if t is request.tool]
             for other in _coordinated(part, request.tool, tools):
                 for arguments in made:
@@ -449,21 +466,26 @@ class OfflineRouter:
         requests: list[_Request] = []
         for start, end in spans:
             part = text[start:end]
-            part_scan = scan(part, self._today())
+            part_scan = scan(_without_opener(part), self._today())
             selection = select(part, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(part, selection, part_scan)
             best = selection.best
+            # Chosen on less evidence: a clause that turns out incomplete is then no request,
+            # rather than a reason to read the message as one.
+            lax = False
             if (
                 chosen is None
                 and best is not None
                 and requests
                 and _opens_request(part)
-                and best.fit >= _MIDDLING
+                and max(best.fit, best.lexical_fit) >= _MIDDLING
                 and best.tool.name != requests[-1].tool.name
             ):
                 # "..., also get me a train ticket": said to be a further request, so the
-                # best operation for it needs less evidence than a message of its own.
-                chosen = best
+                # best operation for it needs less evidence than a message of its own; and
+                # its words alone may be enough, when what it lacks is what the request
+                # before gave ("Additionally, the GDP in these years").
+                chosen, lax = best, best.fit < _MIDDLING
             if chosen is None:
                 again = self._said_again(part, part_scan, requests)
                 if again is not None:
@@ -493,15 +515,18 @@ class OfflineRouter:
             if not own and not _opens_request(part):
                 continue
             found = dict(filled.arguments)
+            inherited: dict[str, str] = {}
             for param in filled.missing:
                 # What the request before it gave: "the same company", "the object".
                 if previous is not None:
                     given = _inherited(param, previous)
                     if given is not None:
-                        found[param.name] = given
+                        inherited[param.name], found[param.name] = given
             if any(p.name not in found for p in filled.missing):
+                if lax:
+                    continue
                 return []
-            requests.append(_Request(chosen.tool, found, (start, end), own))
+            requests.append(_Request(chosen.tool, found, (start, end), own, inherited))
         return requests
 
     def _said_again(
@@ -895,15 +920,32 @@ def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
-def _inherited(param: Param, previous: _Request) -> Any | None:  # Any: JSON
-    """The value the request before gave the same parameter (`company` for `company_name`)."""
+def _inherited(param: Param, previous: _Request) -> tuple[str, Any] | None:  # Any: JSON
+    """The parameter of the request before that gave the same thing (`company` for
+    `company_name`), and its value."""
     if param.name in previous.arguments:
-        return previous.arguments[param.name]
+        return param.name, previous.arguments[param.name]
     for other in params_of(previous.tool.parameters):
         given = other.name in previous.arguments and other.type == param.type
         if given and other.name_terms & param.name_terms:
-            return previous.arguments[other.name]
+            return other.name, previous.arguments[other.name]
     return None
+
+
+def _for_each_inherited(
+    request: _Request, previous_made: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:  # Any: JSON
+    """The request's arguments once per value the request before was made with for what
+    it inherits: after "the life expectancy in 1900 and 1950", "the GDP in these years" is
+    asked for 1900 and for 1950, the way the words refer back to all of them."""
+    rows: list[dict[str, Any]] = []
+    for made in previous_made:
+        row = {name: made[source] for name, source in request.inherited.items() if source in made}
+        if len(row) == len(request.inherited) and row not in rows:
+            rows.append(row)
+    if len(rows) < 2:
+        return [request.arguments]
+    return [{**request.arguments, **row} for row in rows]
 
 
 def _unused_values(params: Sequence[Param], arguments: dict[str, Any], scanned: Scan) -> bool:
