@@ -441,3 +441,14 @@ async def test_a_request_that_refers_back_takes_every_value_of_the_one_before() 
         ("climate__yearly_temperature", {"city": "Lima", "year": 2001}),
         ("climate__yearly_temperature", {"city": "Lima", "year": 2005}),
     ]
+
+
+async def test_a_sentence_that_selects_nothing_adds_its_detail_to_the_request_before() -> None:
+    text = (
+        "Save the game progress at stage 4. I am playing it in hard mode. "
+        "Then calculate the factorial of 5."
+    )
+    assert await calls_for(text, [SAVE, FACTORIAL]) == [
+        ("game__save_progress", {"stage": 4, "mode": "hard"}),
+        ("math__factorial", {"number": 5}),
+    ]

@@ -21,7 +21,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -490,6 +490,8 @@ class OfflineRouter:
                 again = self._said_again(part, part_scan, requests)
                 if again is not None:
                     requests.append(_Request(again[0], again[1], (start, end), again[2]))
+                elif requests:
+                    requests[-1] = _with_detail(requests[-1], part_scan)
                 continue
             vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", chosen.tool.description))
             filled = fill_arguments(chosen.tool.parameters, part_scan, vocabulary=vocabulary)
@@ -522,11 +524,15 @@ class OfflineRouter:
                     given = _inherited(param, previous)
                     if given is not None:
                         inherited[param.name], found[param.name] = given
-            if any(p.name not in found for p in filled.missing):
-                if lax:
-                    continue
-                return []
+            if lax and any(p.name not in found for p in filled.missing):
+                continue
             requests.append(_Request(chosen.tool, found, (start, end), own, inherited))
+        # A request still incomplete once the details after it are read: the clauses are
+        # not requests of their own.
+        for request in requests:
+            required = (p.name for p in params_of(request.tool.parameters) if p.required)
+            if any(name not in request.arguments for name in required):
+                return []
         return requests
 
     def _said_again(
@@ -930,6 +936,22 @@ def _inherited(param: Param, previous: _Request) -> tuple[str, Any] | None:  # A
         if given and other.name_terms & param.name_terms:
             return other.name, previous.arguments[other.name]
     return None
+
+
+def _with_detail(request: _Request, part: Scan) -> _Request:
+    """The request with what a clause that selects nothing tells about it ("You are
+    considering a 'minor' scale type."): values read on evidence for parameters its own
+    words left out; what it gave stays."""
+    vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", request.tool.description))
+    filled = fill_arguments(request.tool.parameters, part, vocabulary=vocabulary, read_only=True)
+    detail = {name: filled.arguments[name] for name in filled.offered if name not in request.own}
+    if not detail:
+        return request
+    return replace(
+        request,
+        arguments={**request.arguments, **detail},
+        own={**request.own, **detail},
+    )
 
 
 def _for_each_inherited(
