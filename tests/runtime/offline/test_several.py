@@ -452,3 +452,41 @@ async def test_a_sentence_that_selects_nothing_adds_its_detail_to_the_request_be
         ("game__save_progress", {"stage": 4, "mode": "hard"}),
         ("math__factorial", {"number": 5}),
     ]
+
+
+FINAL_SPEED = _tool(
+    "physics__final_speed",
+    "Calculate the final speed of an object from its initial speed and the time it rolls.",
+    {
+        "initial_speed": {"type": "number", "description": "The initial speed in m/s."},
+        "time": {"type": "number", "description": "The time in seconds."},
+        "ramp": {"type": "string", "description": "The ramp, e.g. 'steep'."},
+    },
+    ["initial_speed", "time"],
+)
+
+
+async def test_each_sentence_of_an_enumeration_is_one_call() -> None:
+    text = (
+        "Two balls roll down ramps. The first ball has an initial speed of 2 m/s and "
+        "rolls for 3 seconds. Then another one has an initial speed of 5 m/s and rolls for "
+        "3 seconds. Finally, the third ball has an initial speed of 4 m/s and rolls for 6 "
+        "seconds. Calculate the final speed of each."
+    )
+    assert await calls_for(text, [FINAL_SPEED]) == [
+        ("physics__final_speed", {"initial_speed": 2, "time": 3}),
+        ("physics__final_speed", {"initial_speed": 5, "time": 3}),
+        ("physics__final_speed", {"initial_speed": 4, "time": 6}),
+    ]
+
+
+async def test_a_list_no_item_gives_goes_in_step_with_the_enumeration() -> None:
+    text = (
+        "Calculate the final speed on the ramps 'steep' and 'gentle'. For the first ramp, "
+        "the initial speed is 1 m/s for 2 seconds. For the second ramp, the initial speed "
+        "is 3 m/s for 4 seconds."
+    )
+    assert await calls_for(text, [FINAL_SPEED]) == [
+        ("physics__final_speed", {"initial_speed": 1, "time": 2, "ramp": "steep"}),
+        ("physics__final_speed", {"initial_speed": 3, "time": 4, "ramp": "gentle"}),
+    ]

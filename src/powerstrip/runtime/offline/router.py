@@ -73,9 +73,11 @@ from powerstrip.runtime.offline.semantic import preload
 from powerstrip.runtime.offline.several import (
     MAX_CALLS,
     clause_spans,
+    enumerated_spans,
     segment_spans,
     value_context,
     value_sets,
+    without_enumerator,
 )
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
@@ -155,6 +157,14 @@ _REFERS_BACK = re.compile(
 )
 _FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
 _REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
+# A part that opens with the next of an enumeration ("The second car ...", "In the third
+# round, ...", "Lastly, ...") describes another one: its new values are another call.
+_NEXT_OF_ENUMERATION = re.compile(
+    r"^\W*(?:(?:in|for|on|at|with)\s+)?(?:the\s+)?"
+    r"(?:second|third|fourth|fifth|sixth|2nd|3rd|4th|5th|6th|last|final|other|secondly|thirdly"
+    r"|lastly|finally)\b",
+    re.IGNORECASE,
+)
 
 
 def _without_opener(part: str) -> str:
@@ -343,6 +353,10 @@ class OfflineRouter:
             if maybe or _unused_values(params, arguments, scanned)
             else []
         )
+        if requests and {r.tool.name for r in requests} == {tool.name} and enumerated_spans(text):
+            # Sentences that enumerate items of the one operation ("For the first ramp ...
+            # For the second ramp ...") are its items, read over the whole message.
+            requests = []
         if len(requests) < 2:
             if missing:
                 return []
@@ -357,8 +371,14 @@ class OfflineRouter:
             params = params_of(request.tool.parameters)
             own_made: list[dict[str, Any]] = []
             for base in _for_each_inherited(request, previous_made):
-                frames = self._frames(request.tool, params, base, part)
-                for values in (v for frame in frames for v in value_sets(params, frame, part)):
+                # An enumeration's items are one call each, a list in step with them
+                # included; otherwise the request's parts, each spread over its lists.
+                sets = self._enumerated_frames(request.tool, params, base, part) or [
+                    v
+                    for frame in self._frames(request.tool, params, base, part)
+                    for v in value_sets(params, frame, part)
+                ]
+                for values in sets:
                     by_name = {p.name: p for p in params}
                     coerced = {
                         k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
@@ -402,7 +422,10 @@ class OfflineRouter:
             part = scan(scanned.text[start:end], self._today())
             # "another with entropy criterion", "also for a person who is 5.6 feet": said to
             # be another one, so a new value is enough, whatever words are around it.
-            said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
+            said_again = (
+                _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
+                or _NEXT_OF_ENUMERATION.match(scanned.text[start:end]) is not None
+            )
             filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
             own = {name: filled.arguments[name] for name in filled.offered}
             if groups:
@@ -444,6 +467,48 @@ class OfflineRouter:
                     frame[param.name] = arguments[param.name]
                 elif param.required:
                     return [arguments]
+            frames.append(frame)
+        return frames
+
+    def _enumerated_frames(
+        self, tool: ToolSpec, params: Sequence[Param], arguments: dict[str, Any], scanned: Scan
+    ) -> list[dict[str, Any]]:
+        """One call per sentence of an enumeration ("The first car ... The second car ..."),
+        with the values it gives; what no such sentence gives is the whole message's. A
+        value the whole message read that another sentence of the enumeration gave is that
+        sentence's, so a sentence lacking it keeps it only when it is required."""
+        if not _unused_values(params, arguments, scanned):
+            return []  # every value is the one call's: nothing to enumerate
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        owns: list[dict[str, Any]] = []
+        for start, end in enumerated_spans(scanned.text):
+            sentence = _without_opener(without_enumerator(scanned.text[start:end]))
+            part = scan(sentence, self._today())
+            filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
+            own = {name: filled.arguments[name] for name in filled.offered}
+            if own:
+                owns.append(own)
+        if len(owns) < 2 or all(own == owns[0] for own in owns):
+            return []
+        # A list no item gives, of as many values as there are items, goes with them in
+        # step: "two datasets, 'a' and 'b'. For the first run ... For the second run ...".
+        in_step: dict[str, list[Any]] = {}
+        for param in params:
+            if param.name in arguments and not any(param.name in own for own in owns):
+                rows = value_sets(params, {param.name: arguments[param.name]}, scanned)
+                if len(rows) == len(owns):
+                    in_step[param.name] = [row[param.name] for row in rows]
+        frames: list[dict[str, Any]] = []
+        for index, own in enumerate(owns):
+            frame = dict(own)
+            for param in params:
+                if param.name in frame or param.name not in arguments:
+                    continue
+                others = [o[param.name] for o in owns if param.name in o]
+                if param.name in in_step:
+                    frame[param.name] = in_step[param.name][index]
+                elif param.required or arguments[param.name] not in others:
+                    frame[param.name] = arguments[param.name]
             frames.append(frame)
         return frames
 

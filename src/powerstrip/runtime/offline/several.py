@@ -27,7 +27,7 @@ from powerstrip.runtime.offline.params import Param
 from powerstrip.runtime.offline.scan import Scan
 from powerstrip.runtime.offline.tokenize import identifier_words, is_function_word, stem, word_set
 
-__all__ = ["MAX_CALLS", "clause_spans", "value_sets"]
+__all__ = ["MAX_CALLS", "clause_spans", "enumerated_spans", "value_sets", "without_enumerator"]
 
 # More calls than this from one message is a misreading, not a request.
 MAX_CALLS = 8
@@ -92,6 +92,44 @@ def clause_spans(text: str, names: frozenset[str] = frozenset()) -> list[tuple[i
             start = cut
     spans.append((start, len(text)))
     return [(a, b) for a, b in spans if text[a:b].strip(" ,.;")]
+
+
+# A sentence that describes the next of several things: "The second car starts ...", "In
+# the third round, ...", "Lastly, the fourth one was ...".
+_ENUMERATED = re.compile(
+    r"^\W*(?:(?:in|for|on|at|with|and)\s+)?(?:the\s+)?"
+    r"(?:first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th|last|final"
+    r"|firstly|secondly|thirdly|lastly|finally)\b",
+    re.IGNORECASE,
+)
+
+
+# Where a sentence of an enumeration may start: after a sentence, or after a colon that
+# introduces the items ("with the following characteristics: The first person ...").
+_ITEM_START = re.compile(rf"{_SENTENCE_END.pattern}|(?<=:)\s+(?=[A-Z])")
+
+
+def enumerated_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of `text` that each describe one of several things in turn ("The
+    first object is dropped at 0 m/s. The second object ... at 5 m/s."): two or more, or
+    none. Each is one call's values. The enumeration runs from its first such sentence to
+    its last, so a sentence between them ("Then, you train another one with ...") is an
+    item too."""
+    starts = [0, *(m.end() for m in _ITEM_START.finditer(text))]
+    sentences = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    marked = [i for i, (a, b) in enumerate(sentences) if _ENUMERATED.match(text[a:b])]
+    if len(marked) < 2:
+        return []
+    return sentences[marked[0] : marked[-1] + 1]
+
+
+def without_enumerator(part: str) -> str:
+    """The sentence with the words that number it blanked out ("First, you train ..."): a
+    capitalised ordinal is no name to fill an argument with."""
+    found = _ENUMERATED.match(part)
+    if found is None:
+        return part
+    return " " * found.end() + part[found.end() :]
 
 
 # -- lists of values -------------------------------------------------------------------------
