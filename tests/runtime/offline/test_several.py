@@ -490,3 +490,10 @@ async def test_a_list_no_item_gives_goes_in_step_with_the_enumeration() -> None:
         ("physics__final_speed", {"initial_speed": 1, "time": 2, "ramp": "steep"}),
         ("physics__final_speed", {"initial_speed": 3, "time": 4, "ramp": "gentle"}),
     ]
+
+
+async def test_a_list_for_an_operation_a_word_contradicts_is_still_asked_about() -> None:
+    router = OfflineRouter(today=lambda: date(2024, 6, 12))
+    text = "What was the monsoon rainfall in Lima and Quito in 2001?"
+    events = [e async for e in router.stream([ChatMessage("user", text)], [RAINFALL])]
+    assert not [e for e in events if isinstance(e, ModelToolCall)]

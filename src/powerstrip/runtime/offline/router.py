@@ -281,6 +281,11 @@ class OfflineRouter:
         if tool is None:
             selection = select(query, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(query, selection, scanned)
+            if chosen is None and fresh:
+                listed = self._listed(query, tools, selection, scanned)
+                if len(listed) > 1:
+                    made = [ToolCall(_call_id(), t.name, _dumps(a)) for t, a in listed]
+                    return _Decision(call=made[0], more=tuple(made[1:]))
             if chosen is None:
                 found_tool = self._in_context(query, selection, scanned, text, earlier, tools)
                 if found_tool is None:
@@ -331,6 +336,30 @@ class OfflineRouter:
             return _Decision(self._ask(tool, missing[0], arguments))
         call = ToolCall(_call_id(), tool.name, _dumps(arguments))
         return _Decision(call=call)
+
+    def _listed(
+        self, text: str, tools: Sequence[ToolSpec], selection: Selection, scanned: Scan
+    ) -> list[tuple[ToolSpec, dict[str, Any]]]:
+        """The calls of a message that lists values for its best operation, though that
+        operation's fit is middling: "convicted in San Francisco in 2019 and ones in Texas
+        in 2018" reads as one call's values left unexplained, while it is every required
+        value several times over. Empty unless every call is of that operation and
+        complete, and nothing contradicts it."""
+        best = selection.best
+        # A word that says it is another kind of thing ("monsoon rainfall") is no less
+        # against it for being said of two cities.
+        if best is None or best.fit < _MIDDLING or best.contradicted:
+            return []
+        filled = fill_arguments(best.tool.parameters, scanned)
+        if filled.missing or filled.guessed:
+            return []
+        calls = self._several(text, tools, best.tool, dict(filled.arguments), [], scanned)
+        required = [p.name for p in params_of(best.tool.parameters) if p.required]
+        if len(calls) < 2 or any(
+            t is not best.tool or any(n not in a for n in required) for t, a in calls
+        ):
+            return []
+        return calls
 
     def _several(
         self,
