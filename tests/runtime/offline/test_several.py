@@ -349,3 +349,151 @@ async def test_and_the_name_of_another_operation_starts_its_request() -> None:
 async def test_and_the_words_of_the_only_operation_start_no_request() -> None:
     calls = await calls_for("Calculate the GCD of 96 and the GCD of 128.", [GCD])
     assert len(calls) == 1
+
+
+MEDIAN = _tool(
+    "stats__median",
+    "Compute the median of a list of numbers.",
+    {"values": {"type": "array", "items": {"type": "number"}, "description": "The numbers."}},
+    ["values"],
+)
+SEGMENT = _tool(
+    "geo__segment_length",
+    "Measure the length of the segment between two points.",
+    {
+        "start": {"type": "array", "items": {"type": "number"}, "description": "One end."},
+        "end": {"type": "array", "items": {"type": "number"}, "description": "The other end."},
+        "digits": {"type": "integer", "description": "Decimal digits to round to."},
+    },
+    ["start", "end"],
+)
+
+
+async def test_lists_in_brackets_for_an_array_parameter_make_one_call_each() -> None:
+    text = "Compute the median of two batches: the first is [4, 8, 1], the second [9, 3, 5, 7]."
+    assert await calls_for(text, [MEDIAN]) == [
+        ("stats__median", {"values": [4, 8, 1]}),
+        ("stats__median", {"values": [9, 3, 5, 7]}),
+    ]
+
+
+async def test_lists_in_brackets_read_by_two_parameters_go_in_turn() -> None:
+    text = (
+        "Measure the segment length from [0, 0] to [3, 4], "
+        "and then the segment length from [1, 1] to [4, 5]."
+    )
+    assert await calls_for(text, [SEGMENT]) == [
+        ("geo__segment_length", {"start": [0, 0], "end": [3, 4]}),
+        ("geo__segment_length", {"start": [1, 1], "end": [4, 5]}),
+    ]
+
+
+async def test_numbers_inside_brackets_are_no_list_for_a_scalar_parameter() -> None:
+    text = "Measure the segment length from [2, 3] to [6, 6], with 3 digits."
+    calls = await calls_for(text, [SEGMENT])
+    assert calls == [("geo__segment_length", {"start": [2, 3], "end": [6, 6], "digits": 3})]
+
+
+async def test_a_clause_that_does_the_same_again_repeats_the_request_before() -> None:
+    text = "Book a hotel room in Paris for 3 nights, and then do the same for Rome and Oslo."
+    assert await calls_for(text, [HOTEL]) == [
+        ("travel__book_hotel", {"location": "Paris", "nights": 3}),
+        ("travel__book_hotel", {"location": "Rome", "nights": 3}),
+        ("travel__book_hotel", {"location": "Oslo", "nights": 3}),
+    ]
+
+
+async def test_the_same_again_with_no_value_of_its_own_is_no_further_call() -> None:
+    text = "Book a hotel room in Paris for 3 nights, and then do the same again."
+    assert await calls_for(text, [HOTEL]) == [
+        ("travel__book_hotel", {"location": "Paris", "nights": 3}),
+    ]
+
+
+RAINFALL = _tool(
+    "climate__yearly_rainfall",
+    "Get the total rainfall of a city in a year.",
+    {
+        "city": {"type": "string", "description": "The city."},
+        "year": {"type": "integer", "description": "The year."},
+    },
+    ["city", "year"],
+)
+HEAT = _tool(
+    "climate__yearly_temperature",
+    "Get the average temperature of a city in a year.",
+    {
+        "city": {"type": "string", "description": "The city."},
+        "year": {"type": "integer", "description": "The year."},
+    },
+    ["city", "year"],
+)
+
+
+async def test_a_request_that_refers_back_takes_every_value_of_the_one_before() -> None:
+    text = (
+        "What was the yearly rainfall in Lima in 2001 and 2005? "
+        "Additionally, what was the average temperature of the city in those years?"
+    )
+    assert await calls_for(text, [RAINFALL, HEAT]) == [
+        ("climate__yearly_rainfall", {"city": "Lima", "year": 2001}),
+        ("climate__yearly_rainfall", {"city": "Lima", "year": 2005}),
+        ("climate__yearly_temperature", {"city": "Lima", "year": 2001}),
+        ("climate__yearly_temperature", {"city": "Lima", "year": 2005}),
+    ]
+
+
+async def test_a_sentence_that_selects_nothing_adds_its_detail_to_the_request_before() -> None:
+    text = (
+        "Save the game progress at stage 4. I am playing it in hard mode. "
+        "Then calculate the factorial of 5."
+    )
+    assert await calls_for(text, [SAVE, FACTORIAL]) == [
+        ("game__save_progress", {"stage": 4, "mode": "hard"}),
+        ("math__factorial", {"number": 5}),
+    ]
+
+
+FINAL_SPEED = _tool(
+    "physics__final_speed",
+    "Calculate the final speed of an object from its initial speed and the time it rolls.",
+    {
+        "initial_speed": {"type": "number", "description": "The initial speed in m/s."},
+        "time": {"type": "number", "description": "The time in seconds."},
+        "ramp": {"type": "string", "description": "The ramp, e.g. 'steep'."},
+    },
+    ["initial_speed", "time"],
+)
+
+
+async def test_each_sentence_of_an_enumeration_is_one_call() -> None:
+    text = (
+        "Two balls roll down ramps. The first ball has an initial speed of 2 m/s and "
+        "rolls for 3 seconds. Then another one has an initial speed of 5 m/s and rolls for "
+        "3 seconds. Finally, the third ball has an initial speed of 4 m/s and rolls for 6 "
+        "seconds. Calculate the final speed of each."
+    )
+    assert await calls_for(text, [FINAL_SPEED]) == [
+        ("physics__final_speed", {"initial_speed": 2, "time": 3}),
+        ("physics__final_speed", {"initial_speed": 5, "time": 3}),
+        ("physics__final_speed", {"initial_speed": 4, "time": 6}),
+    ]
+
+
+async def test_a_list_no_item_gives_goes_in_step_with_the_enumeration() -> None:
+    text = (
+        "Calculate the final speed on the ramps 'steep' and 'gentle'. For the first ramp, "
+        "the initial speed is 1 m/s for 2 seconds. For the second ramp, the initial speed "
+        "is 3 m/s for 4 seconds."
+    )
+    assert await calls_for(text, [FINAL_SPEED]) == [
+        ("physics__final_speed", {"initial_speed": 1, "time": 2, "ramp": "steep"}),
+        ("physics__final_speed", {"initial_speed": 3, "time": 4, "ramp": "gentle"}),
+    ]
+
+
+async def test_a_list_for_an_operation_a_word_contradicts_is_still_asked_about() -> None:
+    router = OfflineRouter(today=lambda: date(2024, 6, 12))
+    text = "What was the monsoon rainfall in Lima and Quito in 2001?"
+    events = [e async for e in router.stream([ChatMessage("user", text)], [RAINFALL])]
+    assert not [e for e in events if isinstance(e, ModelToolCall)]

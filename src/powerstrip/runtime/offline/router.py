@@ -21,7 +21,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -73,9 +73,11 @@ from powerstrip.runtime.offline.semantic import preload
 from powerstrip.runtime.offline.several import (
     MAX_CALLS,
     clause_spans,
+    enumerated_spans,
     segment_spans,
     value_context,
     value_sets,
+    without_enumerator,
 )
 from powerstrip.runtime.offline.tokenize import (
     GENERIC_TERMS,
@@ -129,6 +131,9 @@ class _Request:
     arguments: dict[str, Any]  # Any: JSON
     span: tuple[int, int]
     own: dict[str, Any] = field(default_factory=dict)  # what its own words gave
+    # Parameters it took from the request before (name → that request's parameter): "the
+    # GDP in these years" takes every year the request before was made for.
+    inherited: dict[str, str] = field(default_factory=dict)
 
 
 def _dumps(arguments: dict[str, Any]) -> str:  # Any: JSON
@@ -145,8 +150,30 @@ _OPENING = re.compile(
 )
 
 
+# A clause that asks the request before it again, with the values it gives: "then do the
+# same for Seattle", "repeat the analysis for 'deletion'", "once more with 10 seconds".
+_REFERS_BACK = re.compile(
+    r"\b(?:the\s+same|repeat(?:s|ed|ing)?|again|once\s+more|likewise|similarly)\b", re.IGNORECASE
+)
 _FURTHER = re.compile(r"\b(?:also|additionally|then|afterwards|as well as|plus)\b", re.IGNORECASE)
 _REPEATS = re.compile(r"\b(?:another|also)\W*$", re.IGNORECASE)
+# A part that opens with the next of an enumeration ("The second car ...", "In the third
+# round, ...", "Lastly, ...") describes another one: its new values are another call.
+_NEXT_OF_ENUMERATION = re.compile(
+    r"^\W*(?:(?:in|for|on|at|with)\s+)?(?:the\s+)?"
+    r"(?:second|third|fourth|fifth|sixth|2nd|3rd|4th|5th|6th|last|final|other|secondly|thirdly"
+    r"|lastly|finally)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_opener(part: str) -> str:
+    """The clause with the word that opens it blanked out ("Additionally, what ..."): a
+    capitalised opener is no name to fill an argument with."""
+    opener = _OPENING.match(part)
+    if opener is None:
+        return part
+    return " " * opener.end() + part[opener.end() :]
 
 
 def _opens_request(part: str) -> bool:
@@ -254,6 +281,11 @@ class OfflineRouter:
         if tool is None:
             selection = select(query, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(query, selection, scanned)
+            if chosen is None and fresh:
+                listed = self._listed(query, tools, selection, scanned)
+                if len(listed) > 1:
+                    made = [ToolCall(_call_id(), t.name, _dumps(a)) for t, a in listed]
+                    return _Decision(call=made[0], more=tuple(made[1:]))
             if chosen is None:
                 found_tool = self._in_context(query, selection, scanned, text, earlier, tools)
                 if found_tool is None:
@@ -305,6 +337,30 @@ class OfflineRouter:
         call = ToolCall(_call_id(), tool.name, _dumps(arguments))
         return _Decision(call=call)
 
+    def _listed(
+        self, text: str, tools: Sequence[ToolSpec], selection: Selection, scanned: Scan
+    ) -> list[tuple[ToolSpec, dict[str, Any]]]:
+        """The calls of a message that lists values for its best operation, though that
+        operation's fit is middling: "convicted in San Francisco in 2019 and ones in Texas
+        in 2018" reads as one call's values left unexplained, while it is every required
+        value several times over. Empty unless every call is of that operation and
+        complete, and nothing contradicts it."""
+        best = selection.best
+        # A word that says it is another kind of thing ("monsoon rainfall") is no less
+        # against it for being said of two cities.
+        if best is None or best.fit < _MIDDLING or best.contradicted:
+            return []
+        filled = fill_arguments(best.tool.parameters, scanned)
+        if filled.missing or filled.guessed:
+            return []
+        calls = self._several(text, tools, best.tool, dict(filled.arguments), [], scanned)
+        required = [p.name for p in params_of(best.tool.parameters) if p.required]
+        if len(calls) < 2 or any(
+            t is not best.tool or any(n not in a for n in required) for t, a in calls
+        ):
+            return []
+        return calls
+
     def _several(
         self,
         text: str,
@@ -326,25 +382,40 @@ class OfflineRouter:
             if maybe or _unused_values(params, arguments, scanned)
             else []
         )
+        if requests and {r.tool.name for r in requests} == {tool.name} and enumerated_spans(text):
+            # Sentences that enumerate items of the one operation ("For the first ramp ...
+            # For the second ramp ...") are its items, read over the whole message.
+            requests = []
         if len(requests) < 2:
             if missing:
                 return []
             requests = [_Request(tool, arguments, (0, len(text)))]
         calls: list[tuple[ToolSpec, dict[str, Any]]] = []
+        previous_made: list[dict[str, Any]] = []
         for request in requests:
             start, end = request.span
             part = (
                 scanned if (start, end) == (0, len(text)) else scan(text[start:end], self._today())
             )
             params = params_of(request.tool.parameters)
-            frames = self._frames(request.tool, params, request.arguments, part)
-            for values in (v for frame in frames for v in value_sets(params, frame, part)):
-                by_name = {p.name: p for p in params}
-                coerced = {
-                    k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
-                }
-                if (request.tool, coerced) not in calls:
-                    calls.append((request.tool, coerced))
+            own_made: list[dict[str, Any]] = []
+            for base in _for_each_inherited(request, previous_made):
+                # An enumeration's items are one call each, a list in step with them
+                # included; otherwise the request's parts, each spread over its lists.
+                sets = self._enumerated_frames(request.tool, params, base, part) or [
+                    v
+                    for frame in self._frames(request.tool, params, base, part)
+                    for v in value_sets(params, frame, part)
+                ]
+                for values in sets:
+                    by_name = {p.name: p for p in params}
+                    coerced = {
+                        k: coerce(by_name[k], v) if k in by_name else v for k, v in values.items()
+                    }
+                    own_made.append(coerced)
+                    if (request.tool, coerced) not in calls:
+                        calls.append((request.tool, coerced))
+            previous_made = own_made
             made = [a for t, a in calls if t is request.tool]
             for other in _coordinated(part, request.tool, tools):
                 for arguments in made:
@@ -380,7 +451,10 @@ class OfflineRouter:
             part = scan(scanned.text[start:end], self._today())
             # "another with entropy criterion", "also for a person who is 5.6 feet": said to
             # be another one, so a new value is enough, whatever words are around it.
-            said_again = _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
+            said_again = (
+                _REPEATS.search(scanned.text[max(0, start - 12) : start]) is not None
+                or _NEXT_OF_ENUMERATION.match(scanned.text[start:end]) is not None
+            )
             filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
             own = {name: filled.arguments[name] for name in filled.offered}
             if groups:
@@ -425,6 +499,48 @@ class OfflineRouter:
             frames.append(frame)
         return frames
 
+    def _enumerated_frames(
+        self, tool: ToolSpec, params: Sequence[Param], arguments: dict[str, Any], scanned: Scan
+    ) -> list[dict[str, Any]]:
+        """One call per sentence of an enumeration ("The first car ... The second car ..."),
+        with the values it gives; what no such sentence gives is the whole message's. A
+        value the whole message read that another sentence of the enumeration gave is that
+        sentence's, so a sentence lacking it keeps it only when it is required."""
+        if not _unused_values(params, arguments, scanned):
+            return []  # every value is the one call's: nothing to enumerate
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", tool.description))
+        owns: list[dict[str, Any]] = []
+        for start, end in enumerated_spans(scanned.text):
+            sentence = _without_opener(without_enumerator(scanned.text[start:end]))
+            part = scan(sentence, self._today())
+            filled = fill_arguments(tool.parameters, part, vocabulary=vocabulary, read_only=True)
+            own = {name: filled.arguments[name] for name in filled.offered}
+            if own:
+                owns.append(own)
+        if len(owns) < 2 or all(own == owns[0] for own in owns):
+            return []
+        # A list no item gives, of as many values as there are items, goes with them in
+        # step: "two datasets, 'a' and 'b'. For the first run ... For the second run ...".
+        in_step: dict[str, list[Any]] = {}
+        for param in params:
+            if param.name in arguments and not any(param.name in own for own in owns):
+                rows = value_sets(params, {param.name: arguments[param.name]}, scanned)
+                if len(rows) == len(owns):
+                    in_step[param.name] = [row[param.name] for row in rows]
+        frames: list[dict[str, Any]] = []
+        for index, own in enumerate(owns):
+            frame = dict(own)
+            for param in params:
+                if param.name in frame or param.name not in arguments:
+                    continue
+                others = [o[param.name] for o in owns if param.name in o]
+                if param.name in in_step:
+                    frame[param.name] = in_step[param.name][index]
+                elif param.required or arguments[param.name] not in others:
+                    frame[param.name] = arguments[param.name]
+            frames.append(frame)
+        return frames
+
     def _requests(self, text: str, tools: Sequence[ToolSpec]) -> list[_Request]:
         """The clauses of `text` that each make a request, with their arguments.
 
@@ -444,22 +560,32 @@ class OfflineRouter:
         requests: list[_Request] = []
         for start, end in spans:
             part = text[start:end]
-            part_scan = scan(part, self._today())
+            part_scan = scan(_without_opener(part), self._today())
             selection = select(part, tools, threshold=self.threshold)
             chosen = selection.chosen or self._rescue(part, selection, part_scan)
             best = selection.best
+            # Chosen on less evidence: a clause that turns out incomplete is then no request,
+            # rather than a reason to read the message as one.
+            lax = False
             if (
                 chosen is None
                 and best is not None
                 and requests
                 and _opens_request(part)
-                and best.fit >= _MIDDLING
+                and max(best.fit, best.lexical_fit) >= _MIDDLING
                 and best.tool.name != requests[-1].tool.name
             ):
                 # "..., also get me a train ticket": said to be a further request, so the
-                # best operation for it needs less evidence than a message of its own.
-                chosen = best
+                # best operation for it needs less evidence than a message of its own; and
+                # its words alone may be enough, when what it lacks is what the request
+                # before gave ("Additionally, the GDP in these years").
+                chosen, lax = best, best.fit < _MIDDLING
             if chosen is None:
+                again = self._said_again(part, part_scan, requests)
+                if again is not None:
+                    requests.append(_Request(again[0], again[1], (start, end), again[2]))
+                elif requests:
+                    requests[-1] = _with_detail(requests[-1], part_scan)
                 continue
             vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", chosen.tool.description))
             filled = fill_arguments(chosen.tool.parameters, part_scan, vocabulary=vocabulary)
@@ -485,16 +611,42 @@ class OfflineRouter:
             if not own and not _opens_request(part):
                 continue
             found = dict(filled.arguments)
+            inherited: dict[str, str] = {}
             for param in filled.missing:
                 # What the request before it gave: "the same company", "the object".
                 if previous is not None:
                     given = _inherited(param, previous)
                     if given is not None:
-                        found[param.name] = given
-            if any(p.name not in found for p in filled.missing):
+                        inherited[param.name], found[param.name] = given
+            if lax and any(p.name not in found for p in filled.missing):
+                continue
+            requests.append(_Request(chosen.tool, found, (start, end), own, inherited))
+        # A request still incomplete once the details after it are read: the clauses are
+        # not requests of their own.
+        for request in requests:
+            required = (p.name for p in params_of(request.tool.parameters) if p.required)
+            if any(name not in request.arguments for name in required):
                 return []
-            requests.append(_Request(chosen.tool, found, (start, end), own))
         return requests
+
+    def _said_again(
+        self, part: str, part_scan: Scan, requests: Sequence[_Request]
+    ) -> tuple[ToolSpec, dict[str, Any], dict[str, Any]] | None:
+        """A clause that selects nothing but says it asks the request before again with
+        other values: "then do the same for Seattle", "repeat it with 'deletion'". Returns
+        that operation, the arguments (the request before's, with the clause's own), and the
+        clause's own values; None when it says nothing again or gives no other value."""
+        if not requests or _REFERS_BACK.search(part) is None:
+            return None
+        previous = requests[-1]
+        vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", previous.tool.description))
+        filled = fill_arguments(
+            previous.tool.parameters, part_scan, vocabulary=vocabulary, read_only=True
+        )
+        own = {name: filled.arguments[name] for name in filled.offered}
+        if not any(previous.arguments.get(name) != value for name, value in own.items()):
+            return None
+        return previous.tool, {**previous.arguments, **own}, own
 
     def _arguments(
         self,
@@ -868,15 +1020,48 @@ def recent(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
-def _inherited(param: Param, previous: _Request) -> Any | None:  # Any: JSON
-    """The value the request before gave the same parameter (`company` for `company_name`)."""
+def _inherited(param: Param, previous: _Request) -> tuple[str, Any] | None:  # Any: JSON
+    """The parameter of the request before that gave the same thing (`company` for
+    `company_name`), and its value."""
     if param.name in previous.arguments:
-        return previous.arguments[param.name]
+        return param.name, previous.arguments[param.name]
     for other in params_of(previous.tool.parameters):
         given = other.name in previous.arguments and other.type == param.type
         if given and other.name_terms & param.name_terms:
-            return previous.arguments[other.name]
+            return other.name, previous.arguments[other.name]
     return None
+
+
+def _with_detail(request: _Request, part: Scan) -> _Request:
+    """The request with what a clause that selects nothing tells about it ("You are
+    considering a 'minor' scale type."): values read on evidence for parameters its own
+    words left out; what it gave stays."""
+    vocabulary = frozenset(re.findall(r"[A-Za-z]{2,}", request.tool.description))
+    filled = fill_arguments(request.tool.parameters, part, vocabulary=vocabulary, read_only=True)
+    detail = {name: filled.arguments[name] for name in filled.offered if name not in request.own}
+    if not detail:
+        return request
+    return replace(
+        request,
+        arguments={**request.arguments, **detail},
+        own={**request.own, **detail},
+    )
+
+
+def _for_each_inherited(
+    request: _Request, previous_made: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:  # Any: JSON
+    """The request's arguments once per value the request before was made with for what
+    it inherits: after "the life expectancy in 1900 and 1950", "the GDP in these years" is
+    asked for 1900 and for 1950, the way the words refer back to all of them."""
+    rows: list[dict[str, Any]] = []
+    for made in previous_made:
+        row = {name: made[source] for name, source in request.inherited.items() if source in made}
+        if len(row) == len(request.inherited) and row not in rows:
+            rows.append(row)
+    if len(rows) < 2:
+        return [request.arguments]
+    return [{**request.arguments, **row} for row in rows]
 
 
 def _unused_values(params: Sequence[Param], arguments: dict[str, Any], scanned: Scan) -> bool:

@@ -18,6 +18,7 @@ This module reads the text; the router decides with what each part selects and f
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,7 +27,7 @@ from powerstrip.runtime.offline.params import Param
 from powerstrip.runtime.offline.scan import Scan
 from powerstrip.runtime.offline.tokenize import identifier_words, is_function_word, stem, word_set
 
-__all__ = ["MAX_CALLS", "clause_spans", "value_sets"]
+__all__ = ["MAX_CALLS", "clause_spans", "enumerated_spans", "value_sets", "without_enumerator"]
 
 # More calls than this from one message is a misreading, not a request.
 MAX_CALLS = 8
@@ -91,6 +92,44 @@ def clause_spans(text: str, names: frozenset[str] = frozenset()) -> list[tuple[i
             start = cut
     spans.append((start, len(text)))
     return [(a, b) for a, b in spans if text[a:b].strip(" ,.;")]
+
+
+# A sentence that describes the next of several things: "The second car starts ...", "In
+# the third round, ...", "Lastly, the fourth one was ...".
+_ENUMERATED = re.compile(
+    r"^\W*(?:(?:in|for|on|at|with|and)\s+)?(?:the\s+)?"
+    r"(?:first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th|last|final"
+    r"|firstly|secondly|thirdly|lastly|finally)\b",
+    re.IGNORECASE,
+)
+
+
+# Where a sentence of an enumeration may start: after a sentence, or after a colon that
+# introduces the items ("with the following characteristics: The first person ...").
+_ITEM_START = re.compile(rf"{_SENTENCE_END.pattern}|(?<=:)\s+(?=[A-Z])")
+
+
+def enumerated_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of `text` that each describe one of several things in turn ("The
+    first object is dropped at 0 m/s. The second object ... at 5 m/s."): two or more, or
+    none. Each is one call's values. The enumeration runs from its first such sentence to
+    its last, so a sentence between them ("Then, you train another one with ...") is an
+    item too."""
+    starts = [0, *(m.end() for m in _ITEM_START.finditer(text))]
+    sentences = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    marked = [i for i, (a, b) in enumerate(sentences) if _ENUMERATED.match(text[a:b])]
+    if len(marked) < 2:
+        return []
+    return sentences[marked[0] : marked[-1] + 1]
+
+
+def without_enumerator(part: str) -> str:
+    """The sentence with the words that number it blanked out ("First, you train ..."): a
+    capitalised ordinal is no name to fill an argument with."""
+    found = _ENUMERATED.match(part)
+    if found is None:
+        return part
+    return " " * found.end() + part[found.end() :]
 
 
 # -- lists of values -------------------------------------------------------------------------
@@ -199,7 +238,14 @@ def _plural_word(word: str) -> bool:
 
 
 def _number_runs(scan: Scan) -> list[list[_Item]]:
-    items = [(n.index, n.index, n.value) for n in scan.numbers]
+    # The numbers of a list in brackets are one value together ("[3, 2]" is a point), never
+    # a list of scalars.
+    inside = [m.span() for m in re.finditer(r"\[[^\[\]]*\]", scan.text)]
+    items = [
+        (n.index, n.index, n.value)
+        for n in scan.numbers
+        if not any(a < scan.tokens[n.index].start < b for a, b in inside)
+    ]
     return _runs(scan, items, units=True, pairs=True)
 
 
@@ -272,6 +318,56 @@ def _alternatives(
     return None
 
 
+# A list written in brackets with no bracket inside it: "[12, 15, 11]", "['a', 'b']".
+_BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
+
+
+def _bracketed_lists(text: str) -> list[list[Any]]:  # Any: JSON items
+    """The lists written in brackets at the top level of `text`, items read as JSON where
+    they are JSON (numbers) and as text otherwise; the rows of a matrix are not lists of
+    their own."""
+    out: list[list[Any]] = []
+    for match in _BRACKETED.finditer(text):
+        before = text[: match.start()]
+        if before.count("[") > before.count("]"):
+            continue  # a row of "[[1, 2], [3, 4]]"
+        items: list[Any] = []
+        for part in match[1].split(","):
+            item = part.strip().strip("'\"")
+            try:
+                items.append(json.loads(item))
+            except ValueError:
+                items.append(item)
+        out.append(items)
+    return out
+
+
+def _same_kind(a: list[Any], b: list[Any]) -> bool:  # Any: JSON items
+    """Whether two lists hold items of one kind: numbers, or text."""
+
+    def numeric(items: list[Any]) -> bool:
+        return all(isinstance(i, int | float) and not isinstance(i, bool) for i in items)
+
+    return numeric(a) == numeric(b)
+
+
+def _list_alternatives(
+    param: Param, value: Any, params: Sequence[Param], arguments: Mapping[str, Any], text: str
+) -> list[Any] | None:  # Any: JSON
+    """The lists written in brackets beside the one an array parameter took, or None: "the
+    first set is [1, 2, 3] and the second set is [4, 5, 6]" is one call per set. Lists of
+    another kind are another parameter's; an array parameter left empty could be the one a
+    second list is for, so then nothing is listed."""
+    if param.type != "array" or not isinstance(value, list):
+        return None
+    if any(p.type == "array" and p.name not in arguments for p in params):
+        return None
+    written = [items for items in _bracketed_lists(text) if _same_kind(items, value)]
+    if len(written) < 2 or value not in written:
+        return None
+    return written
+
+
 def _same_number(a: float, b: float) -> bool:
     return abs(a - b) < 1e-9 or (b != 0 and abs(a * 100 - b) < 1e-9) or abs(a - b * 100) < 1e-9
 
@@ -303,20 +399,26 @@ def value_sets(
     for param in params:
         if param.name not in arguments:
             continue
-        found = _alternatives(param, arguments[param.name], scan, param_terms, arrays)
+        value = arguments[param.name]
+        found = _list_alternatives(param, value, params, arguments, scan.text)
+        if found is None:
+            found = _alternatives(param, value, scan, param_terms, arrays)
         if found is not None:
             lists[param.name] = found
     if not lists:
         return [dict(arguments)]
     # The same list read by several parameters: they took its leading values in turn.
-    groups: dict[tuple[Any, ...], list[str]] = {}
+    groups: dict[str, list[str]] = {}
+    listed_as: dict[str, list[Any]] = {}
     for name, values in lists.items():
-        groups.setdefault(tuple(values), []).append(name)
+        key = json.dumps(values, sort_keys=True, default=str)
+        groups.setdefault(key, []).append(name)
+        listed_as[key] = values
     columns: dict[str, list[Any]] = {}
     # Parameters that read one list go in step; lists of their own combine (below).
     bundles: list[list[str]] = []
-    for listed, readers in groups.items():
-        values = list(listed)
+    for key, readers in groups.items():
+        values = listed_as[key]
         width = len(readers)
         if width == 1:
             columns[readers[0]] = values
