@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -44,6 +45,22 @@ async def test_request_sends_method_params_headers_and_json(
     assert json.loads(seen["body"]) == {"city": "Paris"}
     assert response.attempts == 1
     assert response.url.startswith("https://api.example.com/echo?")
+
+
+async def test_the_log_names_a_url_without_its_query_or_fragment(
+    https_server: LoopbackServer, policy_for: PolicyFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Query strings carry API keys; an encoded `?` in the path is still the path.
+    caplog.set_level(logging.INFO, logger="powerstrip.net.client")
+    async with GuardedClient(policy_for(https_server)) as client:
+        await client.request(
+            "GET", "https://api.example.com/echo/a%3Fb?key=s3cret#part", params={"more": "k3y"}
+        )
+        await client.fetch("https://plugin.example.com/echo?key=s3cret#part")
+    logged = [r.getMessage() for r in caplog.records if r.name == "powerstrip.net.client"]
+    assert any("url=https://api.example.com/echo/a%3Fb status=" in line for line in logged)
+    assert any("url=https://plugin.example.com/echo status=" in line for line in logged)
+    assert not any("s3cret" in line or "k3y" in line or "part" in line for line in logged)
 
 
 async def test_no_cookie_a_server_set_rides_on_a_later_request(

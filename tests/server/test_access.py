@@ -43,6 +43,20 @@ async def test_another_user_s_conversation_is_not_found(hosted: Hosted) -> None:
         assert mine["title"] == "mine"
 
 
+async def test_a_turn_in_a_deleted_conversation_is_not_found(hosted: Hosted) -> None:
+    # The owner check that runs before a turn's stream starts (messages and approvals).
+    async with await hosted.user("alice") as alice:
+        chat = (await alice.post("/api/conversations", json={"title": "gone"})).json()
+        assert (await alice.delete(f"/api/conversations/{chat['id']}")).status_code == 204
+        for path, body in (
+            (f"/api/conversations/{chat['id']}/messages", {"content": "hi", "stream": False}),
+            (f"/api/conversations/{chat['id']}/approvals", {"decisions": {}, "stream": False}),
+        ):
+            answer = await alice.post(path, json=body)
+            assert answer.status_code == 404, (path, answer.text)
+            assert answer.json()["error"]["type"] == "NotFoundError"
+
+
 async def test_admin_actions_need_an_admin(hosted: Hosted) -> None:
     async with await hosted.user("ada") as ada:
         plugin_id = await hosted.add_plugin(ada, "plugin.example.com")

@@ -258,8 +258,15 @@ class Chats:
 
     async def check_owner(self, user: UserInfo, conversation_id: str) -> None:
         """NotFoundError unless the conversation exists and is the user's (one small query)."""
-        async with self.sessions() as session:
-            await self._owned(session, user, conversation_id)
+
+        # A prebuilt statement as one read job: every turn over the API asks this first, and an
+        # ORM session's identity map and unit of work cost it more than the query itself.
+        def owned(connection: Connection) -> bool:
+            owner = connection.execute(_OWNER, {"id": conversation_id}).one_or_none()
+            return owner is not None and owner.user_id == user.id and owner.deleted_at is None
+
+        if not await read_job(self.sessions, owned):
+            raise _not_found(conversation_id)
 
     async def rename(self, user: UserInfo, conversation_id: str, title: str) -> ChatSummary:
         async with transaction(self.sessions) as session:

@@ -9,10 +9,13 @@ When the server is told to stop (SIGTERM), it stops taking connections and calls
   interrupted (as when a client leaves mid-turn, `Chats`), and its client gets the same `error`
   event and then `turn_done`, so a stream never just breaks off.
 
-Each turn's events are pulled in a task of their own, one each time the client's side asks for
-the next (so the turn goes no further ahead of its client than before): stopping a turn cancels
-that task wherever it waits (the model's stream, a plugin call), while the client's side, which
-waits only for the next event, stays free to send the last ones.
+Each turn's events are pulled by its client's own task, one each time the client asks for the
+next (so the turn goes no further ahead of its client than it would unwatched). Stopping a turn
+cancels that task only while it waits inside the turn (the model's stream, a plugin call), and
+the cancellation is caught here, where the turn's last events are then sent; a turn stopped
+between two events (its client busy reading) ends when its client asks for the next one. The
+client's task is not wrapped in another: a task and two queues per turn cost about 0.3 ms of a
+turn's CPU, an extra trip through the loop for every event (docs/performance.md, Round 6).
 """
 
 from __future__ import annotations
@@ -38,11 +41,15 @@ SHUTDOWN_MESSAGE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _End:
-    """The producer is done; `error` is what the turn raised, if anything."""
+@dataclass(slots=True, eq=False)
+class _Turn:
+    """A turn in flight, as the drain sees it."""
 
-    error: BaseException | None = None
+    task: asyncio.Task[object]
+    # Inside the turn's next step: a stop cancels the task there.
+    pulling: bool = False
+    # This drain sent the cancellation (a client that leaves cancels the task too).
+    stopped: bool = False
 
 
 class Drain:
@@ -50,7 +57,7 @@ class Drain:
 
     def __init__(self) -> None:
         self._state: Literal["serving", "draining", "stopping"] = "serving"
-        self._turns: set[asyncio.Task[None]] = set()
+        self._turns: set[_Turn] = set()
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -78,8 +85,11 @@ class Drain:
         self._state = "stopping"
         if self._turns:
             logger.warning("server.stopping_turns turns=%d", len(self._turns))
-        for task in list(self._turns):
-            task.cancel()
+        for turn in list(self._turns):
+            # A turn between two events stops when its client asks for the next (`_watch`).
+            if turn.pulling and not turn.stopped:
+                turn.stopped = True
+                turn.task.cancel()
 
     def watch(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         """`events` (a turn's), ended cleanly if the server shuts down before they are."""
@@ -92,61 +102,40 @@ class Drain:
             yield ErrorEvent(SHUTDOWN_MESSAGE)
             yield TurnDone("")
             return
-        asks: asyncio.Queue[None] = asyncio.Queue()
-        answers: asyncio.Queue[Event | _End] = asyncio.Queue()
-        producer = asyncio.create_task(self._produce(events, asks, answers))
-        self._turns.add(producer)
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - an async generator always runs in a task
+            raise RuntimeError("a turn's events must be read in an asyncio task")
+        turn = _Turn(task)
+        self._turns.add(turn)
         try:
-            while True:
-                asks.put_nowait(None)
-                item = await answers.get()
-                if isinstance(item, _End):
-                    if item.error is not None:
-                        raise item.error
-                    return
-                yield item
-        finally:
-            # The client left (or the turn ended): the producer finishes its bookkeeping even
-            # while this side is being cancelled.
-            if not producer.done():
-                producer.cancel()
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait([producer])
-            self._turns.discard(producer)
-
-    async def _produce(
-        self,
-        events: AsyncIterator[Event],
-        asks: asyncio.Queue[None],
-        answers: asyncio.Queue[Event | _End],
-    ) -> None:
-        """Pull each event only when the client's side asks for it: in step with the client,
-        as if it iterated `events` itself (a client that stops reading stops the turn)."""
-        try:
-            while True:
-                await asks.get()
+            while self._state != "stopping":
+                turn.pulling = True
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    if not turn.stopped:
+                        raise  # the client left: nobody reads what would come next
+                    # Cancelled where the turn waited: its own cleanup (closing its open
+                    # calls) ran on the way out. The client still gets the last events.
+                    task.uncancel()
                     break
-                answers.put_nowait(event)
-        except asyncio.CancelledError:
-            # Cancelled where the turn waited, or between two events: either way the turn's
-            # own cleanup (closing its open calls) runs now.
-            await _aclose(events)
-            if self._state != "stopping":
-                raise  # the client left: nobody reads what would come next
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
+                finally:
+                    turn.pulling = False
+                yield event
+            await _aclose(events)  # stopped between two events: it closes its calls now
             logger.warning("chats.turn_stopped reason=shutdown")
-            for last in (ErrorEvent(SHUTDOWN_MESSAGE), TurnDone(""), _End()):
-                answers.put_nowait(last)
-            return
-        except BaseException as exc:  # handed to the client's side, which raises it
-            answers.put_nowait(_End(exc))
-            return
-        answers.put_nowait(_End())
+            yield ErrorEvent(SHUTDOWN_MESSAGE)
+            yield TurnDone("")
+        finally:
+            # The client left between two events (or the turn ended): the turn's cleanup runs
+            # now, even while this side is being cancelled; after an ending, it does nothing.
+            try:
+                with anyio.CancelScope(shield=True):
+                    await _aclose(events)
+            finally:
+                self._turns.discard(turn)
 
 
 async def _aclose(events: AsyncIterator[Event]) -> None:
