@@ -483,3 +483,48 @@ def test_the_parameter_s_own_word_in_capitals_is_no_value() -> None:
     properties = {"pageId": {"type": "String", "description": "The ID of the page to open."}}
     filled = fill(properties, "open the page with the ID 'homePage'", ["pageId"])
     assert filled.arguments == {"pageId": "homePage"}
+
+
+def test_a_name_with_the_kind_of_thing_in_it_is_taken_whole() -> None:
+    properties = {
+        "library_name": {"type": "string", "description": "The name of the library."},
+        "city": {"type": "string", "description": "The city."},
+    }
+    message = "When does the Central Library of Oslo open? It is in Oslo, I think."
+    filled = fill(properties, message, ["library_name"])
+    assert filled.arguments["library_name"] == "Central Library of Oslo"
+    message = "Is there a reading room in Library Borealis, Tromso?"
+    filled = fill(properties, message, ["library_name", "city"])
+    assert filled.arguments == {"library_name": "Library Borealis", "city": "Tromso"}
+
+
+def test_a_capital_the_mid_sentence_belongs_to_the_name() -> None:
+    properties = {"band": {"type": "string", "description": "The band's name."}}
+    filled = fill(properties, "when is the next show of The Lumineers", ["band"])
+    assert filled.arguments == {"band": "The Lumineers"}
+    filled = fill(properties, "The Lumineers tour dates", ["band"])
+    assert filled.arguments == {"band": "Lumineers"}
+
+
+def test_a_word_run_into_a_parameter_s_name_mentions_it() -> None:
+    properties = {
+        "film": {"type": "string", "description": "The film."},
+        "username": {"type": "string", "description": "The account's login."},
+    }
+    filled = fill(properties, "as user 'kim', rate 'Dune'", ["film", "username"])
+    assert filled.arguments == {"film": "Dune", "username": "kim"}
+
+
+def test_a_quoted_name_right_before_its_parameter_s_word_is_its_value() -> None:
+    properties = {
+        "table": {"type": "string", "description": "The table to read."},
+        "owner": {"type": "string", "description": "Who owns the rows."},
+    }
+    filled = fill(properties, "read the 'orders' table to 'Ravi'", ["table"])
+    assert filled.arguments["table"] == "orders"
+
+
+def test_a_code_that_starts_a_longer_name_is_no_option() -> None:
+    properties = {"cup": {"type": "string", "description": "The cup, e.g. FIFA World Cup."}}
+    filled = fill(properties, "who won the FIFA Club World Cup", ["cup"])
+    assert filled.arguments == {"cup": "FIFA Club World Cup"}

@@ -112,7 +112,7 @@ def _mentions(
     for i, s in enumerate(scan.stems):
         # A word of the parameter's name counts in another form: "accelerating at 2" for
         # `acceleration`, "investing 500" for `investment`.
-        if s in own or any(another_form(s, term) for term in own):
+        if s in own or any(another_form(s, term) or _compound_of(s, term) for term in own):
             strong.append(i)
         elif s in param.description_terms or s in param.name_terms:
             weak.append(i)
@@ -120,6 +120,13 @@ def _mentions(
 
 
 _SEPARATORS = frozenset({",", ";", "(", ")"})
+# What a name written as one word adds to the thing it names: `username`, `fileid`.
+_COMPOUND_ENDS = ("nam", "name", "id", "ids")
+
+
+def _compound_of(word: str, term: str) -> bool:
+    """Whether `term` is `word` and a naming suffix run together: "user" of `username`."""
+    return len(word) >= 3 and term.startswith(word) and term[len(word) :] in _COMPOUND_ENDS
 
 
 def _nearness(scan: Scan, first: int, last: int, strong: list[int], weak: list[int]) -> float:
@@ -530,7 +537,15 @@ def _example_shapes(param: Param) -> frozenset[str]:
     return frozenset(shape(e) for e in examples if len(e) >= 2)
 
 
-def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+def _string_offers(
+    param: Param,
+    scan: Scan,
+    strong: list[int],
+    weak: list[int],
+    rivals: frozenset[str] = frozenset(),
+) -> list[_Offer]:
+    """Offers for a string: quoted text, names, ids, words after the parameter's name.
+    `rivals` are the words of the other parameters' names."""
     offers: list[_Offer] = []
     person, place = param.is_a("person"), param.is_a("place")
     free_text = param.is_a("free_text")
@@ -543,6 +558,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             score += 0.5
         if _previous(scan, phrase.first) in ("named", "called"):
             score += 1.0
+        elif phrase.last + 1 in strong:
+            # "the 'CustomerInfo' database": a quoted name right before what it names.
+            score += 0.5
         elif _names_next(scan, phrase.last):
             # "an `ObjectParser` instance named `hitParser`": the kind of thing, whose
             # value is the name after it.
@@ -570,7 +588,18 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if all(k in strong for k in range(phrase.first, phrase.last + 1)):
             # "the ID 'loginForm'" for `formId`: "ID" names the parameter, it is no value.
             continue
-        score = 1.5 + _nearness(scan, phrase.first, phrase.last, strong, weak)
+        # A mention inside another name ("Hotel" of "Hotel Paradise, Las Vegas") is that
+        # name's, not a cue for the next one.
+        outside = [k for k in strong if not _in_other_name(scan, k, phrase)]
+        score = 1.5 + _nearness(scan, phrase.first, phrase.last, outside, weak)
+        # "the Metropolitan Museum of Art" for `museum_name`, "in Hotel Paradise" for
+        # `hotel_name`: the kind of thing named is part of its name.
+        names_kind = any(phrase.first <= k <= phrase.last for k in strong)
+        if names_kind:
+            score += 1.1
+        elif any(scan.stems[k] in rivals for k in range(phrase.first, phrase.last + 1)):
+            # "Hotel Paradise" beside `hotel_name` is the hotel, not the `location`.
+            score -= 1.5
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
@@ -580,7 +609,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             starts, ends = cue in _FROM, cue in _TO
             if starts or ends:
                 score += 1.0 if (starts and role == "origin") or (ends and role == "end") else -1.0
-        elif not (place or person) and cue in _WHERE:
+        elif not (place or person or names_kind) and cue in _WHERE:
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
@@ -612,6 +641,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if shapes:
             # An id parameter with an example takes only values written like it.
             continue
+        if _in_longer_name(scan, i):
+            continue  # "Art" of "Museum of Art": the name is offered whole, above
         linked = i - 2 in strong and previous in _LINKS
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
@@ -629,6 +660,18 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
     return offers
+
+
+def _in_other_name(scan: Scan, index: int, phrase: Phrase) -> bool:
+    """Whether the token at `index` is a word of a name of several other than `phrase`."""
+    return any(
+        p.first <= index <= p.last and p.last > p.first and p is not phrase for p in scan.names
+    )
+
+
+def _in_longer_name(scan: Scan, index: int) -> bool:
+    """Whether the token at `index` is one word of a name of several."""
+    return any(p.first <= index <= p.last and p.last > p.first for p in scan.names)
 
 
 _YEARS = re.compile(r"(?<![\w.-])((?:1[89]|20)\d\d)(?:\s*[-/–]\s*((?:1[89]|20)?\d\d))?(?![\w.-])")
@@ -782,7 +825,12 @@ def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
-def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> list[_Offer]:
+def _offers(
+    param: Param,
+    scan: Scan,
+    shared: frozenset[str] = frozenset(),
+    rivals: frozenset[str] = frozenset(),
+) -> list[_Offer]:
     strong, weak = _mentions(param, scan, shared)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
@@ -804,7 +852,7 @@ def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> l
             if param.is_a("currency"):
                 offers += _currency_offers(param, scan)
             offers += _choice_offers(param, scan, param.options, 4.0)
-            offers += _string_offers(param, scan, strong, weak)
+            offers += _string_offers(param, scan, strong, weak, rivals)
     return offers
 
 
@@ -1020,7 +1068,7 @@ def fill_arguments(
         offer
         for param in params
         if param.name not in chosen
-        for offer in _offers(param, scan, shared)
+        for offer in _offers(param, scan, shared, _rivals(params, param))
         # A word the operation's own description uses ("ERA") is vocabulary, not a value.
         if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
@@ -1087,6 +1135,15 @@ def fill_arguments(
         frozenset(guessed),
         offered,
     )
+
+
+def _rivals(params: Sequence[Param], param: Param) -> frozenset[str]:
+    """The words of the other parameters' names that this one's name does not have."""
+    others: set[str] = set()
+    for other in params:
+        if other is not param:
+            others |= other.name_terms
+    return frozenset(others - param.name_terms)
 
 
 def _shared_terms(params: Sequence[Param]) -> frozenset[str]:

@@ -180,6 +180,12 @@ def _number_at(tokens: list[Token], i: int) -> Number | None:
     return Number(value, i, is_integer, percent)
 
 
+def _keeps_article(words: list[Token], sentence_start: bool) -> bool:
+    """Whether a name's leading "The" is its own: written with a capital mid-sentence ("at
+    The Plaza", "by The Weeknd"), where a plain article would be lower-case."""
+    return not sentence_start and len(words) > 1 and words[0].text == "The"
+
+
 def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
     """Runs of capitalised words (with "of", "de" ... inside): "Statue of Liberty"."""
     phrases: list[Phrase] = []
@@ -211,9 +217,11 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
         ):
             j += 2
         words = tokens[i : j + 1]
-        while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
-            words = words[1:]
         starts = i == 0 or tokens[i - 1].text in (".", "?", "!", ":", "'", '"')
+        while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
+            if _keeps_article(words, starts and words[0] is token):
+                break
+            words = words[1:]
         if (
             starts
             and len(words) == 1
