@@ -528,3 +528,39 @@ def test_a_code_that_starts_a_longer_name_is_no_option() -> None:
     properties = {"cup": {"type": "string", "description": "The cup, e.g. FIFA World Cup."}}
     filled = fill(properties, "who won the FIFA Club World Cup", ["cup"])
     assert filled.arguments == {"cup": "FIFA Club World Cup"}
+
+
+def test_a_kind_is_not_the_request_s_verb_nor_a_word_of_its_description() -> None:
+    properties = {
+        "flavour": {"type": "string", "description": "The flavour to blend, e.g. vanilla."},
+        "size": {"type": "string", "description": "The cup size."},
+    }
+    filled = fill(properties, "Mix vanilla shake in a large cup", ["flavour"])
+    assert filled.arguments["flavour"] == "vanilla"
+
+
+def test_a_kind_is_no_unit_and_no_other_parameter_s_word() -> None:
+    properties = {
+        "fuel": {"type": "string", "description": "What the heater burns."},
+        "hours": {"type": "integer", "description": "How long it runs."},
+        "verbose": {"type": "boolean", "description": "Whether to explain."},
+    }
+    message = "cost of a heater run 5 hours on propane, verbose"
+    filled = fill(properties, message, ["fuel", "hours"])
+    assert filled.arguments == {"fuel": "propane", "hours": 5, "verbose": True}
+
+
+def test_numbered_parameters_take_words_in_the_order_written() -> None:
+    properties = {
+        "metal1": {"type": "string", "description": "The first metal of the alloy."},
+        "metal2": {"type": "string", "description": "The second metal of the alloy."},
+    }
+    filled = fill(properties, "melt copper and tin into an alloy", ["metal1", "metal2"])
+    assert filled.arguments == {"metal1": "copper", "metal2": "tin"}
+
+
+def test_an_apostrophe_inside_a_word_does_not_end_a_single_quote() -> None:
+    properties = {"text": {"type": "string", "description": "The text to read aloud."}}
+    message = "read aloud the line 'It's late, isn't it?' to me"
+    filled = fill(properties, message, ["text"])
+    assert filled.arguments == {"text": "It's late, isn't it?"}

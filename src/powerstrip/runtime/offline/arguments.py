@@ -23,6 +23,7 @@ from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.scan import Number, Phrase, Scan
 from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
+    REQUEST_VERBS,
     STOPWORDS,
     another_form,
     identifier_words,
@@ -896,7 +897,11 @@ def _remainder(scan: Scan, claimed: set[int]) -> tuple[str, set[int]] | None:
 
 
 def _leftover(
-    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+    param: Param,
+    scan: Scan,
+    claimed: set[int],
+    vocabulary: frozenset[str],
+    rivals: frozenset[str] = frozenset(),
 ) -> tuple[Any, set[int]] | tuple[Any, set[int], bool] | None:
     """A value for a required parameter that no offer filled: what is left, in order (with
     a third item when it is a guess by meaning, see `_kind_word`)."""
@@ -937,7 +942,7 @@ def _leftover(
         if not span & claimed:
             return ([phrase.text] if param.type == "array" else phrase.text), span
     if param.type == "string" and not (is_identifier(param) or param.is_a("person")):
-        return _kind_word(param, scan, claimed, vocabulary)
+        return _kind_word(param, scan, claimed, vocabulary, rivals)
     return None
 
 
@@ -1010,7 +1015,11 @@ def _is_count(scan: Scan, index: int) -> bool:
 
 
 def _kind_word(
-    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+    param: Param,
+    scan: Scan,
+    claimed: set[int],
+    vocabulary: frozenset[str],
+    rivals: frozenset[str] = frozenset(),
 ) -> tuple[Any, set[int], bool] | None:
     """The word of the message that is what a required `genre`, `habitat`, `cell_type` asks
     for: of the content words no other argument took and that are not the operation's own
@@ -1024,8 +1033,12 @@ def _kind_word(
             continue
         if token.lower in _LEADING_FILLER or scan.stems[i] in own:
             continue
-        if scan.stems[i] in param.name_terms:
-            continue
+        if scan.stems[i] in param.name_terms or _describes(param, scan.stems[i]):
+            continue  # "jazz music" for a genre "of music": the description's word
+        if token.lower in REQUEST_VERBS and _previous(scan, i) in ("", ".", "!", "?"):
+            continue  # "Mix yellow and blue": the request's verb
+        if scan.stems[i] in rivals or _is_unit(scan, i):
+            continue  # "detailed" for a flag `detailed`; "3 months", "Joules per Kelvin"
         candidates.append(i)
     if not candidates:
         return None
@@ -1035,13 +1048,44 @@ def _kind_word(
     if vectors is None:
         return None
     similarity = vectors[1:] @ vectors[0]
-    best, best_score = candidates[0], -2.0
+    scores = []
     for position, i in enumerate(candidates):
         modifies = i + 1 < len(scan.tokens) and scan.stems[i + 1] in own
-        score = float(similarity[position]) + (0.15 if modifies else 0.0)
-        if score > best_score:
-            best, best_score = i, score
+        scores.append(float(similarity[position]) + (0.15 if modifies else 0.0))
+    top = max(scores)
+    # A numbered parameter (`color1` beside `color2`) is told apart by order, not meaning:
+    # the first of the words about as close as the best.
+    margin = 0.1 if param.name[-1:].isdigit() else 0.0
+    best = next(i for i, score in zip(candidates, scores, strict=True) if score >= top - margin)
     return scan.tokens[best].text, {best}, True
+
+
+def _is_unit(scan: Scan, index: int) -> bool:
+    """Whether the word at `index` is a unit: after a number ("3 months") or "per", or a
+    capitalised word after "in" ("in Joules") where a kind would not be."""
+    previous = _previous(scan, index)
+    after_number = any(number.index == index - 1 for number in scan.numbers)
+    capital_in = previous == "in" and scan.tokens[index].text[:1].isupper()
+    return after_number or previous == "per" or capital_in
+
+
+def _describes(param: Param, word_stem: str) -> bool:
+    """Whether the parameter's description uses the word, in this or another form ("mixed"
+    for "mix"), before any examples: "genre of music" describes, "e.g. jazz" does not."""
+    return len(word_stem) >= 3 and any(
+        word_stem == term or another_form(word_stem, term) or term.startswith(word_stem)
+        for term in _described_terms(param.description)
+    )
+
+
+_EXAMPLES = re.compile(r"\b(?:e\.?g\.?|i\.?e\.?|such as|for example|like|including)\b|[(:]")
+
+
+@lru_cache(maxsize=4096)
+def _described_terms(description: str) -> frozenset[str]:
+    """The stems of a description's words before its first example."""
+    lead = _EXAMPLES.split(description, maxsplit=1)[0]
+    return frozenset(terms(lead))
 
 
 def fill_arguments(
@@ -1111,7 +1155,7 @@ def fill_arguments(
     for param in params:
         if param.name in chosen or not param.required:
             continue
-        found = _leftover(param, scan, claimed, vocabulary)
+        found = _leftover(param, scan, claimed, vocabulary, _rivals(params, param))
         if found is not None:
             chosen[param.name] = found[0]
             if len(found) > 2:

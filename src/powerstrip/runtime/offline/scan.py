@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from powerstrip.runtime.offline.currencies import CurrencyMention, find_currencies
 from powerstrip.runtime.offline.dates import DateMention, find_dates
-from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
+from powerstrip.runtime.offline.tokenize import REQUEST_VERBS, is_function_word, stem, word_set
 
 __all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
 
@@ -31,7 +31,9 @@ _TOKEN = re.compile(
 # Quoted strings, and code in backticks (`mapController`, `CALL totalSales(?)`): a value
 # written exactly, as a quoted string is.
 _QUOTED = re.compile(
-    r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)|`([^`\n]{1,500})`"
+    r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”"
+    # In single quotes, an apostrophe inside a word ("It's") does not close the quote.
+    r"|(?<!\w)'((?:[^'\n]|(?<=\w)'(?=\w)){1,500})'(?!\w)|`([^`\n]{1,500})`"
 )
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -218,6 +220,8 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
             j += 2
         words = tokens[i : j + 1]
         starts = i == 0 or tokens[i - 1].text in (".", "?", "!", ":", "'", '"')
+        if starts and token.lower in REQUEST_VERBS:
+            words = words[1:]
         while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
             if _keeps_article(words, starts and words[0] is token):
                 break
