@@ -564,3 +564,19 @@ def test_an_apostrophe_inside_a_word_does_not_end_a_single_quote() -> None:
     message = "read aloud the line 'It's late, isn't it?' to me"
     filled = fill(properties, message, ["text"])
     assert filled.arguments == {"text": "It's late, isn't it?"}
+
+
+def test_an_email_a_path_and_a_domain_are_read_whole_where_asked_for() -> None:
+    properties = {
+        "recipient": {"type": "string", "description": "The email address to write to."},
+        "attachment": {"type": "string", "description": "The path of the file to attach."},
+    }
+    message = "mail Ana Lima at ana.lima@mail.example.net the report ~/reports/q3.pdf"
+    filled = fill(properties, message, ["recipient", "attachment"])
+    assert filled.arguments == {
+        "recipient": "ana.lima@mail.example.net",
+        "attachment": "~/reports/q3.pdf",
+    }
+    properties = {"site": {"type": "string", "description": "The website to check."}}
+    filled = fill(properties, "is Tidepools.org up? ask Ben", ["site"])
+    assert filled.arguments == {"site": "Tidepools.org"}

@@ -566,7 +566,14 @@ def _string_offers(
             # "an `ObjectParser` instance named `hitParser`": the kind of thing, whose
             # value is the name after it.
             score -= 1.0
-        offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
+        fit = _literal_fit(param, phrase.text)
+        if fit is not None:
+            # An email address to an `email` or a `to` "address", a path to a `path`, a
+            # domain to a `website`.
+            score += 1.5 if fit else 0.0
+        elif free_text:
+            score += 1.5
+        offers.append(_phrase_offer(param, phrase, score))
     if param.type == "array" and not param.options and not is_identifier(param):
         listed = _word_list(scan, set())
         if listed is not None:
@@ -582,6 +589,9 @@ def _string_offers(
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     if param.type == "array" and not identifier_shapes:
         offers += _name_lists(param, scan, strong, weak)
+    fitting_literal = _asks_literal(param) and any(
+        _literal_fit(param, quoted.text) for quoted in scan.quoted
+    )
     for phrase in scan.names:
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
@@ -598,6 +608,8 @@ def _string_offers(
         names_kind = any(phrase.first <= k <= phrase.last for k in strong)
         if names_kind:
             score += 1.1
+        if fitting_literal:
+            score -= 1.5  # "John Doe" for "the email address to send to", with one given
         elif any(scan.stems[k] in rivals for k in range(phrase.first, phrase.last + 1)):
             # "Hotel Paradise" beside `hotel_name` is the hotel, not the `location`.
             score -= 1.5
@@ -661,6 +673,38 @@ def _string_offers(
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
     return offers
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+_PATH = re.compile(r"(?:[A-Za-z]:|~|\.{1,2})?/\S+")
+_WEB = re.compile(r"https?://\S+|[\w.-]+\.(?:com|org|net|io|edu|gov|dev|ai|co)(?:/\S*)?")
+_LITERAL_WORDS = {
+    "email": frozenset({"email", "mail", "address", "recipient", "to", "cc", "bcc", "sender"}),
+    "path": frozenset({"path", "file", "filenam", "directori", "folder", "sourc", "dir"}),
+    "web": frozenset({"websit", "site", "url", "domain", "link", "sourc", "web", "page"}),
+}
+
+
+def _literal_fit(param: Param, text: str) -> bool | None:
+    """Whether the parameter asks for the kind of literal `text` is (an email address, a
+    path, a web address); None when `text` is none of them."""
+    kind = "email" if _EMAIL.fullmatch(text) else "path" if _PATH.fullmatch(text) else None
+    if kind is None and _WEB.fullmatch(text):
+        kind = "web"
+    if kind is None:
+        return None
+    named = param.name_terms | _described_terms(param.description)
+    return bool(named & _LITERAL_WORDS[kind])
+
+
+# Words that say a parameter asks for an email address, a path or a web address.
+_ASKS_LITERAL = frozenset({"email", "path", "url", "websit", "domain", "filenam", "file"})
+
+
+def _asks_literal(param: Param) -> bool:
+    """Whether the parameter's name or description says it takes an email address, a path
+    or a web address."""
+    return bool((param.name_terms | _described_terms(param.description)) & _ASKS_LITERAL)
 
 
 def _in_other_name(scan: Scan, index: int, phrase: Phrase) -> bool:

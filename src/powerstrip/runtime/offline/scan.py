@@ -35,6 +35,16 @@ _QUOTED = re.compile(
     # In single quotes, an apostrophe inside a word ("It's") does not close the quote.
     r"|(?<!\w)'((?:[^'\n]|(?<=\w)'(?=\w)){1,500})'(?!\w)|`([^`\n]{1,500})`"
 )
+# Values written exactly without quotes: an email address, a file path ("~/data/a.csv",
+# "C:/logs"), a web address or a domain ("example.org"). Each is read whole, as if quoted.
+_LITERAL = re.compile(
+    r"(?<![\w@/.~-])(?:"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:[A-Za-z]:|~|\.{1,2})?(?:/[\w.-]+){2,}|(?:[A-Za-z]:|~|\.{1,2})/[\w.-]+"
+    r"|https?://[^\s'\"]+"
+    r"|[A-Za-z][\w-]*(?:\.[\w-]+)*\.(?:com|org|net|io|edu|gov|dev|ai|co)(?:/[^\s'\"]*)?"
+    r")(?<![.,;:!?])"
+)
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty"
@@ -263,6 +273,14 @@ def scan(text: str, today: date) -> Scan:
         kind = "code" if match[0].startswith("`") else "quoted"
         quoted.append(Phrase(inner.strip(), first, last, kind))
         quote_spans.append((match.start(), match.end()))
+    for match in _LITERAL.finditer(text):
+        if any(start <= match.start() < end for start, end in quote_spans):
+            continue
+        first = next((k for k, t in enumerate(tokens) if t.start >= match.start()), 0)
+        last = max(first, next((k for k, t in enumerate(tokens) if t.end >= match.end()), first))
+        quoted.append(Phrase(match[0], first, last, "quoted"))
+        quote_spans.append((match.start(), match.end()))
+    quoted.sort(key=lambda phrase: phrase.first)
     numbers: list[Number] = []
     for i, token in enumerate(tokens):
         if _inside(token, date_spans) or _inside(token, quote_spans):
