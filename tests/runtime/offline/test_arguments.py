@@ -483,3 +483,100 @@ def test_the_parameter_s_own_word_in_capitals_is_no_value() -> None:
     properties = {"pageId": {"type": "String", "description": "The ID of the page to open."}}
     filled = fill(properties, "open the page with the ID 'homePage'", ["pageId"])
     assert filled.arguments == {"pageId": "homePage"}
+
+
+def test_a_name_with_the_kind_of_thing_in_it_is_taken_whole() -> None:
+    properties = {
+        "library_name": {"type": "string", "description": "The name of the library."},
+        "city": {"type": "string", "description": "The city."},
+    }
+    message = "When does the Central Library of Oslo open? It is in Oslo, I think."
+    filled = fill(properties, message, ["library_name"])
+    assert filled.arguments["library_name"] == "Central Library of Oslo"
+    message = "Is there a reading room in Library Borealis, Tromso?"
+    filled = fill(properties, message, ["library_name", "city"])
+    assert filled.arguments == {"library_name": "Library Borealis", "city": "Tromso"}
+
+
+def test_a_capital_the_mid_sentence_belongs_to_the_name() -> None:
+    properties = {"band": {"type": "string", "description": "The band's name."}}
+    filled = fill(properties, "when is the next show of The Lumineers", ["band"])
+    assert filled.arguments == {"band": "The Lumineers"}
+    filled = fill(properties, "The Lumineers tour dates", ["band"])
+    assert filled.arguments == {"band": "Lumineers"}
+
+
+def test_a_word_run_into_a_parameter_s_name_mentions_it() -> None:
+    properties = {
+        "film": {"type": "string", "description": "The film."},
+        "username": {"type": "string", "description": "The account's login."},
+    }
+    filled = fill(properties, "as user 'kim', rate 'Dune'", ["film", "username"])
+    assert filled.arguments == {"film": "Dune", "username": "kim"}
+
+
+def test_a_quoted_name_right_before_its_parameter_s_word_is_its_value() -> None:
+    properties = {
+        "table": {"type": "string", "description": "The table to read."},
+        "owner": {"type": "string", "description": "Who owns the rows."},
+    }
+    filled = fill(properties, "read the 'orders' table to 'Ravi'", ["table"])
+    assert filled.arguments["table"] == "orders"
+
+
+def test_a_code_that_starts_a_longer_name_is_no_option() -> None:
+    properties = {"cup": {"type": "string", "description": "The cup, e.g. FIFA World Cup."}}
+    filled = fill(properties, "who won the FIFA Club World Cup", ["cup"])
+    assert filled.arguments == {"cup": "FIFA Club World Cup"}
+
+
+def test_a_kind_is_not_the_request_s_verb_nor_a_word_of_its_description() -> None:
+    properties = {
+        "flavour": {"type": "string", "description": "The flavour to blend, e.g. vanilla."},
+        "size": {"type": "string", "description": "The cup size."},
+    }
+    filled = fill(properties, "Mix vanilla shake in a large cup", ["flavour"])
+    assert filled.arguments["flavour"] == "vanilla"
+
+
+def test_a_kind_is_no_unit_and_no_other_parameter_s_word() -> None:
+    properties = {
+        "fuel": {"type": "string", "description": "What the heater burns."},
+        "hours": {"type": "integer", "description": "How long it runs."},
+        "verbose": {"type": "boolean", "description": "Whether to explain."},
+    }
+    message = "cost of a heater run 5 hours on propane, verbose"
+    filled = fill(properties, message, ["fuel", "hours"])
+    assert filled.arguments == {"fuel": "propane", "hours": 5, "verbose": True}
+
+
+def test_numbered_parameters_take_words_in_the_order_written() -> None:
+    properties = {
+        "metal1": {"type": "string", "description": "The first metal of the alloy."},
+        "metal2": {"type": "string", "description": "The second metal of the alloy."},
+    }
+    filled = fill(properties, "melt copper and tin into an alloy", ["metal1", "metal2"])
+    assert filled.arguments == {"metal1": "copper", "metal2": "tin"}
+
+
+def test_an_apostrophe_inside_a_word_does_not_end_a_single_quote() -> None:
+    properties = {"text": {"type": "string", "description": "The text to read aloud."}}
+    message = "read aloud the line 'It's late, isn't it?' to me"
+    filled = fill(properties, message, ["text"])
+    assert filled.arguments == {"text": "It's late, isn't it?"}
+
+
+def test_an_email_a_path_and_a_domain_are_read_whole_where_asked_for() -> None:
+    properties = {
+        "recipient": {"type": "string", "description": "The email address to write to."},
+        "attachment": {"type": "string", "description": "The path of the file to attach."},
+    }
+    message = "mail Ana Lima at ana.lima@mail.example.net the report ~/reports/q3.pdf"
+    filled = fill(properties, message, ["recipient", "attachment"])
+    assert filled.arguments == {
+        "recipient": "ana.lima@mail.example.net",
+        "attachment": "~/reports/q3.pdf",
+    }
+    properties = {"site": {"type": "string", "description": "The website to check."}}
+    filled = fill(properties, "is Tidepools.org up? ask Ben", ["site"])
+    assert filled.arguments == {"site": "Tidepools.org"}

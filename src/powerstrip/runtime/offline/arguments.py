@@ -23,6 +23,7 @@ from powerstrip.runtime.offline.params import Param, params_of
 from powerstrip.runtime.offline.scan import Number, Phrase, Scan
 from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
+    REQUEST_VERBS,
     STOPWORDS,
     another_form,
     identifier_words,
@@ -112,7 +113,7 @@ def _mentions(
     for i, s in enumerate(scan.stems):
         # A word of the parameter's name counts in another form: "accelerating at 2" for
         # `acceleration`, "investing 500" for `investment`.
-        if s in own or any(another_form(s, term) for term in own):
+        if s in own or any(another_form(s, term) or _compound_of(s, term) for term in own):
             strong.append(i)
         elif s in param.description_terms or s in param.name_terms:
             weak.append(i)
@@ -120,6 +121,13 @@ def _mentions(
 
 
 _SEPARATORS = frozenset({",", ";", "(", ")"})
+# What a name written as one word adds to the thing it names: `username`, `fileid`.
+_COMPOUND_ENDS = ("nam", "name", "id", "ids")
+
+
+def _compound_of(word: str, term: str) -> bool:
+    """Whether `term` is `word` and a naming suffix run together: "user" of `username`."""
+    return len(word) >= 3 and term.startswith(word) and term[len(word) :] in _COMPOUND_ENDS
 
 
 def _nearness(scan: Scan, first: int, last: int, strong: list[int], weak: list[int]) -> float:
@@ -530,7 +538,15 @@ def _example_shapes(param: Param) -> frozenset[str]:
     return frozenset(shape(e) for e in examples if len(e) >= 2)
 
 
-def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int]) -> list[_Offer]:
+def _string_offers(
+    param: Param,
+    scan: Scan,
+    strong: list[int],
+    weak: list[int],
+    rivals: frozenset[str] = frozenset(),
+) -> list[_Offer]:
+    """Offers for a string: quoted text, names, ids, words after the parameter's name.
+    `rivals` are the words of the other parameters' names."""
     offers: list[_Offer] = []
     person, place = param.is_a("person"), param.is_a("place")
     free_text = param.is_a("free_text")
@@ -543,11 +559,21 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             score += 0.5
         if _previous(scan, phrase.first) in ("named", "called"):
             score += 1.0
+        elif phrase.last + 1 in strong:
+            # "the 'CustomerInfo' database": a quoted name right before what it names.
+            score += 0.5
         elif _names_next(scan, phrase.last):
             # "an `ObjectParser` instance named `hitParser`": the kind of thing, whose
             # value is the name after it.
             score -= 1.0
-        offers.append(_phrase_offer(param, phrase, score + (1.5 if free_text else 0.0)))
+        fit = _literal_fit(param, phrase.text)
+        if fit is not None:
+            # An email address to an `email` or a `to` "address", a path to a `path`, a
+            # domain to a `website`.
+            score += 1.5 if fit else 0.0
+        elif free_text:
+            score += 1.5
+        offers.append(_phrase_offer(param, phrase, score))
     if param.type == "array" and not param.options and not is_identifier(param):
         listed = _word_list(scan, set())
         if listed is not None:
@@ -563,6 +589,9 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
     identifier_shapes = _example_shapes(param) if is_identifier(param) else frozenset()
     if param.type == "array" and not identifier_shapes:
         offers += _name_lists(param, scan, strong, weak)
+    fitting_literal = _asks_literal(param) and any(
+        _literal_fit(param, quoted.text) for quoted in scan.quoted
+    )
     for phrase in scan.names:
         if identifier_shapes and shape(phrase.text) not in identifier_shapes:
             # "Aaron Judge" is a name, not an id like judgeaa01: the id is looked up instead.
@@ -570,7 +599,20 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if all(k in strong for k in range(phrase.first, phrase.last + 1)):
             # "the ID 'loginForm'" for `formId`: "ID" names the parameter, it is no value.
             continue
-        score = 1.5 + _nearness(scan, phrase.first, phrase.last, strong, weak)
+        # A mention inside another name ("Hotel" of "Hotel Paradise, Las Vegas") is that
+        # name's, not a cue for the next one.
+        outside = [k for k in strong if not _in_other_name(scan, k, phrase)]
+        score = 1.5 + _nearness(scan, phrase.first, phrase.last, outside, weak)
+        # "the Metropolitan Museum of Art" for `museum_name`, "in Hotel Paradise" for
+        # `hotel_name`: the kind of thing named is part of its name.
+        names_kind = any(phrase.first <= k <= phrase.last for k in strong)
+        if names_kind:
+            score += 1.1
+        if fitting_literal:
+            score -= 1.5  # "John Doe" for "the email address to send to", with one given
+        elif any(scan.stems[k] in rivals for k in range(phrase.first, phrase.last + 1)):
+            # "Hotel Paradise" beside `hotel_name` is the hotel, not the `location`.
+            score -= 1.5
         cue = _previous(scan, phrase.first)
         if (place and cue in _PLACE_CUES) or (person and cue in _PERSON_CUES):
             score += 1.5
@@ -580,7 +622,7 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
             starts, ends = cue in _FROM, cue in _TO
             if starts or ends:
                 score += 1.0 if (starts and role == "origin") or (ends and role == "end") else -1.0
-        elif not (place or person) and cue in _WHERE:
+        elif not (place or person or names_kind) and cue in _WHERE:
             # "Chinese cuisine in Seattle": a name after "in" is where, not what kind.
             score -= 1.5
         offers.append(_phrase_offer(param, phrase, score))
@@ -612,6 +654,8 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         if shapes:
             # An id parameter with an example takes only values written like it.
             continue
+        if _in_longer_name(scan, i):
+            continue  # "Art" of "Museum of Art": the name is offered whole, above
         linked = i - 2 in strong and previous in _LINKS
         adjacent = i - 1 in strong and (person or place or _looks_like_value(text))
         if previous in ("named", "called") or linked or adjacent:
@@ -629,6 +673,50 @@ def _string_offers(param: Param, scan: Scan, strong: list[int], weak: list[int])
         ):
             offers.append(_Offer(param.name, _as_listed(param, text), 2.6, frozenset({i}), i))
     return offers
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+_PATH = re.compile(r"(?:[A-Za-z]:|~|\.{1,2})?/\S+")
+_WEB = re.compile(r"https?://\S+|[\w.-]+\.(?:com|org|net|io|edu|gov|dev|ai|co)(?:/\S*)?")
+_LITERAL_WORDS = {
+    "email": frozenset({"email", "mail", "address", "recipient", "to", "cc", "bcc", "sender"}),
+    "path": frozenset({"path", "file", "filenam", "directori", "folder", "sourc", "dir"}),
+    "web": frozenset({"websit", "site", "url", "domain", "link", "sourc", "web", "page"}),
+}
+
+
+def _literal_fit(param: Param, text: str) -> bool | None:
+    """Whether the parameter asks for the kind of literal `text` is (an email address, a
+    path, a web address); None when `text` is none of them."""
+    kind = "email" if _EMAIL.fullmatch(text) else "path" if _PATH.fullmatch(text) else None
+    if kind is None and _WEB.fullmatch(text):
+        kind = "web"
+    if kind is None:
+        return None
+    named = param.name_terms | _described_terms(param.description)
+    return bool(named & _LITERAL_WORDS[kind])
+
+
+# Words that say a parameter asks for an email address, a path or a web address.
+_ASKS_LITERAL = frozenset({"email", "path", "url", "websit", "domain", "filenam", "file"})
+
+
+def _asks_literal(param: Param) -> bool:
+    """Whether the parameter's name or description says it takes an email address, a path
+    or a web address."""
+    return bool((param.name_terms | _described_terms(param.description)) & _ASKS_LITERAL)
+
+
+def _in_other_name(scan: Scan, index: int, phrase: Phrase) -> bool:
+    """Whether the token at `index` is a word of a name of several other than `phrase`."""
+    return any(
+        p.first <= index <= p.last and p.last > p.first and p is not phrase for p in scan.names
+    )
+
+
+def _in_longer_name(scan: Scan, index: int) -> bool:
+    """Whether the token at `index` is one word of a name of several."""
+    return any(p.first <= index <= p.last and p.last > p.first for p in scan.names)
 
 
 _YEARS = re.compile(r"(?<![\w.-])((?:1[89]|20)\d\d)(?:\s*[-/–]\s*((?:1[89]|20)?\d\d))?(?![\w.-])")
@@ -782,7 +870,12 @@ def _currency_offers(param: Param, scan: Scan) -> list[_Offer]:
     return offers
 
 
-def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> list[_Offer]:
+def _offers(
+    param: Param,
+    scan: Scan,
+    shared: frozenset[str] = frozenset(),
+    rivals: frozenset[str] = frozenset(),
+) -> list[_Offer]:
     strong, weak = _mentions(param, scan, shared)
     kind = param.item_type if param.type == "array" else param.type
     if param.enum:
@@ -804,7 +897,7 @@ def _offers(param: Param, scan: Scan, shared: frozenset[str] = frozenset()) -> l
             if param.is_a("currency"):
                 offers += _currency_offers(param, scan)
             offers += _choice_offers(param, scan, param.options, 4.0)
-            offers += _string_offers(param, scan, strong, weak)
+            offers += _string_offers(param, scan, strong, weak, rivals)
     return offers
 
 
@@ -848,7 +941,11 @@ def _remainder(scan: Scan, claimed: set[int]) -> tuple[str, set[int]] | None:
 
 
 def _leftover(
-    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+    param: Param,
+    scan: Scan,
+    claimed: set[int],
+    vocabulary: frozenset[str],
+    rivals: frozenset[str] = frozenset(),
 ) -> tuple[Any, set[int]] | tuple[Any, set[int], bool] | None:
     """A value for a required parameter that no offer filled: what is left, in order (with
     a third item when it is a guess by meaning, see `_kind_word`)."""
@@ -889,7 +986,7 @@ def _leftover(
         if not span & claimed:
             return ([phrase.text] if param.type == "array" else phrase.text), span
     if param.type == "string" and not (is_identifier(param) or param.is_a("person")):
-        return _kind_word(param, scan, claimed, vocabulary)
+        return _kind_word(param, scan, claimed, vocabulary, rivals)
     return None
 
 
@@ -962,7 +1059,11 @@ def _is_count(scan: Scan, index: int) -> bool:
 
 
 def _kind_word(
-    param: Param, scan: Scan, claimed: set[int], vocabulary: frozenset[str]
+    param: Param,
+    scan: Scan,
+    claimed: set[int],
+    vocabulary: frozenset[str],
+    rivals: frozenset[str] = frozenset(),
 ) -> tuple[Any, set[int], bool] | None:
     """The word of the message that is what a required `genre`, `habitat`, `cell_type` asks
     for: of the content words no other argument took and that are not the operation's own
@@ -976,8 +1077,12 @@ def _kind_word(
             continue
         if token.lower in _LEADING_FILLER or scan.stems[i] in own:
             continue
-        if scan.stems[i] in param.name_terms:
-            continue
+        if scan.stems[i] in param.name_terms or _describes(param, scan.stems[i]):
+            continue  # "jazz music" for a genre "of music": the description's word
+        if token.lower in REQUEST_VERBS and _previous(scan, i) in ("", ".", "!", "?"):
+            continue  # "Mix yellow and blue": the request's verb
+        if scan.stems[i] in rivals or _is_unit(scan, i):
+            continue  # "detailed" for a flag `detailed`; "3 months", "Joules per Kelvin"
         candidates.append(i)
     if not candidates:
         return None
@@ -987,13 +1092,44 @@ def _kind_word(
     if vectors is None:
         return None
     similarity = vectors[1:] @ vectors[0]
-    best, best_score = candidates[0], -2.0
+    scores = []
     for position, i in enumerate(candidates):
         modifies = i + 1 < len(scan.tokens) and scan.stems[i + 1] in own
-        score = float(similarity[position]) + (0.15 if modifies else 0.0)
-        if score > best_score:
-            best, best_score = i, score
+        scores.append(float(similarity[position]) + (0.15 if modifies else 0.0))
+    top = max(scores)
+    # A numbered parameter (`color1` beside `color2`) is told apart by order, not meaning:
+    # the first of the words about as close as the best.
+    margin = 0.1 if param.name[-1:].isdigit() else 0.0
+    best = next(i for i, score in zip(candidates, scores, strict=True) if score >= top - margin)
     return scan.tokens[best].text, {best}, True
+
+
+def _is_unit(scan: Scan, index: int) -> bool:
+    """Whether the word at `index` is a unit: after a number ("3 months") or "per", or a
+    capitalised word after "in" ("in Joules") where a kind would not be."""
+    previous = _previous(scan, index)
+    after_number = any(number.index == index - 1 for number in scan.numbers)
+    capital_in = previous == "in" and scan.tokens[index].text[:1].isupper()
+    return after_number or previous == "per" or capital_in
+
+
+def _describes(param: Param, word_stem: str) -> bool:
+    """Whether the parameter's description uses the word, in this or another form ("mixed"
+    for "mix"), before any examples: "genre of music" describes, "e.g. jazz" does not."""
+    return len(word_stem) >= 3 and any(
+        word_stem == term or another_form(word_stem, term) or term.startswith(word_stem)
+        for term in _described_terms(param.description)
+    )
+
+
+_EXAMPLES = re.compile(r"\b(?:e\.?g\.?|i\.?e\.?|such as|for example|like|including)\b|[(:]")
+
+
+@lru_cache(maxsize=4096)
+def _described_terms(description: str) -> frozenset[str]:
+    """The stems of a description's words before its first example."""
+    lead = _EXAMPLES.split(description, maxsplit=1)[0]
+    return frozenset(terms(lead))
 
 
 def fill_arguments(
@@ -1020,7 +1156,7 @@ def fill_arguments(
         offer
         for param in params
         if param.name not in chosen
-        for offer in _offers(param, scan, shared)
+        for offer in _offers(param, scan, shared, _rivals(params, param))
         # A word the operation's own description uses ("ERA") is vocabulary, not a value.
         if not (len(offer.claims) == 1 and _claimed_text(scan, offer) in vocabulary)
     ]
@@ -1063,7 +1199,7 @@ def fill_arguments(
     for param in params:
         if param.name in chosen or not param.required:
             continue
-        found = _leftover(param, scan, claimed, vocabulary)
+        found = _leftover(param, scan, claimed, vocabulary, _rivals(params, param))
         if found is not None:
             chosen[param.name] = found[0]
             if len(found) > 2:
@@ -1087,6 +1223,15 @@ def fill_arguments(
         frozenset(guessed),
         offered,
     )
+
+
+def _rivals(params: Sequence[Param], param: Param) -> frozenset[str]:
+    """The words of the other parameters' names that this one's name does not have."""
+    others: set[str] = set()
+    for other in params:
+        if other is not param:
+            others |= other.name_terms
+    return frozenset(others - param.name_terms)
 
 
 def _shared_terms(params: Sequence[Param]) -> frozenset[str]:

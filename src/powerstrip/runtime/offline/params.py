@@ -214,6 +214,8 @@ def _number(value: object) -> float | None:
 # A code that qualifies a name in an example ("e.g. New York, NY", "Central Park, NY") is
 # part of the example's format, not one of a list of codes ("WS, ALCS, NLCS").
 _QUALIFIER = re.compile(r"[A-Z][a-z]+,\s+$")
+# Nor is a code that starts a longer name ("e.g. UEFA Champions League").
+_NAME_GOES_ON = re.compile(r"\s+[A-Z][a-z]")
 
 
 def _options(description: str, name: str = "") -> tuple[str, ...]:
@@ -223,7 +225,9 @@ def _options(description: str, name: str = "") -> tuple[str, ...]:
     codes = [
         m[0]
         for m in _CODE_OPTION.finditer(description)
-        if not _QUALIFIER.search(description[: m.start()]) and m[0].lower() not in own
+        if not _QUALIFIER.search(description[: m.start()])
+        and not _NAME_GOES_ON.match(description, m.end())
+        and m[0].lower() not in own
     ]
     return tuple(dict.fromkeys([*quoted, *codes]))
 

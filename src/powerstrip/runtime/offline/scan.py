@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from powerstrip.runtime.offline.currencies import CurrencyMention, find_currencies
 from powerstrip.runtime.offline.dates import DateMention, find_dates
-from powerstrip.runtime.offline.tokenize import is_function_word, stem, word_set
+from powerstrip.runtime.offline.tokenize import REQUEST_VERBS, is_function_word, stem, word_set
 
 __all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
 
@@ -31,7 +31,19 @@ _TOKEN = re.compile(
 # Quoted strings, and code in backticks (`mapController`, `CALL totalSales(?)`): a value
 # written exactly, as a quoted string is.
 _QUOTED = re.compile(
-    r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”|(?<!\w)'([^'\n]{1,500})'(?!\w)|`([^`\n]{1,500})`"
+    r"\"([^\"\n]{1,500})\"|“([^”\n]{1,500})”"
+    # In single quotes, an apostrophe inside a word ("It's") does not close the quote.
+    r"|(?<!\w)'((?:[^'\n]|(?<=\w)'(?=\w)){1,500})'(?!\w)|`([^`\n]{1,500})`"
+)
+# Values written exactly without quotes: an email address, a file path ("~/data/a.csv",
+# "C:/logs"), a web address or a domain ("example.org"). Each is read whole, as if quoted.
+_LITERAL = re.compile(
+    r"(?<![\w@/.~-])(?:"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:[A-Za-z]:|~|\.{1,2})?(?:/[\w.-]+){2,}|(?:[A-Za-z]:|~|\.{1,2})/[\w.-]+"
+    r"|https?://[^\s'\"]+"
+    r"|[A-Za-z][\w-]*(?:\.[\w-]+)*\.(?:com|org|net|io|edu|gov|dev|ai|co)(?:/[^\s'\"]*)?"
+    r")(?<![.,;:!?])"
 )
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -180,6 +192,12 @@ def _number_at(tokens: list[Token], i: int) -> Number | None:
     return Number(value, i, is_integer, percent)
 
 
+def _keeps_article(words: list[Token], sentence_start: bool) -> bool:
+    """Whether a name's leading "The" is its own: written with a capital mid-sentence ("at
+    The Plaza", "by The Weeknd"), where a plain article would be lower-case."""
+    return not sentence_start and len(words) > 1 and words[0].text == "The"
+
+
 def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
     """Runs of capitalised words (with "of", "de" ... inside): "Statue of Liberty"."""
     phrases: list[Phrase] = []
@@ -211,9 +229,13 @@ def _names(tokens: list[Token], taken: list[tuple[int, int]]) -> list[Phrase]:
         ):
             j += 2
         words = tokens[i : j + 1]
-        while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
-            words = words[1:]
         starts = i == 0 or tokens[i - 1].text in (".", "?", "!", ":", "'", '"')
+        if starts and token.lower in REQUEST_VERBS:
+            words = words[1:]
+        while words and (words[0].lower in _NOT_NAMES or is_function_word(words[0].text)):
+            if _keeps_article(words, starts and words[0] is token):
+                break
+            words = words[1:]
         if (
             starts
             and len(words) == 1
@@ -251,6 +273,14 @@ def scan(text: str, today: date) -> Scan:
         kind = "code" if match[0].startswith("`") else "quoted"
         quoted.append(Phrase(inner.strip(), first, last, kind))
         quote_spans.append((match.start(), match.end()))
+    for match in _LITERAL.finditer(text):
+        if any(start <= match.start() < end for start, end in quote_spans):
+            continue
+        first = next((k for k, t in enumerate(tokens) if t.start >= match.start()), 0)
+        last = max(first, next((k for k, t in enumerate(tokens) if t.end >= match.end()), first))
+        quoted.append(Phrase(match[0], first, last, "quoted"))
+        quote_spans.append((match.start(), match.end()))
+    quoted.sort(key=lambda phrase: phrase.first)
     numbers: list[Number] = []
     for i, token in enumerate(tokens):
         if _inside(token, date_spans) or _inside(token, quote_spans):

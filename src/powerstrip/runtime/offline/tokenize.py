@@ -14,6 +14,7 @@ from functools import lru_cache
 __all__ = [
     "FUNCTION_WORDS",
     "GENERIC_TERMS",
+    "REQUEST_VERBS",
     "STOPWORDS",
     "fold_phrases",
     "identifier_words",
@@ -53,6 +54,20 @@ STOPWORDS = word_set(
 # argument filler needs: a value (a name, an id, a place) is never one of them. A tagger
 # (spaCy's small English model) would give the same answer for these words at ~5 ms a message
 # and a 13 MB dependency; open-class words it could tag are not refused here either way.
+# Verbs a request opens with: capitalised there, they start the sentence, not a name ("Mix
+# yellow and blue", "Convert 3pm", "Analyze the review").
+REQUEST_VERBS = word_set(
+    """
+    mix convert analyze analyse determine estimate predict generate plot draw sort book order
+    send check identify provide compare translate summarize summarise play schedule cancel
+    update set locate recommend suggest evaluate measure count merge split solve simulate
+    perform run buy sell reserve transfer post share upload download open close start stop
+    rank rate review track monitor plan design build combine adjust change apply integrate
+    differentiate multiply divide add subtract round scan test verify validate explain
+    describe research discover display print record register report return save select
+    """
+)
+
 FUNCTION_WORDS = STOPWORDS | word_set(
     """
     myself yourself himself herself itself ourselves themselves anything something nothing
