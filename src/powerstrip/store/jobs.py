@@ -74,7 +74,13 @@ async def _run(sessions: async_sessionmaker[AsyncSession], job: Job[_T], *, writ
 
 def _checked_out(sync_engine: Engine, job: Job[_T], write: bool, immediate: bool) -> _T:
     """In a greenlet on the loop: check a connection out, run the job on it, check it in."""
-    proxied = sync_engine.raw_connection()
+    dbapi_error = sync_engine.dialect.loaded_dbapi.Error
+    try:
+        proxied = sync_engine.raw_connection()
+    except dbapi_error as exc:
+        # The pool hands the driver's own error on (a database restarting refuses the
+        # connection): wrapped as `Engine.connect` would, so it is reported as a StoreError.
+        raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
     driver = proxied.driver_connection
     if not isinstance(driver, ThreadedConnection):
         try:
