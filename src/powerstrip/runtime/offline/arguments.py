@@ -20,7 +20,7 @@ from typing import Any
 
 from powerstrip.runtime.offline.dates import DateMention
 from powerstrip.runtime.offline.params import Param, params_of
-from powerstrip.runtime.offline.scan import Number, Phrase, Scan
+from powerstrip.runtime.offline.scan import Number, Phrase, Scan, bracketed_lists
 from powerstrip.runtime.offline.semantic import embed
 from powerstrip.runtime.offline.tokenize import (
     REQUEST_VERBS,
@@ -66,7 +66,6 @@ _DESTINATION = re.compile(
     re.IGNORECASE,
 )
 _ENDS_WITH_LIST = re.compile(r"\b(?:list|todos?)\W*$", re.IGNORECASE)
-_BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
 _ANSWER_LEAD = re.compile(
     r"^\s*(?:(?:it'?s|it is|use|try|call it|my \w+ is|the \w+ is|\w+ is|that'?s)\s+)",
     re.IGNORECASE,
@@ -804,14 +803,7 @@ def _phrase_offer(param: Param, phrase: Phrase, score: float) -> _Offer:
 
 def _bracketed_offers(param: Param, scan: Scan) -> list[_Offer]:
     offers: list[_Offer] = []
-    for match in _BRACKETED.finditer(scan.text):
-        items: list[Any] = []
-        for part in match[1].split(","):
-            text = part.strip().strip("'\"")
-            try:
-                items.append(json.loads(text))
-            except ValueError:
-                items.append(text)
+    for match, items in bracketed_lists(scan.text):
         first, last = scan.token_at(match.start()), scan.token_at(match.end() - 1)
         claims = frozenset(range(first, last + 1))
         offers.append(_Offer(param.name, items, 4.0, claims, first))

@@ -72,6 +72,7 @@ from powerstrip.runtime.offline.select import ABSTAIN_BELOW, Candidate, Selectio
 from powerstrip.runtime.offline.semantic import preload
 from powerstrip.runtime.offline.several import (
     MAX_CALLS,
+    blank_opening,
     clause_spans,
     enumerated_spans,
     segment_spans,
@@ -170,10 +171,7 @@ _NEXT_OF_ENUMERATION = re.compile(
 def _without_opener(part: str) -> str:
     """The clause with the word that opens it blanked out ("Additionally, what ..."): a
     capitalised opener is no name to fill an argument with."""
-    opener = _OPENING.match(part)
-    if opener is None:
-        return part
-    return " " * opener.end() + part[opener.end() :]
+    return blank_opening(_OPENING, part)
 
 
 def _opens_request(part: str) -> bool:

@@ -7,16 +7,37 @@ argument filler then decides which value goes to which parameter.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from powerstrip.runtime.offline.currencies import CurrencyMention, find_currencies
 from powerstrip.runtime.offline.dates import DateMention, find_dates
 from powerstrip.runtime.offline.tokenize import REQUEST_VERBS, is_function_word, stem, word_set
 
-__all__ = ["Number", "Phrase", "Scan", "Token", "scan"]
+__all__ = ["Number", "Phrase", "Scan", "Token", "bracketed_lists", "scan"]
+
+# A list written in brackets with no bracket inside it: "[12, 15, 11]", "['a', 'b']".
+_BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
+
+
+def bracketed_lists(text: str) -> Iterator[tuple[re.Match[str], list[Any]]]:  # Any: JSON
+    """Each list written in brackets in `text`, with its items: read as JSON where they are
+    JSON (numbers), as text without quotes otherwise."""
+    for match in _BRACKETED.finditer(text):
+        items: list[Any] = []
+        for part in match[1].split(","):
+            item = part.strip().strip("'\"")
+            try:
+                items.append(json.loads(item))
+            except ValueError:
+                items.append(item)
+        yield match, items
+
 
 # An identifier stays one token: `judgeaa01`, `YOUR_API_KEY`, `user-42`; so does a hyphenated
 # word ("to-do", "one-way"), a word with an apostrophe ("alice's", "I'm") and an abbreviation

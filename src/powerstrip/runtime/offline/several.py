@@ -24,10 +24,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from powerstrip.runtime.offline.params import Param
-from powerstrip.runtime.offline.scan import Scan
+from powerstrip.runtime.offline.scan import Scan, bracketed_lists
 from powerstrip.runtime.offline.tokenize import identifier_words, is_function_word, stem, word_set
 
-__all__ = ["MAX_CALLS", "clause_spans", "enumerated_spans", "value_sets", "without_enumerator"]
+__all__ = [
+    "MAX_CALLS",
+    "blank_opening",
+    "clause_spans",
+    "enumerated_spans",
+    "value_sets",
+    "without_enumerator",
+]
 
 # More calls than this from one message is a misreading, not a request.
 MAX_CALLS = 8
@@ -126,7 +133,13 @@ def enumerated_spans(text: str) -> list[tuple[int, int]]:
 def without_enumerator(part: str) -> str:
     """The sentence with the words that number it blanked out ("First, you train ..."): a
     capitalised ordinal is no name to fill an argument with."""
-    found = _ENUMERATED.match(part)
+    return blank_opening(_ENUMERATED, part)
+
+
+def blank_opening(opening: re.Pattern[str], part: str) -> str:
+    """`part` with what `opening` matches at its start blanked out: the words keep their
+    places (the scan's offsets), and the opener is read as no value."""
+    found = opening.match(part)
     if found is None:
         return part
     return " " * found.end() + part[found.end() :]
@@ -318,26 +331,15 @@ def _alternatives(
     return None
 
 
-# A list written in brackets with no bracket inside it: "[12, 15, 11]", "['a', 'b']".
-_BRACKETED = re.compile(r"\[([^\[\]]{1,2000})\]")
-
-
 def _bracketed_lists(text: str) -> list[list[Any]]:  # Any: JSON items
     """The lists written in brackets at the top level of `text`, items read as JSON where
     they are JSON (numbers) and as text otherwise; the rows of a matrix are not lists of
     their own."""
     out: list[list[Any]] = []
-    for match in _BRACKETED.finditer(text):
+    for match, items in bracketed_lists(text):
         before = text[: match.start()]
         if before.count("[") > before.count("]"):
             continue  # a row of "[[1, 2], [3, 4]]"
-        items: list[Any] = []
-        for part in match[1].split(","):
-            item = part.strip().strip("'\"")
-            try:
-                items.append(json.loads(item))
-            except ValueError:
-                items.append(item)
         out.append(items)
     return out
 
