@@ -69,6 +69,14 @@ async def test_todo_none_add_pauses_for_approval_then_calls_the_plugin(hosted: H
     assert "authorization" not in received.headers
 
 
+async def _todo_chat(hosted: Hosted, api: object) -> tuple[str, dict[str, str]]:
+    """A conversation of the caller's with the todo-none example installed and enabled, and
+    that plugin's function names by operation id."""
+    plugin_id = await hosted.add_plugin(api, "plugin.example.com")
+    await api.post(f"/api/plugins/{plugin_id}/install")  # type: ignore[attr-defined]
+    return await _chat(api, plugin_id), await _operations(api, plugin_id)
+
+
 async def _chat(api: object, plugin_id: int) -> str:
     answer = await api.post("/api/conversations", json={"plugin_ids": [plugin_id]})  # type: ignore[attr-defined]
     assert answer.status_code == 201, answer.text
@@ -253,10 +261,7 @@ async def test_a_replayed_callback_in_another_browser_is_refused(hosted: Hosted)
 
 async def test_a_consequential_operation_cannot_be_always_allowed(hosted: Hosted) -> None:
     async with await hosted.user("ada") as api:
-        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
-        await api.post(f"/api/plugins/{plugin_id}/install")
-        ops = await _operations(api, plugin_id)
-        chat_id = await _chat(api, plugin_id)
+        chat_id, ops = await _todo_chat(hosted, api)
         hosted.model.push(CallTool(ops["delete_todo"], {"username": "ada", "todo_id": 1}, id="d1"))
         assert (await _say(api, chat_id, "delete my first todo"))["paused"] is True
         answer = await api.post(
@@ -297,10 +302,7 @@ async def test_a_decision_is_taken_once_even_when_sent_twice_at_the_same_time(
     hosted: Hosted,
 ) -> None:
     async with await hosted.user("ada") as api:
-        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
-        await api.post(f"/api/plugins/{plugin_id}/install")
-        ops = await _operations(api, plugin_id)
-        chat_id = await _chat(api, plugin_id)
+        chat_id, ops = await _todo_chat(hosted, api)
         hosted.model.push(
             CallTool(ops["add_todo"], {"username": "ada", "todo": "once"}, id="a1"),
             Reply("Added."),
@@ -342,10 +344,7 @@ async def test_a_resume_refused_as_already_decided_leaves_the_running_turn_alone
         return Reply("Added.")
 
     async with await hosted.user("ada") as api:
-        plugin_id = await hosted.add_plugin(api, "plugin.example.com")
-        await api.post(f"/api/plugins/{plugin_id}/install")
-        ops = await _operations(api, plugin_id)
-        chat_id = await _chat(api, plugin_id)
+        chat_id, ops = await _todo_chat(hosted, api)
         hosted.model.push(
             CallTool(ops["add_todo"], {"username": "ada", "todo": "once"}, id="a1"),
             Respond(after_the_call),

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -258,15 +258,9 @@ class Chats:
 
     async def check_owner(self, user: UserInfo, conversation_id: str) -> None:
         """NotFoundError unless the conversation exists and is the user's (one small query)."""
-
         # A prebuilt statement as one read job: every turn over the API asks this first, and an
         # ORM session's identity map and unit of work cost it more than the query itself.
-        def owned(connection: Connection) -> bool:
-            owner = connection.execute(_OWNER, {"id": conversation_id}).one_or_none()
-            return owner is not None and owner.user_id == user.id and owner.deleted_at is None
-
-        if not await read_job(self.sessions, owned):
-            raise _not_found(conversation_id)
+        await read_job(self.sessions, lambda connection: _owner(connection, user, conversation_id))
 
     async def rename(self, user: UserInfo, conversation_id: str, title: str) -> ChatSummary:
         async with transaction(self.sessions) as session:
@@ -542,9 +536,7 @@ class Chats:
         def read(
             connection: Connection,
         ) -> tuple[dict[str, Any] | None, tuple[int, ...], list[ChatMessage]]:
-            owner = connection.execute(_OWNER, {"id": conversation_id}).one_or_none()
-            if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
-                raise _not_found(conversation_id)
+            owner = _owner(connection, user, conversation_id)
             plugin_ids = _enabled_of(connection, [conversation_id]).get(conversation_id, ())
             history = self._histories.load(connection, conversation_id)
             # "Always allow" asked about once here, not once per call.
@@ -711,6 +703,17 @@ def _enabled_of(
     for conversation_id, plugin_id in rows:
         enabled.setdefault(conversation_id, []).append(plugin_id)
     return {key: tuple(value) for key, value in enabled.items()}
+
+
+def _owner(
+    connection: Connection, user: UserInfo, conversation_id: str
+) -> Row[int, datetime | None, dict[str, Any] | None]:
+    """The conversation's owner row (`_OWNER`); NotFoundError unless it is `user`'s and not
+    deleted (another user's is not found either: its id tells nothing)."""
+    owner = connection.execute(_OWNER, {"id": conversation_id}).one_or_none()
+    if owner is None or owner.user_id != user.id or owner.deleted_at is not None:
+        raise _not_found(conversation_id)
+    return owner
 
 
 def _not_found(conversation_id: str) -> NotFoundError:
