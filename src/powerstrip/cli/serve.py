@@ -302,7 +302,7 @@ def _public_url_configured() -> bool:
 
 
 def _banner(settings: Settings, startup: _Startup) -> None:
-    from powerstrip.store import display_url
+    from powerstrip.host import display_url
 
     mode = " (development mode)" if settings.dev_mode else ""
     base = settings.public_url.rstrip("/")

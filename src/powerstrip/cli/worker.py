@@ -33,7 +33,7 @@ async def _work(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
             loop.add_signal_handler(signum, stop.set)
-    from powerstrip.store import display_url
+    from powerstrip.host import display_url
 
     async with open_host(settings, with_model=True) as host:
         await host.jobs.start()
